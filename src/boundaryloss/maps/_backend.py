@@ -1,0 +1,136 @@
+"""The one distance primitive every map is built from, on the fastest backend available.
+
+``distance_to_other_label(labels, spacing)`` returns, for every pixel, the Euclidean
+distance (in physical units) from its centre to the centre of the nearest pixel whose
+label differs; pixels labelled ``0`` get ``0``. With two labels this is the classic
+``distance_transform_edt`` of each side at once; with many labels it gives, for every
+class, the distance to the nearest pixel outside that class, in a single pass.
+
+Backends, in order of preference:
+
+- NumPy arrays: the ``edt`` package (multi-label, anisotropic, multi-threaded), else
+  ``scipy.ndimage.distance_transform_edt`` (one call per distinct label).
+- CuPy arrays (CUDA tensors): cuCIM's ``distance_transform_edt`` (one call per label).
+
+Image edges are *not* treated as background (``black_border=False``): a region touching
+the edge of the image is measured only to pixels that exist.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+try:  # pragma: no cover - exercised implicitly by whichever backend is installed
+    import edt as _edt
+except ImportError:  # pragma: no cover
+    _edt = None
+
+_FORCED_BACKEND: str | None = os.environ.get("BOUNDARYLOSS_EDT_BACKEND") or None
+_NUM_THREADS: int | None = None
+
+
+def set_num_threads(threads: int | None) -> None:
+    """Set the number of threads the ``edt`` backend may use (``None``: torch's setting).
+
+    Inside DataLoader workers torch already limits itself to one thread, which is
+    what the default follows, so workers do not oversubscribe the CPU.
+    """
+    global _NUM_THREADS
+    if threads is not None and (not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"threads must be a positive int or None, got {threads!r}")
+    _NUM_THREADS = threads
+
+
+def _threads() -> int:
+    if _NUM_THREADS is not None:
+        return _NUM_THREADS
+    import torch
+
+    return max(1, torch.get_num_threads())
+
+
+def set_backend(name: str | None) -> None:
+    """Force the CPU backend: ``"edt"``, ``"scipy"``, or ``None`` for automatic choice."""
+    global _FORCED_BACKEND
+    if name not in (None, "edt", "scipy"):
+        raise ValueError(f"backend must be 'edt', 'scipy' or None, got {name!r}")
+    if name == "edt" and _edt is None:
+        raise ValueError("backend 'edt' requested but the edt package is not installed")
+    _FORCED_BACKEND = name
+
+
+def cpu_backend() -> str:
+    """Name of the backend used for NumPy arrays."""
+    if _FORCED_BACKEND is not None:
+        return _FORCED_BACKEND
+    return "edt" if _edt is not None else "scipy"
+
+
+def array_module(array: Any):
+    """``numpy`` or ``cupy``, whichever owns ``array``."""
+    if isinstance(array, np.ndarray):
+        return np
+    import cupy  # only reached for CuPy arrays
+
+    return cupy
+
+
+def distance_to_other_label(labels: Any, spacing: Sequence[float] | None) -> Any:
+    """Distance from each pixel to the nearest pixel with a different label.
+
+    Args:
+        labels: unsigned integer array ``(*spatial)`` (2D or 3D), NumPy or CuPy.
+            Pixels labelled ``0`` are treated as zeros of the transform (distance 0).
+        spacing: physical size of a pixel along each axis (NumPy axis order), or None.
+
+    Returns:
+        float32 array ``(*spatial)`` on the same backend as ``labels``. A label that
+        fills the whole image has no other label to reach: its pixels get ``inf``.
+    """
+    spacing = tuple(float(s) for s in spacing) if spacing is not None else (1.0,) * labels.ndim
+    if isinstance(labels, np.ndarray):
+        if cpu_backend() == "edt":
+            labels = np.ascontiguousarray(labels)
+            out = _edt.edt(labels, anisotropy=spacing, black_border=False, parallel=_threads())
+            return out.astype(np.float32, copy=False)
+        return _per_label(labels, spacing, _scipy_edt, np)
+    return _per_label(labels, spacing, _cucim_edt, array_module(labels))
+
+
+def _per_label(labels, spacing, binary_edt, xp):
+    """Multi-label distance from binary transforms, one per distinct non-zero label."""
+    out = xp.zeros(labels.shape, dtype=xp.float32)
+    values = [int(v) for v in xp.unique(labels).tolist() if v != 0]
+    for value in values:
+        mask = labels == value
+        if bool(mask.all()):
+            out[...] = xp.inf
+            break
+        out[mask] = binary_edt(mask, spacing)[mask]
+    return out
+
+
+def _scipy_edt(mask: np.ndarray, spacing: tuple[float, ...]) -> np.ndarray:
+    from scipy.ndimage import distance_transform_edt
+
+    return distance_transform_edt(mask, sampling=spacing).astype(np.float32)
+
+
+def _cucim_edt(mask, spacing):  # pragma: no cover - needs a GPU with cuCIM
+    from cucim.core.operations.morphology import distance_transform_edt
+
+    return distance_transform_edt(mask, sampling=spacing).astype("float32")
+
+
+def cucim_available() -> bool:
+    """True when cuCIM and CuPy are importable (CUDA tensors are then mapped on the GPU)."""
+    try:
+        import cucim.core.operations.morphology  # noqa: F401
+        import cupy  # noqa: F401
+    except Exception:
+        return False
+    return True
