@@ -45,9 +45,11 @@ def set_num_threads(threads: int | None) -> None:
     _NUM_THREADS = threads
 
 
-def _threads() -> int:
+def _threads(ndim: int) -> int:
     if _NUM_THREADS is not None:
         return _NUM_THREADS
+    if ndim < 3:
+        return 1  # measured: edt's threads cost more than they save on 2D images
     import torch
 
     return max(1, torch.get_num_threads())
@@ -95,7 +97,9 @@ def distance_to_other_label(labels: Any, spacing: Sequence[float] | None) -> Any
     if isinstance(labels, np.ndarray):
         if cpu_backend() == "edt":
             labels = np.ascontiguousarray(labels)
-            out = _edt.edt(labels, anisotropy=spacing, black_border=False, parallel=_threads())
+            out = _edt.edt(
+                labels, anisotropy=spacing, black_border=False, parallel=_threads(labels.ndim)
+            )
             return out.astype(np.float32, copy=False)
         return _per_label(labels, spacing, _scipy_edt, np)
     return _per_label(labels, spacing, _cucim_edt, array_module(labels))

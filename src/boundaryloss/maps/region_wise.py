@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._backend import array_module, distance_to_other_label
-from ._geometry import bounding_box, shifted_labels
+from ._distances import inside_distance
+from ._geometry import shifted_labels
 from ._inputs import compute_maps
 
 
@@ -116,14 +117,6 @@ def _rrw_from_masks(masks: Any, spacing: Any) -> Any:
     xp = array_module(masks)
     out = xp.ones(masks.shape, dtype=xp.float32)
     for k, mask in enumerate(masks):
-        if not bool(mask.any()):
-            continue
-        # The nearest outside pixel of any class pixel lies within one pixel of its box.
-        box = bounding_box(mask, margin=1)
-        sub = mask[box]
-        depth = xp.zeros(mask.shape, dtype=xp.float32)
-        depth[box] = distance_to_other_label(sub.astype(xp.uint8), spacing)
-        if bool(mask.all()):
-            depth[...] = xp.inf
+        depth = xp.full(mask.shape, xp.inf) if bool(mask.all()) else inside_distance(mask, spacing)
         _rectify(out[k], mask, depth)
     return out

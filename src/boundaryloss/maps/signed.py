@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-import numpy as np
-
 from ._backend import array_module, distance_to_other_label
-from ._geometry import bounding_box, class_counts, interface_mask, shifted_labels
+from ._distances import inside_distance, write_outside_distance
+from ._geometry import class_counts, interface_mask, shifted_labels
 from ._inputs import compute_maps
 
 Convention = Literal["paper", "official", "rw"]
@@ -130,10 +129,12 @@ def _signed_from_labels(
 ) -> Any:
     """Kernel for mutually exclusive integer labels ``(*spatial)``.
 
-    With exactly two classes present one multi-label transform gives both sides of
-    both classes; otherwise each class costs one (two-sided) transform. The paper
-    convention adds one multi-label transform whose zeros are all interfaces: for an
-    interior pixel of class k the nearest pixel that is not interior to k lies on dG_k.
+    One multi-label transform gives every class's inside distances at once (to the
+    nearest pixel of another class; with the paper convention the zeros are all
+    interfaces, because for an interior pixel of class k the nearest pixel that is not
+    interior to k lies on dG_k). Outside distances cost one binary transform per class,
+    cropped to the class's complement; with exactly two classes present the
+    multi-label transform already holds them.
     """
     xp = array_module(labels)
     out = xp.zeros((num_classes, *labels.shape), dtype=xp.float32)
@@ -143,21 +144,24 @@ def _signed_from_labels(
         return out
 
     shifted = shifted_labels(labels)
-    shared = distance_to_other_label(shifted, spacing) if len(present) == 2 else None
-    interior = None
+    two_sided = None
+    if convention != "paper" or len(present) == 2:
+        two_sided = distance_to_other_label(shifted, spacing)
     if convention == "paper":
-        interior = distance_to_other_label(
-            xp.where(interface_mask(labels), 0, shifted).astype(shifted.dtype), spacing
-        )
+        zeros_at_interfaces = xp.where(interface_mask(labels), 0, shifted).astype(shifted.dtype)
+        inside = distance_to_other_label(zeros_at_interfaces, spacing)
+    elif convention == "official":
+        inside = two_sided - 1.0
+    else:
+        inside = two_sided
 
     for k in present:
         mask = labels == k
-        two_sided = (
-            shared
-            if shared is not None
-            else distance_to_other_label(mask.astype(xp.uint8) + xp.uint8(1), spacing)
-        )
-        out[k] = _combine(mask, two_sided, interior, convention)
+        if two_sided is not None and len(present) == 2:
+            out[k] = two_sided
+        else:
+            write_outside_distance(out[k], mask, spacing)
+        out[k][mask] = 0.0 - inside[mask]  # "0.0 -" keeps boundary zeros positive
     return out
 
 
@@ -168,33 +172,12 @@ def _signed_from_masks(masks: Any, spacing: tuple[float, ...] | None, convention
     for k, mask in enumerate(masks):
         if not bool(mask.any()) or bool(mask.all()):
             continue
-        two_sided = distance_to_other_label(mask.astype(xp.uint8) + xp.uint8(1), spacing)
-        interior = None
         if convention == "paper":
-            # The nearest boundary pixel of an interior pixel lies in G's bounding box.
-            box = bounding_box(mask, margin=1)
-            sub = mask[box]
-            marked = xp.where(interface_mask(sub) | ~sub, 0, 1).astype(xp.uint8)
-            interior = xp.zeros(mask.shape, dtype=xp.float32)
-            interior[box] = distance_to_other_label(marked, spacing)
-        out[k] = _combine(mask, two_sided, interior, convention)
+            inside = inside_distance(mask & ~interface_mask(mask), spacing)
+        else:
+            inside = inside_distance(mask, spacing)
+            if convention == "official":
+                inside = inside - 1.0
+        write_outside_distance(out[k], mask, spacing)
+        out[k][mask] = 0.0 - inside[mask]
     return out
-
-
-def _combine(mask: Any, two_sided: Any, interior: Any, convention: str) -> Any:
-    """Signed map of one class from the distances its kernels computed.
-
-    ``two_sided``: for pixels outside the class, the distance to the nearest class pixel
-    (for an outside point the nearest pixel of G always lies on dG, so this is also the
-    distance to dG); for pixels inside, the distance to the nearest pixel outside.
-    ``interior``: for pixels inside, the distance to dG (paper convention only).
-    """
-    xp = array_module(mask)
-    if convention == "paper":
-        inside = interior
-    elif convention == "official":
-        inside = two_sided - 1.0
-    else:
-        inside = two_sided
-    # "+ 0.0" turns the -0.0 of boundary pixels into 0.0.
-    return xp.where(mask, -inside, two_sided) + np.float32(0.0)

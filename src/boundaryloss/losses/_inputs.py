@@ -1,0 +1,406 @@
+"""Input handling shared by every loss: validation, activation, class selection, reduction.
+
+Every loss in this package follows one convention, implemented here once:
+
+* ``logits`` is ``(B, C, *spatial)`` with 2 or 3 spatial axes, floating point and finite.
+  ``activation`` turns it into probabilities: ``"softmax"`` over the channel axis,
+  ``"sigmoid"`` per channel, or ``None`` when ``logits`` already holds probabilities
+  (then every value must lie in ``[0, 1]``).
+* ``target`` is integer labels ``(B, *spatial)`` or ``(B, 1, *spatial)``, or one-hot masks
+  ``(B, C, *spatial)`` (values 0/1, any dtype). Float labels are accepted when integral.
+  With ``C == 1`` (a single sigmoid channel) the target is the binary mask.
+* Classes are selected with ``include_background`` (``False`` drops channel 0) and/or an
+  explicit ``classes`` list. Probabilities are always computed over *all* ``C`` channels
+  first, then the selected channels are kept.
+* ``reduction="none"`` returns ``(B, C_selected)``: each selected class's contribution,
+  defined so that the sum over classes is the per-sample loss. ``"mean"`` is the mean over
+  the batch of the per-sample losses, ``"sum"`` the sum of everything.
+
+Every check raises ``ValueError`` naming the argument and printing the offending shape or
+value; nothing here uses ``assert``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from numbers import Integral
+
+import torch
+import torch.nn.functional as F
+
+from .._validation import check_spacing
+from ..maps import CONVENTIONS, ac_map, rrw_map, signed_distance_map, unsigned_distance_map
+
+REDUCTIONS = ("none", "mean", "sum")
+ACTIVATIONS = ("softmax", "sigmoid", None)
+MAP_KINDS = ("signed", "unsigned", "rrw", "ac")
+
+
+def check_reduction(reduction: str) -> str:
+    """Return ``reduction`` after checking it is one of ``"none"``, ``"mean"``, ``"sum"``."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    return reduction
+
+
+def check_activation(activation: str | None) -> str | None:
+    """Return ``activation`` after checking it is ``"softmax"``, ``"sigmoid"`` or ``None``."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    return activation
+
+
+def check_convention(convention: str) -> str:
+    """Return ``convention`` after checking it names a signed-distance convention."""
+    if convention not in CONVENTIONS:
+        raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
+    return convention
+
+
+def check_spacing_argument(spacing: Sequence[float] | float | None):
+    """Early (construction-time) check of ``spacing``; its length is checked in ``forward``."""
+    if spacing is None:
+        return None
+    if isinstance(spacing, (int, float)):
+        check_spacing(spacing, 1)
+        return float(spacing)
+    values = tuple(spacing)
+    return check_spacing(values, len(values))
+
+
+def check_classes(
+    classes: Sequence[int] | None, include_background: bool
+) -> tuple[int, ...] | None:
+    """Construction-time check of an explicit class list (the original code's ``idc``).
+
+    Raises:
+        ValueError: non-integer, negative or duplicate entries, an empty list, or class 0
+            listed together with ``include_background=False``.
+    """
+    if classes is None:
+        return None
+    if isinstance(classes, (int, str)) or not isinstance(classes, Sequence):
+        raise ValueError(f"classes must be a sequence of ints or None, got {classes!r}")
+    values = tuple(classes)
+    if not values:
+        raise ValueError("classes must not be empty")
+    if not all(isinstance(k, Integral) and not isinstance(k, bool) for k in values):
+        raise ValueError(f"classes must contain ints, got {classes!r}")
+    values = tuple(int(k) for k in values)
+    if min(values) < 0:
+        raise ValueError(f"classes must be non-negative, got {classes!r}")
+    if len(set(values)) != len(values):
+        raise ValueError(f"classes must not contain duplicates, got {classes!r}")
+    if not include_background and 0 in values:
+        raise ValueError(
+            f"classes={classes!r} contains the background class 0 but include_background=False"
+        )
+    return values
+
+
+def select_classes(
+    num_classes: int, include_background: bool, classes: Sequence[int] | None
+) -> tuple[int, ...]:
+    """Return the channel indices a loss is computed on.
+
+    With a single channel ``include_background=False`` is ignored (the channel is the
+    foreground of a binary problem), as in MONAI.
+    """
+    values = check_classes(classes, include_background)
+    if values is None:
+        start = 0 if include_background or num_classes == 1 else 1
+        return tuple(range(start, num_classes))
+    if max(values) >= num_classes:
+        raise ValueError(
+            f"classes={list(values)} is out of range for logits with {num_classes} channels"
+        )
+    return values
+
+
+@dataclass(frozen=True)
+class SegmentationInputs:
+    """Validated inputs of a loss.
+
+    Attributes:
+        logits: ``(B, C, *spatial)`` raw network output (or probabilities if
+            ``activation is None``).
+        target: ``(B, C, *spatial)`` one-hot target in the dtype of ``logits``.
+        classes: selected channel indices.
+        activation: ``"softmax"``, ``"sigmoid"`` or ``None``.
+    """
+
+    logits: torch.Tensor
+    target: torch.Tensor
+    classes: tuple[int, ...]
+    activation: str | None
+
+    @property
+    def num_classes(self) -> int:
+        return self.logits.shape[1]
+
+    @property
+    def spatial_shape(self) -> tuple[int, ...]:
+        return tuple(self.logits.shape[2:])
+
+    @property
+    def binary(self) -> bool:
+        """Per-channel binary terms (sigmoid, or one probability channel) vs categorical."""
+        return self.activation == "sigmoid" or (self.activation is None and self.num_classes == 1)
+
+    @property
+    def selects_all(self) -> bool:
+        return self.classes == tuple(range(self.num_classes))
+
+    def select(self, tensor: torch.Tensor) -> torch.Tensor:
+        """Keep the selected channels of a ``(B, C, *spatial)`` tensor."""
+        if self.selects_all:
+            return tensor
+        index = torch.as_tensor(self.classes, device=tensor.device)
+        return tensor.index_select(1, index)
+
+    def probabilities(self) -> torch.Tensor:
+        """Return ``(B, C, *spatial)`` probabilities over all channels."""
+        if self.activation == "softmax":
+            return torch.softmax(self.logits, dim=1)
+        if self.activation == "sigmoid":
+            return torch.sigmoid(self.logits)
+        return self.logits
+
+    def log_probabilities(self) -> torch.Tensor:
+        """Return ``(B, C, *spatial)`` log-probabilities, computed stably from the logits."""
+        if self.activation == "softmax":
+            return F.log_softmax(self.logits, dim=1)
+        if self.activation == "sigmoid":
+            return F.logsigmoid(self.logits)
+        return torch.log(self.logits.clamp_min(torch.finfo(self.logits.dtype).tiny))
+
+    def log_complement_probabilities(self) -> torch.Tensor:
+        """Return ``log(1 - p)``, stably for sigmoid (``logsigmoid(-x)``)."""
+        if self.activation == "sigmoid":
+            return F.logsigmoid(-self.logits)
+        complement = 1 - self.probabilities()
+        return torch.log(complement.clamp_min(torch.finfo(self.logits.dtype).tiny))
+
+
+def check_class_values(values: Sequence[float] | None, name: str) -> tuple[float, ...] | None:
+    """Construction-time check of a per-class vector (class weights, focal alpha)."""
+    if values is None:
+        return None
+    if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, torch.Tensor)):
+        raise ValueError(f"{name} must be a sequence of floats (one per class), got {values!r}")
+    result = tuple(float(v) for v in values)
+    if not result or not all(math.isfinite(v) and v >= 0 for v in result):
+        raise ValueError(f"{name} must be non-empty, finite and non-negative, got {values!r}")
+    return result
+
+
+def class_vector(values: Sequence[float], name: str, inputs: SegmentationInputs) -> torch.Tensor:
+    """Per-class values of length ``C`` -> selected ``(1, C_selected, 1, ...)`` tensor."""
+    values = check_class_values(values, name)
+    if len(values) != inputs.num_classes:
+        raise ValueError(
+            f"{name} must have one value per logit channel ({inputs.num_classes}), "
+            f"got {len(values)}: {list(values)}"
+        )
+    vector = torch.tensor(values, dtype=inputs.logits.dtype, device=inputs.logits.device)
+    shape = (1, inputs.num_classes) + (1,) * len(inputs.spatial_shape)
+    return inputs.select(vector.view(shape))
+
+
+def _check_logits(logits: torch.Tensor, activation: str | None) -> None:
+    if not isinstance(logits, torch.Tensor):
+        raise ValueError(f"logits must be a torch.Tensor, got {type(logits).__name__}")
+    if logits.ndim not in (4, 5):
+        raise ValueError(
+            "logits must be (B, C, *spatial) with 2 or 3 spatial axes (BCHW or BCDHW), "
+            f"got shape {tuple(logits.shape)}"
+        )
+    if not logits.is_floating_point():
+        raise ValueError(f"logits must be floating point, got dtype {logits.dtype}")
+    values = logits.detach()
+    if not bool(torch.isfinite(values).all()):
+        raise ValueError("logits contains NaN or inf values")
+    if activation == "softmax" and logits.shape[1] == 1:
+        raise ValueError(
+            "activation='softmax' needs at least 2 channels in logits, got shape "
+            f"{tuple(logits.shape)}; use activation='sigmoid' for a single-channel binary output"
+        )
+    if activation is None and bool(((values < 0) | (values > 1)).any()):
+        raise ValueError(
+            "logits must hold probabilities in [0, 1] when activation=None, got values in "
+            f"[{values.min().item():.4g}, {values.max().item():.4g}]"
+        )
+
+
+def _labels_to_one_hot(label: torch.Tensor, num_classes: int, dtype: torch.dtype) -> torch.Tensor:
+    """``(B, *spatial)`` labels -> ``(B, C, *spatial)`` one-hot after checking the values."""
+    if label.dtype == torch.bool:
+        label = label.to(torch.uint8)
+    if label.is_floating_point():
+        if not bool(torch.isfinite(label).all()):
+            raise ValueError("target contains NaN or inf values")
+        rounded = label.round()
+        if not torch.equal(rounded, label):
+            bad = label[rounded != label].flatten()[:5].tolist()
+            raise ValueError(
+                f"target is a float tensor with non-integral values (e.g. {bad}); "
+                "expected integer class indices or one-hot masks"
+            )
+        label = rounded
+    elif label.is_complex():
+        raise ValueError(f"target must hold integer class indices, got dtype {label.dtype}")
+    # A single sigmoid channel: the labels are the binary mask itself (values 0 or 1).
+    upper = max(num_classes, 2)
+    if label.numel():
+        low, high = int(label.min()), int(label.max())
+        if low < 0 or high >= upper:
+            raise ValueError(
+                f"target labels must lie in [0, {upper}) for logits with {num_classes} "
+                f"channel(s), got values in [{low}, {high}]"
+            )
+    label = label.long()
+    if num_classes == 1:
+        return label.unsqueeze(1).to(dtype)
+    return F.one_hot(label, num_classes).movedim(-1, 1).to(dtype)
+
+
+def _check_one_hot(
+    target: torch.Tensor, activation: str | None, dtype: torch.dtype
+) -> torch.Tensor:
+    if target.is_floating_point() and not bool(torch.isfinite(target).all()):
+        raise ValueError("target (one-hot) contains NaN or inf values")
+    if target.dtype != torch.bool and not bool(((target == 0) | (target == 1)).all()):
+        bad = torch.unique(target[(target != 0) & (target != 1)])[:5].tolist()
+        raise ValueError(f"target (one-hot) must contain only 0 and 1, found {bad}")
+    target = target.to(dtype)
+    if activation == "softmax" and not bool((target.sum(1) == 1).all()):
+        raise ValueError(
+            "target (one-hot) must have exactly one 1 per pixel along the channel axis with "
+            "activation='softmax' (mutually exclusive classes)"
+        )
+    return target
+
+
+def prepare_inputs(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    activation: str | None,
+    include_background: bool,
+    classes: Sequence[int] | None,
+) -> SegmentationInputs:
+    """Validate ``logits`` and ``target`` and bring the target to one-hot form.
+
+    Raises:
+        ValueError: see the module docstring.
+    """
+    activation = check_activation(activation)
+    _check_logits(logits, activation)
+    batch, num_classes, *spatial = logits.shape
+    if not isinstance(target, torch.Tensor):
+        raise ValueError(f"target must be a torch.Tensor, got {type(target).__name__}")
+    target = target.detach().to(logits.device)
+    shape = tuple(target.shape)
+    label_shapes = ((batch, *spatial), (batch, 1, *spatial))
+    if shape == (batch, num_classes, *spatial) and num_classes > 1:
+        one_hot = _check_one_hot(target, activation, logits.dtype)
+    elif shape in label_shapes:
+        label = target.squeeze(1) if len(shape) == logits.ndim else target
+        one_hot = _labels_to_one_hot(label, num_classes, logits.dtype)
+    else:
+        raise ValueError(
+            f"target must be labels {label_shapes[0]} or {label_shapes[1]}, or one-hot "
+            f"{(batch, num_classes, *spatial)}, for logits of shape {tuple(logits.shape)}; "
+            f"got target of shape {shape}"
+        )
+    selected = select_classes(num_classes, include_background, classes)
+    return SegmentationInputs(logits, one_hot, selected, activation)
+
+
+def prepare_map(
+    weight_map: torch.Tensor, name: str, inputs: SegmentationInputs, *, non_negative: bool = False
+) -> torch.Tensor:
+    """Check a user-given distance/weight map and return its selected channels.
+
+    The map may have ``C`` channels (one per logit channel) or exactly ``C_selected``
+    channels (already restricted to the selected classes).
+    """
+    if not isinstance(weight_map, torch.Tensor):
+        weight_map = torch.as_tensor(weight_map)
+    batch, num_classes = inputs.logits.shape[:2]
+    full = (batch, num_classes, *inputs.spatial_shape)
+    reduced = (batch, len(inputs.classes), *inputs.spatial_shape)
+    if tuple(weight_map.shape) not in (full, reduced):
+        raise ValueError(
+            f"{name} must have shape {full} (all classes) or {reduced} (selected classes "
+            f"{list(inputs.classes)}), got {tuple(weight_map.shape)}"
+        )
+    weight_map = weight_map.detach().to(device=inputs.logits.device, dtype=inputs.logits.dtype)
+    if not bool(torch.isfinite(weight_map).all()):
+        raise ValueError(f"{name} contains NaN or inf values")
+    if non_negative and bool((weight_map < 0).any()):
+        raise ValueError(
+            f"{name} must be non-negative (an unsigned distance map), got minimum "
+            f"{weight_map.min().item():.4g}"
+        )
+    if tuple(weight_map.shape) == full:
+        return inputs.select(weight_map)
+    return weight_map
+
+
+@torch.no_grad()
+def target_map(
+    kind: str,
+    inputs: SegmentationInputs,
+    spacing: Sequence[float] | float | None = None,
+    convention: str = "paper",
+) -> torch.Tensor:
+    """Compute a ``(B, C_selected, *spatial)`` map of the target with :mod:`boundaryloss.maps`.
+
+    Each selected one-hot channel is passed as a binary mask (``one_hot=True``), so only the
+    selected classes are computed; the result is in the dtype and on the device of the logits.
+
+    Args:
+        kind: ``"signed"``, ``"unsigned"``, ``"rrw"`` or ``"ac"``.
+    """
+    masks = inputs.select(inputs.target).to(torch.uint8)
+    spacing = check_spacing(spacing, len(inputs.spatial_shape))
+    channels = masks.shape[1]
+    if kind == "signed":
+        out = signed_distance_map(masks, channels, spacing, convention, batch=True, one_hot=True)
+    elif kind == "unsigned":
+        out = unsigned_distance_map(masks, channels, spacing, convention, batch=True, one_hot=True)
+    elif kind == "rrw":
+        out = rrw_map(masks, channels, spacing, batch=True, one_hot=True)
+    elif kind == "ac":
+        out = ac_map(masks, channels, batch=True, one_hot=True)
+    else:
+        raise ValueError(f"kind must be one of {MAP_KINDS}, got {kind!r}")
+    return out.to(device=inputs.logits.device, dtype=inputs.logits.dtype)
+
+
+def reduce_contributions(contributions: torch.Tensor, reduction: str) -> torch.Tensor:
+    """Reduce ``(B, C_selected)`` per-class contributions.
+
+    ``"none"`` returns them unchanged, ``"mean"`` is ``sum(1).mean()`` (mean over the batch of
+    the per-sample losses) and ``"sum"`` is the sum of everything.
+    """
+    if reduction == "none":
+        return contributions
+    if reduction == "mean":
+        return contributions.sum(1).mean()
+    if reduction == "sum":
+        return contributions.sum()
+    raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+def spatial_mean(tensor: torch.Tensor) -> torch.Tensor:
+    """Mean over the spatial axes of a ``(B, C, *spatial)`` tensor -> ``(B, C)``."""
+    return tensor.flatten(2).mean(2)
+
+
+def spatial_sum(tensor: torch.Tensor) -> torch.Tensor:
+    """Sum over the spatial axes of a ``(B, C, *spatial)`` tensor -> ``(B, C)``."""
+    return tensor.flatten(2).sum(2)

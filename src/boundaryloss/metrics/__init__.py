@@ -1,0 +1,42 @@
+"""Segmentation metrics in physical units, with one documented rule for empty masks.
+
+Every function takes one case — a label map ``(*spatial)`` or, with ``one_hot=True``,
+binary masks ``(C, *spatial)``; numpy array or torch tensor; 2D or 3D — and returns
+``{class index: value}`` as Python floats. ``spacing`` is the voxel size per axis in numpy
+axis order (e.g. mm). Class selection uses ``num_classes`` (default 2, a binary mask),
+``include_background`` and ``classes``.
+
+Empty masks (the same rule for every metric):
+
+=================================  ===================  ===============================
+case                               scores (Dice, NSD…)  distances (HD, HD95, ASSD)
+=================================  ===================  ===============================
+both non-empty                     computed             computed
+present in only one (a miss)       0                    ``missing``: inf / nan / diagonal
+absent from both                   ``empty``: 1 / nan   ``empty``: 0 / nan
+=================================  ===================  ===============================
+
+:class:`SegmentationEvaluator` accumulates per-case, per-class results over a dataset and
+reports a table and a summary that counts missed and both-empty cases.
+"""
+
+from ._empty import EMPTY_OPTIONS, MISSING_OPTIONS
+from .evaluator import SegmentationEvaluator
+from .hausdorff import HD_MODES, hausdorff_distance
+from .overlap import dice, jaccard, precision, recall
+from .surface_dice import normalized_surface_dice
+from .surface_distance import average_surface_distance
+
+__all__ = [
+    "EMPTY_OPTIONS",
+    "HD_MODES",
+    "MISSING_OPTIONS",
+    "SegmentationEvaluator",
+    "average_surface_distance",
+    "dice",
+    "hausdorff_distance",
+    "jaccard",
+    "normalized_surface_dice",
+    "precision",
+    "recall",
+]
