@@ -65,6 +65,37 @@ def monai_maps(one_hot: torch.Tensor) -> torch.Tensor:
     return BoundaryLoss().compute_distance_map(one_hot)
 
 
+def _bench_case(labels: list[np.ndarray], num_classes: int, spacing, repeats: int) -> dict:
+    batch = np.stack(labels)
+    row: dict = {}
+    row["scipy_per_class_s"] = median_seconds(
+        lambda: [scipy_official(x, num_classes, spacing) for x in labels], repeats
+    )
+    for convention in ("paper", "official"):
+        row[f"ours_{convention}_s"] = median_seconds(
+            lambda c=convention: signed_distance_map(batch, num_classes, spacing, c, batch=True),
+            repeats,
+        )
+    set_num_threads(1)
+    row["ours_paper_1thread_s"] = median_seconds(
+        lambda: signed_distance_map(batch, num_classes, spacing, batch=True), repeats
+    )
+    set_num_threads(None)
+    if spacing is None:  # MONAI's map has no spacing argument
+        one_hot = torch.nn.functional.one_hot(torch.from_numpy(batch), num_classes)
+        one_hot = one_hot.movedim(-1, 1).float()
+        row["monai_s"] = median_seconds(lambda: monai_maps(one_hot), repeats)
+        row["speedup_vs_monai_paper"] = row["monai_s"] / row["ours_paper_s"]
+    row["speedup_vs_scipy_paper"] = row["scipy_per_class_s"] / row["ours_paper_s"]
+    row["speedup_vs_scipy_official"] = row["scipy_per_class_s"] / row["ours_official_s"]
+    row["speedup_vs_scipy_paper_1thread"] = row["scipy_per_class_s"] / row["ours_paper_1thread_s"]
+    # Same formula, same answer: the speed-up is not bought with accuracy.
+    ours = signed_distance_map(batch, num_classes, spacing, "official", batch=True)
+    reference = np.stack([scipy_official(x, num_classes, spacing) for x in labels])
+    row["max_abs_diff_official_vs_scipy"] = float(np.abs(ours - reference).max())
+    return row
+
+
 def run(repeats: int = 5) -> dict:
     rng = np.random.default_rng(0)
     results: dict = {}
@@ -75,38 +106,7 @@ def run(repeats: int = 5) -> dict:
         "128^3, 2 classes, spacing (1,1,3)": ([blobs_3d(rng, 128)], 2, (1.0, 1.0, 3.0)),
     }
     for name, (labels, num_classes, spacing) in cases.items():
-        batch = np.stack(labels)
-        row: dict = {}
-        row["scipy_per_class_s"] = median_seconds(
-            lambda: [scipy_official(x, num_classes, spacing) for x in labels], repeats
-        )
-        for convention in ("paper", "official"):
-            row[f"ours_{convention}_s"] = median_seconds(
-                lambda c=convention: signed_distance_map(
-                    batch, num_classes, spacing, c, batch=True
-                ),
-                repeats,
-            )
-        set_num_threads(1)
-        row["ours_paper_1thread_s"] = median_seconds(
-            lambda: signed_distance_map(batch, num_classes, spacing, batch=True), repeats
-        )
-        set_num_threads(None)
-        if spacing is None:
-            one_hot = torch.nn.functional.one_hot(torch.from_numpy(batch), num_classes)
-            one_hot = one_hot.movedim(-1, 1).float()
-            row["monai_s"] = median_seconds(lambda: monai_maps(one_hot), repeats)
-            row["speedup_vs_monai_paper"] = row["monai_s"] / row["ours_paper_s"]
-        row["speedup_vs_scipy_paper"] = row["scipy_per_class_s"] / row["ours_paper_s"]
-        row["speedup_vs_scipy_official"] = row["scipy_per_class_s"] / row["ours_official_s"]
-        row["speedup_vs_scipy_paper_1thread"] = (
-            row["scipy_per_class_s"] / row["ours_paper_1thread_s"]
-        )
-        # Same formula, same answer: the speed-up is not bought with accuracy.
-        ours = signed_distance_map(batch, num_classes, spacing, "official", batch=True)
-        reference = np.stack([scipy_official(x, num_classes, spacing) for x in labels])
-        row["max_abs_diff_official_vs_scipy"] = float(np.abs(ours - reference).max())
-        results[name] = row
+        results[name] = _bench_case(labels, num_classes, spacing, repeats)
 
     setup = (
         "import numpy as np\n"
