@@ -1,12 +1,65 @@
-"""boundaryloss: boundary (distance-map) and region-wise losses for unbalanced segmentation."""
+"""boundaryloss: boundary (distance-map) and region-wise losses for unbalanced segmentation.
 
-from .maps import ac_map, rrw_map, signed_distance_map, unsigned_distance_map
+The library core — maps, losses, schedules, metrics, statistics — imports with only
+PyTorch, NumPy, SciPy and edt; the training stack is never imported from here.
+"""
+
+from .losses import (
+    BoundaryLoss,
+    CompoundLoss,
+    CrossEntropyLoss,
+    DiceLoss,
+    FocalLoss,
+    GeneralizedDiceLoss,
+    HausdorffDTLoss,
+    RegionWiseLoss,
+    RRWCrossEntropyLoss,
+    boundary_loss,
+    cross_entropy_loss,
+    dice_loss,
+    focal_loss,
+    generalized_dice_loss,
+    hausdorff_dt_loss,
+    region_wise_loss,
+    rrw_cross_entropy_loss,
+)
+from .maps import (
+    DistanceMapTransform,
+    ac_map,
+    rrw_map,
+    signed_distance_map,
+    unsigned_distance_map,
+)
+from .schedules import Constant, LinearRamp, Rebalance, Schedule, StealWeight
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BoundaryLoss",
+    "CompoundLoss",
+    "Constant",
+    "CrossEntropyLoss",
+    "DiceLoss",
+    "DistanceMapTransform",
+    "FocalLoss",
+    "GeneralizedDiceLoss",
+    "HausdorffDTLoss",
+    "LinearRamp",
+    "RRWCrossEntropyLoss",
+    "Rebalance",
+    "RegionWiseLoss",
+    "Schedule",
+    "StealWeight",
     "__version__",
     "ac_map",
+    "boundary_loss",
+    "cross_entropy_loss",
+    "dice_loss",
+    "focal_loss",
+    "generalized_dice_loss",
+    "hausdorff_dt_loss",
+    "region_wise_loss",
+    "rrw_cross_entropy_loss",
     "rrw_map",
     "signed_distance_map",
     "unsigned_distance_map",
