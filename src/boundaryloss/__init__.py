@@ -30,7 +30,18 @@ from .maps import (
     signed_distance_map,
     unsigned_distance_map,
 )
+from .metrics import (
+    SegmentationEvaluator,
+    average_surface_distance,
+    dice,
+    hausdorff_distance,
+    jaccard,
+    normalized_surface_dice,
+    precision,
+    recall,
+)
 from .schedules import Constant, LinearRamp, Rebalance, Schedule, StealWeight
+from .stats import bootstrap_ci, empirical_cdf, paired_permutation_test
 
 __version__ = "0.1.0"
 
@@ -49,15 +60,26 @@ __all__ = [
     "Rebalance",
     "RegionWiseLoss",
     "Schedule",
+    "SegmentationEvaluator",
     "StealWeight",
     "__version__",
     "ac_map",
+    "average_surface_distance",
+    "bootstrap_ci",
     "boundary_loss",
     "cross_entropy_loss",
+    "dice",
     "dice_loss",
+    "empirical_cdf",
     "focal_loss",
     "generalized_dice_loss",
+    "hausdorff_distance",
     "hausdorff_dt_loss",
+    "jaccard",
+    "normalized_surface_dice",
+    "paired_permutation_test",
+    "precision",
+    "recall",
     "region_wise_loss",
     "rrw_cross_entropy_loss",
     "rrw_map",

@@ -7,6 +7,7 @@ shape or value, so bad input never turns into a silent wrong answer.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Integral
 
 import numpy as np
 import torch
@@ -98,3 +99,52 @@ def check_spatial_ndim(shape: Sequence[int], name: str, allowed: Sequence[int] =
             f"{name} must have {' or '.join(map(str, allowed))} spatial dimensions, "
             f"got shape {tuple(shape)}"
         )
+
+
+def check_classes(
+    classes: Sequence[int] | None, include_background: bool
+) -> tuple[int, ...] | None:
+    """Construction-time check of an explicit class list (the original code's ``idc``).
+
+    Raises:
+        ValueError: non-integer, negative or duplicate entries, an empty list, or class 0
+            listed together with ``include_background=False``.
+    """
+    if classes is None:
+        return None
+    if isinstance(classes, (int, str)) or not isinstance(classes, (Sequence, np.ndarray)):
+        raise ValueError(f"classes must be a sequence of ints or None, got {classes!r}")
+    values = tuple(classes)
+    if not values:
+        raise ValueError("classes must not be empty")
+    if not all(isinstance(k, Integral) and not isinstance(k, bool) for k in values):
+        raise ValueError(f"classes must contain ints, got {classes!r}")
+    values = tuple(int(k) for k in values)
+    if min(values) < 0:
+        raise ValueError(f"classes must be non-negative, got {classes!r}")
+    if len(set(values)) != len(values):
+        raise ValueError(f"classes must not contain duplicates, got {classes!r}")
+    if not include_background and 0 in values:
+        raise ValueError(
+            f"classes={classes!r} contains the background class 0 but include_background=False"
+        )
+    return values
+
+
+def select_classes(
+    num_classes: int, include_background: bool, classes: Sequence[int] | None
+) -> tuple[int, ...]:
+    """Return the class (channel) indices a loss or metric is computed on.
+
+    With a single channel ``include_background=False`` is ignored (the channel is the
+    foreground of a binary problem), as in MONAI.
+    """
+    values = check_classes(classes, include_background)
+    if values is None:
+        start = 0 if include_background or num_classes == 1 else 1
+        return tuple(range(start, num_classes))
+    if max(values) >= num_classes:
+        raise ValueError(
+            f"classes={list(values)} is out of range for {num_classes} classes (channels)"
+        )
+    return values

@@ -7,7 +7,8 @@ from typing import Any, ClassVar
 
 from torch import nn
 
-from ._inputs import check_activation, check_classes, check_reduction
+from .._validation import check_classes
+from ._inputs import check_activation, check_reduction
 
 
 class SegmentationLoss(nn.Module):

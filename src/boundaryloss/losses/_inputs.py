@@ -25,12 +25,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from numbers import Integral
 
 import torch
 import torch.nn.functional as F
 
-from .._validation import check_spacing
+from .._validation import check_spacing, select_classes
 from ..maps import CONVENTIONS, ac_map, rrw_map, signed_distance_map, unsigned_distance_map
 
 REDUCTIONS = ("none", "mean", "sum")
@@ -68,55 +67,6 @@ def check_spacing_argument(spacing: Sequence[float] | float | None):
         return float(spacing)
     values = tuple(spacing)
     return check_spacing(values, len(values))
-
-
-def check_classes(
-    classes: Sequence[int] | None, include_background: bool
-) -> tuple[int, ...] | None:
-    """Construction-time check of an explicit class list (the original code's ``idc``).
-
-    Raises:
-        ValueError: non-integer, negative or duplicate entries, an empty list, or class 0
-            listed together with ``include_background=False``.
-    """
-    if classes is None:
-        return None
-    if isinstance(classes, (int, str)) or not isinstance(classes, Sequence):
-        raise ValueError(f"classes must be a sequence of ints or None, got {classes!r}")
-    values = tuple(classes)
-    if not values:
-        raise ValueError("classes must not be empty")
-    if not all(isinstance(k, Integral) and not isinstance(k, bool) for k in values):
-        raise ValueError(f"classes must contain ints, got {classes!r}")
-    values = tuple(int(k) for k in values)
-    if min(values) < 0:
-        raise ValueError(f"classes must be non-negative, got {classes!r}")
-    if len(set(values)) != len(values):
-        raise ValueError(f"classes must not contain duplicates, got {classes!r}")
-    if not include_background and 0 in values:
-        raise ValueError(
-            f"classes={classes!r} contains the background class 0 but include_background=False"
-        )
-    return values
-
-
-def select_classes(
-    num_classes: int, include_background: bool, classes: Sequence[int] | None
-) -> tuple[int, ...]:
-    """Return the channel indices a loss is computed on.
-
-    With a single channel ``include_background=False`` is ignored (the channel is the
-    foreground of a binary problem), as in MONAI.
-    """
-    values = check_classes(classes, include_background)
-    if values is None:
-        start = 0 if include_background or num_classes == 1 else 1
-        return tuple(range(start, num_classes))
-    if max(values) >= num_classes:
-        raise ValueError(
-            f"classes={list(values)} is out of range for logits with {num_classes} channels"
-        )
-    return values
 
 
 @dataclass(frozen=True)

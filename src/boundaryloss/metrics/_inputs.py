@@ -30,6 +30,7 @@ from .._validation import (
     check_spacing,
     check_spatial_ndim,
     integer_labels,
+    select_classes,
 )
 
 
@@ -40,40 +41,6 @@ def to_numpy(array: ArrayLike, name: str) -> np.ndarray:
     if isinstance(array, np.ndarray):
         return array
     raise ValueError(f"{name} must be a numpy array or a torch tensor, got {type(array).__name__}")
-
-
-def check_classes(classes: Sequence[int] | None, include_background: bool, num_classes: int):
-    """Return the class indices to evaluate.
-
-    Raises:
-        ValueError: non-integer, out-of-range or duplicate entries, an empty list, or class 0
-            listed together with ``include_background=False``.
-    """
-    if classes is None:
-        start = 0 if include_background or num_classes == 1 else 1
-        values = tuple(range(start, num_classes))
-        if not values:
-            raise ValueError(
-                f"no class to evaluate: num_classes={num_classes} with include_background=False"
-            )
-        return values
-    if isinstance(classes, (int, str)) or not isinstance(classes, (Sequence, np.ndarray)):
-        raise ValueError(f"classes must be a sequence of ints or None, got {classes!r}")
-    values = tuple(classes)
-    if not values:
-        raise ValueError("classes must not be empty")
-    if not all(isinstance(k, (int, np.integer)) and not isinstance(k, bool) for k in values):
-        raise ValueError(f"classes must contain ints, got {classes!r}")
-    values = tuple(int(k) for k in values)
-    if min(values) < 0 or max(values) >= num_classes:
-        raise ValueError(f"classes must lie in [0, {num_classes}), got {list(values)}")
-    if len(set(values)) != len(values):
-        raise ValueError(f"classes must not contain duplicates, got {list(values)}")
-    if not include_background and 0 in values and num_classes > 1:
-        raise ValueError(
-            f"classes={list(values)} contains the background class 0 but include_background=False"
-        )
-    return values
 
 
 @dataclass(frozen=True)
@@ -157,6 +124,6 @@ def prepare_case(
         pred=pred_np,
         ref=ref_np,
         one_hot=one_hot,
-        classes=check_classes(classes, include_background, num_classes),
+        classes=select_classes(num_classes, include_background, classes),
         spacing=checked if checked is not None else (1.0,) * len(shape),
     )

@@ -51,7 +51,7 @@ def _validate_args(
         raise ValueError(f"metrics must be chosen from {METRICS}, got unknown {unknown}")
     if len(set(names)) != len(names):
         raise ValueError(f"metrics must not contain duplicates, got {list(names)}")
-    check_mode(hd_mode)
+    check_mode(hd_mode, "hd_mode")
     if "nsd" in names:
         if nsd_tolerance is None:
             raise ValueError("nsd_tolerance (in spacing units, e.g. mm) is required for 'nsd'")

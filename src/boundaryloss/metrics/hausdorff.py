@@ -41,10 +41,10 @@ def check_percentile(percentile: float | None) -> float | None:
     return value
 
 
-def check_mode(mode: str) -> str:
+def check_mode(mode: str, name: str = "mode") -> str:
     """Return ``mode`` after checking it is ``"max"`` or ``"pooled"``."""
     if mode not in HD_MODES:
-        raise ValueError(f"mode must be one of {HD_MODES}, got {mode!r}")
+        raise ValueError(f"{name} must be one of {HD_MODES}, got {mode!r}")
     return mode
 
 

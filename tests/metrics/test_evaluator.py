@@ -1,0 +1,129 @@
+"""SegmentationEvaluator: rows, CSV table, summary counts, agreement with the functions."""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import numpy as np
+import pytest
+
+from boundaryloss.metrics import (
+    SegmentationEvaluator,
+    average_surface_distance,
+    dice,
+    hausdorff_distance,
+    normalized_surface_dice,
+)
+
+from .reference import ball
+
+SHAPE = (20, 22, 18)
+SPACING = (1.0, 0.8, 2.0)
+
+
+def _cases():
+    ref = np.zeros(SHAPE, dtype=np.int64)
+    ref[ball(SHAPE, (10, 11, 9), 6)] = 1
+    ref[ball(SHAPE, (4, 4, 4), 2)] = 2
+    good = ref.copy()
+    good[ball(SHAPE, (11, 11, 9), 6)] = 1
+    missed = ref.copy()
+    missed[missed == 2] = 0  # class 2 missed
+    background = np.zeros(SHAPE, dtype=np.int64)  # both empty for class 1 and 2 vs itself
+    return {"good": (good, ref), "missed": (missed, ref), "empty": (background, background)}
+
+
+@pytest.fixture
+def evaluator():
+    ev = SegmentationEvaluator(
+        metrics=("dice", "hd", "hd95", "assd", "nsd"),
+        num_classes=3,
+        spacing=SPACING,
+        nsd_tolerance=1.0,
+    )
+    for case_id, (pred, ref) in _cases().items():
+        ev.update(case_id, pred, ref)
+    return ev
+
+
+def test_rows_match_the_functions(evaluator):
+    rows = evaluator.rows()
+    assert len(rows) == 6 and len(evaluator) == 3
+    assert [(r["case"], r["class"]) for r in rows][:2] == [("good", 1), ("good", 2)]
+    pred, ref = _cases()["good"]
+    row = rows[0]
+    assert row["status"] == "ok"
+    assert row["dice"] == dice(pred, ref, num_classes=3)[1]
+    assert row["hd"] == hausdorff_distance(pred, ref, SPACING, num_classes=3)[1]
+    assert row["hd95"] == hausdorff_distance(pred, ref, SPACING, 95, num_classes=3)[1]
+    assert row["assd"] == average_surface_distance(pred, ref, SPACING, num_classes=3)[1]
+    assert row["nsd"] == normalized_surface_dice(pred, ref, 1.0, SPACING, num_classes=3)[1]
+    missed = rows[3]
+    assert (missed["case"], missed["class"], missed["status"]) == ("missed", 2, "missed")
+    assert missed["dice"] == 0.0 and missed["hd95"] == math.inf and missed["nsd"] == 0.0
+    assert missed["pred_voxels"] == 0 and missed["ref_voxels"] > 0
+    empty = rows[4]
+    assert empty["status"] == "both_empty" and empty["dice"] == 1.0 and empty["hd95"] == 0.0
+
+
+def test_summary_counts_and_statistics(evaluator):
+    summary = evaluator.summary()
+    dice_2 = summary["dice"][2]
+    assert dice_2["n"] == 3
+    assert dice_2["n_missed"] == 1 and dice_2["n_both_empty"] == 1 and dice_2["n_spurious"] == 0
+    assert dice_2["n_averaged"] == 3
+    values = evaluator.values("dice", 2)
+    assert dice_2["mean"] == pytest.approx(values.mean())
+    assert dice_2["median"] == pytest.approx(np.median(values))
+    assert dice_2["std"] == pytest.approx(values.std())
+    assert summary["hd95"][2]["mean"] == math.inf  # the miss is not dropped
+    assert summary["hd95"][1]["n_missed"] == 0
+
+
+def test_missing_nan_is_excluded_visibly():
+    ev = SegmentationEvaluator(metrics=("dice", "hd95"), num_classes=3, missing="nan")
+    for case_id, (pred, ref) in _cases().items():
+        ev.update(case_id, pred, ref)
+    stats = ev.summary()["hd95"][2]
+    assert stats["n"] == 3 and stats["n_averaged"] == 2 and stats["n_missed"] == 1
+    assert math.isfinite(stats["mean"])
+    assert ev.summary()["dice"][2]["n_averaged"] == 3  # scores of a miss are 0, never NaN
+
+
+def test_spurious_and_diagonal():
+    ev = SegmentationEvaluator(metrics=("recall", "hd"), missing="diagonal", spacing=(2.0, 1.0))
+    pred = np.zeros((3, 4), dtype=int)
+    pred[1, 1] = 1
+    row = ev.update("fp", pred, np.zeros_like(pred))[1]
+    assert row["recall"] == 0.0 and row["hd"] == pytest.approx(math.hypot(6.0, 4.0))
+    assert ev.summary()["hd"][1]["n_spurious"] == 1
+
+
+def test_csv_is_written_atomically(evaluator, tmp_path):
+    path = evaluator.to_csv(tmp_path / "out" / "metrics.csv")
+    assert path.exists()
+    assert [p.name for p in path.parent.iterdir()] == ["metrics.csv"]  # no temp file left
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == list(evaluator.columns)
+    assert len(rows) == 6
+    assert float(rows[3]["hd95"]) == math.inf
+    assert float(rows[0]["dice"]) == evaluator.rows()[0]["dice"]
+
+
+def test_reset_and_errors(evaluator):
+    with pytest.raises(ValueError, match="case_id"):
+        evaluator.update("good", *_cases()["good"])
+    evaluator.reset()
+    assert len(evaluator) == 0 and evaluator.rows() == []
+    with pytest.raises(ValueError, match="nsd_tolerance"):
+        SegmentationEvaluator(metrics=("nsd",))
+    with pytest.raises(ValueError, match="metrics"):
+        SegmentationEvaluator(metrics=("dice", "hd99"))
+    with pytest.raises(ValueError, match="hd_mode"):
+        SegmentationEvaluator(hd_mode="mean")
+    with pytest.raises(ValueError, match="missing"):
+        SegmentationEvaluator(missing="zero")
+    with pytest.raises(ValueError, match="metric"):
+        evaluator.values("jaccard", 1)
