@@ -1,0 +1,6 @@
+"""Segmentation networks used by the papers: UNet (2D/3D) and ENet (2D)."""
+
+from .enet import ENet
+from .unet import UNet
+
+__all__ = ["ENet", "UNet"]

@@ -1,0 +1,124 @@
+"""UNet (Ronneberger et al., MICCAI 2015), 2D and 3D."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ._layers import (
+    check_input,
+    check_spatial_dims,
+    conv,
+    conv_transpose,
+    crop_to,
+    dropout,
+    max_pool,
+    norm_layer,
+    pad_to_multiple,
+)
+
+
+class DoubleConv(nn.Sequential):
+    """(conv 3 -> norm -> ReLU) x 2, same padding."""
+
+    def __init__(self, spatial_dims: int, cin: int, cout: int, norm: str, p_drop: float) -> None:
+        conv_cls = conv(spatial_dims)
+        bias = norm == "none"  # a bias before a normalisation layer is redundant
+        layers: list[nn.Module] = [
+            conv_cls(cin, cout, 3, padding=1, bias=bias),
+            norm_layer(norm, spatial_dims, cout),
+            nn.ReLU(inplace=True),
+            conv_cls(cout, cout, 3, padding=1, bias=bias),
+            norm_layer(norm, spatial_dims, cout),
+            nn.ReLU(inplace=True),
+        ]
+        if p_drop > 0:
+            layers.append(dropout(spatial_dims)(p_drop))
+        super().__init__(*layers)
+
+
+class UNet(nn.Module):
+    """UNet with ``depth`` down-sampling steps; logits out.
+
+    Ronneberger, Fischer, Brox, "U-Net: Convolutional networks for biomedical image
+    segmentation", MICCAI 2015. Same-padded 3x3 convolutions, max pooling, transposed
+    convolutions for up-sampling, skip connections by concatenation, a final 1x1
+    convolution to ``num_classes`` logits.
+
+    Inputs of any size are accepted: they are zero-padded to a multiple of ``2**depth``
+    and the output is cropped back, so the output always has the input's spatial shape.
+
+    Parameter counts (``in_channels=1, num_classes=2``): ``base_channels=64, depth=4``
+    2D with batch norm is the paper's 31.0 M network; ``base_channels=16, depth=4``
+    2D is 1.9 M; 3D ``base_channels=16, depth=3`` is 1.4 M (see
+    ``tests/nets/test_unet.py``).
+
+    Args:
+        in_channels: image channels (modalities).
+        num_classes: output channels (logits, one per class).
+        spatial_dims: 2 or 3.
+        base_channels: channels of the first level; doubled at each level.
+        depth: number of down-sampling steps.
+        norm: ``"batch"``, ``"instance"``, ``"group"`` or ``"none"``.
+        dropout: channel dropout after the bottleneck block.
+
+    Shapes:
+        input ``(B, in_channels, *spatial)`` -> output ``(B, num_classes, *spatial)``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        num_classes: int,
+        spatial_dims: int = 2,
+        base_channels: int = 32,
+        depth: int = 4,
+        norm: str = "batch",
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        check_spatial_dims(spatial_dims)
+        for name, value in (
+            ("in_channels", in_channels),
+            ("num_classes", num_classes),
+            ("base_channels", base_channels),
+            ("depth", depth),
+        ):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if not 0 <= dropout < 1:
+            raise ValueError(f"dropout must lie in [0, 1), got {dropout!r}")
+        self.in_channels = in_channels
+        self.num_classes = num_classes
+        self.spatial_dims = spatial_dims
+        self.depth = depth
+
+        widths = [base_channels * 2**level for level in range(depth + 1)]
+        self.encoders = nn.ModuleList()
+        cin = in_channels
+        for width in widths[:-1]:
+            self.encoders.append(DoubleConv(spatial_dims, cin, width, norm, 0.0))
+            cin = width
+        self.pool = max_pool(spatial_dims)(2)
+        self.bottleneck = DoubleConv(spatial_dims, widths[-2], widths[-1], norm, dropout)
+        self.ups = nn.ModuleList()
+        self.decoders = nn.ModuleList()
+        for level in reversed(range(depth)):
+            self.ups.append(conv_transpose(spatial_dims)(widths[level + 1], widths[level], 2, 2))
+            self.decoders.append(
+                DoubleConv(spatial_dims, 2 * widths[level], widths[level], norm, 0.0)
+            )
+        self.head = conv(spatial_dims)(widths[0], num_classes, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_input(x, self.in_channels, self.spatial_dims, type(self).__name__)
+        x, shape = pad_to_multiple(x, 2**self.depth)
+        skips = []
+        for encoder in self.encoders:
+            x = encoder(x)
+            skips.append(x)
+            x = self.pool(x)
+        x = self.bottleneck(x)
+        for up, decoder, skip in zip(self.ups, self.decoders, reversed(skips), strict=True):
+            x = decoder(torch.cat([up(x), skip], dim=1))
+        return crop_to(self.head(x), shape)
