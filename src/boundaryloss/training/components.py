@@ -1,0 +1,227 @@
+"""Build the model, loss, schedule, optimiser and learning-rate schedule from a config.
+
+Registries map the names used in YAML configs to classes; constructor keyword arguments
+are checked against the class signature so a typo names its config key.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..config import ConfigError
+from ..losses import (
+    BoundaryLoss,
+    CompoundLoss,
+    CrossEntropyLoss,
+    DiceLoss,
+    FocalLoss,
+    GeneralizedDiceLoss,
+    HausdorffDTLoss,
+    RegionWiseLoss,
+    RRWCrossEntropyLoss,
+)
+from ..nets import ENet, UNet
+from ..schedules import Constant, LinearRamp, Rebalance, Schedule, StealWeight
+
+LOSSES: dict[str, type[nn.Module]] = {
+    "boundary": BoundaryLoss,
+    "region_wise": RegionWiseLoss,
+    "gdl": GeneralizedDiceLoss,
+    "dice": DiceLoss,
+    "ce": CrossEntropyLoss,
+    "focal": FocalLoss,
+    "hausdorff": HausdorffDTLoss,
+    "rrw_ce": RRWCrossEntropyLoss,
+}
+SCHEDULES: dict[str, type[Schedule]] = {
+    "constant": Constant,
+    "rebalance": Rebalance,
+    "steal_weight": StealWeight,
+    "linear_ramp": LinearRamp,
+}
+NETWORKS: dict[str, type[nn.Module]] = {"unet": UNet, "enet": ENet}
+
+
+def instantiate(registry: dict[str, type], name: str, kwargs: dict[str, Any], path: str) -> Any:
+    """``registry[name](**kwargs)`` with config-path error messages."""
+    if name not in registry:
+        raise ConfigError(f"{path}.name: unknown {name!r}; choose from {sorted(registry)}")
+    cls = registry[name]
+    parameters = inspect.signature(cls).parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        unknown = sorted(set(kwargs) - set(parameters))
+        if unknown:
+            raise ConfigError(
+                f"{path}.kwargs.{unknown[0]}: not an argument of {cls.__name__} "
+                f"(arguments: {', '.join(p for p in parameters if p != 'self')})"
+            )
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{path}: {cls.__name__}: {error}") from error
+
+
+@dataclass(frozen=True)
+class MapSpec:
+    """A map the data pipeline computes for a loss term: what it is and where it goes."""
+
+    kind: str  # "signed", "unsigned", "rrw" or "ac"
+    convention: str  # for signed/unsigned maps
+    argument: str  # "dist_map" or "rw_map"
+
+
+def required_map(term: nn.Module) -> MapSpec | None:
+    """The precomputed map a loss term consumes, or None for regional losses."""
+    if isinstance(term, BoundaryLoss):
+        return MapSpec("signed", term.convention, "dist_map")
+    if isinstance(term, HausdorffDTLoss):
+        return MapSpec("unsigned", "rw", "dist_map")
+    if isinstance(term, RegionWiseLoss):
+        kind = {"rrw": "rrw", "boundary": "signed", "ac": "ac"}[term.map]
+        return MapSpec(kind, "rw", "rw_map")
+    if isinstance(term, RRWCrossEntropyLoss):
+        return MapSpec("rrw", "paper", "rw_map")
+    return None
+
+
+def required_maps(loss: CompoundLoss) -> list[MapSpec]:
+    """Distinct maps of a compound loss; two terms wanting different maps under the same
+    keyword cannot share precomputed maps and raise ``ConfigError``."""
+    by_argument: dict[str, tuple[str, MapSpec]] = {}
+    for name, term in loss.terms.items():
+        spec = required_map(term)
+        if spec is None:
+            continue
+        if spec.argument in by_argument and by_argument[spec.argument][1] != spec:
+            other = by_argument[spec.argument][0]
+            raise ConfigError(
+                f"loss terms {other!r} and {name!r} both take {spec.argument} but need "
+                f"different maps ({by_argument[spec.argument][1].kind} vs {spec.kind})"
+            )
+        by_argument[spec.argument] = (name, spec)
+    return [spec for _, spec in by_argument.values()]
+
+
+def build_loss(config) -> CompoundLoss:
+    """A :class:`CompoundLoss` from a ``LossConfig``."""
+    if not config.terms:
+        raise ConfigError("loss.terms: at least one loss term is required")
+    terms = {}
+    for i, term in enumerate(config.terms):
+        name = term.label or term.name
+        if name in terms:
+            raise ConfigError(f"loss.terms[{i}]: duplicate term name {name!r}; set a label")
+        terms[name] = instantiate(LOSSES, term.name, dict(term.kwargs), f"loss.terms[{i}]")
+    if config.schedule is None:
+        schedule: Schedule = Constant([term.weight for term in config.terms])
+    else:
+        schedule = instantiate(
+            SCHEDULES, config.schedule.name, dict(config.schedule.kwargs), "loss.schedule"
+        )
+    try:
+        return CompoundLoss(terms, schedule)
+    except ValueError as error:
+        raise ConfigError(f"loss: {error}") from error
+
+
+def build_model(config, in_channels: int, num_classes: int, spatial_dims: int) -> nn.Module:
+    kwargs = dict(config.kwargs)
+    if config.name == "unet":
+        kwargs.setdefault("spatial_dims", spatial_dims)
+    elif spatial_dims != 2:
+        raise ConfigError(f"model.name: {config.name} is 2D only, data are {spatial_dims}D")
+    kwargs.update(in_channels=in_channels, num_classes=num_classes)
+    return instantiate(NETWORKS, config.name, kwargs, "model")
+
+
+def build_optimizer(config, parameters) -> torch.optim.Optimizer:
+    """Adam with the boundary-loss paper's betas (0.9, 0.99) by default, or SGD."""
+    if config.name == "adam":
+        return torch.optim.Adam(
+            parameters, lr=config.lr, betas=tuple(config.betas), weight_decay=config.weight_decay
+        )
+    return torch.optim.SGD(
+        parameters,
+        lr=config.lr,
+        momentum=config.momentum,
+        nesterov=config.momentum > 0,
+        weight_decay=config.weight_decay,
+    )
+
+
+class PlateauHalving:
+    """Multiply the learning rate by ``factor`` after ``patience`` epochs without a new
+    best validation score (the boundary-loss paper halves it after 20 epochs)."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, patience: int, factor: float) -> None:
+        self.optimizer = optimizer
+        self.patience = patience
+        self.factor = factor
+        self.best = -math.inf
+        self.bad_epochs = 0
+
+    def step(self, score: float | None) -> None:
+        if score is None:
+            return
+        if score > self.best:
+            self.best, self.bad_epochs = score, 0
+            return
+        self.bad_epochs += 1
+        if self.bad_epochs >= self.patience:
+            for group in self.optimizer.param_groups:
+                group["lr"] *= self.factor
+            self.bad_epochs = 0
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "bad_epochs": self.bad_epochs}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best, self.bad_epochs = state["best"], state["bad_epochs"]
+
+
+class PolynomialDecay:
+    """``lr = lr0 * (1 - epoch / epochs) ** exponent`` (nnU-Net; the region-wise paper)."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, epochs: int, exponent: float) -> None:
+        self.optimizer = optimizer
+        self.epochs = epochs
+        self.exponent = exponent
+        self.initial = [group["lr"] for group in optimizer.param_groups]
+        self.epoch = 0
+
+    def step(self, score: float | None) -> None:
+        self.epoch += 1
+        scale = max(1 - self.epoch / self.epochs, 0.0) ** self.exponent
+        for group, lr0 in zip(self.optimizer.param_groups, self.initial, strict=True):
+            group["lr"] = lr0 * scale
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"epoch": self.epoch, "initial": self.initial}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.epoch, self.initial = state["epoch"], state["initial"]
+
+
+class ConstantRate:
+    def step(self, score: float | None) -> None:
+        pass
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        pass
+
+
+def build_lr_schedule(config, optimizer: torch.optim.Optimizer, epochs: int):
+    if config.lr_schedule == "plateau":
+        return PlateauHalving(optimizer, config.patience, config.factor)
+    if config.lr_schedule == "poly":
+        return PolynomialDecay(optimizer, epochs, config.poly_exponent)
+    return ConstantRate()
