@@ -1,0 +1,48 @@
+"""The ``boundaryloss`` command line.
+
+Each sub-command lives in its own module exposing ``register(subparsers)``, which adds
+its parser and sets ``handler`` to a function taking the parsed arguments. Errors a user
+can fix (bad paths, bad files, bad options) are raised as ``ValueError``,
+``FileNotFoundError`` or ``FileExistsError`` and printed as one line on stderr with a
+non-zero exit code, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from . import prepare
+
+COMMANDS = (prepare,)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="boundaryloss",
+        description="Boundary and region-wise losses for unbalanced segmentation.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        command.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``boundaryloss`` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result = args.handler(args)
+    except (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError) as error:
+        print(f"boundaryloss {args.command}: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"boundaryloss {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return int(result or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

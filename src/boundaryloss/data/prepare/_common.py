@@ -1,0 +1,434 @@
+"""Shared machinery of the preparers: the layout records, the staged destination and the writers.
+
+A preparer is split in two so that nothing is written before the whole download has been
+checked: a dataset module's ``find_cases(src)`` walks the challenge's own layout and
+returns one :class:`SourceCase` per case (paths only, no voxels read), raising
+``ValueError`` naming the folder or file when the layout does not match; then
+:func:`write_dataset` reads, checks and writes every case into a temporary sibling of
+the destination and swaps it into place only once everything, ``dataset.json``
+included, has been written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from ..io import read_image_2d, write_png, write_text_atomically
+
+Split = Literal["training", "test"]
+
+#: Output folder suffix of each split, as in the MSD / nnU-Net raw layout.
+SPLIT_SUFFIX: dict[str, str] = {"training": "Tr", "test": "Ts"}
+
+#: Affines of a case's files may differ by float noise from the writing software.
+_AFFINE_ATOL_MM = 1e-3
+
+
+@dataclass(frozen=True)
+class SourceCase:
+    """Where one case of a challenge download lies, before anything is read.
+
+    Attributes:
+        case_id: the id in the output file names (``<case_id>_0000.nii.gz``).
+        split: ``"training"`` (written to ``imagesTr``) or ``"test"`` (``imagesTs``).
+        channels: one file per input channel, in the dataset's channel order.
+        label: the reference segmentation, or None (test cases without one).
+        mask: a field-of-view mask (2D retinal datasets), or None.
+        extra_labels: further references by name (a second observer), written to
+            ``labels<Tr|Ts>_<name>/``.
+        meta: what the layout says about the case (source folder, frame, grade, ...),
+            recorded under ``case_info`` in ``dataset.json``.
+    """
+
+    case_id: str
+    split: Split
+    channels: tuple[Path, ...]
+    label: Path | None
+    mask: Path | None = None
+    extra_labels: Mapping[str, Path] = field(default_factory=dict)
+    meta: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DatasetPreparer:
+    """How one challenge download becomes the standard raw layout.
+
+    Attributes:
+        name: registry key and ``boundaryloss prepare`` argument (``"isles2018"``).
+        title: ``name`` field of ``dataset.json`` (``"ISLES2018"``).
+        description: one sentence on the task.
+        reference: where the data comes from (challenge site, paper).
+        licence: the data's licence as the organisers state it.
+        channel_names: output channel ``_000X`` -> name, in order.
+        labels: output label name -> value, written to ``dataset.json``.
+        label_values: value in the challenge's files -> output value. A file holding
+            any other value is rejected, so a wrong download (or a wrong dataset name)
+            fails loudly instead of training on garbage.
+        find_cases: walks a download and returns its cases (raises ``ValueError`` or
+            ``FileNotFoundError`` naming what is missing).
+        layout: one line showing what SRC must hold (for help texts).
+        ndim: 3 for NIfTI volumes, 2 for PNG images.
+        notes: remarks copied into ``dataset.json["source"]["notes"]``.
+    """
+
+    name: str
+    title: str
+    description: str
+    reference: str
+    licence: str
+    channel_names: tuple[str, ...]
+    labels: Mapping[str, int]
+    label_values: Mapping[int, int]
+    find_cases: Callable[[Path], list[SourceCase]]
+    layout: str
+    ndim: int = 3
+    notes: tuple[str, ...] = ()
+
+    @property
+    def file_ending(self) -> str:
+        return ".nii.gz" if self.ndim == 3 else ".png"
+
+
+@dataclass(frozen=True)
+class PreparedDataset:
+    """What :func:`~boundaryloss.data.prepare.prepare_dataset` wrote."""
+
+    name: str
+    dst: Path
+    num_training: int
+    num_test: int
+
+    @property
+    def dataset_json(self) -> Path:
+        return self.dst / "dataset.json"
+
+
+# --- layout helpers used by the dataset modules ---------------------------------------------
+
+
+def require_dir(path: Path, what: str) -> Path:
+    """``path`` if it is a folder, else ``ValueError`` saying what was expected there."""
+    if not path.is_dir():
+        raise ValueError(f"{path}: folder not found (expected {what})")
+    return path
+
+
+def require_file(path: Path, case_id: str, what: str) -> Path:
+    if not path.is_file():
+        raise ValueError(f"case {case_id}: missing {what} (expected {path})")
+    return path
+
+
+def natural_key(text: str) -> tuple:
+    """Sort ``case_2`` before ``case_10``."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text))
+
+
+def sorted_dirs(parent: Path, pattern: str) -> list[Path]:
+    """Sub-folders of ``parent`` whose names match the regular expression ``pattern``."""
+    regex = re.compile(pattern)
+    found = [p for p in parent.iterdir() if p.is_dir() and regex.fullmatch(p.name)]
+    return sorted(found, key=lambda p: natural_key(p.name))
+
+
+def relative_to(path: Path, root: Path) -> str:
+    with contextlib.suppress(ValueError):
+        return path.relative_to(root).as_posix()
+    return str(path)
+
+
+# --- destination handling -----------------------------------------------------------------
+
+
+def check_destination(src: Path, dst: Path, overwrite: bool) -> None:
+    """Refuse a destination that would lose data; called before any work is done."""
+    if not src.exists():
+        raise FileNotFoundError(f"{src}: source folder not found")
+    if not src.is_dir():
+        raise NotADirectoryError(f"{src}: source is not a folder")
+    real_src, real_dst = src.resolve(), dst.resolve()
+    if real_dst == real_src or real_src.is_relative_to(real_dst):
+        raise ValueError(f"{dst}: destination must not be the source folder or contain it ({src})")
+    if dst.exists() or dst.is_symlink():
+        if not dst.is_dir():
+            raise FileExistsError(f"{dst}: destination exists and is not a folder")
+        if any(dst.iterdir()) and not overwrite:
+            raise FileExistsError(
+                f"{dst}: destination is not empty (pass --overwrite to replace it)"
+            )
+
+
+@contextlib.contextmanager
+def staged_destination(dst: Path, overwrite: bool) -> Iterator[Path]:
+    """Yield an empty temporary sibling of ``dst``; swap it onto ``dst`` on success.
+
+    On error the temporary folder is removed and ``dst`` is untouched. On success a
+    previous non-empty ``dst`` (allowed only with ``overwrite``) is first renamed aside,
+    then replaced, then deleted, so no moment exists at which neither the old nor the
+    new dataset is complete on disk under some name.
+    """
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(dir=dst.parent, prefix=f".{dst.name}.partial-"))
+    try:
+        yield stage
+        _make_world_readable(stage)
+        _swap_into_place(stage, dst, overwrite)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+
+
+def _make_world_readable(stage: Path) -> None:
+    # mkdtemp creates 0o700; give the folder the mode a plain mkdir would have.
+    umask = os.umask(0)
+    os.umask(umask)
+    stage.chmod(0o777 & ~umask)
+
+
+def _swap_into_place(stage: Path, dst: Path, overwrite: bool) -> None:
+    if not dst.exists():
+        os.rename(stage, dst)
+        return
+    if not any(dst.iterdir()):
+        dst.rmdir()
+        os.rename(stage, dst)
+        return
+    if not overwrite:  # something appeared in dst while we were writing
+        raise FileExistsError(f"{dst}: destination is not empty (pass --overwrite to replace it)")
+    old = Path(tempfile.mkdtemp(dir=dst.parent, prefix=f".{dst.name}.old-"))
+    old.rmdir()
+    os.rename(dst, old)
+    try:
+        os.rename(stage, dst)
+    except BaseException:
+        os.rename(old, dst)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+# --- reading and writing one case -----------------------------------------------------------
+
+
+def _load_nifti_header(path: Path):
+    """The nibabel image with its data left on disk (shape and affine come from the header)."""
+    import nibabel as nib
+
+    if not path.is_file():
+        raise ValueError(f"{path}: file not found")
+    try:
+        return nib.load(str(path))
+    except Exception as error:  # nibabel raises many types for corrupt files
+        raise ValueError(f"{path}: cannot read NIfTI file ({error})") from error
+
+
+def _read_voxels(image, path: Path) -> np.ndarray:
+    try:
+        return np.asanyarray(image.dataobj)
+    except Exception as error:  # truncated gzip, short file
+        raise ValueError(f"{path}: cannot read NIfTI data ({error})") from error
+
+
+def _check_geometry(reference, reference_path: Path, image, path: Path) -> None:
+    if image.shape != reference.shape:
+        raise ValueError(
+            f"{path}: shape {tuple(image.shape)} does not match {reference_path.name} "
+            f"{tuple(reference.shape)}"
+        )
+    if not np.allclose(image.affine, reference.affine, rtol=0.0, atol=_AFFINE_ATOL_MM):
+        raise ValueError(
+            f"{path}: affine {_rows(image.affine)} does not match {reference_path.name} "
+            f"{_rows(reference.affine)}"
+        )
+
+
+def _rows(affine: np.ndarray) -> list[list[float]]:
+    return np.round(np.asarray(affine)[:3], 4).tolist()
+
+
+def map_label_values(data: np.ndarray, mapping: Mapping[int, int], path: Path) -> np.ndarray:
+    """Map a label array's values through ``mapping`` into uint8; reject any other value."""
+    if data.dtype.kind == "f":
+        if not np.all(np.isfinite(data)) or not np.array_equal(data, np.round(data)):
+            raise ValueError(f"{path}: label holds non-integer values")
+    elif data.dtype.kind not in "iub":
+        raise ValueError(f"{path}: label has non-numeric dtype {data.dtype}")
+    found = np.unique(data)
+    unexpected = sorted(int(v) for v in found if int(v) not in mapping)
+    if unexpected:
+        raise ValueError(
+            f"{path}: unexpected label values {unexpected}; expected a subset of {sorted(mapping)}"
+        )
+    out = np.zeros(data.shape, dtype=np.uint8)
+    for value in found:
+        target = mapping[int(value)]
+        if target:
+            out[data == value] = target
+    return out
+
+
+def _write_volume_case(case: SourceCase, preparer: DatasetPreparer, stage: Path) -> dict[str, str]:
+    """Check and write one NIfTI case; return its ``dataset.json`` entry paths."""
+    import nibabel as nib
+
+    suffix = SPLIT_SUFFIX[case.split]
+    headers = [_load_nifti_header(path) for path in case.channels]
+    first, first_path = headers[0], case.channels[0]
+    if len(first.shape) != 3:
+        raise ValueError(f"{first_path}: expected a 3D volume, got shape {tuple(first.shape)}")
+    for image, path in zip(headers[1:], case.channels[1:], strict=True):
+        _check_geometry(first, first_path, image, path)
+
+    labels: dict[str, Path] = {}
+    if case.label is not None:
+        labels[f"labels{suffix}"] = case.label
+    for name, path in case.extra_labels.items():
+        labels[f"labels{suffix}_{name}"] = path
+    label_images = {}
+    for folder, path in labels.items():
+        image = _load_nifti_header(path)
+        _check_geometry(first, first_path, image, path)
+        label_images[folder] = (image, path)
+
+    images_dir = stage / f"images{suffix}"
+    images_dir.mkdir(exist_ok=True)
+    for index, (image, path) in enumerate(zip(headers, case.channels, strict=True)):
+        target = images_dir / f"{case.case_id}_{index:04d}.nii.gz"
+        if path.name.endswith(".nii.gz"):
+            # Already in the output format: a byte copy keeps the header exactly and
+            # avoids decompressing and recompressing gigabytes (KiTS, BraTS).
+            shutil.copyfile(path, target)
+        else:
+            _read_voxels(image, path)  # fail on a truncated file with its name
+            nib.save(image, str(target))
+
+    for folder, (image, path) in label_images.items():
+        values = map_label_values(_read_voxels(image, path), preparer.label_values, path)
+        # Keep the label file's own header (qform/sform codes) rather than rebuilding one
+        # from the affine: tools that compare image and label geometry (ITK, nnU-Net)
+        # then see exactly what the challenge shipped.
+        out = nib.Nifti1Image(values, image.affine, image.header)
+        out.set_data_dtype(np.uint8)
+        (stage / folder).mkdir(exist_ok=True)
+        nib.save(out, str(stage / folder / f"{case.case_id}.nii.gz"))
+    entry = {"image": f"./images{suffix}/{case.case_id}.nii.gz"}
+    if case.label is not None:
+        entry["label"] = f"./labels{suffix}/{case.case_id}.nii.gz"
+    return entry
+
+
+def _write_image_case(case: SourceCase, preparer: DatasetPreparer, stage: Path) -> dict[str, str]:
+    """Check and write one 2D case as per-channel PNGs; return its entry paths."""
+    suffix = SPLIT_SUFFIX[case.split]
+    if len(case.channels) != 1:
+        raise ValueError(f"case {case.case_id}: 2D cases are read from one RGB file")
+    path = case.channels[0]
+    rgb = read_image_2d(path, mode="RGB")
+    shape = rgb.shape[:2]
+
+    def read_binary(file: Path, mapping: Mapping[int, int]) -> np.ndarray:
+        data = read_image_2d(file)
+        if data.ndim != 2:
+            raise ValueError(f"{file}: expected a single-channel image, got shape {data.shape}")
+        if data.shape != shape:
+            raise ValueError(f"{file}: shape {data.shape} does not match {path.name} {shape}")
+        return map_label_values(data, mapping, file)
+
+    outputs: dict[str, np.ndarray] = {}
+    if case.label is not None:
+        outputs[f"labels{suffix}"] = read_binary(case.label, preparer.label_values)
+    for name, file in case.extra_labels.items():
+        outputs[f"labels{suffix}_{name}"] = read_binary(file, preparer.label_values)
+    if case.mask is not None:
+        outputs[f"masks{suffix}"] = read_binary(case.mask, preparer.label_values)
+
+    for index in range(len(preparer.channel_names)):
+        write_png(stage / f"images{suffix}" / f"{case.case_id}_{index:04d}.png", rgb[..., index])
+    for folder, array in outputs.items():
+        write_png(stage / folder / f"{case.case_id}.png", array)
+    entry = {"image": f"./images{suffix}/{case.case_id}.png"}
+    if case.label is not None:
+        entry["label"] = f"./labels{suffix}/{case.case_id}.png"
+    if case.mask is not None:
+        entry["mask"] = f"./masks{suffix}/{case.case_id}.png"
+    return entry
+
+
+# --- the whole dataset ----------------------------------------------------------------------
+
+
+def check_cases(cases: Sequence[SourceCase], preparer: DatasetPreparer, src: Path) -> None:
+    """Checks common to every layout: something found, unique ids, labels on training."""
+    if not any(case.split == "training" for case in cases):
+        raise ValueError(f"{src}: no training cases found for {preparer.name}")
+    seen: dict[tuple[str, str], SourceCase] = {}
+    for case in cases:
+        key = (case.split, case.case_id)
+        if key in seen:
+            raise ValueError(
+                f"case id {case.case_id} appears twice: {case.channels[0].parent} and "
+                f"{seen[key].channels[0].parent}"
+            )
+        seen[key] = case
+        if case.split == "training" and case.label is None:
+            raise ValueError(f"case {case.case_id}: training case without a label")
+        if len(case.channels) != len(preparer.channel_names) and preparer.ndim == 3:
+            raise ValueError(
+                f"case {case.case_id}: {len(case.channels)} channel files, expected "
+                f"{len(preparer.channel_names)}"
+            )
+
+
+def write_dataset(
+    preparer: DatasetPreparer,
+    cases: Sequence[SourceCase],
+    src: Path,
+    stage: Path,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[int, int]:
+    """Write every case and ``dataset.json`` into ``stage``; return (training, test) counts."""
+    writer = _write_volume_case if preparer.ndim == 3 else _write_image_case
+    entries: dict[str, list[dict[str, str]]] = {"training": [], "test": []}
+    info: dict[str, dict[str, dict]] = {"training": {}, "test": {}}
+    for number, case in enumerate(cases, start=1):
+        entries[case.split].append(writer(case, preparer, stage))
+        info[case.split][case.case_id] = dict(case.meta)
+        if progress is not None:
+            progress(f"[{number}/{len(cases)}] {case.case_id} ({case.split})")
+
+    from ... import __version__
+
+    document = {
+        "name": preparer.title,
+        "description": preparer.description,
+        "reference": preparer.reference,
+        "licence": preparer.licence,
+        "channel_names": {str(i): name for i, name in enumerate(preparer.channel_names)},
+        "modality": {str(i): name for i, name in enumerate(preparer.channel_names)},
+        "labels": dict(preparer.labels),
+        "numTraining": len(entries["training"]),
+        "numTest": len(entries["test"]),
+        "file_ending": preparer.file_ending,
+        "training": entries["training"],
+        "test": [entry["image"] for entry in entries["test"]],
+        "source": {
+            "dataset": preparer.name,
+            "path": str(src.resolve()),
+            "prepared_by": f"boundaryloss {__version__}",
+            "label_mapping": {str(k): v for k, v in preparer.label_values.items()},
+            "notes": list(preparer.notes),
+        },
+        "case_info": info,
+    }
+    write_text_atomically(stage / "dataset.json", json.dumps(document, indent=2) + "\n")
+    return len(entries["training"]), len(entries["test"])
