@@ -1,0 +1,421 @@
+"""2D datasets stored as folders of image files, paired with their labels by file name.
+
+:class:`ImageFolderDataset` reads any layout whose images, labels and (optional)
+field-of-view masks are matched by name patterns with an ``{id}`` placeholder;
+:func:`drive`, :func:`chase_db1` and :func:`stare` are the retinal-vessel layouts as
+their archives unpack.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from .case import Case
+from .io import read_grey_2d, read_image_channels, read_mask_2d
+from .source import CaseSource
+
+#: Label images whose values are neither {0, 255} nor in ``label_values`` are read as
+#: class indices only when every value is below this (pass ``num_classes`` for more).
+MAX_AUTO_CLASSES = 32
+
+Patterns = str | Sequence[str]
+FovFromImage = Callable[[np.ndarray], np.ndarray]
+
+
+class ImageFolderDataset(CaseSource):
+    """Cases read lazily from an images folder and a labels folder matched by name.
+
+    Convention:
+        ``image`` is float32 ``(C_in, H, W)`` scaled to [0, 1] from the file's dtype
+        range (grey -> 1 channel, colour -> 3 RGB channels, alpha dropped).
+        ``label`` is int64 ``(H, W)``: a label file holding only {0, 255} (or a bilevel
+        / palette image that reads as such) is binary and becomes {0, 1}; otherwise its
+        values are class indices (every value < ``num_classes``, or < 32 when that is
+        not given), unless ``label_values`` maps stored values to classes. ``fov`` is
+        a bool ``(H, W)`` mask from a mask file ({0, 255} or {0, 1}) or computed from
+        the image, else None. ``spacing`` is in pixels, (1, 1) by default.
+
+    Args:
+        images: folder of image files.
+        labels: folder of label files (may be the same folder), or None for unlabelled
+            cases.
+        image_pattern: file name(s) of an image, with one ``{id}`` placeholder, e.g.
+            ``"{id}_training.tif"``. With several, each is tried in order and an id is
+            taken from the first that matches. Hidden files (``.name``) are ignored.
+        label_pattern: file name(s) of a label, e.g. ``"{id}_manual1.gif"``; the first
+            that exists is used. Default: ``image_pattern``.
+        fov: folder of field-of-view masks, or None.
+        fov_pattern: mask file name(s), e.g. ``"{id}_training_mask.gif"``.
+        fov_from_image: instead of mask files, a function from the image
+            ``(C_in, H, W)`` to a bool ``(H, W)`` mask (e.g. :func:`red_channel_fov`).
+        label_values: explicit map from stored label value to class index, e.g.
+            ``{0: 0, 128: 1, 255: 2}``; any other stored value is an error.
+        num_classes: when given, class-index labels must lie in ``[0, num_classes)``.
+        id_regex: what ``{id}`` may match (a regular expression), e.g. ``r"\\d+"``.
+        on_missing_label: an image without a label file is an ``"error"``, is
+            ``"skip"``-ped, or becomes an ``"unlabelled"`` case (label None).
+        spacing: pixel size (row, column).
+        meta: copied into every case's ``meta`` (e.g. dataset name, observer).
+
+    Raises:
+        ValueError: a folder is missing or holds no matching image; an image has no
+            label or mask file (names the image and the pattern); a pattern has no
+            ``{id}``; both ``fov`` and ``fov_from_image`` are given. Reading a case
+            (:meth:`load`, indexing, iteration) raises ValueError naming the file(s)
+            for a corrupt file, an image/label/mask shape mismatch and unexpected
+            label or mask values.
+
+    Example:
+        >>> source = ImageFolderDataset(  # doctest: +SKIP
+        ...     "DRIVE/training/images", "DRIVE/training/1st_manual",
+        ...     image_pattern="{id}_training.tif", label_pattern="{id}_manual1.gif",
+        ...     fov="DRIVE/training/mask", fov_pattern="{id}_training_mask.gif")
+        >>> case = source[0]  # doctest: +SKIP
+        >>> case.image.shape, case.label.dtype, case.fov.dtype  # doctest: +SKIP
+        ((3, 584, 565), dtype('int64'), dtype('bool'))
+    """
+
+    def __init__(
+        self,
+        images: str | os.PathLike,
+        labels: str | os.PathLike | None = None,
+        *,
+        image_pattern: Patterns = "{id}.png",
+        label_pattern: Patterns | None = None,
+        fov: str | os.PathLike | None = None,
+        fov_pattern: Patterns | None = None,
+        fov_from_image: FovFromImage | None = None,
+        label_values: Mapping[int, int] | None = None,
+        num_classes: int | None = None,
+        id_regex: str = ".+",
+        on_missing_label: Literal["error", "skip", "unlabelled"] = "error",
+        spacing: tuple[float, float] = (1.0, 1.0),
+        meta: Mapping | None = None,
+    ) -> None:
+        if on_missing_label not in ("error", "skip", "unlabelled"):
+            raise ValueError(
+                "on_missing_label must be 'error', 'skip' or 'unlabelled', "
+                f"got {on_missing_label!r}"
+            )
+        if fov is not None and fov_from_image is not None:
+            raise ValueError("give either fov (mask files) or fov_from_image, not both")
+        if fov is not None and fov_pattern is None:
+            raise ValueError(f"{fov}: fov folder given without fov_pattern")
+        if num_classes is not None and num_classes < 2:
+            raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+        self.images_dir = _existing_dir(images, "images")
+        self.labels_dir = None if labels is None else _existing_dir(labels, "labels")
+        self.fov_dir = None if fov is None else _existing_dir(fov, "field-of-view masks")
+        self.image_patterns = _patterns(image_pattern)
+        self.label_patterns = _patterns(image_pattern if label_pattern is None else label_pattern)
+        self.fov_patterns = _patterns(fov_pattern) if fov is not None else ()
+        self.fov_from_image = fov_from_image
+        self.label_values = None if label_values is None else dict(label_values)
+        self.num_classes = num_classes
+        self.spacing = spacing
+        self.meta = dict(meta or {})
+
+        found = _find_ids(self.images_dir, self.image_patterns, id_regex)
+        if not found:
+            raise ValueError(
+                f"{self.images_dir}: no image files matching {list(self.image_patterns)}"
+                + (f" with {{id}} = {id_regex!r}" if id_regex != ".+" else "")
+            )
+        self._files: dict[str, tuple[Path, Path | None, Path | None]] = {}
+        for case_id, image_path in found.items():
+            label_path = None
+            if self.labels_dir is not None:
+                label_path = _pair(case_id, self.labels_dir, self.label_patterns)
+                if label_path is None and on_missing_label == "skip":
+                    continue
+                if label_path is None and on_missing_label == "error":
+                    raise ValueError(
+                        f"{image_path}: no label file {_formatted(self.label_patterns, case_id)} "
+                        f"in {self.labels_dir}"
+                    )
+            fov_path = None
+            if self.fov_dir is not None:
+                fov_path = _pair(case_id, self.fov_dir, self.fov_patterns)
+                if fov_path is None:
+                    raise ValueError(
+                        f"{image_path}: no field-of-view mask "
+                        f"{_formatted(self.fov_patterns, case_id)} in {self.fov_dir}"
+                    )
+            self._files[case_id] = (image_path, label_path, fov_path)
+        if not self._files:
+            raise ValueError(
+                f"{self.images_dir}: no image has a label matching "
+                f"{list(self.label_patterns)} in {self.labels_dir}"
+            )
+        self._set_case_ids(self._files)
+
+    def files(self, case_id: str) -> tuple[Path, Path | None, Path | None]:
+        """The ``(image, label, fov)`` paths of a case (None where absent)."""
+        return self._files[case_id]
+
+    def _load(self, case_id: str) -> Case:
+        image_path, label_path, fov_path = self._files[case_id]
+        image = read_image_channels(image_path)
+        spatial = image.shape[1:]
+        label = None
+        if label_path is not None:
+            raw = read_grey_2d(label_path, "label")
+            _check_shape(raw, spatial, label_path, image_path, "label")
+            label = decode_label(raw, label_path, self.label_values, self.num_classes)
+        fov = None
+        if fov_path is not None:
+            fov = read_mask_2d(fov_path)
+            _check_shape(fov, spatial, fov_path, image_path, "field-of-view mask")
+        elif self.fov_from_image is not None:
+            fov = np.asarray(self.fov_from_image(image), dtype=bool)
+        sources = tuple(p for p in (image_path, label_path, fov_path) if p is not None)
+        return Case(
+            case_id=case_id,
+            image=image,
+            label=label,
+            spacing=self.spacing,
+            fov=fov,
+            source=sources,
+            meta=dict(self.meta),
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.images_dir}, {len(self)} cases)"
+
+
+def decode_label(
+    raw: np.ndarray,
+    path: str | os.PathLike,
+    label_values: Mapping[int, int] | None = None,
+    num_classes: int | None = None,
+) -> np.ndarray:
+    """Turn a stored 2D label image into int64 class indices.
+
+    Args:
+        raw: the stored values, ``(H, W)``.
+        path: the file, for error messages.
+        label_values: stored value -> class index; when None, {0, 255} is binary
+            (255 -> 1) and anything else must be class indices below ``num_classes``
+            (or :data:`MAX_AUTO_CLASSES`).
+        num_classes: bound on class indices.
+
+    Raises:
+        ValueError: a value not in ``label_values``, or not a valid class index (the
+            message names the file and the values found).
+    """
+    values = np.unique(raw)
+    if label_values is not None:
+        unknown = sorted(set(values.tolist()) - set(label_values))
+        if unknown:
+            raise ValueError(
+                f"{path}: label values {_preview(unknown)} are not in label_values "
+                f"{sorted(label_values)}"
+            )
+        label = np.zeros(raw.shape, dtype=np.int64)
+        for stored, index in label_values.items():
+            label[raw == stored] = index
+        return label
+    if set(values.tolist()) <= {0, 255} and num_classes in (None, 2):
+        return (raw == 255).astype(np.int64)
+    limit = MAX_AUTO_CLASSES if num_classes is None else num_classes
+    integral = np.issubdtype(values.dtype, np.integer) or bool(
+        np.all(np.isfinite(values)) and np.all(values == np.rint(values))
+    )
+    if not integral or values.min() < 0 or values.max() >= limit:
+        raise ValueError(
+            f"{path}: label values {_preview(values.tolist())} are neither binary {{0, 255}} "
+            f"nor class indices in [0, {limit}); pass label_values= to map stored values "
+            "to classes"
+        )
+    return raw.astype(np.int64)
+
+
+def red_channel_fov(threshold: int = 20) -> FovFromImage:
+    """A field-of-view function for fundus photographs: red channel above ``threshold``.
+
+    Args:
+        threshold: on the 8-bit red value (the image is read scaled to [0, 1]); pixels
+            with red > threshold are inside the field of view.
+    """
+    cut = (threshold + 0.5) / 255.0
+
+    def fov(image: np.ndarray) -> np.ndarray:
+        return image[0] > cut
+
+    return fov
+
+
+# --- ready-made layouts -------------------------------------------------------------------
+
+
+def drive(
+    root: str | os.PathLike,
+    split: Literal["training", "test"] = "training",
+    observer: Literal[1, 2] = 1,
+) -> ImageFolderDataset:
+    """DRIVE as unpacked: ``<root>/{training,test}/{images,1st_manual,2nd_manual,mask}``.
+
+    Images are ``NN_training.tif`` / ``NN_test.tif`` (565x584 RGB), labels
+    ``1st_manual/NN_manual1.gif`` (``2nd_manual/NN_manual2.gif`` for ``observer=2``,
+    test split only), masks ``mask/NN_training_mask.gif`` / ``NN_test_mask.gif``.
+    Case ids are the two-digit numbers (``"21"``).
+
+    Raises:
+        ValueError: unknown split or observer, or as :class:`ImageFolderDataset`.
+    """
+    if split not in ("training", "test"):
+        raise ValueError(f"DRIVE split must be 'training' or 'test', got {split!r}")
+    if observer not in (1, 2):
+        raise ValueError(f"DRIVE observer must be 1 or 2, got {observer!r}")
+    base = Path(root) / split
+    manual = "1st_manual" if observer == 1 else "2nd_manual"
+    return ImageFolderDataset(
+        base / "images",
+        base / manual,
+        image_pattern=f"{{id}}_{split}.tif",
+        label_pattern=f"{{id}}_manual{observer}.gif",
+        fov=base / "mask",
+        fov_pattern=f"{{id}}_{split}_mask.gif",
+        id_regex=r"\d+",
+        meta={"dataset": "DRIVE", "split": split, "observer": manual},
+    )
+
+
+def chase_db1(
+    root: str | os.PathLike,
+    observer: Literal["1stHO", "2ndHO"] = "1stHO",
+    fov_threshold: int = 20,
+) -> ImageFolderDataset:
+    """CHASE_DB1: ``Image_NN{L,R}.jpg`` with ``Image_NN{L,R}_1stHO.png`` / ``_2ndHO.png``.
+
+    Reads ``<root>/images`` + ``<root>/manual`` when those folders exist, else the flat
+    folder of the original archive. CHASE_DB1 has no field-of-view masks: the FOV is
+    the red channel above ``fov_threshold`` (see :func:`red_channel_fov`). Case ids
+    are the file stems (``"Image_01L"``).
+
+    Raises:
+        ValueError: unknown observer, or as :class:`ImageFolderDataset`.
+    """
+    if observer not in ("1stHO", "2ndHO"):
+        raise ValueError(f"CHASE_DB1 observer must be '1stHO' or '2ndHO', got {observer!r}")
+    root = Path(root)
+    images, labels = root / "images", root / "manual"
+    if not images.is_dir():
+        images = labels = root
+    return ImageFolderDataset(
+        images,
+        labels,
+        image_pattern="{id}.jpg",
+        label_pattern=f"{{id}}_{observer}.png",
+        fov_from_image=red_channel_fov(fov_threshold),
+        id_regex=r"Image_\d+[LR]",
+        meta={"dataset": "CHASE_DB1", "observer": observer},
+    )
+
+
+def stare(
+    root: str | os.PathLike,
+    observer: Literal["ah", "vk"] = "ah",
+    fov_threshold: int | None = None,
+    on_missing_label: Literal["error", "skip", "unlabelled"] = "error",
+) -> ImageFolderDataset:
+    """STARE: ``im0001.ppm`` images with ``im0001.ah.ppm`` labels (Hoover; ``vk``: Kouznetsova).
+
+    Images are read from ``<root>/stare-images`` or ``<root>/images`` (else ``<root>``),
+    labels from ``<root>/labels-ah`` (``labels-vk``) or ``<root>/labels`` (else the
+    images folder). Labels may end in ``.ppm`` or ``.pgm``, and any file may still be
+    gzipped as downloaded (``im0001.ppm.gz``). STARE has no masks: pass
+    ``fov_threshold`` for a red-channel FOV. Case ids are ``"im0001"``-style stems.
+
+    Raises:
+        ValueError: unknown observer, or as :class:`ImageFolderDataset`.
+    """
+    if observer not in ("ah", "vk"):
+        raise ValueError(f"STARE observer must be 'ah' or 'vk', got {observer!r}")
+    root = Path(root)
+    images = _first_dir(root / "stare-images", root / "images", default=root)
+    labels = _first_dir(root / f"labels-{observer}", root / "labels", default=images)
+    return ImageFolderDataset(
+        images,
+        labels,
+        image_pattern=("{id}.ppm", "{id}.ppm.gz"),
+        label_pattern=tuple(
+            f"{{id}}.{observer}.{ext}" for ext in ("ppm", "pgm", "ppm.gz", "pgm.gz")
+        ),
+        fov_from_image=None if fov_threshold is None else red_channel_fov(fov_threshold),
+        id_regex=r"im\d+",
+        on_missing_label=on_missing_label,
+        meta={"dataset": "STARE", "observer": observer},
+    )
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _existing_dir(path: str | os.PathLike, what: str) -> Path:
+    path = Path(path)
+    if not path.is_dir():
+        raise ValueError(f"{path}: {what} folder not found")
+    return path
+
+
+def _first_dir(*candidates: Path, default: Path) -> Path:
+    return next((path for path in candidates if path.is_dir()), default)
+
+
+def _patterns(patterns: Patterns) -> tuple[str, ...]:
+    result = (patterns,) if isinstance(patterns, str) else tuple(patterns)
+    if not result:
+        raise ValueError("file name patterns must not be empty")
+    for pattern in result:
+        if pattern.count("{id}") != 1 or "/" in pattern:
+            raise ValueError(
+                f"file name pattern {pattern!r} must contain exactly one '{{id}}' and no '/'"
+            )
+    return result
+
+
+def _find_ids(folder: Path, patterns: tuple[str, ...], id_regex: str) -> dict[str, Path]:
+    """Map each id to its image file; the first pattern that matches an id wins."""
+    names = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+    found: dict[str, Path] = {}
+    for pattern in patterns:
+        prefix, suffix = pattern.split("{id}")
+        regex = re.compile(f"{re.escape(prefix)}(?P<id>{id_regex}){re.escape(suffix)}")
+        for name in names:
+            match = regex.fullmatch(name)
+            if match and match["id"] not in found and (folder / name).is_file():
+                found[match["id"]] = folder / name
+    return found
+
+
+def _pair(case_id: str, folder: Path, patterns: tuple[str, ...]) -> Path | None:
+    for pattern in patterns:
+        path = folder / pattern.replace("{id}", case_id)
+        if path.is_file():
+            return path
+    return None
+
+
+def _formatted(patterns: tuple[str, ...], case_id: str) -> str:
+    return " or ".join(repr(p.replace("{id}", case_id)) for p in patterns)
+
+
+def _check_shape(raw: np.ndarray, spatial: tuple, path: Path, image_path: Path, what: str):
+    if raw.shape != tuple(spatial):
+        raise ValueError(
+            f"{path}: {what} shape {raw.shape} does not match image {image_path} "
+            f"shape {tuple(spatial)}"
+        )
+
+
+def _preview(values: Sequence, limit: int = 8) -> str:
+    values = list(values)
+    shown = ", ".join(str(v) for v in values[:limit])
+    return f"{{{shown}{', ...' if len(values) > limit else ''}}} ({len(values)} distinct)"

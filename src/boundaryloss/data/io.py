@@ -1,0 +1,281 @@
+"""Reading and writing image files: NIfTI through nibabel, 2D formats through Pillow.
+
+Every reader raises ``ValueError`` naming the file when it cannot be read; every writer
+writes to a temporary file in the destination folder and renames it, so a file is
+either complete or absent, never half-written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+#: Suffixes read as 2D images through Pillow.
+IMAGE_2D_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".gif", ".ppm", ".pgm", ".bmp")
+#: Suffixes read as volumes through nibabel.
+NIFTI_SUFFIXES = (".nii.gz", ".nii")
+
+
+def has_suffix(path: str | os.PathLike, suffixes: tuple[str, ...]) -> bool:
+    name = Path(path).name.lower()
+    return any(name.endswith(suffix) for suffix in suffixes)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
+
+    The temporary name keeps the final suffix (e.g. ``.nii.gz``) so libraries that pick
+    the format from the name write the right one. On error the temporary is removed and
+    ``path`` is left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = "".join(path.suffixes[-2:]) if path.name.endswith(".nii.gz") else path.suffix
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=suffix)
+    os.close(handle)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_text_atomically(path: str | os.PathLike, text: str) -> None:
+    """Write a text file (JSON, CSV, Markdown) through a temporary file and a rename."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+
+
+# --- NIfTI --------------------------------------------------------------------------------
+
+
+def read_nifti(path: str | os.PathLike) -> tuple[np.ndarray, tuple[float, ...], np.ndarray]:
+    """Read a NIfTI file.
+
+    Returns:
+        ``(data, spacing, affine)``: the data array as stored (3D or 4D, in the file's
+        voxel axis order, native dtype), the voxel size of the three spatial axes in mm,
+        and the 4x4 voxel-to-world affine.
+
+    Raises:
+        ValueError: the file is missing, unreadable or corrupt (the message names it).
+    """
+    import nibabel as nib
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: file not found")
+    try:
+        image = nib.load(str(path))
+        data = np.asanyarray(image.dataobj)
+    except Exception as error:  # nibabel raises many types for corrupt files
+        raise ValueError(f"{path}: cannot read NIfTI file ({error})") from error
+    if data.ndim not in (2, 3, 4):
+        raise ValueError(f"{path}: expected a 2D, 3D or 4D image, got shape {data.shape}")
+    zooms = tuple(float(z) for z in image.header.get_zooms()[: min(data.ndim, 3)])
+    return data, zooms, np.asarray(image.affine, dtype=np.float64)
+
+
+def write_nifti(
+    path: str | os.PathLike,
+    data: np.ndarray,
+    affine: np.ndarray | None = None,
+    spacing: tuple[float, ...] | None = None,
+) -> None:
+    """Write ``data`` as NIfTI atomically.
+
+    Args:
+        data: 3D (or 4D) array in voxel axis order.
+        affine: 4x4 voxel-to-world matrix; when None, a diagonal affine of ``spacing``.
+        spacing: voxel size, used when ``affine`` is None (default 1 mm).
+    """
+    import nibabel as nib
+
+    if affine is None:
+        affine = np.diag([*(spacing or (1.0, 1.0, 1.0))[:3], 1.0])
+    image = nib.Nifti1Image(np.asarray(data), np.asarray(affine, dtype=np.float64))
+    image.header.set_data_dtype(np.asarray(data).dtype)
+    with atomic_path(path) as tmp:
+        nib.save(image, str(tmp))
+
+
+# --- 2D images ----------------------------------------------------------------------------
+
+
+def read_image_2d(path: str | os.PathLike, mode: str | None = None) -> np.ndarray:
+    """Read a 2D image with Pillow (PNG, JPEG, TIFF, GIF, PPM/PGM, BMP).
+
+    A name ending in ``.gz`` (e.g. STARE's ``im0001.ppm.gz``) is decompressed first.
+
+    Args:
+        mode: a Pillow mode to convert to (``"L"`` grey, ``"RGB"``), or None to keep
+            the file's. GIF and palette images are converted to ``"L"`` unless a mode is
+            given, so a label stored as a palette GIF reads as its grey values.
+
+    Returns:
+        ``(H, W)`` or ``(H, W, channels)`` array.
+
+    Raises:
+        ValueError: the file is missing, unreadable or corrupt (the message names it).
+    """
+    with _open_pillow(path) as image:
+        if mode is not None:
+            image = image.convert(mode)
+        elif image.mode in ("P", "PA", "1"):
+            image = image.convert("L")
+        return np.asarray(image)
+
+
+def read_image_channels(path: str | os.PathLike) -> np.ndarray:
+    """Read a 2D image as channel-first float32 scaled to [0, 1] from its dtype's range.
+
+    Convention:
+        Grey (and grey-palette) images give one channel, colour images three (RGB;
+        CMYK, YCbCr and colour palettes are converted to RGB). Alpha is dropped.
+        8-bit data is divided by 255 and 16-bit data by 65535; Pillow's 32-bit integer
+        mode (``"I"``) is taken as 16-bit data when it fits, and float images (mode
+        ``"F"``) are returned unscaled.
+
+    Returns:
+        ``(C, H, W)`` float32 array with C = 1 or 3.
+
+    Raises:
+        ValueError: the file is missing, unreadable or corrupt, or holds 32-bit integer
+            values beyond the 16-bit range (the message names it).
+    """
+    path = Path(path)
+    with _open_pillow(path) as image:
+        if image.mode == "P":
+            image = image.convert("RGB" if _palette_has_colour(image) else "L")
+        elif image.mode in ("1", "LA", "La", "PA"):
+            image = image.convert("L")
+        elif image.mode not in ("L", "RGB", "F", "I") and not image.mode.startswith("I;16"):
+            image = image.convert("RGB")  # RGBA, RGBa, CMYK, YCbCr, LAB, HSV
+        array = np.asarray(image)
+    if array.dtype == np.uint8:
+        scaled = array.astype(np.float32) / 255.0
+    elif (array.dtype.kind == "u" and array.dtype.itemsize == 2) or array.dtype == np.int32:
+        if array.size and (array.min() < 0 or array.max() > 65535):
+            raise ValueError(
+                f"{path}: integer image with values in [{array.min()}, {array.max()}]; "
+                "expected 16-bit data in [0, 65535]"
+            )
+        scaled = array.astype(np.float32) / 65535.0
+    else:
+        scaled = array.astype(np.float32)
+    if scaled.ndim == 2:
+        return scaled[None]
+    return np.ascontiguousarray(np.moveaxis(scaled, -1, 0))
+
+
+def read_grey_2d(path: str | os.PathLike, what: str = "label") -> np.ndarray:
+    """Read a single-channel 2D image (a label or a mask) as stored, ``(H, W)``.
+
+    Palette and bilevel images read as grey values (a {0, 1} bilevel PNG gives
+    {0, 255}); a colour file is accepted when its colour channels are equal (a grey
+    label saved as RGB PPM), and any alpha channel is ignored.
+
+    Raises:
+        ValueError: unreadable file, or colour channels that differ (names the file).
+    """
+    raw = read_image_2d(path)
+    if raw.ndim == 3:
+        colour = raw[..., :3] if raw.shape[-1] >= 3 else raw[..., :1]
+        if np.any(colour != colour[..., :1]):
+            raise ValueError(f"{path}: {what} has colour channels that differ; expected grey")
+        raw = raw[..., 0]
+    return raw
+
+
+def read_mask_2d(path: str | os.PathLike) -> np.ndarray:
+    """Read a binary mask (e.g. a field of view) stored as {0, 255} or {0, 1}, as bool ``(H, W)``.
+
+    Raises:
+        ValueError: unreadable file, or values other than {0, 255} / {0, 1} (names the file
+            and the values found).
+    """
+    raw = read_grey_2d(path, "mask")
+    values = np.unique(raw).tolist()
+    if not (set(values) <= {0, 255} or set(values) <= {0, 1}):
+        shown = ", ".join(map(str, values[:8])) + (", ..." if len(values) > 8 else "")
+        raise ValueError(f"{path}: mask values {{{shown}}}; expected {{0, 255}} or {{0, 1}}")
+    return raw > 0
+
+
+def _palette_has_colour(image) -> bool:
+    rgb = np.asarray(image.convert("RGB"))
+    return bool(np.any(rgb != rgb[..., :1]))
+
+
+@contextlib.contextmanager
+def _open_pillow(path: str | os.PathLike):
+    """Yield ``path`` opened with Pillow and loaded; a failure to read it becomes a ValueError."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: file not found")
+    try:
+        if path.name.lower().endswith(".gz"):
+            with gzip.open(path, "rb") as compressed:
+                image = Image.open(io.BytesIO(compressed.read()))
+        else:
+            image = Image.open(path)
+        image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, EOFError) as error:
+        raise ValueError(f"{path}: cannot read image ({error})") from error
+    try:
+        yield image
+    finally:
+        image.close()
+
+
+def write_image_2d(path: str | os.PathLike, data: np.ndarray) -> None:
+    """Write a 2D image atomically, in the format its suffix names (Pillow).
+
+    Args:
+        path: destination; ``.png``, ``.tif``, ``.gif``, ``.ppm``, ``.pgm``, ``.jpg``,
+            ``.bmp`` (anything Pillow writes).
+        data: ``(H, W)`` grey (uint8, uint16 or bool) or ``(H, W, 3)`` uint8 RGB. Bool
+            masks are written as {0, 255}.
+
+    Raises:
+        ValueError: the array is not a 2D grey or RGB image, or the suffix is not an
+            image format Pillow writes (the message names the file).
+    """
+    from PIL import Image
+
+    extension = Path(path).suffix.lower()
+    image_format = Image.registered_extensions().get(extension)
+    if image_format is None:
+        raise ValueError(f"{path}: unknown image suffix {extension!r}")
+    _write_pillow(path, data, image_format)
+
+
+def write_png(path: str | os.PathLike, data: np.ndarray) -> None:
+    """Write a 2D uint8/uint16 array (grey) or ``(H, W, 3)`` uint8 array as PNG atomically."""
+    _write_pillow(path, data, "PNG")
+
+
+def _write_pillow(path: str | os.PathLike, data: np.ndarray, image_format: str) -> None:
+    from PIL import Image
+
+    array = np.asarray(data)
+    if array.dtype == bool:
+        array = array.astype(np.uint8) * 255
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] != 3):
+        raise ValueError(
+            f"{path}: expected a (H, W) grey or (H, W, 3) RGB image, got shape {array.shape}"
+        )
+    with atomic_path(path) as tmp:
+        Image.fromarray(array).save(tmp, format=image_format)

@@ -1,0 +1,141 @@
+"""Tiny datasets written in the layouts the readers support, through the io writers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from boundaryloss.data.io import write_image_2d, write_nifti
+
+SHAPE_2D = (24, 20)
+
+
+def rgb(rng: np.random.Generator, shape=SHAPE_2D) -> np.ndarray:
+    return rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+
+
+def binary_255(rng: np.random.Generator, shape=SHAPE_2D, p: float = 0.2) -> np.ndarray:
+    mask = rng.random(shape) < p
+    mask[0, 0] = True  # never empty
+    return mask.astype(np.uint8) * 255
+
+
+def write_drive(root: Path, split: str = "training", ids=("21", "22", "23")) -> dict:
+    """DRIVE: images/NN_<split>.tif, 1st_manual/NN_manual1.gif, mask/NN_<split>_mask.gif."""
+    rng = np.random.default_rng(0)
+    written = {}
+    base = root / split
+    for case_id in ids:
+        image, label, mask = rgb(rng), binary_255(rng), binary_255(rng, p=0.7)
+        write_image_2d(base / "images" / f"{case_id}_{split}.tif", image)
+        write_image_2d(base / "1st_manual" / f"{case_id}_manual1.gif", label)
+        write_image_2d(base / "mask" / f"{case_id}_{split}_mask.gif", mask)
+        if split == "test":
+            write_image_2d(base / "2nd_manual" / f"{case_id}_manual2.gif", binary_255(rng))
+        written[case_id] = {"image": image, "label": label, "mask": mask}
+    return written
+
+
+def write_stare(root: Path, flat: bool = False) -> dict:
+    """STARE: stare-images/im0001.ppm, labels-ah/im0001.ah.ppm (one .pgm, one gzipped)."""
+    import gzip
+
+    rng = np.random.default_rng(1)
+    images = root if flat else root / "stare-images"
+    labels = root if flat else root / "labels-ah"
+    written = {}
+    for number, label_suffix in ((1, ".ah.ppm"), (2, ".ah.pgm"), (44, ".ah.ppm.gz")):
+        case_id = f"im{number:04d}"
+        image, label = rgb(rng), binary_255(rng)
+        write_image_2d(images / f"{case_id}.ppm", image)
+        stored = np.repeat(label[..., None], 3, axis=-1) if ".ppm" in label_suffix else label
+        if label_suffix.endswith(".gz"):
+            plain = labels / f"{case_id}.ah.ppm"
+            write_image_2d(plain, stored)
+            (labels / f"{case_id}{label_suffix}").write_bytes(gzip.compress(plain.read_bytes()))
+            plain.unlink()
+        else:
+            write_image_2d(labels / f"{case_id}{label_suffix}", stored)
+        written[case_id] = {"image": image, "label": label}
+    return written
+
+
+def affine(spacing=(0.9, 0.8, 2.0), origin=(10.0, -5.0, 3.0)) -> np.ndarray:
+    matrix = np.diag([*spacing, 1.0])
+    matrix[:3, 3] = origin
+    return matrix
+
+
+def write_dataset_json(root: Path, **fields) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "dataset.json").write_text(json.dumps({"name": "Fixture", **fields}))
+
+
+def write_msd_4d(root: Path, ids=("case_001", "case_002"), shape=(10, 12, 8)) -> dict:
+    """MSD: one 4D int16 file per case, channels last; MSD-style dataset.json labels."""
+    rng = np.random.default_rng(2)
+    write_dataset_json(
+        root,
+        modality={"0": "FLAIR", "1": "T1w"},
+        labels={"0": "background", "1": "edema", "2": "tumour"},
+        numTraining=len(ids),
+        file_ending=".nii.gz",
+    )
+    written = {}
+    for case_id in ids:
+        image = rng.integers(-100, 1000, (*shape, 2)).astype(np.int16)
+        label = rng.integers(0, 3, shape).astype(np.uint8)
+        write_nifti(root / "imagesTr" / f"{case_id}.nii.gz", image, affine())
+        write_nifti(root / "labelsTr" / f"{case_id}.nii.gz", label, affine())
+        written[case_id] = {"image": image, "label": label}
+    return written
+
+
+def write_nnunet(root: Path, ids=("brain_01", "brain_02"), shape=(9, 7, 6), test_ids=()) -> dict:
+    """nnU-Net v2: _0000/_0001 float32 channel files, float32 labels, v2-style labels."""
+    rng = np.random.default_rng(3)
+    write_dataset_json(
+        root,
+        channel_names={"0": "T1", "1": "T2"},
+        labels={"background": 0, "left": 1, "right": 2},
+        numTraining=len(ids),
+        file_ending=".nii.gz",
+    )
+    written = {}
+    for folder, case_ids, labelled in (("Tr", ids, True), ("Ts", test_ids, False)):
+        for case_id in case_ids:
+            channels = [rng.normal(size=shape).astype(np.float32) for _ in range(2)]
+            for index, channel in enumerate(channels):
+                write_nifti(root / f"images{folder}" / f"{case_id}_{index:04d}.nii.gz", channel)
+            label = rng.integers(0, 3, shape).astype(np.float32)
+            if labelled:
+                write_nifti(root / f"labels{folder}" / f"{case_id}.nii.gz", label)
+            written[case_id] = {"channels": channels, "label": label}
+    return written
+
+
+def write_nnunet_2d(root: Path, ids=("01", "02"), shape=SHAPE_2D, rgb_file: bool = False) -> dict:
+    """nnU-Net v2 2D: imagesTr/<id>_000X.png grey channels (or one RGB _0000.png),
+    labelsTr/<id>.png class indices, masksTr/<id>.png {0, 1}."""
+    rng = np.random.default_rng(4)
+    write_dataset_json(
+        root,
+        channel_names={"0": "R", "1": "G", "2": "B"},
+        labels={"background": 0, "vessel": 1},
+        file_ending=".png",
+    )
+    written = {}
+    for case_id in ids:
+        image, label = rgb(rng, shape), (rng.random(shape) < 0.2).astype(np.uint8)
+        mask = (rng.random(shape) < 0.8).astype(np.uint8)
+        if rgb_file:
+            write_image_2d(root / "imagesTr" / f"{case_id}_0000.png", image)
+        else:
+            for index in range(3):
+                write_image_2d(root / "imagesTr" / f"{case_id}_{index:04d}.png", image[..., index])
+        write_image_2d(root / "labelsTr" / f"{case_id}.png", label)
+        write_image_2d(root / "masksTr" / f"{case_id}.png", mask)
+        written[case_id] = {"image": image, "label": label, "mask": mask}
+    return written

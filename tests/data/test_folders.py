@@ -1,0 +1,244 @@
+"""2D image-folder readers: DRIVE, STARE and CHASE_DB1 layouts, label decoding, errors."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from boundaryloss.data import Case, ImageFolderDataset, chase_db1, drive, stare
+from boundaryloss.data.io import write_image_2d
+
+from .layouts import SHAPE_2D, binary_255, rgb, write_drive, write_stare
+
+
+def _folder(tmp_path, labels: dict[str, np.ndarray], images: dict[str, np.ndarray] | None = None):
+    """images/<id>.png + labels/<id>.png; returns the two folders."""
+    rng = np.random.default_rng(0)
+    for case_id, label in labels.items():
+        image = rgb(rng, label.shape[:2]) if images is None else images[case_id]
+        write_image_2d(tmp_path / "images" / f"{case_id}.png", image)
+        write_image_2d(tmp_path / "labels" / f"{case_id}.png", label)
+    return tmp_path / "images", tmp_path / "labels"
+
+
+# --- ready-made layouts ---------------------------------------------------------------------
+
+
+def test_drive_training(tmp_path):
+    written = write_drive(tmp_path, "training")
+    source = drive(tmp_path)
+    assert source.case_ids == ("21", "22", "23") and len(source) == 3
+    case = source[0]
+    assert isinstance(case, Case) and case.case_id == "21"
+    assert case.image.shape == (3, *SHAPE_2D) and case.image.dtype == np.float32
+    np.testing.assert_allclose(case.image, np.moveaxis(written["21"]["image"], -1, 0) / 255.0)
+    assert case.label.dtype == np.int64
+    np.testing.assert_array_equal(case.label, written["21"]["label"] // 255)
+    assert case.fov.dtype == bool
+    np.testing.assert_array_equal(case.fov, written["21"]["mask"] > 0)
+    assert case.spacing == (1.0, 1.0)
+    assert [p.name for p in case.source] == [
+        "21_training.tif",
+        "21_manual1.gif",
+        "21_training_mask.gif",
+    ]
+    assert case.meta["dataset"] == "DRIVE"
+
+
+def test_drive_test_split_both_observers(tmp_path):
+    write_drive(tmp_path, "test", ids=("01", "02"))
+    first, second = drive(tmp_path, "test"), drive(tmp_path, "test", observer=2)
+    assert first.case_ids == second.case_ids == ("01", "02")
+    assert first.load("02").source[1].name == "02_manual1.gif"
+    assert second.load("02").source[1].name == "02_manual2.gif"
+    assert set(np.unique(second[1].label)) <= {0, 1}
+
+
+def test_stare_layouts(tmp_path):
+    for flat in (False, True):
+        root = tmp_path / ("flat" if flat else "nested")
+        written = write_stare(root, flat=flat)
+        source = stare(root)
+        assert source.case_ids == ("im0001", "im0002", "im0044")
+        for case in source:
+            np.testing.assert_array_equal(case.label, written[case.case_id]["label"] // 255)
+            assert case.image.shape == (3, *SHAPE_2D) and case.fov is None
+        assert [p.name for p in source.files("im0044")[:2]] == ["im0044.ppm", "im0044.ah.ppm.gz"]
+
+
+def test_stare_fov_threshold_and_skip_unlabelled(tmp_path):
+    write_stare(tmp_path)
+    write_image_2d(tmp_path / "stare-images" / "im0100.ppm", rgb(np.random.default_rng(5)))
+    with pytest.raises(ValueError, match=r"im0100\.ppm: no label file 'im0100\.ah\.ppm'"):
+        stare(tmp_path)
+    source = stare(tmp_path, fov_threshold=20, on_missing_label="skip")
+    assert len(source) == 3
+    case = source[0]
+    np.testing.assert_array_equal(case.fov, np.round(case.image[0] * 255) > 20)
+
+
+def test_chase_db1_flat_layout(tmp_path):
+    rng = np.random.default_rng(6)
+    for case_id in ("Image_01L", "Image_01R"):
+        write_image_2d(tmp_path / f"{case_id}.jpg", rgb(rng))
+        write_image_2d(tmp_path / f"{case_id}_1stHO.png", binary_255(rng))
+        write_image_2d(tmp_path / f"{case_id}_2ndHO.png", binary_255(rng))
+    source = chase_db1(tmp_path, observer="2ndHO")
+    assert source.case_ids == ("Image_01L", "Image_01R")
+    assert source[1].source[1].name == "Image_01R_2ndHO.png"
+    with pytest.raises(ValueError, match="observer"):
+        chase_db1(tmp_path, observer="3rdHO")
+
+
+def test_chase_db1_real(shared_data):
+    source = chase_db1(shared_data / "chase_db1")
+    assert len(source) == 20 and source.case_ids[:2] == ("Image_01L", "Image_01R")
+    for index in (0, 7, 19):
+        case = source[index]
+        assert case.image.shape == (3, 960, 999) and case.image.dtype == np.float32
+        assert 0.0 <= case.image.min() and case.image.max() <= 1.0
+        assert case.label.shape == (960, 999) and case.label.dtype == np.int64
+        assert set(np.unique(case.label)) == {0, 1}
+        assert case.fov.dtype == bool and 0.5 < case.fov.mean() < 0.85
+        # vessels are ~7 % of the image and ~10 % of the field of view (data README)
+        assert 0.04 < case.label.mean() < 0.12
+        assert case.label[case.fov].mean() > case.label.mean()
+        assert case.spacing == (1.0, 1.0)
+
+
+# --- label and image decoding ---------------------------------------------------------------
+
+
+def test_class_index_labels_and_grey_images(tmp_path):
+    rng = np.random.default_rng(7)
+    label = rng.integers(0, 3, SHAPE_2D).astype(np.uint8)
+    grey = rng.integers(0, 256, SHAPE_2D, dtype=np.uint8)
+    images, labels = _folder(tmp_path, {"a": label}, images={"a": grey})
+    case = ImageFolderDataset(images, labels)[0]
+    assert case.image.shape == (1, *SHAPE_2D)
+    np.testing.assert_allclose(case.image[0], grey / 255.0)
+    np.testing.assert_array_equal(case.label, label)
+    with pytest.raises(ValueError, match=r"a\.png: label values \{0, 1, 2\}.*\[0, 2\)"):
+        ImageFolderDataset(images, labels, num_classes=2)[0]
+
+
+def test_sixteen_bit_image_scaled(tmp_path):
+    image = (np.arange(np.prod(SHAPE_2D)).reshape(SHAPE_2D) * 100).astype(np.uint16)
+    images, labels = _folder(tmp_path, {"a": binary_255(np.random.default_rng(0))}, {"a": image})
+    np.testing.assert_allclose(ImageFolderDataset(images, labels)[0].image[0], image / 65535.0)
+
+
+def test_explicit_label_values(tmp_path):
+    stored = np.zeros(SHAPE_2D, np.uint8)
+    stored[:5], stored[5:10] = 128, 255
+    images, labels = _folder(tmp_path, {"a": stored})
+    case = ImageFolderDataset(images, labels, label_values={0: 0, 128: 1, 255: 2})[0]
+    assert (
+        np.bincount(case.label.ravel()).tolist()
+        == [stored.size - 10 * SHAPE_2D[1]] + [5 * SHAPE_2D[1]] * 2
+    )
+    with pytest.raises(ValueError, match=r"a\.png: label values \{128\}.*not in label_values"):
+        ImageFolderDataset(images, labels, label_values={0: 0, 255: 1})[0]
+
+
+def test_unexpected_label_values_name_file_and_values(tmp_path):
+    stored = binary_255(np.random.default_rng(0))
+    stored[3, 3] = 100  # e.g. a JPEG-compressed label
+    images, labels = _folder(tmp_path, {"a": stored})
+    with pytest.raises(ValueError, match=r"labels/a\.png: label values \{0, 100, 255\}"):
+        ImageFolderDataset(images, labels)[0]
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+def test_empty_and_missing_folders(tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "labels").mkdir()
+    with pytest.raises(ValueError, match=r"images: no image files matching \['\{id\}\.png'\]"):
+        ImageFolderDataset(tmp_path / "images", tmp_path / "labels")
+    with pytest.raises(ValueError, match=r"nowhere: labels folder not found"):
+        ImageFolderDataset(tmp_path / "images", tmp_path / "nowhere")
+    with pytest.raises(ValueError, match=r"DRIVE[/\\]training[/\\]images: images folder not found"):
+        drive(tmp_path / "DRIVE")
+
+
+def test_missing_label_names_the_image(tmp_path):
+    images, labels = _folder(tmp_path, {"a": binary_255(np.random.default_rng(0))})
+    write_image_2d(images / "b.png", rgb(np.random.default_rng(1)))
+    with pytest.raises(ValueError, match=r"images/b\.png: no label file 'b\.png' in .*labels"):
+        ImageFolderDataset(images, labels)
+    assert ImageFolderDataset(images, labels, on_missing_label="skip").case_ids == ("a",)
+    source = ImageFolderDataset(images, labels, on_missing_label="unlabelled")
+    assert source.load("b").label is None and source.load("a").label is not None
+
+
+def test_missing_fov_mask_names_the_image(tmp_path):
+    write_drive(tmp_path)
+    (tmp_path / "training" / "mask" / "22_training_mask.gif").unlink()
+    with pytest.raises(ValueError, match=r"22_training\.tif: no field-of-view mask"):
+        drive(tmp_path)
+
+
+def test_shape_mismatch_names_both_files(tmp_path):
+    write_drive(tmp_path)
+    bad = binary_255(np.random.default_rng(0), shape=(SHAPE_2D[0] + 1, SHAPE_2D[1]))
+    write_image_2d(tmp_path / "training" / "1st_manual" / "22_manual1.gif", bad)
+    source = drive(tmp_path)  # lazy: only reading case 22 fails
+    assert source[0].case_id == "21"
+    with pytest.raises(
+        ValueError, match=r"22_manual1\.gif: label shape \(25, 20\).*22_training\.tif"
+    ):
+        source.load("22")
+    write_image_2d(tmp_path / "training" / "mask" / "23_training_mask.gif", bad)
+    with pytest.raises(ValueError, match=r"23_training_mask\.gif: .*shape.*23_training\.tif"):
+        source[2]
+
+
+def test_corrupt_files_named(tmp_path):
+    write_drive(tmp_path)
+    (tmp_path / "training" / "images" / "21_training.tif").write_bytes(b"not a tiff at all")
+    truncated = tmp_path / "training" / "1st_manual" / "22_manual1.gif"
+    truncated.write_bytes(truncated.read_bytes()[:40])
+    source = drive(tmp_path)
+    with pytest.raises(ValueError, match=r"21_training\.tif: cannot read image"):
+        source[0]
+    with pytest.raises(ValueError, match=r"22_manual1\.gif: cannot read image"):
+        source[1]
+
+
+def test_bad_mask_values_and_colour_labels(tmp_path):
+    write_drive(tmp_path)
+    grey = np.full(SHAPE_2D, 7, np.uint8)
+    write_image_2d(tmp_path / "training" / "mask" / "21_training_mask.gif", grey)
+    with pytest.raises(ValueError, match=r"21_training_mask\.gif: mask values \{7\}"):
+        drive(tmp_path)[0]
+    images, labels = _folder(tmp_path / "colour", {"a": rgb(np.random.default_rng(0))})
+    with pytest.raises(ValueError, match=r"a\.png: label has colour channels that differ"):
+        ImageFolderDataset(images, labels)[0]
+
+
+def test_bad_arguments(tmp_path):
+    images, labels = _folder(tmp_path, {"a": binary_255(np.random.default_rng(0))})
+    with pytest.raises(ValueError, match=re.escape("'{id}'")):
+        ImageFolderDataset(images, labels, image_pattern="image.png")
+    with pytest.raises(ValueError, match="on_missing_label"):
+        ImageFolderDataset(images, labels, on_missing_label="ignore")
+    with pytest.raises(ValueError, match="not both"):
+        ImageFolderDataset(images, labels, fov=images, fov_pattern="{id}.png", fov_from_image=len)
+    with pytest.raises(ValueError, match="split"):
+        drive(tmp_path, split="validation")
+
+
+def test_sequence_protocol(tmp_path):
+    write_drive(tmp_path)
+    source = drive(tmp_path)
+    assert [case.case_id for case in source] == list(source.case_ids)
+    assert source[np.int64(-1)].case_id == "23"
+    with pytest.raises(KeyError, match="99"):
+        source.load("99")
+    with pytest.raises(IndexError):
+        source[3]
+    assert "3 cases" in repr(source)
