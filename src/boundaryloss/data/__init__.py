@@ -7,22 +7,93 @@ layout; :func:`synthetic_2d` and :func:`synthetic_3d` generate unbalanced cases.
 File reading and writing lives in :mod:`boundaryloss.data.io`.
 """
 
+from .augment import (
+    SPATIAL_KEYS,
+    Compose,
+    Pad,
+    RandomCrop,
+    RandomFlip,
+    RandomGamma,
+    RandomIntensity,
+    RandomRot90,
+    rotate90,
+)
+from .cache import MapCache, map_key
 from .case import Case
+from .datasets import CaseDataset, PatchDataset, SliceDataset, to_tensors
 from .folders import ImageFolderDataset, chase_db1, drive, red_channel_fov, stare
 from .msd import DecathlonDataset, read_dataset_json
+from .patches import crop_patch, foreground_locations, patch_grid, random_patch_start
+from .preprocess import (
+    NORMALIZATIONS,
+    Preprocess,
+    clip_percentiles,
+    normalize_case,
+    normalize_image,
+    resize_case,
+    resized_affine,
+)
+from .slicing import case_slices, slice_case, stack_slices
 from .source import CaseSource
+from .splits import (
+    CaseSubset,
+    Split,
+    group_of,
+    kfold_splits,
+    load_splits,
+    save_splits,
+    select_cases,
+    train_val_split,
+)
 from .synthetic import synthetic_2d, synthetic_3d
 
 __all__ = [
+    "NORMALIZATIONS",
+    "SPATIAL_KEYS",
     "Case",
+    "CaseDataset",
     "CaseSource",
+    "CaseSubset",
+    "Compose",
     "DecathlonDataset",
     "ImageFolderDataset",
+    "MapCache",
+    "Pad",
+    "PatchDataset",
+    "Preprocess",
+    "RandomCrop",
+    "RandomFlip",
+    "RandomGamma",
+    "RandomIntensity",
+    "RandomRot90",
+    "SliceDataset",
+    "Split",
+    "case_slices",
     "chase_db1",
+    "clip_percentiles",
+    "crop_patch",
     "drive",
+    "foreground_locations",
+    "group_of",
+    "kfold_splits",
+    "load_splits",
+    "map_key",
+    "normalize_case",
+    "normalize_image",
+    "patch_grid",
+    "random_patch_start",
     "read_dataset_json",
     "red_channel_fov",
+    "resize_case",
+    "resized_affine",
+    "rotate90",
+    "save_splits",
+    "select_cases",
+    "slice_case",
+    "stack_slices",
     "stare",
     "synthetic_2d",
     "synthetic_3d",
+    "to_tensors",
+    "train_val_split",
 ]

@@ -1,0 +1,391 @@
+"""PyTorch datasets: 2D slices and 3D patches for training, whole cases for evaluation.
+
+Convention:
+    Every dataset reads from a *case source* (any sequence of :class:`Case`) and
+    returns dicts that PyTorch's default collate batches: ``"image"`` float32
+    ``(C_in, *spatial)``, ``"label"`` int64 ``(*spatial)``, ``"fov"`` bool
+    ``(*spatial)`` when the case has one, maps float32 ``(C, *spatial)`` under the
+    map transforms' keys (``"dist_map"``, ``"rw_map"``), ``"spacing"`` float64
+    ``(ndim,)`` (the sample's own pixel size, in-plane for slices) and ``"case_id"``
+    (a str; collated into a list). Everything heavy runs in ``__getitem__``, so in
+    DataLoader workers.
+
+    Random augmentation draws from a NumPy generator created once per process and
+    seeded from ``(seed, torch.initial_seed())``: each DataLoader worker (and each
+    epoch, for non-persistent workers) gets its own stream, and a run is
+    reproducible under ``torch.manual_seed``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from .augment import RandomRot90, Sample, Transform
+from .cache import MapCache
+from .case import Case
+from .patches import check_patch_size, crop_patch, foreground_locations, random_patch_start
+from .slicing import check_axis, slice_case
+
+MapTransform = Callable[[Mapping[str, Any]], Mapping[str, Any]]
+CasePreprocess = Callable[[Case], Case]
+
+_DTYPES = {"image": np.float32, "label": np.int64, "fov": np.bool_, "affine": np.float64}
+
+
+def to_tensors(sample: Sample) -> dict[str, Any]:
+    """Convert a NumPy sample dict to tensors that default collate batches.
+
+    Arrays become tensors (copied, C-contiguous: never views of a dataset's cached
+    arrays): ``image`` float32, ``label`` int64, ``fov`` bool, ``affine`` float64,
+    other float arrays float32; ``spacing`` becomes a float64 tensor; strings and ints
+    stay as they are.
+    """
+    out: dict[str, Any] = {}
+    for key, value in sample.items():
+        if value is None:
+            continue
+        if key == "spacing":
+            out[key] = torch.tensor(tuple(float(s) for s in value), dtype=torch.float64)
+        elif isinstance(value, torch.Tensor):
+            out[key] = value
+        elif isinstance(value, np.ndarray):
+            dtype = _DTYPES.get(key)
+            if dtype is None:
+                dtype = np.float32 if np.issubdtype(value.dtype, np.floating) else value.dtype
+            out[key] = torch.from_numpy(np.array(value, dtype=dtype, order="C"))
+        else:
+            out[key] = value
+    return out
+
+
+class _CaseStore:
+    """Cases of a source, preprocessed, held in memory or re-read on each access."""
+
+    def __init__(
+        self,
+        cases: Sequence[Case],
+        preprocess: CasePreprocess | None,
+        in_memory: bool,
+        require_label: bool,
+    ) -> None:
+        self.source = cases
+        self.preprocess = preprocess
+        self.in_memory = in_memory
+        self.require_label = require_label
+        self.loaded: list[Case] | None = [] if in_memory else None
+
+    def load(self, index: int) -> Case:
+        if self.loaded is not None and index < len(self.loaded):
+            return self.loaded[index]
+        case = self.source[index]
+        if self.preprocess is not None:
+            case = self.preprocess(case)
+        if self.require_label and case.label is None:
+            raise ValueError(f"case {case.case_id} has no label; training datasets need labels")
+        return case
+
+    def scan(self) -> list[Case]:
+        """Load every case once (kept if ``in_memory``); returns them for indexing."""
+        cases = [self.load(i) for i in range(len(self.source))]
+        if self.loaded is not None:
+            self.loaded = cases
+        return cases
+
+
+class _SeededDataset(Dataset):
+    """Holds the per-process augmentation generator (see the module docstring)."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = int(seed)
+        self._generator: np.random.Generator | None = None
+        self._generator_key: tuple[int, int] | None = None
+
+    def rng(self) -> np.random.Generator:
+        key = (os.getpid(), torch.initial_seed())
+        if self._generator is None or key != self._generator_key:
+            self._generator = np.random.default_rng([self.seed, key[1]])
+            self._generator_key = key
+        return self._generator
+
+
+def _apply_maps(sample: Sample, maps: Sequence[MapTransform]) -> Sample:
+    for transform in maps:
+        sample = dict(transform(sample))
+    return sample
+
+
+class SliceDataset(_SeededDataset):
+    """2D training samples: 2D cases, or every slice of 3D cases along one axis.
+
+    Each sample is ``{"image" (C_in, H, W), "label" (H, W), "spacing" (2,),
+    "case_id", "slice_index", ["fov"], [maps]}``. ``slice_index`` is 0 for 2D cases.
+    Per sample, in order: slice, ``transforms`` (augmentation on NumPy arrays),
+    ``maps`` (so maps match the augmented label and use the slice's in-plane,
+    possibly rotated, spacing), conversion to tensors.
+
+    Args:
+        cases: case source (2D and/or 3D cases with labels).
+        axis: spatial axis of 3D cases to slice along (default the last, the ``k``
+            axis of NIfTI volumes).
+        transforms: augmentation ``(sample, rng) -> sample`` (e.g. :class:`Compose`),
+            or None.
+        maps: map transforms ``sample -> sample`` applied after augmentation, e.g.
+            ``[DistanceMapTransform("signed", num_classes)]``.
+        skip_empty: leave out slices whose label is all background.
+        preprocess: ``case -> case`` run when a case is loaded (e.g.
+            :class:`~boundaryloss.data.preprocess.Preprocess`).
+        in_memory: keep the preprocessed cases in memory (read once, shared with
+            forked workers); else re-read and re-preprocess the case for every sample.
+        seed: augmentation seed, combined with ``torch.initial_seed()``.
+
+    Raises:
+        ValueError: bad ``axis``; a case without a label.
+    """
+
+    def __init__(
+        self,
+        cases: Sequence[Case],
+        axis: int = -1,
+        transforms: Transform | None = None,
+        maps: Sequence[MapTransform] = (),
+        skip_empty: bool = False,
+        preprocess: CasePreprocess | None = None,
+        in_memory: bool = True,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(seed)
+        self.axis = check_axis(axis)
+        self.transforms = transforms
+        self.maps = list(maps)
+        self.skip_empty = skip_empty
+        self._store = _CaseStore(cases, preprocess, in_memory, require_label=True)
+        self.entries: list[tuple[int, int]] = []
+        for i, case in enumerate(self._store.scan()):
+            if case.ndim == 2:
+                if not skip_empty or case.label.any():
+                    self.entries.append((i, 0))
+                continue
+            if skip_empty:
+                other = tuple(a for a in range(3) if a != self.axis)
+                keep = np.flatnonzero(case.label.any(axis=other))
+            else:
+                keep = range(case.spatial_shape[self.axis])
+            self.entries.extend((i, int(s)) for s in keep)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        case_index, slice_index = self.entries[index]
+        case = self._store.load(case_index)
+        if case.ndim == 3:
+            case = slice_case(case, self.axis, slice_index)
+        sample: Sample = {
+            "image": case.image,
+            "label": case.label,
+            "spacing": case.spacing,
+            "case_id": case.case_id,
+            "slice_index": slice_index,
+        }
+        if case.fov is not None:
+            sample["fov"] = case.fov
+        if self.transforms is not None:
+            sample = self.transforms(sample, self.rng())
+        return to_tensors(_apply_maps(sample, self.maps))
+
+
+def _check_rotation_planes(transforms: Transform | None, patch_size: tuple[int, ...]) -> None:
+    """Refuse 90-degree rotations in a non-square plane of the patch.
+
+    Rotated and unrotated patches would then differ in shape and fail to collate.
+    """
+    for transform in getattr(transforms, "transforms", [transforms]):
+        if isinstance(transform, RandomRot90):
+            a, b = transform.plane
+            if max(a, b) < len(patch_size) and patch_size[a] != patch_size[b]:
+                raise ValueError(
+                    f"patch_size {patch_size} is not square in the rotation plane "
+                    f"{transform.plane}; rotated patches would not batch together"
+                )
+
+
+class PatchDataset(_SeededDataset):
+    """Random patches of whole cases (3D or 2D), with maps cropped from whole-volume maps.
+
+    A patch's own distance map is wrong near the patch border (it measures distance
+    to the patch edge's nearest boundary, not the volume's) and is all zeros on
+    background-only patches, which gives them no boundary-loss signal. So maps are
+    computed once per case on the whole label and cropped with the patch.
+    Augmentation is therefore limited to transforms that commute with maps
+    (``preserves_maps``: flips, 90-degree rotations, intensity changes), applied to
+    the image, label and cropped maps together.
+
+    Each sample is ``{"image", "label", "spacing", "case_id", "patch_start" (ndim,),
+    ["fov"], [maps]}``; ``len`` is ``len(cases) * patches_per_case``, sample ``i``
+    drawn from case ``i // patches_per_case``.
+
+    Args:
+        cases: case source with labels.
+        patch_size: patch size per spatial axis, at most every case's shape.
+        maps: map transforms computing whole-volume maps from ``{"label", "spacing"}``
+            (e.g. :class:`~boundaryloss.maps.DistanceMapTransform`); with ``cache``
+            they must be ``DistanceMapTransform`` (their settings make the key).
+        transforms: augmentation preserving maps, or None.
+        foreground_probability: chance a patch is centred on a foreground voxel
+            (nnU-Net: 1/3), else uniform.
+        patches_per_case: samples per case per epoch.
+        cache: a :class:`~boundaryloss.data.cache.MapCache` for whole-volume maps, or
+            None to compute them (once at construction with ``in_memory``, else for
+            every sample).
+        preprocess: ``case -> case`` run when a case is loaded.
+        in_memory: keep cases, whole maps and foreground locations in memory
+            (computed once, shared with forked workers); else load per sample (then
+            use a ``cache``, ideally with ``mmap=True``).
+        seed: augmentation seed, combined with ``torch.initial_seed()``.
+
+    Raises:
+        ValueError: ``patch_size`` larger than a case or malformed; transforms that do
+            not preserve maps; ``patches_per_case`` < 1; a case without a label.
+    """
+
+    def __init__(
+        self,
+        cases: Sequence[Case],
+        patch_size: Sequence[int],
+        maps: Sequence[MapTransform] = (),
+        transforms: Transform | None = None,
+        foreground_probability: float = 1.0 / 3.0,
+        patches_per_case: int = 1,
+        cache: MapCache | None = None,
+        preprocess: CasePreprocess | None = None,
+        in_memory: bool = True,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(seed)
+        if transforms is not None and not getattr(transforms, "preserves_maps", False):
+            raise ValueError(
+                f"transforms must preserve maps (flips, 90-degree rotations, intensity "
+                f"changes; preserves_maps=True), got {transforms!r}"
+            )
+        if not 0.0 <= foreground_probability <= 1.0:
+            raise ValueError(
+                f"foreground_probability must lie in [0, 1], got {foreground_probability!r}"
+            )
+        if isinstance(patches_per_case, bool) or not (
+            isinstance(patches_per_case, (int, np.integer)) and patches_per_case >= 1
+        ):
+            raise ValueError(f"patches_per_case must be an int >= 1, got {patches_per_case!r}")
+        if cache is not None:
+            for transform in maps:
+                if not all(hasattr(transform, a) for a in ("kind", "num_classes", "output_key")):
+                    raise ValueError(
+                        "maps must be DistanceMapTransforms when a cache is used, "
+                        f"got {transform!r}"
+                    )
+        self.patch_size = tuple(patch_size)
+        _check_rotation_planes(transforms, self.patch_size)
+        self.maps = list(maps)
+        self.transforms = transforms
+        self.foreground_probability = float(foreground_probability)
+        self.patches_per_case = int(patches_per_case)
+        self.cache = cache
+        self._store = _CaseStore(cases, preprocess, in_memory, require_label=True)
+        self._whole: list[tuple[dict[str, np.ndarray], dict[int, np.ndarray]]] | None = None
+        cases_loaded = self._store.scan()
+        for case in cases_loaded:
+            try:
+                check_patch_size(self.patch_size, case.spatial_shape)
+            except ValueError as error:
+                raise ValueError(f"case {case.case_id}: {error}") from error
+        if in_memory:
+            self._whole = [self._prepare(case) for case in cases_loaded]
+
+    def whole_maps(self, case: Case) -> dict[str, np.ndarray]:
+        """The whole-volume maps of a case, by output key (from the cache if any)."""
+        if self.cache is not None:
+            return {
+                m.output_key: self.cache.get_for(m, case.label, case.spacing) for m in self.maps
+            }
+        base: Sample = {"label": case.label, "spacing": case.spacing}
+        out = _apply_maps(base, self.maps)
+        return {key: value for key, value in out.items() if key not in base}
+
+    def _prepare(self, case: Case) -> tuple[dict[str, np.ndarray], dict[int, np.ndarray]]:
+        return self.whole_maps(case), foreground_locations(case.label)
+
+    def __len__(self) -> int:
+        return len(self._store.source) * self.patches_per_case
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} out of range for {len(self)} patches")
+        case_index = index // self.patches_per_case
+        case = self._store.load(case_index)
+        whole, foreground = (
+            self._whole[case_index] if self._whole is not None else self._prepare(case)
+        )
+        rng = self.rng()
+        start = random_patch_start(
+            rng, case.spatial_shape, self.patch_size, foreground, self.foreground_probability
+        )
+        sample: Sample = {
+            "image": crop_patch(case.image, start, self.patch_size),
+            "label": crop_patch(case.label, start, self.patch_size),
+            "spacing": case.spacing,
+            "case_id": case.case_id,
+            "patch_start": np.asarray(start, dtype=np.int64),
+        }
+        if case.fov is not None:
+            sample["fov"] = crop_patch(case.fov, start, self.patch_size)
+        for key, array in whole.items():
+            sample[key] = crop_patch(array, start, self.patch_size)
+        if self.transforms is not None:
+            sample = self.transforms(sample, rng)
+        return to_tensors(sample)
+
+
+class CaseDataset(Dataset):
+    """Whole cases for evaluation: ``{"image", ["label"], "spacing", ["affine"],
+    ["fov"], "case_id", [maps]}``.
+
+    Keys whose value is None (no label, no affine, no fov) are left out, so default
+    collate works; use ``batch_size=1`` unless all cases share a shape. ``affine`` is
+    float64 ``(4, 4)``.
+
+    Args:
+        cases: case source.
+        preprocess: ``case -> case`` run when a case is loaded.
+        maps: map transforms applied to the whole case (for a validation loss).
+    """
+
+    def __init__(
+        self,
+        cases: Sequence[Case],
+        preprocess: CasePreprocess | None = None,
+        maps: Sequence[MapTransform] = (),
+    ) -> None:
+        self._store = _CaseStore(cases, preprocess, in_memory=False, require_label=False)
+        self.maps = list(maps)
+
+    def __len__(self) -> int:
+        return len(self._store.source)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        case = self._store.load(index)
+        sample: Sample = {
+            "image": case.image,
+            "label": case.label,
+            "spacing": case.spacing,
+            "affine": None if case.affine is None else np.asarray(case.affine, np.float64),
+            "fov": case.fov,
+            "case_id": case.case_id,
+        }
+        if case.label is not None:
+            sample = _apply_maps(sample, self.maps)
+        return to_tensors(sample)

@@ -1,0 +1,161 @@
+"""Patches of 2D or 3D arrays: where to crop (random or on a grid) and how to crop.
+
+Arrays are channel-first: the *last* ``len(patch_size)`` axes are spatial, any leading
+axes (channels, classes) are kept whole. Patches never leave the volume: a patch
+larger than the volume is an error, not padding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def check_patch_size(
+    patch_size: Sequence[int], spatial_shape: Sequence[int], name: str = "patch_size"
+) -> tuple[int, ...]:
+    """Return ``patch_size`` as a tuple after checking it fits inside ``spatial_shape``.
+
+    Raises:
+        ValueError: wrong length, non-positive entries, or larger than the volume.
+    """
+    patch = tuple(patch_size)
+    shape = tuple(spatial_shape)
+    if len(patch) != len(shape) or not all(
+        isinstance(p, (int, np.integer)) and p > 0 for p in patch
+    ):
+        raise ValueError(
+            f"{name} must be {len(shape)} positive ints (one per spatial axis), got {patch}"
+        )
+    if any(p > s for p, s in zip(patch, shape, strict=True)):
+        raise ValueError(f"{name} {patch} is larger than the volume {shape} on some axis")
+    return tuple(int(p) for p in patch)
+
+
+def crop_patch(array: np.ndarray, start: Sequence[int], size: Sequence[int]) -> np.ndarray:
+    """The patch ``[start, start + size)`` of the last ``len(size)`` axes (a view).
+
+    Raises:
+        ValueError: the patch leaves the array.
+    """
+    ndim = len(size)
+    spatial = array.shape[array.ndim - ndim :]
+    if len(start) != ndim or any(
+        s < 0 or s + n > m for s, n, m in zip(start, size, spatial, strict=True)
+    ):
+        raise ValueError(
+            f"patch start {tuple(start)} with size {tuple(size)} does not fit in spatial "
+            f"shape {spatial}"
+        )
+    window = tuple(slice(int(s), int(s) + int(n)) for s, n in zip(start, size, strict=True))
+    return array[(Ellipsis, *window)]
+
+
+def patch_grid(
+    spatial_shape: Sequence[int],
+    patch_size: Sequence[int],
+    stride: Sequence[int] | None = None,
+) -> list[tuple[int, ...]]:
+    """Start corners of patches covering every voxel (sliding-window inference).
+
+    Along each axis, starts are ``0, stride, 2*stride, ...`` and the last patch is
+    moved back to end exactly at the volume's edge, so patches may overlap but never
+    leave the volume.
+
+    Args:
+        spatial_shape: the volume's spatial shape.
+        patch_size: patch size per axis (at most the volume's).
+        stride: step per axis (default ``patch_size``: no overlap except at the end).
+
+    Returns:
+        Start corners in C order (last axis fastest).
+
+    Raises:
+        ValueError: patch larger than the volume; non-positive stride.
+    """
+    patch = check_patch_size(patch_size, spatial_shape)
+    stride = patch if stride is None else tuple(stride)
+    if len(stride) != len(patch) or not all(
+        isinstance(s, (int, np.integer)) and s > 0 for s in stride
+    ):
+        raise ValueError(f"stride must be {len(patch)} positive ints, got {stride}")
+    axes = []
+    for size, p, step in zip(spatial_shape, patch, stride, strict=True):
+        starts = list(range(0, size - p + 1, step))
+        if starts[-1] != size - p:
+            starts.append(size - p)
+        axes.append(starts)
+    grids = np.meshgrid(*axes, indexing="ij")
+    return [
+        tuple(int(v) for v in corner) for corner in zip(*(g.ravel() for g in grids), strict=True)
+    ]
+
+
+def foreground_locations(
+    label: np.ndarray, max_per_class: int | None = 10_000, rng: np.random.Generator | None = None
+) -> dict[int, np.ndarray]:
+    """Voxel coordinates of each foreground class (label > 0), for oversampling.
+
+    Args:
+        label: integer ``(*spatial)``.
+        max_per_class: keep at most this many coordinates per class (a random subset,
+            as nnU-Net does), or None for all.
+        rng: generator for the subset (default: seeded with 0, so deterministic).
+
+    Returns:
+        ``{class: int64 (K, ndim)}`` for every class present other than 0.
+    """
+    rng = np.random.default_rng(0) if rng is None else rng
+    label = np.asarray(label)
+    locations = {}
+    for value in np.unique(label):
+        if value == 0:
+            continue
+        coords = np.argwhere(label == value)
+        if max_per_class is not None and len(coords) > max_per_class:
+            coords = coords[rng.choice(len(coords), max_per_class, replace=False)]
+        locations[int(value)] = coords
+    return locations
+
+
+def random_patch_start(
+    rng: np.random.Generator,
+    spatial_shape: Sequence[int],
+    patch_size: Sequence[int],
+    foreground: dict[int, np.ndarray] | None = None,
+    foreground_probability: float = 0.0,
+) -> tuple[int, ...]:
+    """A random patch corner, centred on a foreground voxel with some probability.
+
+    Convention:
+        With probability ``foreground_probability`` (nnU-Net uses 1/3) and when the
+        label has foreground, a class is drawn uniformly among the foreground classes
+        present, then a voxel of that class, and the patch is centred on it (shifted
+        back inside the volume, so the voxel stays in the patch). Otherwise the corner
+        is uniform over all valid positions.
+
+    Args:
+        rng: NumPy generator.
+        spatial_shape: the volume's spatial shape.
+        patch_size: patch size per axis.
+        foreground: :func:`foreground_locations` of the label, or None.
+        foreground_probability: in ``[0, 1]``.
+
+    Raises:
+        ValueError: patch larger than the volume; probability outside ``[0, 1]``.
+    """
+    patch = check_patch_size(patch_size, spatial_shape)
+    if not 0.0 <= foreground_probability <= 1.0:
+        raise ValueError(
+            f"foreground_probability must lie in [0, 1], got {foreground_probability!r}"
+        )
+    high = np.asarray(spatial_shape) - np.asarray(patch)
+    if foreground and rng.random() < foreground_probability:
+        classes = sorted(foreground)
+        coords = foreground[classes[rng.integers(len(classes))]]
+        centre = coords[rng.integers(len(coords))]
+        start = np.clip(centre - np.asarray(patch) // 2, 0, high)
+    else:
+        start = rng.integers(0, high + 1)
+    return tuple(int(s) for s in start)
