@@ -13,9 +13,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import prepare
+from . import evaluate, predict, prepare, train
 
-COMMANDS = (prepare,)
+COMMANDS = (prepare, train, evaluate, predict)
 
 
 def build_parser() -> argparse.ArgumentParser:

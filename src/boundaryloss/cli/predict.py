@@ -1,0 +1,34 @@
+"""``boundaryloss predict CHECKPOINT INPUT OUTPUT``: segment NIfTI volumes or 2D images.
+
+INPUT is a file or a folder of files; labels are written in the input's format (NIfTI
+with the input's affine and spacing, or PNG), one file per input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "predict", help="segment images with a trained model", description=__doc__
+    )
+    parser.add_argument("checkpoint", help="a checkpoint file (e.g. RUN_DIR/checkpoints/best.pt)")
+    parser.add_argument("input", help="an image file or a folder of images")
+    parser.add_argument("output", help="output file (single input) or folder")
+    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda:0")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..training.predict import Predictor, collect_inputs, predict_paths
+
+    inputs = collect_inputs(Path(args.input))
+    predictor = Predictor.from_checkpoint(args.checkpoint, args.device)
+    written = predict_paths(
+        predictor, inputs, Path(args.output), progress=lambda line: print(line, file=sys.stderr)
+    )
+    print(f"{len(written)} label map(s) written")
+    return 0

@@ -1,0 +1,42 @@
+"""``boundaryloss train [--config FILE] [key=value ...]``: train one configuration."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train a network with a loss configuration",
+        description=__doc__ + "\n\nOverrides use dotted keys, e.g. train.epochs=5 "
+        "'loss.terms=[{name: gdl}]'; the resolved configuration is saved in the run directory.",
+    )
+    parser.add_argument("--config", help="YAML configuration (defaults: synthetic data, GDL)")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue the run from its last checkpoint"
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace an existing run directory"
+    )
+    parser.add_argument("overrides", nargs="*", metavar="key=value", help="configuration overrides")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..training.config import load_config
+    from ..training.engine import Trainer, TrainingDiverged
+
+    config = load_config(args.config, args.overrides)
+    trainer = Trainer(config, resume=args.resume, overwrite=args.overwrite)
+    try:
+        summary = trainer.fit()
+    except TrainingDiverged as error:
+        print(f"boundaryloss train: error: {error}", file=sys.stderr)
+        return 1
+    if trainer.fabric.is_global_zero:
+        print(
+            f"best validation Dice {summary['best_val_dice_mean']:.4f}; run in {summary['run_dir']}"
+        )
+    return 0

@@ -1,0 +1,170 @@
+"""From a ``DataConfig`` to cases, a split, and training/validation datasets."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..config import ConfigError
+from ..data import DecathlonDataset, chase_db1, drive, stare, synthetic_2d, synthetic_3d
+from ..data.augment import Compose, Pad, RandomCrop, RandomFlip, RandomIntensity, RandomRot90
+from ..data.datasets import CaseDataset, PatchDataset, SliceDataset
+from ..data.preprocess import Preprocess
+from ..data.splits import Split, load_splits, save_splits, select_cases, train_val_split
+from ..maps import DistanceMapTransform
+from .components import MapSpec
+
+
+def build_cases(config) -> Sequence:
+    """The case source a ``DataConfig`` names (lazy for on-disk datasets)."""
+    if config.source == "synthetic":
+        syn = config.synthetic
+        make = synthetic_2d if len(syn.shape) == 2 else synthetic_3d
+        if len(syn.shape) not in (2, 3):
+            raise ConfigError(f"data.synthetic.shape: expected 2 or 3 sizes, got {syn.shape}")
+        return make(
+            syn.cases,
+            shape=tuple(syn.shape),
+            foreground_fraction=syn.foreground_fraction,
+            num_classes=syn.num_classes,
+            seed=syn.seed,
+        )
+    if config.root is None:
+        raise ConfigError(f"data.root: required for data.source={config.source!r}")
+    root = Path(config.root).expanduser()
+    if not root.exists():
+        raise ConfigError(f"data.root: {root} does not exist")
+    readers = {
+        "msd": lambda: DecathlonDataset(root),
+        "chase_db1": lambda: chase_db1(root),
+        "drive": lambda: drive(root, "training"),
+        "stare": lambda: stare(root),
+    }
+    cases = readers[config.source]()
+    if config.max_cases is not None:
+        cases = select_cases(cases, list(cases.case_ids)[: config.max_cases])
+    return cases
+
+
+def case_ids(cases: Sequence) -> list[str]:
+    ids = getattr(cases, "case_ids", None)
+    return list(ids) if ids is not None else [case.case_id for case in cases]
+
+
+def make_split(config, cases: Sequence, path: Path, resume: bool) -> Split:
+    """Case-level train/validation split, saved in the run directory (reused on resume)."""
+    if resume and path.is_file():
+        return load_splits(path)[0]
+    group = None
+    if config.group_regex:
+        try:
+            pattern = re.compile(config.group_regex)
+        except re.error as error:
+            raise ConfigError(f"data.group_regex: invalid regex ({error})") from error
+        group = pattern.pattern
+    split = train_val_split(
+        case_ids(cases), val_fraction=config.val_fraction, seed=config.split_seed, group=group
+    )
+    save_splits(path, split)
+    return split
+
+
+def make_preprocess(config) -> Preprocess:
+    normalization = "minmax" if config.normalization == "percentile" else config.normalization
+    clip = (0.5, 99.5) if config.normalization == "percentile" else None
+    shape = tuple(config.resize) if config.resize else None
+    return Preprocess(shape=shape, normalization=normalization, clip=clip)
+
+
+def map_transforms(specs: Sequence[MapSpec], num_classes: int) -> list[DistanceMapTransform]:
+    return [
+        DistanceMapTransform(
+            spec.kind, num_classes, convention=spec.convention, output_key=spec.argument
+        )
+        for spec in specs
+    ]
+
+
+def training_transforms(config, spatial_dims: int, patch: Sequence[int] | None) -> Compose:
+    """Augmentation for 2D slices: pad/crop to the patch, flips, rot90, intensity."""
+    steps: list = []
+    if patch is not None and spatial_dims == 2:
+        steps += [Pad(patch), RandomCrop(patch, foreground_probability=1 / 3)]
+    if config.augment.flip:
+        steps.append(RandomFlip())
+    square = patch is not None and len(set(patch[:2])) == 1
+    if config.augment.rot90 and (spatial_dims == 3 or square):
+        steps.append(RandomRot90((0, 1)))
+    if config.augment.intensity:
+        steps.append(RandomIntensity())
+    return Compose(steps)
+
+
+@dataclass
+class RunData:
+    """Everything the trainer needs from the data side."""
+
+    train: Any  # torch Dataset of training samples
+    val_cases: Sequence  # validation cases (whole)
+    preprocess: Preprocess
+    split: Split
+    in_channels: int
+    spatial_dims: int
+    slice_axis: int
+
+
+def build_run_data(
+    config, specs: Sequence[MapSpec], run_dir: Path, resume: bool, spatial_dims: int, seed: int
+) -> RunData:
+    data = config
+    cases = build_cases(data)
+    split = make_split(data, cases, run_dir / "splits.json", resume)
+    train_cases = select_cases(cases, split.train)
+    val_cases = select_cases(cases, split.val)
+    preprocess = make_preprocess(data)
+    first = preprocess(train_cases[0])
+    if first.label is None:
+        raise ConfigError(f"data: case {first.case_id} has no label; training needs labels")
+    maps = map_transforms(specs, data.num_classes)
+    patch = tuple(data.patch_size) if data.patch_size else None
+    if spatial_dims == 2:
+        if patch is not None and len(patch) != 2:
+            raise ConfigError(f"data.patch_size: a 2D network needs 2 sizes, got {list(patch)}")
+        train = SliceDataset(
+            train_cases,
+            axis=data.slice_axis,
+            transforms=training_transforms(data, 2, patch),
+            maps=maps,
+            preprocess=preprocess,
+            seed=seed,
+        )
+    else:
+        if first.ndim != 3:
+            raise ConfigError("model.spatial_dims: 3 needs 3D cases")
+        if patch is None or len(patch) != 3:
+            raise ConfigError("data.patch_size: a 3D network needs 3 sizes")
+        flips_and_rotations = training_transforms(data, 3, None)
+        train = PatchDataset(
+            train_cases,
+            patch_size=patch,
+            maps=maps,
+            transforms=flips_and_rotations,
+            preprocess=preprocess,
+            seed=seed,
+        )
+    return RunData(
+        train=train,
+        val_cases=val_cases,
+        preprocess=preprocess,
+        split=split,
+        in_channels=first.image.shape[0],
+        spatial_dims=spatial_dims,
+        slice_axis=data.slice_axis,
+    )
+
+
+def validation_dataset(run_data: RunData) -> CaseDataset:
+    return CaseDataset(run_data.val_cases, preprocess=run_data.preprocess)

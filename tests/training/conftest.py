@@ -1,0 +1,28 @@
+"""Tiny, fast training configurations on synthetic data."""
+
+from __future__ import annotations
+
+import pytest
+
+from boundaryloss.training.config import load_config
+
+TINY = [
+    "train.epochs=2",
+    "data.synthetic.cases=10",
+    "data.synthetic.shape=[48, 48]",
+    "data.synthetic.foreground_fraction=0.05",
+    "data.batch_size=4",
+    "model.kwargs={base_channels: 4, depth: 2}",
+    "train.progress=false",
+    "train.figures=false",
+]
+
+
+@pytest.fixture
+def tiny_config(tmp_path):
+    """``make(*overrides)`` -> a RunConfig writing under tmp_path."""
+
+    def make(*overrides: str, name: str = "run"):
+        return load_config(None, [f"output_dir={tmp_path}", f"name={name}", *TINY, *overrides])
+
+    return make
