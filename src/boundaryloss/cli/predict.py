@@ -25,8 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..training.predict import Predictor, collect_inputs, predict_paths
 
-    inputs = collect_inputs(Path(args.input))
     predictor = Predictor.from_checkpoint(args.checkpoint, args.device)
+    inputs = collect_inputs(Path(args.input))
     written = predict_paths(
         predictor, inputs, Path(args.output), progress=lambda line: print(line, file=sys.stderr)
     )

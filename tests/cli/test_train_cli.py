@@ -1,0 +1,47 @@
+"""train / evaluate from the command line: one-line errors, exit codes, outputs."""
+
+from __future__ import annotations
+
+import json
+
+from boundaryloss.cli import main
+
+TINY = [
+    "train.epochs=1",
+    "data.synthetic.cases=8",
+    "data.synthetic.shape=[40, 40]",
+    "data.batch_size=4",
+    "model.kwargs={base_channels: 4, depth: 2}",
+    "train.progress=false",
+    "train.figures=false",
+]
+
+
+def test_train_then_evaluate(tmp_path, capsys):
+    config = tmp_path / "run.yaml"
+    config.write_text("name: cli\ndata:\n  val_fraction: 0.25\n")
+    assert main(["train", "--config", str(config), f"output_dir={tmp_path}", *TINY]) == 0
+    assert "best validation Dice" in capsys.readouterr().out
+    assert main(["evaluate", str(tmp_path / "cli"), "--checkpoint", "last"]) == 0
+    out = capsys.readouterr().out
+    assert "2 cases" in out and "hd95 class 1" in out
+    summary = json.loads((tmp_path / "cli" / "evaluation" / "summary.json").read_text())
+    assert summary["num_cases"] == 2 and summary["missing"] == "inf"
+    assert (tmp_path / "cli" / "evaluation" / "cases.csv").is_file()
+
+
+def test_bad_configuration_is_one_line(tmp_path, capsys):
+    cases = [
+        (["train", "train.epochs=x"], "train.epochs: expected an integer, got 'x'"),
+        (["train", "data.bogus=1"], "unknown key data.bogus"),
+        (["train", "--config", str(tmp_path / "nope.yaml")], "config file not found"),
+        (["train", "data.source=msd", f"data.root={tmp_path / 'absent'}"], "does not exist"),
+        (["train", "loss.terms=[{name: dicee}]"], "loss.terms[0].name: unknown 'dicee'"),
+        (["train", "loss.terms=[{name: gdl, kwargs: {smoth: 1}}]"], "kwargs.smoth"),
+        (["evaluate", str(tmp_path / "no-run")], "run directory not found"),
+    ]
+    for argv, message in cases:
+        assert main([*argv, f"output_dir={tmp_path}"] if argv[0] == "train" else argv) == 1
+        err = capsys.readouterr().err.strip()
+        assert message in err, (argv, err)
+        assert len(err.splitlines()) == 1
