@@ -27,7 +27,7 @@ def assert_same_weights(a, b):
 
 
 def test_tiny_run_writes_everything(tiny_config):
-    config = tiny_config(*BOUNDARY, "train.figures=true")
+    config = tiny_config(*BOUNDARY, "train.figures=true", "train.tensorboard=true")
     summary = Trainer(config).fit()
     run = config.run_dir
     for name in (

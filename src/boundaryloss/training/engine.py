@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import shutil
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,17 @@ from .inference import predict_case
 from .run_log import MetricsLog, environment, write_json
 
 MAP_KEYS = ("dist_map", "rw_map")
+
+
+def _tensorboard_writer(log_dir: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError as error:
+        raise ConfigError(
+            "train.tensorboard: the tensorboard package is not installed "
+            "(pip install 'boundaryloss[tensorboard]')"
+        ) from error
+    return SummaryWriter(log_dir=str(log_dir))
 
 
 class TrainingDiverged(RuntimeError):
@@ -121,6 +133,9 @@ class Trainer:
             seed=config.train.seed,
         )
         self.metrics_log = MetricsLog(self.run_dir)
+        self.tensorboard = None
+        if config.train.tensorboard and fabric.is_global_zero:
+            self.tensorboard = _tensorboard_writer(self.run_dir / "tensorboard")
         if fabric.is_global_zero:
             save_config(config, self.run_dir / "config.yaml")
             write_json(self.run_dir / "environment.json", environment())
@@ -299,6 +314,11 @@ class Trainer:
             if fabric.is_global_zero:
                 self.metrics_log.append(row)
                 self._log_line(row)
+                if self.tensorboard is not None:
+                    for key, value in row.items():
+                        if key != "epoch" and isinstance(value, (int, float)):
+                            self.tensorboard.add_scalar(key, value, epoch + 1)
+                    self.tensorboard.flush()
             self._save("last.pt", epoch + 1, 0, global_step)
             if improved:
                 self._save("best.pt", epoch + 1, 0, global_step)
@@ -361,6 +381,8 @@ class Trainer:
             "world_size": self.fabric.world_size,
             "final": self.metrics_log.rows[-1] if self.metrics_log.rows else {},
         }
+        if self.tensorboard is not None:
+            self.tensorboard.close()
         if self.fabric.is_global_zero:
             write_json(self.run_dir / "summary.json", summary)
             if self.config.train.figures:
