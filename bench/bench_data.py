@@ -13,9 +13,9 @@ with maps when cases are read and preprocessed once and kept in memory.
 Data: the real CHASE_DB1 and hippocampus (MSD Task04) folders in ``../shared/data``;
 a missing dataset is skipped with a note.
 
-Not measured yet: the training-step rate of a 2D UNet on these batches. When the
-networks land, add it under the key ``"unet2d_train_steps_per_s"`` in each dataset's
-row (see ``TRAINING_STEP_KEY``); until then the key is absent, never estimated.
+Next to it, ``unet2d_train_samples_per_s``: the rate at which a GDL + boundary training
+step of the CPU configs' 2D UNet (16 channels, depth 4, Adam) consumes batches of the
+same shape, measured in the same run (``bench_training.train_samples_per_second``).
 """
 
 from __future__ import annotations
@@ -28,83 +28,30 @@ import torch
 from torch.utils.data import DataLoader, RandomSampler
 
 from boundaryloss.data.augment import Compose, Pad, RandomFlip, RandomIntensity, RandomRot90
-from boundaryloss.data.case import Case
 from boundaryloss.data.datasets import SliceDataset
-from boundaryloss.data.io import read_image_2d, read_nifti
+from boundaryloss.data.folders import chase_db1
+from boundaryloss.data.msd import DecathlonDataset
 from boundaryloss.data.preprocess import Preprocess
 from boundaryloss.maps import DistanceMapTransform
+
+try:
+    from .bench_training import train_samples_per_second
+except ImportError:  # run as a script
+    from bench_training import train_samples_per_second
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 WORKERS = 2
 BATCH_SIZE = 8
-#: The key the UNet training-step rate will be reported under (not measured yet).
-TRAINING_STEP_KEY = "unet2d_train_steps_per_s"
-
-
-class _ChaseFallback:
-    """CHASE_DB1 read directly, for when ``boundaryloss.data.folders`` is unavailable."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.case_ids = sorted(p.stem for p in (root / "images").glob("Image_*.jpg"))
-
-    def __len__(self) -> int:
-        return len(self.case_ids)
-
-    def __getitem__(self, index: int) -> Case:
-        case_id = self.case_ids[index]
-        rgb = read_image_2d(self.root / "images" / f"{case_id}.jpg", "RGB")
-        label = read_image_2d(self.root / "manual" / f"{case_id}_1stHO.png", "L")
-        return Case(
-            case_id,
-            np.moveaxis(rgb, -1, 0).astype(np.float32) / 255.0,
-            (label > 127).astype(np.int64),
-            (1.0, 1.0),
-            fov=rgb[..., 0] > 20,
-        )
-
-
-class _DecathlonFallback:
-    """MSD volumes read with nibabel directly, for when ``boundaryloss.data.msd`` is not."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.case_ids = sorted(
-            p.name.removesuffix(".nii.gz") for p in (root / "imagesTr").glob("*.nii.gz")
-        )
-
-    def __len__(self) -> int:
-        return len(self.case_ids)
-
-    def __getitem__(self, index: int) -> Case:
-        case_id = self.case_ids[index]
-        image, spacing, affine = read_nifti(self.root / "imagesTr" / f"{case_id}.nii.gz")
-        label, _, _ = read_nifti(self.root / "labelsTr" / f"{case_id}.nii.gz")
-        return Case(
-            case_id,
-            np.asarray(image, dtype=np.float32)[None],
-            np.rint(label).astype(np.int64),
-            spacing,
-            affine=affine,
-        )
+#: The key the training rate of the CPU configs' 2D UNet is reported under.
+TRAINING_STEP_KEY = "unet2d_train_samples_per_s"
 
 
 def _chase_source(root: Path):
-    try:
-        from boundaryloss.data.folders import chase_db1
-
-        return chase_db1(root), "boundaryloss.data.folders.chase_db1"
-    except ImportError:
-        return _ChaseFallback(root), "bench fallback reader"
+    return chase_db1(root), "boundaryloss.data.folders.chase_db1"
 
 
 def _hippocampus_source(root: Path):
-    try:
-        from boundaryloss.data.msd import DecathlonDataset
-
-        return DecathlonDataset(root), "boundaryloss.data.msd.DecathlonDataset"
-    except ImportError:
-        return _DecathlonFallback(root), "bench fallback reader (nibabel)"
+    return DecathlonDataset(root), "boundaryloss.data.msd.DecathlonDataset"
 
 
 def _samples_per_second(dataset: SliceDataset, samples: int) -> float:
@@ -147,7 +94,6 @@ def _measure(dataset: SliceDataset, samples: int, repeats: int, **settings) -> d
         "samples_timed": samples,
         "num_workers": WORKERS,
         "batch_size": BATCH_SIZE,
-        # TRAINING_STEP_KEY ("unet2d_train_steps_per_s") goes here once the networks land.
     }
 
 
@@ -161,6 +107,8 @@ def _chase(root: Path, repeats: int) -> dict:
     dataset = SliceDataset(source, in_memory=False, **settings)
     row = _measure(dataset, samples=160, repeats=repeats, **settings)
     sample = dataset[0]
+    row[TRAINING_STEP_KEY] = train_samples_per_second(3, (256, 256), 2, BATCH_SIZE, repeats)
+    row["pipeline_faster_than_training"] = row["samples_per_s"] > row[TRAINING_STEP_KEY]
     return {
         **row,
         "reader": reader,
@@ -181,6 +129,8 @@ def _hippocampus(root: Path, repeats: int) -> dict:
     }
     dataset = SliceDataset(source, in_memory=False, **settings)
     row = _measure(dataset, samples=480, repeats=repeats, **settings)
+    row[TRAINING_STEP_KEY] = train_samples_per_second(1, (64, 64), 3, BATCH_SIZE, repeats)
+    row["pipeline_faster_than_training"] = row["samples_per_s"] > row[TRAINING_STEP_KEY]
     return {
         **row,
         "reader": reader,
@@ -204,9 +154,6 @@ def run(repeats: int = 3) -> dict:
             results[name] = measure(folder, repeats)
         else:
             notes.append(f"{name}: skipped, {folder} not found")
-    notes.append(
-        f"{TRAINING_STEP_KEY}: not measured yet (needs the 2D UNet); added when networks land"
-    )
     results["notes"] = notes
     return results
 

@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import RESULTS_DIR, machine, write_atomically, write_json  # noqa: E402
 
-BENCHMARKS = ("maps", "losses", "metrics", "data")
+BENCHMARKS = ("maps", "losses", "metrics", "data", "training")
 
 
 def to_markdown(results: dict) -> str:
