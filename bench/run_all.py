@@ -33,6 +33,12 @@ def to_markdown(results: dict) -> str:
     for bench, cases in results["benchmarks"].items():
         lines += [f"## {bench}", ""]
         for case, row in cases.items():
+            if not isinstance(row, dict):  # e.g. a list of notes
+                items = row if isinstance(row, list) else [row]
+                if not items:
+                    continue
+                lines += [f"{case}:", "", *(f"- {item}" for item in items), ""]
+                continue
             lines += [f"### {case}", "", "| measure | value |", "|---|---|"]
             for key, value in row.items():
                 shown = f"{value:.4g}" if isinstance(value, float) else str(value)
