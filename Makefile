@@ -22,6 +22,12 @@ test: install
 bench: install
 	$(PY) bench/run_all.py
 
+# GDL, GDL + boundary loss, RRW and boundary loss alone on synthetic data (a few CPU
+# minutes); writes runs/demo/report.html and report.md.
+.PHONY: demo
+demo: install
+	$(PY) -m boundaryloss demo
+
 lint: install
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench

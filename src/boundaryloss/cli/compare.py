@@ -1,0 +1,69 @@
+"""``boundaryloss compare --config experiments/NAME.yaml``: train several loss
+configurations on the same data and write a comparison report (report.html, report.md)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "compare",
+        help="compare loss configurations: train, evaluate, report",
+        description=__doc__
+        + "\n\nAn interrupted comparison continues where it stopped: finished runs are "
+        "not retrained and an interrupted run resumes from its last checkpoint.",
+    )
+    add_arguments(parser)
+    parser.add_argument("--config", required=True, help="experiment YAML")
+    parser.set_defaults(handler=run)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options shared by ``compare`` and ``demo``."""
+    parser.add_argument("--seeds", type=int, help="number of seeds per loss (overrides the file)")
+    parser.add_argument("--output", help="output folder (default OUTPUT_DIR/NAME of the file)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="CPU threads for torch (default: torch's choice; the demo uses 1, which is "
+        "faster for its small network and robust on a busy machine)",
+    )
+    parser.add_argument(
+        "--resume",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="reuse finished runs and resume interrupted ones (default); --no-resume "
+        "retrains everything",
+    )
+
+
+def execute(config_path, args: argparse.Namespace) -> int:
+    """Load the experiment, run it, print the table and where the report is."""
+    from ..experiments import load_experiment, run_compare
+
+    if args.threads is not None:
+        import torch
+
+        if args.threads < 1:
+            raise ValueError(f"--threads: must be >= 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
+    experiment = load_experiment(config_path, seeds=args.seeds, output=args.output)
+    print(
+        f"{experiment.config.name}: {len(experiment.loss_names)} loss configurations x "
+        f"{experiment.config.seeds} seed(s) -> {experiment.output}",
+        file=sys.stderr,
+    )
+    output = run_compare(
+        experiment, resume=args.resume, log=lambda line: print(line, file=sys.stderr)
+    )
+    print(output.table_text)
+    for line in output.findings:
+        print(f"- {line}")
+    print(f"\nreport: {output.html}\n        {output.markdown}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    return execute(args.config, args)

@@ -1,0 +1,388 @@
+"""Run a whole comparison: train every run, evaluate, compute, and write the report."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from ..config import to_dict
+from ..data.io import write_text_atomically
+from ..training.predict import Predictor
+from . import plots
+from .config import Experiment
+from .convergence import convergence_epoch
+from .gradients import gradient_sign_diagnostic
+from .report import Figure, Report, Table, simple_table
+from .results import RunResult, collect, diagonals, validation_cases
+from .runner import RunOutcome, train_all
+from .table import (
+    LossStats,
+    build_table,
+    compute_statistics,
+    records,
+    to_html,
+    to_markdown,
+    to_text,
+)
+
+
+@dataclass
+class CompareOutput:
+    """What a comparison produced: the report files, the console table and findings."""
+
+    markdown: Path
+    html: Path
+    table_text: str
+    findings: list[str]
+    statistics: list[LossStats]
+    records: list[dict[str, Any]]
+    gradient_rows: list[dict[str, Any]]
+    outcomes: list[RunOutcome]
+
+
+def _fmt_p(p: float | None) -> str:
+    if p is None or math.isnan(p):
+        return "n/a"
+    return f"{p:.3g}"
+
+
+def findings(
+    experiment: Experiment,
+    stats: Sequence[LossStats],
+    recs: Sequence[dict[str, Any]],
+    convergence: dict[str, list[int | None]],
+    gradient_rows: Sequence[dict[str, Any]],
+) -> list[str]:
+    """One measured sentence per loss (and for the diagnostic): no claim beyond the data."""
+    alpha = experiment.config.report.alpha
+    reference = experiment.reference
+    lines = []
+    for s in stats:
+        mine = [r for r in recs if r["loss"] == s.loss]
+        pairs = sorted({(r["case"], r["seed"]) for r in mine})
+        fg_pred = {p: 0 for p in pairs}
+        fg_ref = {p: 0 for p in pairs}
+        for r in mine:
+            fg_pred[(r["case"], r["seed"])] += r["pred_voxels"]
+            fg_ref[(r["case"], r["seed"])] += r["ref_voxels"]
+        empty = sum(v == 0 for v in fg_pred.values())
+        ratio = sum(fg_pred.values()) / max(sum(fg_ref.values()), 1)
+        dice = ", ".join(f"class {c} {m.mean:.3f}" for c, m in s.dice.items())
+        where = (
+            f"{len(pairs)} validation cases"
+            if experiment.config.seeds == 1
+            else f"{len(pairs)} validation (case, seed) pairs"
+        )
+        text = (
+            f"{s.loss}: mean Dice {dice}; predicted an empty mask (no foreground at all) in "
+            f"{empty} of {where}; predicted foreground area = {ratio:.2f} x the reference's"
+        )
+        if s.loss != reference:
+            diffs = []
+            for c, m in s.dice.items():
+                verdict = (
+                    "differs significantly"
+                    if (m.pvalue or 1) < alpha
+                    else "no significant difference"
+                )
+                diffs.append(f"class {c} Dice vs {reference}: p = {_fmt_p(m.pvalue)} ({verdict})")
+            text += "; " + "; ".join(diffs)
+        conv = convergence.get(s.loss, [])
+        never = sum(e is None for e in conv)
+        reached = [e for e in conv if e is not None]
+        if reached:
+            fraction = 100 * experiment.config.report.convergence_fraction
+            text += (
+                f"; reached {fraction:g} % of its best validation Dice at epoch "
+                f"{float(np.median(reached)):g} (median over seeds)"
+            )
+        if never:
+            text += f"; {never} of {len(conv)} seeds never reached a Dice above 0"
+        lines.append(text + ".")
+    if gradient_rows:
+        binary = experiment.runs[0].config.data.num_classes == 2
+        for kind in ("boundary", "rrw"):
+            shares = [r["share"] for r in gradient_rows if r["map"] == kind]
+            lines.append(
+                f"gradient-sign diagnostic, {kind} maps: share of pixels with >= 2 negative "
+                f"logit-gradient components between {100 * min(shares):.3f} % and "
+                f"{100 * max(shares):.3f} % over losses and time points"
+                + (" (two classes: 0 by construction)." if binary else ".")
+            )
+    return lines
+
+
+def _overlay_panels(
+    experiment: Experiment, results: Sequence[RunResult], cases: Sequence, count: int
+) -> list[tuple[str, np.ndarray, np.ndarray, dict[str, np.ndarray]]]:
+    """The first ``count`` validation cases segmented by each loss's first-seed model."""
+    checkpoint = experiment.config.report.checkpoint
+    predictors = {
+        loss: Predictor.from_checkpoint(
+            experiment.runs_of(loss)[0].run_dir / "checkpoints" / f"{checkpoint}.pt"
+        )
+        for loss in experiment.loss_names
+    }
+    axis = experiment.runs[0].config.data.slice_axis
+    panels = []
+    for i in range(min(count, len(cases))):
+        case = cases[i]
+        predictions = {loss: p.segment(case) for loss, p in predictors.items()}
+        image, label = case.image, np.asarray(case.label)
+        if label.ndim == 3:  # the slice with most reference foreground
+            other = tuple(a for a in range(3) if a != axis)
+            index = int(np.argmax((label > 0).sum(axis=other)))
+            image = np.take(image, index, axis=axis + 1)
+            label = np.take(label, index, axis=axis)
+            predictions = {k: np.take(v, index, axis=axis) for k, v in predictions.items()}
+        panels.append((case.case_id, image, label, predictions))
+    return panels
+
+
+def _records_csv(recs: Sequence[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(recs[0]))
+    writer.writeheader()
+    writer.writerows(recs)
+    return buffer.getvalue()
+
+
+def _compute_rows(results: Sequence[RunResult]) -> tuple[list[list[str]], float]:
+    rows, total = [], 0.0
+    for r in results:
+        seconds = sum(float(h.get("epoch_seconds", 0.0)) for h in r.history)
+        total += seconds
+        rows.append(
+            [
+                r.loss,
+                str(r.seed),
+                str(r.summary.get("device", "?")),
+                str(r.environment.get("torch_threads", "?")),
+                str(len(r.history)),
+                f"{seconds:.1f}",
+                f"{seconds / max(len(r.history), 1):.2f}",
+            ]
+        )
+    return rows, total
+
+
+def _setup_lines(experiment: Experiment, n_val: int) -> list[str]:
+    base = experiment.runs[0].config
+    data = base.data
+    if data.source == "synthetic":
+        syn = data.synthetic
+        source = (
+            f"synthetic 2D/3D cases: {syn.cases} cases of {'x'.join(map(str, syn.shape))}, "
+            f"foreground fraction {syn.foreground_fraction:g}, {syn.num_classes} classes"
+        )
+    else:
+        source = f"{data.source} at {data.root}"
+    return [
+        f"data: {source}; validation cases: {n_val} (split seed {data.split_seed}, "
+        f"fraction {data.val_fraction:g}), the same for every run",
+        f"model: {base.model.name} {base.model.kwargs}; {base.model.spatial_dims}D",
+        f"training: {base.train.epochs} epochs, batch {data.batch_size}, {base.optim.name} "
+        f"lr {base.optim.lr:g} ({base.optim.lr_schedule}); seeds 0..{experiment.config.seeds - 1}",
+        f"evaluated model: the '{experiment.config.report.checkpoint}' checkpoint of each run"
+        + (
+            " (highest validation Dice, selected on the same validation cases as in the "
+            "papers: an optimistic estimate)"
+            if experiment.config.report.checkpoint == "best"
+            else ""
+        ),
+        f"reference loss for significance: {experiment.reference}",
+    ]
+
+
+def build_report(
+    experiment: Experiment,
+    results: Sequence[RunResult],
+    stats: Sequence[LossStats],
+    table_md: str,
+    table_html: str,
+    lines: list[str],
+    convergence: dict[str, list[int | None]],
+    gradient_rows: Sequence[dict[str, Any]],
+    panels,
+    wall_seconds: float,
+) -> Report:
+    """Draw the figures into ``OUTPUT/figures`` and assemble the report."""
+    cfg = experiment.config
+    out = experiment.output
+    figures = out / "figures"
+    losses = experiment.loss_names
+    report = Report(f"Loss comparison: {cfg.name}")
+    if cfg.description:
+        report.paragraph(cfg.description.strip())
+    report.heading("Set-up")
+    report.bullets(_setup_lines(experiment, len(results[0].val_ids)))
+
+    report.heading("Results")
+    report.table(Table(table_md, table_html))
+    n_perm = cfg.report.n_permutations
+    report.paragraph(
+        f"Mean ± std over all validation cases and seeds (population std). Bold: best value "
+        f"in its column at the shown precision (Dice highest, HD95 lowest). '*': the paired "
+        f"permutation test against {experiment.reference} gives p < {cfg.report.alpha:g} "
+        f"(per-case values averaged over seeds, paired by case id; exact when 2^cases <= "
+        f"{n_perm}, otherwise {n_perm} random sign flips). HD95 is in mm. A missed structure "
+        "(present in the reference, absent from the prediction, or the reverse) has HD95 = "
+        "inf; its HD95 mean and test use the image diagonal (mm) in its place, and the "
+        "number of such misses is shown next to the mean. Per-case values are in cases.csv."
+    )
+    report.heading("Findings (computed from the results above)")
+    report.bullets(lines)
+
+    report.heading("Learning curves")
+    plots.learning_curves(results, losses, figures / "learning_curves.png")
+    report.figure(
+        Figure(
+            figures / "learning_curves.png",
+            "Validation Dice and HD95 per epoch (mean over seeds; band: min-max over seeds). "
+            "Training-time validation counts a missed structure as the image diagonal.",
+        )
+    )
+    report.heading("Training stability")
+    last = cfg.report.stability_epochs
+    plots.stability(results, losses, last, figures / "stability.png")
+    report.figure(
+        Figure(
+            figures / "stability.png",
+            f"Validation Dice over the last {last} epochs of every seed: the spread shows how "
+            "much the score moves late in training and between seeds.",
+        )
+    )
+    if panels:
+        report.heading("Qualitative comparison")
+        plots.overlays(panels, figures / "overlays.png")
+        report.figure(
+            Figure(
+                figures / "overlays.png",
+                f"The same validation cases segmented by each loss (first seed, "
+                f"'{cfg.report.checkpoint}' checkpoint). Green: hit, red: false positive, "
+                "blue: missed.",
+            )
+        )
+    report.heading("Convergence")
+    plots.convergence(convergence, experiment.epochs, figures / "convergence.png")
+    report.figure(
+        Figure(
+            figures / "convergence.png",
+            f"Empirical CDF over seeds of the convergence epoch: the first epoch at which a "
+            f"run's validation Dice reaches {100 * cfg.report.convergence_fraction:g} % of the "
+            "best validation Dice of that run. A run whose best Dice is 0 never converges.",
+        )
+    )
+    report.heading("Gradient-sign diagnostic")
+    if gradient_rows:
+        plots.gradient_sign(gradient_rows, figures / "gradient_sign.png")
+        report.paragraph(
+            "For the region-wise loss mean(softmax(z) * W), the share of validation pixels "
+            "whose gradient with respect to the logits z has two or more negative components, "
+            "with W the boundary (signed distance, 'rw' convention) map or the rectified "
+            "region-wise (RRW) map of the reference, using the model of each loss's first seed "
+            "saved at the listed epochs. The stability principle of the region-wise paper "
+            "(sec. 3.4) asks for exactly one negative component; RRW maps guarantee it, so "
+            "their share must be 0. With two classes every map gives one negative and one "
+            "positive component, so both shares are 0 there: the diagnostic separates the "
+            "maps only with three or more classes. Components below -1e-9 x the largest "
+            "|gradient| of the slice count as negative (float64)."
+        )
+        header = ["loss", "epoch", "boundary map (%)", "RRW map (%)", "pixels"]
+        table_rows = []
+        for loss in losses:
+            for epoch in experiment.snapshot_epochs:
+                row = {
+                    r["map"]: r for r in gradient_rows if r["loss"] == loss and r["epoch"] == epoch
+                }
+                table_rows.append(
+                    [
+                        loss,
+                        str(epoch),
+                        f"{100 * row['boundary']['share']:.3f}",
+                        f"{100 * row['rrw']['share']:.3f}",
+                        str(row["rrw"]["pixels"]),
+                    ]
+                )
+        report.table(simple_table(header, table_rows))
+        report.figure(
+            Figure(figures / "gradient_sign.png", "Pixels with >= 2 negative gradient components")
+        )
+    else:
+        report.paragraph("Not computed (switched off, or the network is not 2D).")
+
+    report.heading("Compute")
+    rows, total = _compute_rows(results)
+    report.table(
+        simple_table(
+            ["loss", "seed", "device", "torch threads", "epochs", "training s", "s / epoch"],
+            rows,
+        )
+    )
+    report.paragraph(
+        f"Training time is the sum of the logged epoch times (training and validation "
+        f"epochs, across resumptions): {total:.1f} s in all. This invocation of compare took "
+        f"{wall_seconds:.1f} s including evaluation, diagnostics and the report."
+    )
+    report.heading("Loss configurations")
+    report.code(
+        yaml.safe_dump(
+            {e.name: {"loss": to_dict(e.loss), "overrides": e.overrides} for e in cfg.losses},
+            sort_keys=False,
+        )
+    )
+    return report
+
+
+def run_compare(
+    experiment: Experiment, resume: bool = True, log: Callable[[str], None] = print
+) -> CompareOutput:
+    """Train, evaluate and report; returns the paths and the table/findings text."""
+    started = time.perf_counter()
+    cfg = experiment.config
+    out = experiment.output
+    outcomes = train_all(experiment, resume=resume, log=log)
+    results = collect(experiment, log=log)
+    cases = validation_cases(experiment, results[0].val_ids)
+    recs = records(results, diagonals(cases))
+    stats = compute_statistics(
+        recs, experiment.loss_names, experiment.reference, cfg.report.n_permutations
+    )
+    header, cells = build_table(stats, cfg.report.alpha)
+    convergence = {
+        loss: [
+            convergence_epoch(r.history, cfg.report.convergence_fraction)
+            for r in results
+            if r.loss == loss
+        ]
+        for loss in experiment.loss_names
+    }
+    gradient_rows = gradient_sign_diagnostic(experiment, cases)
+    lines = findings(experiment, stats, recs, convergence, gradient_rows)
+    panels = _overlay_panels(experiment, results, cases, cfg.report.overlay_cases)
+    write_text_atomically(out / "cases.csv", _records_csv(recs))
+    report = build_report(
+        experiment,
+        results,
+        stats,
+        to_markdown(header, cells),
+        to_html(header, cells),
+        lines,
+        convergence,
+        gradient_rows,
+        panels,
+        time.perf_counter() - started,
+    )
+    md, page = report.write(out)
+    return CompareOutput(
+        md, page, to_text(header, cells), lines, stats, recs, gradient_rows, outcomes
+    )

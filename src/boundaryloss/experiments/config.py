@@ -1,0 +1,281 @@
+"""The experiment configuration: several loss configurations trained on the same data.
+
+An experiment YAML names the shared run settings (``base``), the loss configurations to
+compare (``losses``), the one significance is tested against (``reference``), how many
+seeds each is trained with, and what the report computes. :func:`load_experiment`
+checks every key and type (messages name the key and the file) and resolves one
+:class:`~boundaryloss.training.config.RunConfig` per loss configuration and seed.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from ..config import ConfigError, apply_overrides, from_dict, to_dict
+from ..training.components import build_loss, required_maps
+from ..training.config import LossConfig, RunConfig
+
+#: ``data`` keys that decide which cases are validation cases: they must be the same for
+#: every run, or the per-case pairing of the significance test would be meaningless.
+SPLIT_KEYS = ("source", "root", "synthetic", "val_fraction", "split_seed", "group_regex")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+
+
+@dataclass
+class LossEntry:
+    """One loss configuration: its name in tables, the loss, and extra run overrides."""
+
+    name: str
+    loss: LossConfig
+    overrides: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DiagnosticsConfig:
+    """The gradient-sign diagnostic (region-wise paper, sec. 3.4, fig. 3).
+
+    ``epochs``: the training time points (1-based epochs) at which the model is saved
+    and diagnosed; default: the first, middle and last epoch. ``max_slices``: at most
+    this many validation slices (2D images, or the slices with most foreground of 3D
+    cases) per time point.
+    """
+
+    gradient_sign: bool = True
+    epochs: list[int] | None = None
+    max_slices: int = 16
+
+
+@dataclass
+class ReportConfig:
+    """What the report computes and shows.
+
+    ``checkpoint``: the model evaluated per run (``best``: highest validation Dice, as
+    in the papers; ``last``: the end of training). ``convergence_fraction``: a run has
+    converged at the first epoch its validation Dice reaches this fraction of its best.
+    ``stability_epochs``: the last epochs whose validation Dice the stability figure
+    shows. ``overlay_cases``: validation cases shown side by side across losses.
+    """
+
+    checkpoint: Literal["best", "last"] = "best"
+    overlay_cases: int = 3
+    convergence_fraction: float = 0.95
+    stability_epochs: int = 5
+    n_permutations: int = 10000
+    alpha: float = 0.05
+
+
+@dataclass
+class ExperimentConfig:
+    """An experiment YAML (see ``experiments/demo.yaml``).
+
+    ``base`` is a run configuration (a mapping, or the path of a run YAML relative to
+    the experiment file) holding the shared ``data``, ``model``, ``optim`` and ``train``
+    settings; each loss entry replaces its ``loss`` section and applies its
+    ``overrides``. ``seeds`` runs seeds ``0 .. seeds-1`` (``train.seed``); the data and
+    its split (``data.split_seed``) stay the same for every run. ``reference`` defaults
+    to the first loss.
+    """
+
+    name: str
+    losses: list[LossEntry]
+    output_dir: str = "runs"
+    base: dict[str, Any] | str = field(default_factory=dict)
+    reference: str | None = None
+    seeds: int = 1
+    description: str = ""
+    diagnostics: DiagnosticsConfig = field(default_factory=DiagnosticsConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+
+
+@dataclass
+class RunSpec:
+    """One training run of an experiment."""
+
+    loss: str
+    seed: int
+    config: RunConfig
+
+    @property
+    def run_dir(self) -> Path:
+        return self.config.run_dir
+
+
+@dataclass
+class Experiment:
+    """A loaded experiment: its configuration, output folder and resolved runs."""
+
+    config: ExperimentConfig
+    path: Path
+    output: Path
+    runs: list[RunSpec]
+
+    @property
+    def loss_names(self) -> list[str]:
+        return [entry.name for entry in self.config.losses]
+
+    @property
+    def reference(self) -> str:
+        return self.config.reference or self.loss_names[0]
+
+    @property
+    def epochs(self) -> int:
+        return self.runs[0].config.train.epochs
+
+    def runs_of(self, loss: str) -> list[RunSpec]:
+        return [run for run in self.runs if run.loss == loss]
+
+    @property
+    def snapshot_epochs(self) -> list[int]:
+        """Epochs whose model the gradient-sign diagnostic needs (empty when it is off)."""
+        diagnostics = self.config.diagnostics
+        if not diagnostics.gradient_sign:
+            return []
+        if diagnostics.epochs is not None:
+            return sorted(set(diagnostics.epochs))
+        epochs = self.epochs
+        return sorted({1, (epochs + 1) // 2, epochs})
+
+
+def _read_yaml(path: Path, what: str) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"{what} not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: invalid YAML ({error})") from error
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def _base_data(config: ExperimentConfig, path: Path) -> dict[str, Any]:
+    if isinstance(config.base, dict):
+        return copy.deepcopy(config.base)
+    base_path = Path(config.base).expanduser()
+    if not base_path.is_absolute() and not base_path.is_file():
+        base_path = path.parent / base_path
+    try:
+        return _read_yaml(base_path, "run configuration")
+    except ConfigError as error:
+        raise ConfigError(f"{path}: base: {error}") from error
+
+
+def _check(config: ExperimentConfig, path: Path, seeds: int) -> None:
+    names = [entry.name for entry in config.losses]
+    if not names:
+        raise ConfigError(f"{path}: losses: at least one loss configuration is required")
+    for i, name in enumerate(names):
+        if not _NAME.match(name):
+            raise ConfigError(
+                f"{path}: losses[{i}].name: {name!r} must be letters, digits, '_', '.', '+' "
+                "or '-' (it names a folder)"
+            )
+        if names.index(name) != i:
+            raise ConfigError(f"{path}: losses[{i}].name: duplicate name {name!r}")
+    if config.reference is not None and config.reference not in names:
+        raise ConfigError(
+            f"{path}: reference: {config.reference!r} is not a loss name; choose from {names}"
+        )
+    if seeds < 1:
+        raise ConfigError(f"{path}: seeds: must be >= 1, got {seeds}")
+    report = config.report
+    if not 0 < report.convergence_fraction <= 1:
+        raise ConfigError(
+            f"{path}: report.convergence_fraction: must lie in (0, 1], got "
+            f"{report.convergence_fraction}"
+        )
+    if not 0 < report.alpha < 1:
+        raise ConfigError(f"{path}: report.alpha: must lie in (0, 1), got {report.alpha}")
+    for key in ("overlay_cases", "stability_epochs", "n_permutations"):
+        if getattr(report, key) < (0 if key == "overlay_cases" else 1):
+            raise ConfigError(f"{path}: report.{key}: got {getattr(report, key)}, too small")
+    if config.diagnostics.max_slices < 1:
+        raise ConfigError(f"{path}: diagnostics.max_slices: must be >= 1")
+
+
+def _run_config(
+    base: dict[str, Any], entry: LossEntry, index: int, seed: int, output: Path, path: Path
+) -> RunConfig:
+    data = copy.deepcopy(base)
+    data["loss"] = to_dict(entry.loss)
+    where = f"{path}: losses[{index}] ({entry.name})"
+    try:
+        data = apply_overrides(data, list(entry.overrides))
+        data.update(name=f"{entry.name}/seed{seed}", output_dir=str(output / "runs"))
+        data.setdefault("train", {})
+        if not isinstance(data["train"], dict):
+            raise ConfigError("train: expected a mapping")
+        data["train"]["seed"] = seed
+        config = from_dict(RunConfig, data)
+        required_maps(build_loss(config.loss))  # unknown terms or arguments fail now
+        return config
+    except ConfigError as error:
+        raise ConfigError(f"{where}: {error}") from error
+
+
+def _check_same_split(runs: list[RunSpec], config: ExperimentConfig, path: Path) -> None:
+    first = to_dict(runs[0].config.data)
+    for run in runs[1:]:
+        data = to_dict(run.config.data)
+        for key in SPLIT_KEYS:
+            if data[key] != first[key]:
+                index = [e.name for e in config.losses].index(run.loss)
+                raise ConfigError(
+                    f"{path}: losses[{index}].overrides: data.{key} differs from "
+                    f"{runs[0].loss!r}; every run must use the same cases and split"
+                )
+        if run.config.train.epochs != runs[0].config.train.epochs:
+            raise ConfigError(
+                f"{path}: losses[{[e.name for e in config.losses].index(run.loss)}].overrides:"
+                " train.epochs must be the same for every loss configuration"
+            )
+
+
+def load_experiment(
+    path: str | os.PathLike,
+    seeds: int | None = None,
+    output: str | os.PathLike | None = None,
+) -> Experiment:
+    """Read an experiment YAML and resolve its runs.
+
+    Args:
+        path: the experiment YAML.
+        seeds: number of seeds (overrides the file's ``seeds``).
+        output: the experiment's output folder (default ``output_dir/name``).
+
+    Raises:
+        ConfigError: missing file, invalid YAML, an unknown key or a wrong type (the
+            message names the file and the key), an unknown reference, duplicate loss
+            names, or loss configurations that do not share the validation split.
+    """
+    path = Path(path)
+    raw = _read_yaml(path, "experiment file")
+    try:
+        config = from_dict(ExperimentConfig, raw)
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from error
+    if seeds is not None:
+        config.seeds = seeds
+    _check(config, path, config.seeds)
+    out = Path(output) if output is not None else Path(config.output_dir) / config.name
+    base = _base_data(config, path)
+    runs = [
+        RunSpec(entry.name, seed, _run_config(base, entry, i, seed, out, path))
+        for i, entry in enumerate(config.losses)
+        for seed in range(config.seeds)
+    ]
+    _check_same_split(runs, config, path)
+    experiment = Experiment(config, path, out, runs)
+    bad = [e for e in experiment.snapshot_epochs if not 1 <= e <= experiment.epochs]
+    if bad:
+        raise ConfigError(
+            f"{path}: diagnostics.epochs: {bad} outside 1..{experiment.epochs} (train.epochs)"
+        )
+    return experiment

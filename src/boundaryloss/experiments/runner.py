@@ -1,0 +1,138 @@
+"""Train every run of an experiment, resuming where an interrupted experiment stopped.
+
+A run whose ``summary.json`` exists is finished and never retrained; a run with a
+``checkpoints/last.pt`` but no summary is resumed exactly (same batches and random
+numbers as an uninterrupted run); anything else is trained from scratch. The models at
+the diagnostic epochs are kept as ``checkpoints/epochNNNN.pt``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..config import to_dict
+from ..training.config import load_config
+from ..training.engine import Trainer, TrainingDiverged
+from .config import Experiment, RunSpec
+
+
+def snapshot_path(run_dir: Path, epoch: int) -> Path:
+    """Where the model after ``epoch`` (1-based) epochs is kept for the diagnostics."""
+    return Path(run_dir) / "checkpoints" / f"epoch{epoch:04d}.pt"
+
+
+class SnapshotTrainer(Trainer):
+    """A :class:`Trainer` that also keeps ``last.pt`` of chosen epochs.
+
+    The copy is taken right after the engine writes ``last.pt`` at an epoch's end, so a
+    snapshot is exactly the state a resumed run would start from.
+    """
+
+    def __init__(self, *args: Any, snapshot_epochs: tuple[int, ...] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.snapshot_epochs = set(snapshot_epochs)
+
+    def _save(self, name: str, epoch: int, step_in_epoch: int, global_step: int) -> None:
+        super()._save(name, epoch, step_in_epoch, global_step)
+        at_epoch_end = name == "last.pt" and step_in_epoch == 0
+        if at_epoch_end and epoch in self.snapshot_epochs and self.fabric.is_global_zero:
+            last = self.checkpoint_dir / "last.pt"
+            shutil.copyfile(last, snapshot_path(self.run_dir, epoch))
+
+
+@dataclass
+class RunOutcome:
+    """What happened to one run: ``trained``, ``resumed`` or ``skipped`` (finished)."""
+
+    spec: RunSpec
+    action: str
+    seconds: float
+
+
+def _first_difference(saved: Any, wanted: Any, path: str = "") -> str | None:
+    if isinstance(saved, dict) and isinstance(wanted, dict):
+        for key in sorted(set(saved) | set(wanted)):
+            found = _first_difference(
+                saved.get(key), wanted.get(key), f"{path}.{key}" if path else key
+            )
+            if found:
+                return found
+        return None
+    return None if saved == wanted else path
+
+
+def check_saved_config(spec: RunSpec) -> None:
+    """Refuse to reuse a run trained with another configuration than the experiment's.
+
+    Raises:
+        ValueError: the saved ``config.yaml`` differs (the message names the key).
+    """
+    saved_path = spec.run_dir / "config.yaml"
+    if not saved_path.is_file():
+        return
+    saved = to_dict(load_config(saved_path))
+    wanted = to_dict(spec.config)
+    for data in (saved, wanted):
+        data.pop("output_dir", None)
+        data["train"].pop("progress", None)
+    key = _first_difference(saved, wanted)
+    if key is not None:
+        raise ValueError(
+            f"{saved_path}: this run was trained with a different {key}; pass --no-resume "
+            "to retrain it, or --output to write elsewhere"
+        )
+
+
+def run_state(spec: RunSpec) -> str:
+    """``finished`` (summary.json), ``interrupted`` (last.pt only) or ``new``."""
+    if (spec.run_dir / "summary.json").is_file():
+        return "finished"
+    if (spec.run_dir / "checkpoints" / "last.pt").is_file():
+        return "interrupted"
+    return "new"
+
+
+def train_all(
+    experiment: Experiment, resume: bool = True, log: Callable[[str], None] = print
+) -> list[RunOutcome]:
+    """Train (or resume, or skip) every run, printing one line per start and finish."""
+    outcomes = []
+    total = len(experiment.runs)
+    snapshots = tuple(experiment.snapshot_epochs)
+    for i, spec in enumerate(experiment.runs, start=1):
+        label = f"[{i}/{total}] {spec.loss} seed {spec.seed}"
+        state = run_state(spec) if resume else "new"
+        if state != "new":
+            check_saved_config(spec)
+        if state == "finished":
+            log(f"{label}: finished earlier, skipped ({spec.run_dir})")
+            outcomes.append(RunOutcome(spec, "skipped", 0.0))
+            continue
+        action = "resumed" if state == "interrupted" else "trained"
+        log(f"{label}: {'resuming' if state == 'interrupted' else 'training'} -> {spec.run_dir}")
+        started = time.perf_counter()
+        trainer = SnapshotTrainer(
+            spec.config,
+            resume=state == "interrupted",
+            overwrite=state == "new",
+            snapshot_epochs=snapshots,
+        )
+        try:
+            summary = trainer.fit()
+        except TrainingDiverged as error:
+            raise ValueError(
+                f"{label}: {error}. Change this loss configuration (e.g. a lower optim.lr in "
+                "its overrides) and run compare again with --no-resume"
+            ) from error
+        seconds = time.perf_counter() - started
+        log(
+            f"{label}: done in {seconds:.1f}s, best validation Dice "
+            f"{summary['best_val_dice_mean']:.4f}"
+        )
+        outcomes.append(RunOutcome(spec, action, seconds))
+    return outcomes

@@ -1,0 +1,213 @@
+"""The results table of the papers: per-class Dice and HD95, best in bold, significance.
+
+Rules (also written into the report):
+
+* Every (case, seed) value enters ``mean ± std`` (population std, ``ddof=0``).
+* A structure present in the reference but absent from the prediction (or the other
+  way round) has HD95 ``inf``. The table never averages ``inf`` away: the HD95 column
+  averages *penalised* values, where a miss counts as the image diagonal (mm), and
+  says how many of the values were misses.
+* Significance against the reference loss: the paired permutation test
+  (:func:`~boundaryloss.stats.paired_permutation_test`) on per-case values, each case's
+  value averaged over seeds, pairs matched by case id; Dice as it is (a miss is 0), HD95
+  penalised as above. ``*`` marks ``p < alpha``.
+* Best: highest mean Dice, lowest mean penalised HD95, compared at the shown precision
+  (ties are all bold).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..stats import paired_permutation_test
+from .results import RunResult, penalised
+
+#: Display precision: Dice, HD95 (mm).
+DICE_DIGITS = 3
+HD_DIGITS = 2
+MISSED_STATUSES = ("missed", "spurious")
+
+
+def records(results: Iterable[RunResult], diagonals: dict[str, float]) -> list[dict[str, Any]]:
+    """Tidy per-(loss, seed, case, class) records with ``hd95_penalised`` added."""
+    out = []
+    for result in results:
+        for row in result.rows:
+            out.append(
+                {
+                    "loss": result.loss,
+                    "seed": result.seed,
+                    **row,
+                    "hd95_penalised": penalised(row["hd95"], diagonals[row["case"]]),
+                }
+            )
+    return out
+
+
+@dataclass
+class MetricStats:
+    """Mean ± std over (case, seed) values, a p-value against the reference, misses."""
+
+    mean: float
+    std: float
+    n: int
+    pvalue: float | None = None
+    n_missed: int = 0
+
+
+@dataclass
+class LossStats:
+    """Per-class statistics of one loss configuration."""
+
+    loss: str
+    dice: dict[int, MetricStats] = field(default_factory=dict)
+    hd95: dict[int, MetricStats] = field(default_factory=dict)
+
+
+def _per_case(rows: Sequence[dict[str, Any]], key: str) -> dict[str, float]:
+    """Each case's value of ``key`` averaged over seeds."""
+    by_case: dict[str, list[float]] = defaultdict(list)
+    for row in rows:
+        by_case[row["case"]].append(row[key])
+    return {case: float(np.mean(values)) for case, values in by_case.items()}
+
+
+def _pvalue(
+    rows: Sequence[dict[str, Any]],
+    reference_rows: Sequence[dict[str, Any]],
+    key: str,
+    n_permutations: int,
+) -> float:
+    mine, theirs = _per_case(rows, key), _per_case(reference_rows, key)
+    cases = sorted(set(mine) & set(theirs))
+    if not cases:
+        return math.nan
+    a = [mine[c] for c in cases]
+    b = [theirs[c] for c in cases]
+    return paired_permutation_test(a, b, n_permutations=n_permutations, seed=0).pvalue
+
+
+def compute_statistics(
+    records: Sequence[dict[str, Any]],
+    losses: Sequence[str],
+    reference: str,
+    n_permutations: int = 10000,
+) -> list[LossStats]:
+    """Per loss and foreground class: Dice and penalised HD95 statistics and p-values.
+
+    Args:
+        records: rows from :func:`records` (keys ``loss``, ``seed``, ``case``, ``class``,
+            ``status``, ``dice``, ``hd95_penalised``).
+        losses: loss names in table order.
+        reference: the loss the others are tested against (its p-values are None).
+        n_permutations: budget of the permutation test (exact when ``2**n`` fits).
+    """
+    classes = sorted({row["class"] for row in records})
+    table = []
+    for loss in losses:
+        stats = LossStats(loss)
+        for cls in classes:
+            rows = [r for r in records if r["loss"] == loss and r["class"] == cls]
+            ref_rows = [r for r in records if r["loss"] == reference and r["class"] == cls]
+            missed = sum(r["status"] in MISSED_STATUSES for r in rows)
+            for key, target in (("dice", stats.dice), ("hd95_penalised", stats.hd95)):
+                values = np.array([r[key] for r in rows], dtype=np.float64)
+                pvalue = None
+                if loss != reference and rows:
+                    pvalue = _pvalue(rows, ref_rows, key, n_permutations)
+                target[cls] = MetricStats(
+                    float(values.mean()) if values.size else math.nan,
+                    float(values.std()) if values.size else math.nan,
+                    int(values.size),
+                    pvalue,
+                    missed,
+                )
+        table.append(stats)
+    return table
+
+
+@dataclass
+class Cell:
+    """A table cell: text, and whether it is the best value / significantly different."""
+
+    text: str
+    bold: bool = False
+    significant: bool = False
+
+
+def _best(values: list[float], higher: bool) -> float | None:
+    finite = [v for v in values if not math.isnan(v)]
+    if not finite:
+        return None
+    return max(finite) if higher else min(finite)
+
+
+def build_table(
+    stats: Sequence[LossStats], alpha: float = 0.05
+) -> tuple[list[str], list[list[Cell]]]:
+    """Header and rows of cells: per class a Dice and an HD95 column."""
+    classes = sorted(stats[0].dice) if stats else []
+    header = ["loss"]
+    for cls in classes:
+        header += [f"Dice (class {cls})", f"HD95 mm (class {cls})"]
+    rows: list[list[Cell]] = [[Cell(s.loss)] for s in stats]
+    for cls in classes:
+        for metric, digits, higher in (("dice", DICE_DIGITS, True), ("hd95", HD_DIGITS, False)):
+            shown = [round(getattr(s, metric)[cls].mean, digits) for s in stats]
+            best = _best(shown, higher)
+            for row, s, value in zip(rows, stats, shown, strict=True):
+                m = getattr(s, metric)[cls]
+                text = f"{m.mean:.{digits}f} ± {m.std:.{digits}f}"
+                if metric == "hd95" and m.n_missed:
+                    text += f" ({m.n_missed}/{m.n} missed)"
+                significant = m.pvalue is not None and m.pvalue < alpha
+                row.append(
+                    Cell(text, bold=best is not None and value == best, significant=significant)
+                )
+    return header, rows
+
+
+def to_markdown(header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> str:
+    """GitHub Markdown: best in ``**bold**``, significance as ``\\*``."""
+
+    def cell(c: Cell) -> str:
+        text = f"**{c.text}**" if c.bold else c.text
+        return text + (" \\*" if c.significant else "")
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def to_html(header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> str:
+    """An HTML ``<table>``: best in ``<b>``, significance as ``*``."""
+
+    def cell(c: Cell) -> str:
+        text = html.escape(c.text)
+        text = f"<b>{text}</b>" if c.bold else text
+        return f"<td>{text}{' *' if c.significant else ''}</td>"
+
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(cell(c) for c in row) + "</tr>" for row in rows)
+    return f'<table class="results"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def to_text(header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> str:
+    """A fixed-width console table: best marked ``[..]``, significance ``*``."""
+
+    def cell(c: Cell) -> str:
+        text = f"[{c.text}]" if c.bold else c.text
+        return text + (" *" if c.significant else "")
+
+    table = [list(header)] + [[cell(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    lines = ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines) + "\n"

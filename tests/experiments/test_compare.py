@@ -1,0 +1,97 @@
+"""A miniature ``compare``: report contents, the gradient-sign check, resumption."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+
+import pytest
+import yaml
+
+from boundaryloss.cli import main
+from boundaryloss.experiments import load_experiment, run_compare
+from boundaryloss.training.engine import Trainer
+
+from .conftest import tiny_experiment
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """One finished miniature comparison, run through the command line:
+    ``(root folder, experiment YAML, printed output)``."""
+    root = tmp_path_factory.mktemp("compare")
+    path = root / "experiment.yaml"
+    path.write_text(yaml.safe_dump(tiny_experiment(output_dir=str(root))))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        assert main(["compare", "--config", str(path), "--threads", "1"]) == 0
+    return root, path, out.getvalue()
+
+
+def test_compare_writes_report(finished):
+    root, _, out = finished
+    assert "Dice (class 1)" in out and "HD95 mm (class 2)" in out
+    assert str(root / "tiny" / "report.html") in out
+
+    output = root / "tiny"
+    page = (output / "report.html").read_text()
+    assert page.count("data:image/png;base64,") >= 5  # every figure embedded
+    assert 'src="figures/' not in page  # nothing external
+    assert "<table" in page and "<b>" in page  # the results table, best in bold
+    assert "Gradient-sign diagnostic" in page
+
+    md = (output / "report.md").read_text()
+    assert "| gdl |" in md and "| rrw |" in md
+    for name in re.findall(r"\]\((figures/[^)]+\.png)\)", md):
+        assert (output / name).is_file()
+    assert len(re.findall(r"\]\((figures/[^)]+\.png)\)", md)) >= 5
+    for run in ("gdl", "rrw"):
+        checkpoints = output / "runs" / run / "seed0" / "checkpoints"
+        assert (checkpoints / "epoch0001.pt").is_file() and (checkpoints / "epoch0002.pt").is_file()
+        assert (output / "runs" / run / "seed0" / "evaluation" / "cases.csv").is_file()
+    assert (output / "cases.csv").is_file()
+
+
+def test_gradient_sign_rrw_is_zero(finished):
+    _, path, _ = finished
+    result = run_compare(load_experiment(path), log=lambda line: None)
+    rows = result.gradient_rows
+    assert {(r["loss"], r["epoch"]) for r in rows} == {
+        (loss, epoch) for loss in ("gdl", "rrw") for epoch in (1, 2)
+    }
+    rrw = [r["share"] for r in rows if r["map"] == "rrw"]
+    boundary = [r["share"] for r in rows if r["map"] == "boundary"]
+    assert rrw and all(share == 0 for share in rrw)  # the stability principle
+    assert max(boundary) > 0  # three classes: signed distance maps break it
+
+
+def test_resume_skips_finished_and_resumes_interrupted(finished, monkeypatch):
+    _, path, _ = finished
+    calls = []
+    original = Trainer.fit
+
+    def counting_fit(self):
+        calls.append((self.config.name, self.resume))
+        return original(self)
+
+    monkeypatch.setattr(Trainer, "fit", counting_fit)
+    experiment = load_experiment(path)
+    lines = []
+    run_compare(experiment, log=lines.append)
+    assert calls == []
+    assert sum("skipped" in line for line in lines) == 2
+
+    # An interrupted run: a last checkpoint but no summary.
+    (experiment.output / "runs" / "rrw" / "seed0" / "summary.json").unlink()
+    run_compare(experiment, log=lines.append)
+    assert calls == [("rrw/seed0", True)]
+
+
+def test_changed_configuration_is_not_reused(finished):
+    _, path, _ = finished
+    text = path.read_text().replace("epochs: 2", "epochs: 3")
+    changed = path.with_name("changed.yaml")
+    changed.write_text(text)
+    with pytest.raises(ValueError, match=r"train\.epochs"):
+        run_compare(load_experiment(changed), log=lambda line: None)

@@ -1,0 +1,121 @@
+"""Experiment YAMLs: resolved runs, and errors that name the file and the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from boundaryloss.config import ConfigError
+from boundaryloss.experiments import load_experiment
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_runs_are_resolved(write_experiment, tmp_path):
+    experiment = load_experiment(write_experiment(seeds=2))
+    assert [(r.loss, r.seed) for r in experiment.runs] == [
+        ("gdl", 0),
+        ("gdl", 1),
+        ("rrw", 0),
+        ("rrw", 1),
+    ]
+    run = experiment.runs[3].config
+    assert run.name == "rrw/seed1" and run.train.seed == 1
+    assert run.run_dir == tmp_path / "tiny" / "runs" / "rrw" / "seed1"
+    assert run.loss.terms[0].name == "region_wise" and run.data.split_seed == 0
+    assert experiment.reference == "gdl"
+    assert experiment.snapshot_epochs == [1, 2]
+
+
+def test_seeds_and_output_override(write_experiment, tmp_path):
+    experiment = load_experiment(write_experiment(), seeds=3, output=tmp_path / "elsewhere")
+    assert len(experiment.runs) == 6
+    assert experiment.runs[0].run_dir == tmp_path / "elsewhere" / "runs" / "gdl" / "seed0"
+
+
+def test_base_from_a_run_yaml(write_experiment, tmp_path):
+    import yaml
+
+    from .conftest import TINY_BASE
+
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump(TINY_BASE))
+    experiment = load_experiment(write_experiment(base="base.yaml"))
+    assert experiment.runs[0].config.data.synthetic.shape == [32, 32]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"bogus": 1}, "unknown key bogus"),
+        ({"seeds": "two"}, "seeds: expected an integer"),
+        ({"seeds": 0}, "seeds: must be >= 1"),
+        ({"reference": "dice"}, "reference: 'dice' is not a loss name"),
+        ({"losses": [{"name": "gdl"}]}, "missing required key losses[0].loss"),
+        (
+            {"losses": [{"name": "a", "loss": {"terms": [{"name": "gdl", "wieght": 1}]}}]},
+            "unknown key losses[0].loss.terms[0].wieght",
+        ),
+        (
+            {"losses": [{"name": "gdl", "loss": {"terms": [{"name": "dicee"}]}}]},
+            "losses[0] (gdl): loss.terms[0].name: unknown 'dicee'",
+        ),
+        (
+            {
+                "losses": [
+                    {"name": "gdl", "loss": {}, "overrides": ["data.split_seed=3"]},
+                    {"name": "rrw", "loss": {}},
+                ]
+            },
+            "data.split_seed differs",
+        ),
+        (
+            {"losses": [{"name": "gdl", "loss": {}, "overrides": ["train.epoch=3"]}]},
+            "losses[0] (gdl): unknown key train.epoch",
+        ),
+        ({"losses": [{"name": "a/b", "loss": {}}]}, "losses[0].name"),
+        ({"diagnostics": {"epochs": [5]}}, "diagnostics.epochs: [5] outside 1..2"),
+        ({"report": {"checkpoint": "first"}}, "report.checkpoint: expected one of"),
+        ({"base": "absent.yaml"}, "base: run configuration not found"),
+    ],
+)
+def test_bad_experiment_names_the_key(write_experiment, changes, message):
+    path = write_experiment(**changes)
+    with pytest.raises(ConfigError) as error:
+        load_experiment(path)
+    assert message in str(error.value)
+    assert str(path) in str(error.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="experiment file not found"):
+        load_experiment(tmp_path / "absent.yaml")
+
+
+def test_cli_error_is_one_line(write_experiment, capsys):
+    from boundaryloss.cli import main
+
+    assert main(["compare", "--config", str(write_experiment(seeds=-1))]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("boundaryloss compare: error:") and "seeds" in err
+
+
+def test_shipped_experiments_load():
+    demo = load_experiment(REPO / "experiments" / "demo.yaml")
+    assert demo.loss_names == ["gdl", "gdl+boundary", "rrw", "boundary"]
+    assert demo.reference == "gdl"
+    data = demo.runs[0].config.data.synthetic
+    assert data.foreground_fraction < 0.01
+    for path in sorted((REPO / "experiments").glob("*.yaml")):
+        load_experiment(path)
+
+
+def test_demo_command_defaults():
+    from boundaryloss.cli import build_parser
+    from boundaryloss.cli.demo import demo_config
+
+    args = build_parser().parse_args(["demo"])
+    assert args.output == "runs/demo" and args.threads == 1 and args.resume
+    assert demo_config() == REPO / "experiments" / "demo.yaml"
+    args = build_parser().parse_args(["compare", "--config", "x.yaml", "--no-resume"])
+    assert args.output is None and args.threads is None and not args.resume
