@@ -8,13 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from ..training.figures import _pyplot, _save
+from ..training.figures import pyplot, save_figure
 from .convergence import convergence_cdf, last_epoch_scores, mean_curve, with_mean_hd95
 from .results import RunResult
 
 
 def _colors(losses: Sequence[str]) -> dict[str, Any]:
-    cmap = _pyplot().get_cmap("tab10")
+    cmap = pyplot().get_cmap("tab10")
     return {loss: cmap(i % 10) for i, loss in enumerate(losses)}
 
 
@@ -30,7 +30,7 @@ def learning_curves(
     HD95 here is the training-time validation value, where a missed structure counts as
     the image diagonal.
     """
-    plt = _pyplot()
+    plt = pyplot()
     colors = _colors(losses)
     fig, axes = plt.subplots(1, 2, figsize=(12, 4))
     panels = (
@@ -49,7 +49,7 @@ def learning_curves(
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def stability(
@@ -57,7 +57,7 @@ def stability(
 ) -> None:
     """Validation Dice over the last ``last`` epochs of every seed: a box per loss, one
     dot per (seed, epoch), coloured by seed."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(losses), 4))
     groups = _by_loss(results, losses)
     data = [
@@ -75,14 +75,14 @@ def stability(
     ax.set_ylabel(f"validation Dice, last {last} epochs")
     ax.set_title("training stability (dots: seeds x epochs)")
     ax.grid(alpha=0.3, axis="y")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def convergence(
     epochs_by_loss: dict[str, list[int | None]], total_epochs: int, path: str | os.PathLike
 ) -> None:
     """Empirical CDF over seeds of the convergence epoch, one step curve per loss."""
-    plt = _pyplot()
+    plt = pyplot()
     colors = _colors(list(epochs_by_loss))
     fig, ax = plt.subplots(figsize=(6, 4))
     for loss, epochs in epochs_by_loss.items():
@@ -95,12 +95,12 @@ def convergence(
     ax.set_ylim(-0.02, 1.02)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def gradient_sign(rows: Sequence[dict[str, Any]], path: str | os.PathLike) -> None:
     """Share of pixels with >= 2 negative logit-gradient components over training."""
-    plt = _pyplot()
+    plt = pyplot()
     losses = list(dict.fromkeys(row["loss"] for row in rows))
     colors = _colors(losses)
     fig, ax = plt.subplots(figsize=(6.5, 4))
@@ -118,7 +118,7 @@ def gradient_sign(rows: Sequence[dict[str, Any]], path: str | os.PathLike) -> No
     ax.set_ylabel("pixels with >= 2 negative components (%)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def _tint(image: np.ndarray, reference: np.ndarray, prediction: np.ndarray) -> np.ndarray:
@@ -143,7 +143,7 @@ def overlays(
         panels: ``(case id, image (C, H, W) or (H, W), reference (H, W),
             {loss: prediction (H, W)})`` per row.
     """
-    plt = _pyplot()
+    plt = pyplot()
     losses = list(panels[0][3])
     cols = 2 + len(losses)
     fig, axes = plt.subplots(
@@ -161,4 +161,4 @@ def overlays(
         for ax in row:
             ax.axis("off")
     fig.suptitle("green: hit, red: false positive, blue: missed", fontsize=9)
-    _save(fig, path)
+    save_figure(fig, path)

@@ -8,7 +8,6 @@ the diagnostic epochs are kept as ``checkpoints/epochNNNN.pt``.
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,32 +16,13 @@ from typing import Any
 
 from ..config import to_dict
 from ..training.config import load_config
-from ..training.engine import Trainer, TrainingDiverged
+from ..training.engine import Trainer, TrainingDiverged, snapshot_name
 from .config import Experiment, RunSpec
 
 
 def snapshot_path(run_dir: Path, epoch: int) -> Path:
     """Where the model after ``epoch`` (1-based) epochs is kept for the diagnostics."""
-    return Path(run_dir) / "checkpoints" / f"epoch{epoch:04d}.pt"
-
-
-class SnapshotTrainer(Trainer):
-    """A :class:`Trainer` that also keeps ``last.pt`` of chosen epochs.
-
-    The copy is taken right after the engine writes ``last.pt`` at an epoch's end, so a
-    snapshot is exactly the state a resumed run would start from.
-    """
-
-    def __init__(self, *args: Any, snapshot_epochs: tuple[int, ...] = (), **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.snapshot_epochs = set(snapshot_epochs)
-
-    def _save(self, name: str, epoch: int, step_in_epoch: int, global_step: int) -> None:
-        super()._save(name, epoch, step_in_epoch, global_step)
-        at_epoch_end = name == "last.pt" and step_in_epoch == 0
-        if at_epoch_end and epoch in self.snapshot_epochs and self.fabric.is_global_zero:
-            last = self.checkpoint_dir / "last.pt"
-            shutil.copyfile(last, snapshot_path(self.run_dir, epoch))
+    return Path(run_dir) / "checkpoints" / snapshot_name(epoch)
 
 
 @dataclass
@@ -116,7 +96,7 @@ def train_all(
         action = "resumed" if state == "interrupted" else "trained"
         log(f"{label}: {'resuming' if state == 'interrupted' else 'training'} -> {spec.run_dir}")
         started = time.perf_counter()
-        trainer = SnapshotTrainer(
+        trainer = Trainer(
             spec.config,
             resume=state == "interrupted",
             overwrite=state == "new",

@@ -30,6 +30,11 @@ from .run_log import MetricsLog, environment, write_json
 MAP_KEYS = ("dist_map", "rw_map")
 
 
+def snapshot_name(epoch: int) -> str:
+    """File name of the end-of-epoch snapshot kept for ``snapshot_epochs``."""
+    return f"epoch{epoch:04d}.pt"
+
+
 def _tensorboard_writer(log_dir: Path):
     try:
         from torch.utils.tensorboard import SummaryWriter
@@ -66,10 +71,19 @@ class Trainer:
         resume: continue from ``checkpoints/last.pt`` of the run directory (exactly: the
             same batches, augmentations and random numbers as an uninterrupted run).
         overwrite: replace an existing run directory instead of refusing.
+        snapshot_epochs: also keep the end-of-epoch checkpoint of these epochs (1-based)
+            as ``checkpoints/epochNNNN.pt`` — the exact state a resumed run starts from.
     """
 
-    def __init__(self, config: RunConfig, resume: bool = False, overwrite: bool = False) -> None:
+    def __init__(
+        self,
+        config: RunConfig,
+        resume: bool = False,
+        overwrite: bool = False,
+        snapshot_epochs: tuple[int, ...] = (),
+    ) -> None:
         self.config = config
+        self.snapshot_epochs = frozenset(snapshot_epochs)
         self.resume = resume
         self.run_dir = config.run_dir
         self.checkpoint_dir = self.run_dir / "checkpoints"
@@ -320,6 +334,8 @@ class Trainer:
                             self.tensorboard.add_scalar(key, value, epoch + 1)
                     self.tensorboard.flush()
             self._save("last.pt", epoch + 1, 0, global_step)
+            if epoch + 1 in self.snapshot_epochs:
+                self._save(snapshot_name(epoch + 1), epoch + 1, 0, global_step)
             if improved:
                 self._save("best.pt", epoch + 1, 0, global_step)
             if fabric.is_global_zero and config.train.figures:

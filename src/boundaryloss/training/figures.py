@@ -11,7 +11,8 @@ import numpy as np
 from ..data.io import atomic_path
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib.pyplot with the non-interactive Agg backend."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -20,15 +21,16 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path: str | os.PathLike) -> None:
+def save_figure(fig, path: str | os.PathLike) -> None:
+    """Save a figure as PNG atomically and close it."""
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    _pyplot().close(fig)
+    pyplot().close(fig)
 
 
 def learning_curves(rows: Sequence[dict[str, Any]], path: str | os.PathLike) -> None:
     """Training loss and loss weights, validation Dice and HD95 per class, over epochs."""
-    plt = _pyplot()
+    plt = pyplot()
     epochs = [row["epoch"] for row in rows]
     panels = [
         ("loss", [k for k in rows[-1] if k == "train_loss" or k.startswith("term/")]),
@@ -47,7 +49,7 @@ def learning_curves(rows: Sequence[dict[str, Any]], path: str | os.PathLike) -> 
         if keys:
             ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def overlay(
@@ -59,7 +61,7 @@ def overlay(
 ) -> None:
     """image | reference | prediction | difference (green: hit, red: false positive,
     blue: missed) for a 2D slice ``(H, W)`` (image may be ``(C, H, W)``)."""
-    plt = _pyplot()
+    plt = pyplot()
     shown = image[0] if image.ndim == 3 else image
     fig, axes = plt.subplots(1, 4, figsize=(13, 3.6))
     axes[0].imshow(shown, cmap="gray")
@@ -76,4 +78,4 @@ def overlay(
         ax.axis("off")
     if title:
         fig.suptitle(title)
-    _save(fig, path)
+    save_figure(fig, path)
