@@ -113,7 +113,6 @@ class TrainConfig:
     max_steps_per_epoch: int | None = None
     val_every: int = 1
     checkpoint_every_steps: int | None = None
-    hd_percentile: float = 95.0
     progress: bool = True
     tensorboard: bool = False
     figures: bool = True
