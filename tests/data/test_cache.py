@@ -21,13 +21,13 @@ SPACING = (1.0, 0.5, 2.0)
 def counted(monkeypatch):
     """Count calls of the map computation behind the cache."""
     calls = []
-    original = cache_module._compute_map
+    original = cache_module.compute_map
 
     def counting(*args, **kwargs):
-        calls.append(args[1])
+        calls.append(args[0])  # the map kind
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(cache_module, "_compute_map", counting)
+    monkeypatch.setattr(cache_module, "compute_map", counting)
     return calls
 
 

@@ -8,8 +8,10 @@ and nested dataclasses. Nothing is ever ``eval``'d.
 from __future__ import annotations
 
 import dataclasses
+import os
 import types
 import typing
+from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 import yaml
@@ -134,6 +136,24 @@ def to_dict(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {k: to_dict(v) for k, v in obj.items()}
     return obj
+
+
+def read_yaml(path: str | os.PathLike, what: str = "config file") -> dict:
+    """A YAML file whose top level is a mapping.
+
+    Raises:
+        ConfigError: the file is missing, is not valid YAML, or is not a mapping.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{what} not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: invalid YAML ({error})") from error
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return data
 
 
 def apply_overrides(data: dict, overrides: list[str]) -> dict:

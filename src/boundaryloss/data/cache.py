@@ -22,30 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..maps import MAP_KINDS, ac_map, rrw_map, signed_distance_map, unsigned_distance_map
+from ..maps import MAP_KINDS, compute_map
 from .io import atomic_path
 
 #: Bumped when the file layout or the key changes, so old caches are not misread.
 CACHE_VERSION = 1
-
-
-def _compute_map(
-    label: np.ndarray,
-    kind: str,
-    num_classes: int,
-    spacing: Sequence[float] | None,
-    convention: str = "paper",
-) -> np.ndarray:
-    """One map of ``label`` (see :mod:`boundaryloss.maps`); float32 ``(C, *spatial)``."""
-    if kind == "signed":
-        return signed_distance_map(label, num_classes, spacing, convention)
-    if kind == "unsigned":
-        return unsigned_distance_map(label, num_classes, spacing, convention)
-    if kind == "rrw":
-        return rrw_map(label, num_classes, spacing)
-    if kind == "ac":
-        return ac_map(label, num_classes)
-    raise ValueError(f"kind must be one of {MAP_KINDS}, got {kind!r}")
 
 
 def map_key(
@@ -158,7 +139,7 @@ class MapCache:
             self.hits += 1
             return cached
         self.misses += 1
-        array = _compute_map(label, kind, num_classes, spacing, convention)
+        array = compute_map(kind, label, num_classes, spacing, convention)
         with atomic_path(path) as tmp:
             np.save(tmp, np.ascontiguousarray(array, dtype=np.float32))
         return array

@@ -16,9 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
-from ..config import ConfigError, apply_overrides, from_dict, to_dict
+from ..config import ConfigError, apply_overrides, from_dict, read_yaml, to_dict
 from ..training.components import build_loss, required_maps
 from ..training.config import LossConfig, RunConfig
 
@@ -143,18 +141,6 @@ class Experiment:
         return sorted({1, (epochs + 1) // 2, epochs})
 
 
-def _read_yaml(path: Path, what: str) -> dict[str, Any]:
-    if not path.is_file():
-        raise ConfigError(f"{what} not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: invalid YAML ({error})") from error
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
-    return data
-
-
 def _base_data(config: ExperimentConfig, path: Path) -> dict[str, Any]:
     if isinstance(config.base, dict):
         return copy.deepcopy(config.base)
@@ -162,7 +148,7 @@ def _base_data(config: ExperimentConfig, path: Path) -> dict[str, Any]:
     if not base_path.is_absolute() and not base_path.is_file():
         base_path = path.parent / base_path
     try:
-        return _read_yaml(base_path, "run configuration")
+        return read_yaml(base_path, "run configuration")
     except ConfigError as error:
         raise ConfigError(f"{path}: base: {error}") from error
 
@@ -256,7 +242,7 @@ def load_experiment(
             names, or loss configurations that do not share the validation split.
     """
     path = Path(path)
-    raw = _read_yaml(path, "experiment file")
+    raw = read_yaml(path, "experiment file")
     try:
         config = from_dict(ExperimentConfig, raw)
     except ConfigError as error:

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from .._validation import check_spacing, select_classes
-from ..maps import CONVENTIONS, ac_map, rrw_map, signed_distance_map, unsigned_distance_map
+from ..maps import CONVENTIONS, compute_map
 
 REDUCTIONS = ("none", "mean", "sum")
 ACTIVATIONS = ("softmax", "sigmoid", None)
@@ -318,16 +318,7 @@ def target_map(
     masks = inputs.select(inputs.target).to(torch.uint8)
     spacing = check_spacing(spacing, len(inputs.spatial_shape))
     channels = masks.shape[1]
-    if kind == "signed":
-        out = signed_distance_map(masks, channels, spacing, convention, batch=True, one_hot=True)
-    elif kind == "unsigned":
-        out = unsigned_distance_map(masks, channels, spacing, convention, batch=True, one_hot=True)
-    elif kind == "rrw":
-        out = rrw_map(masks, channels, spacing, batch=True, one_hot=True)
-    elif kind == "ac":
-        out = ac_map(masks, channels, batch=True, one_hot=True)
-    else:
-        raise ValueError(f"kind must be one of {MAP_KINDS}, got {kind!r}")
+    out = compute_map(kind, masks, channels, spacing, convention, batch=True, one_hot=True)
     return out.to(device=inputs.logits.device, dtype=inputs.logits.dtype)
 
 

@@ -8,13 +8,14 @@ optionally one-hot ``(C, *spatial)`` and/or batched, and return a float32
 from ._backend import cpu_backend, set_backend, set_num_threads
 from .region_wise import ac_map, rrw_map
 from .signed import CONVENTIONS, signed_distance_map, unsigned_distance_map
-from .transform import MAP_KINDS, DistanceMapTransform
+from .transform import MAP_KINDS, DistanceMapTransform, compute_map
 
 __all__ = [
     "CONVENTIONS",
     "MAP_KINDS",
     "DistanceMapTransform",
     "ac_map",
+    "compute_map",
     "cpu_backend",
     "rrw_map",
     "set_backend",

@@ -19,6 +19,34 @@ DEFAULT_OUTPUT_KEYS = {
 }
 
 
+def compute_map(
+    kind: str,
+    label: Any,
+    num_classes: int | None,
+    spacing: Sequence[float] | float | None = None,
+    convention: str = "paper",
+    *,
+    batch: bool = False,
+    one_hot: bool = False,
+) -> Any:
+    """The map of ``kind`` (``"signed"``, ``"unsigned"``, ``"rrw"`` or ``"ac"``) of a label.
+
+    One entry point for code that picks the map by name (data pipeline, caches, losses);
+    arguments as in :func:`~boundaryloss.maps.signed_distance_map` (``convention`` only
+    applies to the signed and unsigned maps, ``spacing`` not to ``"ac"``).
+    """
+    options = {"batch": batch, "one_hot": one_hot}
+    if kind == "signed":
+        return signed_distance_map(label, num_classes, spacing, convention, **options)
+    if kind == "unsigned":
+        return unsigned_distance_map(label, num_classes, spacing, convention, **options)
+    if kind == "rrw":
+        return rrw_map(label, num_classes, spacing, **options)
+    if kind == "ac":
+        return ac_map(label, num_classes, **options)
+    raise ValueError(f"kind must be one of {MAP_KINDS}, got {kind!r}")
+
+
 class DistanceMapTransform:
     """Compute a map from a sample's label, after augmentation, in DataLoader workers.
 
@@ -63,13 +91,7 @@ class DistanceMapTransform:
     def _compute(self, label: Any, spacing: Any) -> Any:
         if label.ndim in (3, 4) and label.shape[0] == 1:
             label = label[0]  # a channel-first (1, *spatial) label
-        if self.kind == "signed":
-            return signed_distance_map(label, self.num_classes, spacing, self.convention)
-        if self.kind == "unsigned":
-            return unsigned_distance_map(label, self.num_classes, spacing, self.convention)
-        if self.kind == "rrw":
-            return rrw_map(label, self.num_classes, spacing)
-        return ac_map(label, self.num_classes)
+        return compute_map(self.kind, label, self.num_classes, spacing, self.convention)
 
     def __call__(self, sample: Any) -> Any:
         if isinstance(sample, Mapping):

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import yaml
 
-from ..config import ConfigError, apply_overrides, from_dict, to_dict
+from ..config import apply_overrides, from_dict, read_yaml, to_dict
 from ..data.io import write_text_atomically
 
 
@@ -140,17 +140,7 @@ def load_config(path: str | os.PathLike | None, overrides: list[str] = ()) -> Ru
         ConfigError: unreadable YAML, an unknown key, a wrong type (the message names
             the key), or a missing file.
     """
-    data: dict = {}
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"config file not found: {path}")
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as error:
-            raise ConfigError(f"{path}: invalid YAML ({error})") from error
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: expected a mapping at the top level")
+    data = read_yaml(path) if path is not None else {}
     data = apply_overrides(data, list(overrides))
     return from_dict(RunConfig, data)
 
