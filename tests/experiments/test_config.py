@@ -51,7 +51,7 @@ def test_base_from_a_run_yaml(write_experiment, tmp_path):
         ({"seeds": "two"}, "seeds: expected an integer"),
         ({"seeds": 0}, "seeds: must be >= 1"),
         ({"reference": "dice"}, "reference: 'dice' is not a loss name"),
-        ({"losses": [{"name": "gdl"}]}, "missing required key losses[0].loss"),
+        ({"losses": [{"name": "gdl"}]}, "losses[0]: give exactly one of 'loss'"),
         (
             {"losses": [{"name": "a", "loss": {"terms": [{"name": "gdl", "wieght": 1}]}}]},
             "unknown key losses[0].loss.terms[0].wieght",
@@ -119,3 +119,24 @@ def test_demo_command_defaults():
     assert demo_config() == REPO / "experiments" / "demo.yaml"
     args = build_parser().parse_args(["compare", "--config", "x.yaml", "--no-resume"])
     assert args.output is None and args.threads is None and not args.resume
+
+
+def test_loss_entries_can_name_complete_run_configs(tmp_path):
+    run = tmp_path / "runs" / "ce.yaml"
+    run.parent.mkdir()
+    run.write_text(
+        "data: {synthetic: {cases: 8, shape: [32, 32]}}\n"
+        "loss: {terms: [{name: ce}]}\ntrain: {epochs: 3}\n"
+    )
+    experiment = tmp_path / "exp.yaml"
+    experiment.write_text(
+        "name: e\nbase: runs/ce.yaml\nlosses:\n  - {name: ce, config: runs/ce.yaml}\n"
+        "  - {name: gdl, loss: {terms: [{name: gdl}]}}\n"
+    )
+    loaded = load_experiment(experiment)
+    ce, gdl = loaded.runs_of("ce")[0].config, loaded.runs_of("gdl")[0].config
+    assert ce.loss.terms[0].name == "ce" and ce.train.epochs == 3
+    assert gdl.loss.terms[0].name == "gdl"
+    experiment.write_text("name: e\nlosses:\n  - {name: both, config: runs/ce.yaml, loss: {}}\n")
+    with pytest.raises(ConfigError, match=r"losses\[0\]: give exactly one of 'loss'"):
+        load_experiment(experiment)

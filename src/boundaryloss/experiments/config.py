@@ -28,10 +28,14 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
 @dataclass
 class LossEntry:
-    """One loss configuration: its name in tables, the loss, and extra run overrides."""
+    """One loss configuration: its name in tables, and either the ``loss`` section to
+    combine with the experiment's ``base``, or ``config``, the path of a complete run YAML
+    (relative to the experiment file; e.g. one of the shipped ``configs/``); then
+    extra run ``overrides``."""
 
     name: str
-    loss: LossConfig
+    loss: LossConfig | None = None
+    config: str | None = None
     overrides: list[str] = field(default_factory=list)
 
 
@@ -141,16 +145,21 @@ class Experiment:
         return sorted({1, (epochs + 1) // 2, epochs})
 
 
+def _read_run_yaml(reference: str, path: Path, key: str) -> dict[str, Any]:
+    """A run YAML named in an experiment file (relative to that file, or as given)."""
+    run_path = Path(reference).expanduser()
+    if not run_path.is_absolute() and not run_path.is_file():
+        run_path = path.parent / run_path
+    try:
+        return read_yaml(run_path, "run configuration")
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {key}: {error}") from error
+
+
 def _base_data(config: ExperimentConfig, path: Path) -> dict[str, Any]:
     if isinstance(config.base, dict):
         return copy.deepcopy(config.base)
-    base_path = Path(config.base).expanduser()
-    if not base_path.is_absolute() and not base_path.is_file():
-        base_path = path.parent / base_path
-    try:
-        return read_yaml(base_path, "run configuration")
-    except ConfigError as error:
-        raise ConfigError(f"{path}: base: {error}") from error
+    return _read_run_yaml(config.base, path, "base")
 
 
 def _check(config: ExperimentConfig, path: Path, seeds: int) -> None:
@@ -165,6 +174,12 @@ def _check(config: ExperimentConfig, path: Path, seeds: int) -> None:
             )
         if names.index(name) != i:
             raise ConfigError(f"{path}: losses[{i}].name: duplicate name {name!r}")
+        entry = config.losses[i]
+        if (entry.loss is None) == (entry.config is None):
+            raise ConfigError(
+                f"{path}: losses[{i}]: give exactly one of 'loss' (combined with base) and "
+                "'config' (a complete run YAML)"
+            )
     if config.reference is not None and config.reference not in names:
         raise ConfigError(
             f"{path}: reference: {config.reference!r} is not a loss name; choose from {names}"
@@ -189,8 +204,11 @@ def _check(config: ExperimentConfig, path: Path, seeds: int) -> None:
 def _run_config(
     base: dict[str, Any], entry: LossEntry, index: int, seed: int, output: Path, path: Path
 ) -> RunConfig:
-    data = copy.deepcopy(base)
-    data["loss"] = to_dict(entry.loss)
+    if entry.config is not None:
+        data = _read_run_yaml(entry.config, path, f"losses[{index}].config")
+    else:
+        data = copy.deepcopy(base)
+        data["loss"] = to_dict(entry.loss)
     where = f"{path}: losses[{index}] ({entry.name})"
     try:
         data = apply_overrides(data, list(entry.overrides))
