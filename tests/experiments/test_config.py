@@ -140,3 +140,13 @@ def test_loss_entries_can_name_complete_run_configs(tmp_path):
     experiment.write_text("name: e\nlosses:\n  - {name: both, config: runs/ce.yaml, loss: {}}\n")
     with pytest.raises(ConfigError, match=r"losses\[0\]: give exactly one of 'loss'"):
         load_experiment(experiment)
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(str(p) for p in (Path(__file__).parents[2] / "experiments").rglob("*.yaml")),
+    ids=lambda p: Path(p).stem,
+)
+def test_every_shipped_experiment_loads(path):
+    experiment = load_experiment(path)
+    assert experiment.runs and experiment.reference in experiment.loss_names
