@@ -45,3 +45,18 @@ def test_bad_configuration_is_one_line(tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert message in err, (argv, err)
         assert len(err.splitlines()) == 1
+
+
+def test_options_may_follow_overrides(tmp_path):
+    argv = ["train", f"output_dir={tmp_path}", "name=mixed", *TINY[:3], "--overwrite", *TINY[3:]]
+    assert main(argv) == 0
+    assert main([*argv, "--resume", "train.epochs=2"]) == 0
+    assert "epochs: 2" in (tmp_path / "mixed" / "config.yaml").read_text()
+
+
+def test_unknown_option_is_rejected(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit):
+        main(["train", "a=1", "--bogus"])
+    assert "unrecognized arguments: --bogus" in capsys.readouterr().err

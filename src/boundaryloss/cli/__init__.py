@@ -32,7 +32,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``boundaryloss`` console script; returns the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # Options may come after key=value overrides ("train a=1 --resume b=2"): argparse stops
+    # filling a nargs="*" positional at the first option, so the rest arrive as extras.
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        overrides = [e for e in extra if "=" in e and not e.startswith("-")]
+        if hasattr(args, "overrides") and len(overrides) == len(extra):
+            args.overrides = [*args.overrides, *overrides]
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         result = args.handler(args)
     except (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError) as error:
