@@ -118,3 +118,19 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tiny_config, monkeypatch)
         Trainer(config).fit()
     state = torch.load(config.run_dir / "checkpoints" / "last.pt", weights_only=False)
     assert state["epoch"] == 1  # the checkpoint of the last good epoch
+
+
+def test_3d_patch_training_with_sliding_window_validation(tiny_config):
+    config = tiny_config(
+        *BOUNDARY,
+        "train.epochs=1",
+        "data.synthetic.shape=[16, 16, 12]",
+        "data.synthetic.cases=6",
+        "data.batch_size=2",
+        "model.spatial_dims=3",
+        "data.patch_size=[8, 12, 8]",  # not square in (0, 1): no 90-degree rotations
+    )
+    summary = Trainer(config).fit()
+    row = summary["final"]
+    assert row["epoch"] == 1 and 0.0 <= row["val_dice_mean"] <= 1.0
+    assert "val_hd95/1" in row

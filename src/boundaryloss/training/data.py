@@ -89,14 +89,17 @@ def map_transforms(specs: Sequence[MapSpec], num_classes: int) -> list[DistanceM
 
 
 def training_transforms(config, spatial_dims: int, patch: Sequence[int] | None) -> Compose:
-    """Augmentation for 2D slices: pad/crop to the patch, flips, rot90, intensity."""
+    """Augmentation: for 2D slices pad/crop to the patch first (3D patches are cut by
+    :class:`PatchDataset`), then flips, 90-degree rotations, intensity jitter."""
     steps: list = []
     if patch is not None and spatial_dims == 2:
         steps += [Pad(patch), RandomCrop(patch, foreground_probability=1 / 3)]
     if config.augment.flip:
         steps.append(RandomFlip())
-    square = patch is not None and len(set(patch[:2])) == 1
-    if config.augment.rot90 and (spatial_dims == 3 or square):
+    # Rotations by 90 degrees in the (0, 1) plane keep a batch's shapes only when the
+    # patch is square there.
+    square = patch is not None and patch[0] == patch[1]
+    if config.augment.rot90 and square:
         steps.append(RandomRot90((0, 1)))
     if config.augment.intensity:
         steps.append(RandomIntensity())
@@ -146,7 +149,7 @@ def build_run_data(
             raise ConfigError("model.spatial_dims: 3 needs 3D cases")
         if patch is None or len(patch) != 3:
             raise ConfigError("data.patch_size: a 3D network needs 3 sizes")
-        flips_and_rotations = training_transforms(data, 3, None)
+        flips_and_rotations = training_transforms(data, 3, patch)
         train = PatchDataset(
             train_cases,
             patch_size=patch,
