@@ -34,8 +34,10 @@ class ImageFolderDataset(CaseSource):
     Convention:
         ``image`` is float32 ``(C_in, H, W)`` scaled to [0, 1] from the file's dtype
         range (grey -> 1 channel, colour -> 3 RGB channels, alpha dropped).
-        ``label`` is int64 ``(H, W)``: a label file holding only {0, 255} (or a bilevel
-        / palette image that reads as such) is binary and becomes {0, 1}; otherwise its
+        ``label`` is int64 ``(H, W)``, from the file's values as
+        :func:`~boundaryloss.data.io.read_grey_2d` reads them (bilevel files and
+        two-entry grey palettes such as DRIVE's GIFs give {0, 255}, colour palettes
+        their indices): {0, 255} is binary and becomes {0, 1}; otherwise its
         values are class indices (every value < ``num_classes``, or < 32 when that is
         not given), unless ``label_values`` maps stored values to classes. ``fov`` is
         a bool ``(H, W)`` mask from a mask file ({0, 255} or {0, 1}) or computed from

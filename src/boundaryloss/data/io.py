@@ -179,26 +179,76 @@ def read_image_channels(path: str | os.PathLike) -> np.ndarray:
 
 
 def read_grey_2d(path: str | os.PathLike, what: str = "label") -> np.ndarray:
-    """Read a single-channel 2D image (a label or a mask) as stored, ``(H, W)``.
+    """Read a label or mask image by what its pixels mean, as grey values ``(H, W)``.
 
-    Palette and bilevel images read as grey values (a {0, 1} bilevel PNG gives
-    {0, 255}); a colour file is accepted when its colour channels are equal (a grey
-    label saved as RGB PPM), and any alpha channel is ignored.
+    The one reader of label and mask images: every dataset reader and ``prepare`` use
+    it, so a file reads the same everywhere.
+
+    Convention, per Pillow mode:
+        - ``"1"`` (bilevel PNG/TIFF): {0, 255}.
+        - ``"L"``, ``"LA"``, ``"I"``, ``"I;16"``, ``"F"`` (grey): the stored values;
+          alpha is ignored.
+        - ``"P"`` (palette; GIF stores nothing else, though Pillow reports a plain grey
+          ramp as ``"L"``): the order of the entries is the encoder's choice, so a grey
+          palette is read by its colours, not its indices: each pixel takes its entry's
+          grey level. When exactly two grey entries are used, one dark (< 128) and one
+          bright (>= 128), the image is a bilevel mask and reads as {0, 255}. DRIVE's
+          ``test/2nd_manual/*.gif`` are such files: indices 0/1 with entries (3, 3, 3)
+          and (253, 253, 253), so they read as {0, 255} like the 1st_manual files (index
+          0 is the dark entry there, so reading indices would agree). A palette with
+          colours is a class map (PASCAL VOC style) and reads as its indices.
+        - ``"RGB"``/``"RGBA"`` and other colour modes (STARE's ``.ppm`` labels): accepted
+          when the colour channels are equal, read as that grey; alpha is ignored.
+
+    Args:
+        what: ``"label"`` or ``"mask"``, for error messages.
 
     Raises:
-        ValueError: unreadable file, or colour channels that differ (names the file).
+        ValueError: unreadable file, colour channels that differ, or a palette index
+            beyond the palette (the message names the file).
     """
-    raw = read_image_2d(path)
-    if raw.ndim == 3:
-        colour = raw[..., :3] if raw.shape[-1] >= 3 else raw[..., :1]
-        if np.any(colour != colour[..., :1]):
-            raise ValueError(f"{path}: {what} has colour channels that differ; expected grey")
-        raw = raw[..., 0]
-    return raw
+    with _open_pillow(path) as image:
+        mode = image.mode
+        if mode == "1":
+            return np.asarray(image.convert("L"))
+        if mode in ("P", "PA"):
+            return _palette_grey(image, path, what)
+        if mode in ("L", "LA", "La", "F", "I") or mode.startswith("I;16"):
+            data = np.asarray(image)
+            return data[..., 0] if data.ndim == 3 else data
+        colour = np.asarray(image.convert("RGB"))
+    if np.any(colour != colour[..., :1]):
+        raise ValueError(f"{path}: {what} has colour channels that differ; expected grey")
+    return colour[..., 0]
+
+
+def _palette_grey(image, path: str | os.PathLike, what: str) -> np.ndarray:
+    """A palette image's pixels as grey levels (grey palette) or indices (colour palette)."""
+    indices = np.asarray(image)
+    if indices.ndim == 3:  # "PA": index and alpha
+        indices = indices[..., 0]
+    palette = np.asarray(image.getpalette("RGB") or [], dtype=np.uint8).reshape(-1, 3)
+    used = np.unique(indices)
+    if used.size and int(used[-1]) >= len(palette):
+        raise ValueError(
+            f"{path}: {what} uses palette index {int(used[-1])} but the palette has "
+            f"{len(palette)} entries"
+        )
+    colours = palette[used]
+    if np.any(colours != colours[:, :1]):
+        return indices.copy()
+    levels = colours[:, 0]
+    if levels.size == 2 and levels.min() < 128 <= levels.max():
+        levels = np.where(levels >= 128, 255, 0).astype(np.uint8)
+    lookup = np.zeros(256, dtype=np.uint8)
+    lookup[used] = levels
+    return lookup[indices]
 
 
 def read_mask_2d(path: str | os.PathLike) -> np.ndarray:
     """Read a binary mask (e.g. a field of view) stored as {0, 255} or {0, 1}, as bool ``(H, W)``.
+
+    Pixel values are read by :func:`read_grey_2d` (so palette and bilevel files work).
 
     Raises:
         ValueError: unreadable file, or values other than {0, 255} / {0, 1} (names the file

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from boundaryloss.data.io import read_image_2d
 from boundaryloss.data.prepare import prepare_dataset
@@ -68,3 +69,25 @@ def test_label_of_other_size(src, tmp_path):
     save_gif(src / "training" / "1st_manual" / "22_manual1.gif", np.zeros((5, 5), np.uint8))
     with pytest.raises(ValueError, match=r"22_manual1.gif: shape \(5, 5\) does not match"):
         prepare_dataset("drive", src, tmp_path / "out")
+
+
+def test_official_palette_2nd_manual_is_prepared(src, tmp_path):
+    # The official download's test/2nd_manual/*.gif: mode P, indices 0/1, palette
+    # entries (3, 3, 3) and (253, 253, 253); read by the palette colour, not 3/253.
+    vessels = drive_vessels(2) > 0
+    image = Image.fromarray(vessels.astype(np.uint8), mode="P")
+    image.putpalette([3, 3, 3, 253, 253, 253])
+    image.save(src / "test" / "2nd_manual" / "01_manual2.gif")
+    prepare_dataset("drive", src, tmp_path / "out")
+    second = read_image_2d(tmp_path / "out" / "labelsTs_2nd_manual" / "01.png")
+    np.testing.assert_array_equal(second, vessels.astype(np.uint8))
+
+
+def test_bilevel_fov_mask_is_prepared(src, tmp_path):
+    Image.fromarray(drive_fov() > 0).convert("1").save(
+        src / "training" / "mask" / "21_training_mask.gif"
+    )
+    prepare_dataset("drive", src, tmp_path / "out")
+    np.testing.assert_array_equal(
+        read_image_2d(tmp_path / "out" / "masksTr" / "21.png"), drive_fov() // 255
+    )

@@ -24,7 +24,7 @@ from typing import Literal
 
 import numpy as np
 
-from ..io import read_image_2d, write_png, write_text_atomically
+from ..io import read_grey_2d, read_image_2d, write_png, write_text_atomically
 
 Split = Literal["training", "test"]
 
@@ -336,21 +336,19 @@ def _write_image_case(case: SourceCase, preparer: DatasetPreparer, stage: Path) 
     rgb = read_image_2d(path, mode="RGB")
     shape = rgb.shape[:2]
 
-    def read_binary(file: Path, mapping: Mapping[int, int]) -> np.ndarray:
-        data = read_image_2d(file)
-        if data.ndim != 2:
-            raise ValueError(f"{file}: expected a single-channel image, got shape {data.shape}")
+    def read_binary(file: Path, mapping: Mapping[int, int], what: str) -> np.ndarray:
+        data = read_grey_2d(file, what)
         if data.shape != shape:
             raise ValueError(f"{file}: shape {data.shape} does not match {path.name} {shape}")
         return map_label_values(data, mapping, file)
 
     outputs: dict[str, np.ndarray] = {}
     if case.label is not None:
-        outputs[f"labels{suffix}"] = read_binary(case.label, preparer.label_values)
+        outputs[f"labels{suffix}"] = read_binary(case.label, preparer.label_values, "label")
     for name, file in case.extra_labels.items():
-        outputs[f"labels{suffix}_{name}"] = read_binary(file, preparer.label_values)
+        outputs[f"labels{suffix}_{name}"] = read_binary(file, preparer.label_values, "label")
     if case.mask is not None:
-        outputs[f"masks{suffix}"] = read_binary(case.mask, preparer.label_values)
+        outputs[f"masks{suffix}"] = read_binary(case.mask, preparer.label_values, "mask")
 
     for index in range(len(preparer.channel_names)):
         write_png(stage / f"images{suffix}" / f"{case.case_id}_{index:04d}.png", rgb[..., index])

@@ -7,15 +7,17 @@ Download layout (``DRIVE/``)::
                  mask/21_training_mask.gif          (field of view, 0/255)
     SRC/test/images/01_test.tif
              1st_manual/01_manual1.gif
-             2nd_manual/01_manual2.gif             (second observer)
+             2nd_manual/01_manual2.gif             (second observer; palette GIF)
              mask/01_test_mask.gif
 
 Output, per the nnU-Net v2 2D convention of one grey file per channel:
 ``images<Tr|Ts>/<NN>_0000.png`` (R), ``_0001.png`` (G), ``_0002.png`` (B) as uint8;
 ``labels<Tr|Ts>/<NN>.png`` with class indices 0/1 (1st manual, the challenge's
 reference); ``masks<Tr|Ts>/<NN>.png`` with the field of view as 0/1; and the test
-set's second observer in ``labelsTs_2nd_manual/<NN>.png``. Case ids are the two-digit
-image numbers (``21``, ``01``), unique across the two sets.
+set's second observer in ``labelsTs_2nd_manual/<NN>.png``. Labels and masks are read by
+:func:`~boundaryloss.data.io.read_grey_2d`: the official ``2nd_manual`` GIFs are palette
+images (indices 0/1, entries (3, 3, 3) and (253, 253, 253)) and read as 0/255. Case
+ids are the two-digit image numbers (``21``, ``01``), unique across the two sets.
 """
 
 from __future__ import annotations
