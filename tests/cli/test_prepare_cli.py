@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from boundaryloss.cli import main
-from tests.data.prepare.layouts import make_acdc2017, make_drive
+from tests.data.prepare.layouts import make_acdc2017, make_drive, make_kits19
 
 
 def test_success(tmp_path, capsys):
@@ -72,3 +72,16 @@ def test_bad_layout_names_the_path(tmp_path, capsys):
 def test_missing_source(tmp_path, capsys):
     assert main(["prepare", "kits19", str(tmp_path / "nope"), str(tmp_path / "out")]) == 1
     assert f"{tmp_path / 'nope'}: source folder not found" in capsys.readouterr().err
+
+
+def test_truncated_file_is_one_line_and_nothing_is_written(tmp_path, capsys):
+    from tests.data.prepare.test_corrupt import imaging, noisy_case, truncate
+
+    src = make_kits19(tmp_path / "kits19")
+    noisy_case(src, 1)
+    truncate(imaging(src, 1))
+    assert main(["prepare", "kits19", str(src), str(tmp_path / "out"), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"boundaryloss prepare: error: {imaging(src, 1)}: corrupt or truncated")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kits19"]

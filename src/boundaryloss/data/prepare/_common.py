@@ -6,7 +6,9 @@ returns one :class:`SourceCase` per case (paths only, no voxels read), raising
 ``ValueError`` naming the folder or file when the layout does not match; then
 :func:`write_dataset` reads, checks and writes every case into a temporary sibling of
 the destination and swaps it into place only once everything, ``dataset.json``
-included, has been written.
+included, has been written. Every source file is decoded to its end before it is used
+(:func:`check_complete` for NIfTI, Pillow's full decode for 2D images), so a truncated
+or corrupt download fails naming the file and leaves the destination as it was.
 """
 
 from __future__ import annotations
@@ -239,6 +241,47 @@ def _read_voxels(image, path: Path) -> np.ndarray:
         raise ValueError(f"{path}: cannot read NIfTI data ({error})") from error
 
 
+#: Bytes decompressed at a time when checking a ``.nii.gz`` stream.
+_CHUNK = 1 << 20
+
+
+def check_complete(image, path: Path) -> None:
+    """Decode all of ``path`` without keeping it: a truncated or corrupt file fails here.
+
+    A ``.nii.gz`` is decompressed to its end, so the gzip trailer's CRC and length are
+    checked (nibabel alone reads only as far as the voxels reach, and a byte copy reads
+    nothing); then the decoded size must hold the voxels the header announces. A plain
+    ``.nii`` must be at least that long.
+
+    Raises:
+        ValueError: the gzip stream is cut short or corrupt, or the file holds fewer bytes
+            than its header's shape and data type need (the message names the file).
+    """
+    import gzip
+    import zlib
+
+    # The array proxy knows where the voxels start (the header object that nibabel
+    # returns may hold vox_offset 0) and how many bytes they take.
+    proxy = image.dataobj
+    dtype = np.dtype(proxy.dtype)
+    needed = int(proxy.offset) + int(np.prod(proxy.shape, dtype=np.int64)) * dtype.itemsize
+    if path.name.lower().endswith(".gz"):
+        size = 0
+        try:
+            with gzip.open(path, "rb") as stream:
+                while chunk := stream.read(_CHUNK):
+                    size += len(chunk)
+        except (OSError, EOFError, zlib.error) as error:  # BadGzipFile is an OSError
+            raise ValueError(f"{path}: corrupt or truncated gzip data ({error})") from error
+    else:
+        size = path.stat().st_size
+    if size < needed:
+        raise ValueError(
+            f"{path}: truncated NIfTI file: {size} bytes of data, its header needs {needed} "
+            f"(shape {tuple(proxy.shape)}, {dtype})"
+        )
+
+
 def _check_geometry(reference, reference_path: Path, image, path: Path) -> None:
     if image.shape != reference.shape:
         raise ValueError(
@@ -283,6 +326,8 @@ def _write_volume_case(case: SourceCase, preparer: DatasetPreparer, stage: Path)
 
     suffix = SPLIT_SUFFIX[case.split]
     headers = [_load_nifti_header(path) for path in case.channels]
+    for image, path in zip(headers, case.channels, strict=True):
+        check_complete(image, path)
     first, first_path = headers[0], case.channels[0]
     if len(first.shape) != 3:
         raise ValueError(f"{first_path}: expected a 3D volume, got shape {tuple(first.shape)}")
@@ -298,6 +343,7 @@ def _write_volume_case(case: SourceCase, preparer: DatasetPreparer, stage: Path)
     for folder, path in labels.items():
         image = _load_nifti_header(path)
         _check_geometry(first, first_path, image, path)
+        check_complete(image, path)
         label_images[folder] = (image, path)
 
     images_dir = stage / f"images{suffix}"
@@ -305,11 +351,11 @@ def _write_volume_case(case: SourceCase, preparer: DatasetPreparer, stage: Path)
     for index, (image, path) in enumerate(zip(headers, case.channels, strict=True)):
         target = images_dir / f"{case.case_id}_{index:04d}.nii.gz"
         if path.name.endswith(".nii.gz"):
-            # Already in the output format: a byte copy keeps the header exactly and
-            # avoids decompressing and recompressing gigabytes (KiTS, BraTS).
+            # Already in the output format and checked by check_complete: a byte copy
+            # keeps the header exactly and avoids recompressing gigabytes (KiTS, BraTS).
             shutil.copyfile(path, target)
         else:
-            _read_voxels(image, path)  # fail on a truncated file with its name
+            _read_voxels(image, path)
             nib.save(image, str(target))
 
     for folder, (image, path) in label_images.items():
