@@ -38,6 +38,27 @@ def write_drive(root: Path, split: str = "training", ids=("21", "22", "23")) -> 
     return written
 
 
+def write_chase_db1(root: Path, children=range(1, 15), shape=SHAPE_2D) -> dict:
+    """CHASE_DB1 as in the shared copy: images/Image_NN{L,R}.jpg and
+    manual/Image_NN{L,R}_{1st,2nd}HO.png (1-bit PNGs), children 01-14 by default (28
+    images, the full dataset)."""
+    from PIL import Image
+
+    rng = np.random.default_rng(7)
+    (root / "manual").mkdir(parents=True, exist_ok=True)
+    written = {}
+    for child in children:
+        for eye in "LR":
+            case_id = f"Image_{child:02d}{eye}"
+            image, label = rgb(rng, shape), binary_255(rng, shape)
+            write_image_2d(root / "images" / f"{case_id}.jpg", image)
+            for observer in ("1stHO", "2ndHO"):
+                path = root / "manual" / f"{case_id}_{observer}.png"
+                Image.fromarray(label > 0).save(path)  # mode "1", as the real files
+            written[case_id] = {"image": image, "label": label}
+    return written
+
+
 def write_stare(root: Path, flat: bool = False) -> dict:
     """STARE: stare-images/im0001.ppm, labels-ah/im0001.ah.ppm (one .pgm, one gzipped)."""
     import gzip
@@ -93,8 +114,15 @@ def write_msd_4d(root: Path, ids=("case_001", "case_002"), shape=(10, 12, 8)) ->
     return written
 
 
-def write_nnunet(root: Path, ids=("brain_01", "brain_02"), shape=(9, 7, 6), test_ids=()) -> dict:
-    """nnU-Net v2: _0000/_0001 float32 channel files, float32 labels, v2-style labels."""
+def write_nnunet(
+    root: Path,
+    ids=("brain_01", "brain_02"),
+    shape=(9, 7, 6),
+    test_ids=(),
+    test_labels: bool = False,
+) -> dict:
+    """nnU-Net v2: _0000/_0001 float32 channel files, float32 labels, v2-style labels;
+    ``test_ids`` in imagesTs (with labelsTs when ``test_labels``)."""
     rng = np.random.default_rng(3)
     write_dataset_json(
         root,
@@ -104,7 +132,7 @@ def write_nnunet(root: Path, ids=("brain_01", "brain_02"), shape=(9, 7, 6), test
         file_ending=".nii.gz",
     )
     written = {}
-    for folder, case_ids, labelled in (("Tr", ids, True), ("Ts", test_ids, False)):
+    for folder, case_ids, labelled in (("Tr", ids, True), ("Ts", test_ids, test_labels)):
         for case_id in case_ids:
             channels = [rng.normal(size=shape).astype(np.float32) for _ in range(2)]
             for index, channel in enumerate(channels):

@@ -10,7 +10,7 @@ import pytest
 from boundaryloss.data import Case, ImageFolderDataset, chase_db1, drive, stare
 from boundaryloss.data.io import write_image_2d
 
-from .layouts import SHAPE_2D, binary_255, rgb, write_drive, write_stare
+from .layouts import SHAPE_2D, binary_255, rgb, write_chase_db1, write_drive, write_stare
 
 
 def _folder(tmp_path, labels: dict[str, np.ndarray], images: dict[str, np.ndarray] | None = None):
@@ -90,6 +90,26 @@ def test_chase_db1_flat_layout(tmp_path):
     assert source[1].source[1].name == "Image_01R_2ndHO.png"
     with pytest.raises(ValueError, match="observer"):
         chase_db1(tmp_path, observer="3rdHO")
+
+
+def test_chase_db1_conventional_splits(tmp_path):
+    written = write_chase_db1(tmp_path)
+    everything, training, test = (chase_db1(tmp_path, split=s) for s in ("all", "training", "test"))
+    assert everything.case_ids == tuple(sorted(written)) and len(everything) == 28
+    assert training.case_ids == tuple(f"Image_{c:02d}{e}" for c in range(1, 11) for e in "LR")
+    assert test.case_ids == tuple(f"Image_{c:02d}{e}" for c in range(11, 15) for e in "LR")
+    case = test.load("Image_14R")
+    np.testing.assert_array_equal(case.label, written["Image_14R"]["label"] // 255)
+    assert case.fov is not None and case.meta["split"] == "test"
+    with pytest.raises(ValueError, match="split must be one of"):
+        chase_db1(tmp_path, split="validation")
+
+
+def test_chase_db1_without_the_test_children(tmp_path):
+    write_chase_db1(tmp_path, children=range(1, 11))
+    with pytest.raises(ValueError, match=r"images: no CHASE_DB1 test images; .* children 11-14"):
+        chase_db1(tmp_path, split="test")
+    assert len(chase_db1(tmp_path, split="training")) == 20
 
 
 def test_chase_db1_real(shared_data):
@@ -242,3 +262,10 @@ def test_sequence_protocol(tmp_path):
     with pytest.raises(IndexError):
         source[3]
     assert "3 cases" in repr(source)
+
+
+def test_chase_db1_real_copy_has_no_test_children(shared_data):
+    # The shared copy holds children 01-10 only: the whole conventional training set.
+    assert len(chase_db1(shared_data / "chase_db1", split="training")) == 20
+    with pytest.raises(ValueError, match=r"no CHASE_DB1 test images"):
+        chase_db1(shared_data / "chase_db1", split="test")

@@ -72,6 +72,20 @@ def test_nnunet_channel_files_and_v2_labels(tmp_path):
     assert test.case_ids == ("brain_09",) and test[0].label is None
 
 
+def test_test_split_with_labels(tmp_path):
+    written = write_nnunet(tmp_path, test_ids=("brain_08", "brain_09"), test_labels=True)
+    test = DecathlonDataset(tmp_path, split="test")
+    assert test.case_ids == ("brain_08", "brain_09")
+    assert test.labels_dir == tmp_path / "labelsTs"
+    case = test.load("brain_09")
+    np.testing.assert_array_equal(case.image[0], written["brain_09"]["channels"][0])
+    np.testing.assert_array_equal(case.label, written["brain_09"]["label"])
+    assert [p.parent.name for p in case.source] == ["imagesTs", "imagesTs", "labelsTs"]
+    (tmp_path / "labelsTs" / "brain_08.nii.gz").unlink()
+    with pytest.raises(ValueError, match=r"brain_08_0000\.nii\.gz: no label file .*labelsTs"):
+        DecathlonDataset(tmp_path, split="test")
+
+
 def test_region_labels_and_no_dataset_json(tmp_path):
     write_nnunet(tmp_path)
     write_dataset_json(

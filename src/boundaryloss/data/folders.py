@@ -289,10 +289,22 @@ def drive(
     )
 
 
+#: CHASE_DB1 ships no test split. The split many deep-learning papers use trains on the
+#: first 20 of its 28 images (children 01-10) and tests on the last 8 (children 11-14);
+#: :func:`chase_db1` names these ``"training"`` and ``"test"``, by the child number in
+#: the file name.
+CHASE_DB1_SPLITS: dict[str, str] = {
+    "all": r"Image_\d+[LR]",
+    "training": r"Image_(0[1-9]|10)[LR]",
+    "test": r"Image_1[1-4][LR]",
+}
+
+
 def chase_db1(
     root: str | os.PathLike,
     observer: Literal["1stHO", "2ndHO"] = "1stHO",
     fov_threshold: int = 20,
+    split: Literal["all", "training", "test"] = "all",
 ) -> ImageFolderDataset:
     """CHASE_DB1: ``Image_NN{L,R}.jpg`` with ``Image_NN{L,R}_1stHO.png`` / ``_2ndHO.png``.
 
@@ -301,23 +313,43 @@ def chase_db1(
     the red channel above ``fov_threshold`` (see :func:`red_channel_fov`). Case ids
     are the file stems (``"Image_01L"``).
 
+    Args:
+        split: ``"all"`` 28 images, or the conventional ``"training"`` (children 01-10,
+            20 images) / ``"test"`` (children 11-14, 8 images) of
+            :data:`CHASE_DB1_SPLITS`; the dataset itself defines no split.
+
     Raises:
-        ValueError: unknown observer, or as :class:`ImageFolderDataset`.
+        ValueError: unknown observer or split; no image of the split in the folder (a
+            copy holding only children 01-10 has no test images); or as
+            :class:`ImageFolderDataset`.
     """
     if observer not in ("1stHO", "2ndHO"):
         raise ValueError(f"CHASE_DB1 observer must be '1stHO' or '2ndHO', got {observer!r}")
+    if split not in CHASE_DB1_SPLITS:
+        raise ValueError(f"CHASE_DB1 split must be one of {list(CHASE_DB1_SPLITS)}, got {split!r}")
     root = Path(root)
     images, labels = root / "images", root / "manual"
     if not images.is_dir():
         images = labels = root
+    if (
+        split != "all"
+        and images.is_dir()
+        and not _find_ids(images, ("{id}.jpg",), CHASE_DB1_SPLITS[split])
+    ):
+        children = "11-14 (Image_11L to Image_14R)" if split == "test" else "01-10"
+        raise ValueError(
+            f"{images}: no CHASE_DB1 {split} images; the conventional {split} set is "
+            f"children {children}, which this copy does not hold (CHASE_DB1 defines no "
+            "split of its own)"
+        )
     return ImageFolderDataset(
         images,
         labels,
         image_pattern="{id}.jpg",
         label_pattern=f"{{id}}_{observer}.png",
         fov_from_image=red_channel_fov(fov_threshold),
-        id_regex=r"Image_\d+[LR]",
-        meta={"dataset": "CHASE_DB1", "observer": observer},
+        id_regex=CHASE_DB1_SPLITS[split],
+        meta={"dataset": "CHASE_DB1", "observer": observer, "split": split},
     )
 
 
@@ -334,6 +366,8 @@ def stare(
     images folder). Labels may end in ``.ppm`` or ``.pgm``, and any file may still be
     gzipped as downloaded (``im0001.ppm.gz``). STARE has no masks: pass
     ``fov_threshold`` for a red-channel FOV. Case ids are ``"im0001"``-style stems.
+    STARE defines no test split, and papers disagree on one (leave-one-out, halves), so
+    this reader offers none.
 
     Raises:
         ValueError: unknown observer, or as :class:`ImageFolderDataset`.

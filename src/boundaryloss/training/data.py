@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ..config import ConfigError
 from ..data import DecathlonDataset, chase_db1, drive, stare, synthetic_2d, synthetic_3d
@@ -18,9 +18,19 @@ from ..maps import DistanceMapTransform
 from .components import MapSpec
 
 
-def build_cases(config) -> Sequence:
-    """The case source a ``DataConfig`` names (lazy for on-disk datasets)."""
+def build_cases(config, split: Literal["train", "test"] = "train") -> Sequence:
+    """The case source a ``DataConfig`` names (lazy for on-disk datasets).
+
+    Args:
+        split: ``"train"``, the cases a run trains and validates on (at most
+            ``data.max_cases``), or ``"test"``, the dataset's own test split (see
+            :func:`dataset_test_split`).
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     if config.source == "synthetic":
+        if split == "test":
+            raise ConfigError("data.source: synthetic data has no test split")
         syn = config.synthetic
         make = synthetic_2d if len(syn.shape) == 2 else synthetic_3d
         if len(syn.shape) not in (2, 3):
@@ -37,9 +47,12 @@ def build_cases(config) -> Sequence:
     root = Path(config.root).expanduser()
     if not root.exists():
         raise ConfigError(f"data.root: {root} does not exist")
+    if split == "test":
+        return dataset_test_split(config.source, root)
     readers = {
         "msd": lambda: DecathlonDataset(root),
-        "chase_db1": lambda: chase_db1(root),
+        # The conventional CHASE_DB1 test images (children 11-14) stay out of training.
+        "chase_db1": lambda: chase_db1(root, split="training"),
         "drive": lambda: drive(root, "training"),
         "stare": lambda: stare(root),
     }
@@ -47,6 +60,33 @@ def build_cases(config) -> Sequence:
     if config.max_cases is not None:
         cases = select_cases(cases, list(cases.case_ids)[: config.max_cases])
     return cases
+
+
+def dataset_test_split(source: str, root: Path) -> Sequence:
+    """The test split of the dataset at ``root``, read as ``data.source`` names it.
+
+    ``msd`` (and every dataset ``boundaryloss prepare`` writes): ``imagesTs`` with
+    ``labelsTs`` (and ``masksTs`` field-of-view masks for 2D datasets); ``drive``:
+    ``test/images`` with ``test/1st_manual`` and ``test/mask``; ``chase_db1``: the
+    conventional last 8 images (children 11-14), as the dataset defines no split.
+    STARE defines no test split either, and papers disagree on one (leave-one-out,
+    halves), so ``stare`` is an error.
+
+    Raises:
+        ConfigError: a source without a test split.
+        ValueError: the split's folders or files are missing (named), as the readers.
+    """
+    if source == "stare":
+        raise ConfigError(
+            "data.source: STARE defines no test split (papers use leave-one-out or their "
+            "own halves); evaluate the run's validation cases (--split val) instead"
+        )
+    readers = {
+        "msd": lambda: DecathlonDataset(root, "test"),
+        "chase_db1": lambda: chase_db1(root, split="test"),
+        "drive": lambda: drive(root, "test"),
+    }
+    return readers[source]()
 
 
 def case_ids(cases: Sequence) -> list[str]:
