@@ -1,4 +1,11 @@
-"""``boundaryloss evaluate RUN_DIR``: per-case, per-class metrics of a trained run."""
+"""``boundaryloss evaluate RUN_DIR``: per-case, per-class metrics of a trained run.
+
+``--split val`` (default) scores the run's validation cases, ``all`` every case of its
+training data, ``test`` the dataset's own test split (MSD/nnU-Net and prepared
+datasets: imagesTs + labelsTs; DRIVE: test/; CHASE_DB1: the conventional last 8
+images; STARE has none) into RUN_DIR/evaluation_test. Retinal cases are scored inside
+their field of view; the summary reports per-image means and pixel-level scores.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +15,25 @@ import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("evaluate", help="evaluate a trained run", description=__doc__)
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="evaluate a trained run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("run_dir", help="the run directory written by 'boundaryloss train'")
     parser.add_argument("--data", help="dataset root to evaluate on (default: the run's)")
     parser.add_argument("--checkpoint", default="best", help="best, last, or a checkpoint path")
-    parser.add_argument("--split", default="val", choices=("val", "all"))
-    parser.add_argument("--output", help="output folder (default RUN_DIR/evaluation)")
+    parser.add_argument(
+        "--split",
+        default="val",
+        choices=("val", "all", "test"),
+        help="the run's validation cases, all its cases, or the dataset's test split",
+    )
+    parser.add_argument(
+        "--output",
+        help="output folder (default RUN_DIR/evaluation, RUN_DIR/evaluation_test for test)",
+    )
     parser.add_argument(
         "--missing",
         default="inf",
@@ -29,6 +49,7 @@ def _fmt(value: float) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ..training.evaluate import evaluate_run
+    from ..training.pixel_level import PIXEL_SCORES
 
     summary = evaluate_run(
         args.run_dir,
@@ -39,7 +60,12 @@ def run(args: argparse.Namespace) -> int:
         args.missing,
         progress=lambda line: print(line, file=sys.stderr),
     )
-    print(f"{summary['num_cases']} cases, checkpoint {summary['checkpoint']}")
+    fov = summary["fov"]
+    where = f"inside the field of view ({fov['num_cases']} cases)" if fov["applied"] else "no FOV"
+    print(
+        f"{summary['num_cases']} cases ({summary['split']}), checkpoint "
+        f"{summary['checkpoint']}, {where}"
+    )
     for metric, per_class in summary["metrics"].items():
         for cls, stats in per_class.items():
             print(
@@ -47,4 +73,7 @@ def run(args: argparse.Namespace) -> int:
                 f"median {_fmt(stats['median'])}  missed {stats['n_missed']}  "
                 f"both-empty {stats['n_both_empty']}"
             )
+    for cls, scores in summary["pixel_level"].items():
+        pooled = "  ".join(f"{name} {_fmt(scores[name])}" for name in PIXEL_SCORES)
+        print(f"pixel-level class {cls}: {pooled}")
     return 0

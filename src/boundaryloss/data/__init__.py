@@ -21,7 +21,8 @@ from .augment import (
 from .cache import MapCache, map_key
 from .case import Case
 from .datasets import CaseDataset, PatchDataset, SliceDataset, to_tensors
-from .folders import ImageFolderDataset, chase_db1, drive, red_channel_fov, stare
+from .folders import CHASE_DB1_SPLITS, ImageFolderDataset, chase_db1, drive, red_channel_fov, stare
+from .fov import restrict_to_fov
 from .msd import DecathlonDataset, read_dataset_json
 from .patches import crop_patch, foreground_locations, patch_grid, random_patch_start
 from .preprocess import (
@@ -48,6 +49,7 @@ from .splits import (
 from .synthetic import synthetic_2d, synthetic_3d
 
 __all__ = [
+    "CHASE_DB1_SPLITS",
     "NORMALIZATIONS",
     "SPATIAL_KEYS",
     "Case",
@@ -86,6 +88,7 @@ __all__ = [
     "red_channel_fov",
     "resize_case",
     "resized_affine",
+    "restrict_to_fov",
     "rotate90",
     "save_splits",
     "select_cases",

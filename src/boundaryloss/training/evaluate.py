@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 from pathlib import Path
 from typing import Any
 
+from ..data.fov import restrict_to_fov
+from ..data.io import write_text_atomically
 from ..data.splits import load_splits, select_cases
 from ..metrics import SegmentationEvaluator
 from .data import build_cases, case_ids
+from .pixel_level import PixelLevel
 from .predict import Predictor
 from .run_log import write_json
 
 METRICS = ("dice", "hd", "hd95", "assd", "precision", "recall")
+#: Columns added to the evaluator's per-(case, class) table: whether the case's field
+#: of view was applied, the pixels scored (the FOV, or the whole image) and the true
+#: positives among them, so per-image and pixel-level aggregates can be recomputed.
+FOV_COLUMNS = ("fov", "scored_voxels", "tp_voxels")
+#: Default output folder under the run directory, per split (test results never
+#: replace validation results).
+OUTPUT_FOLDERS = {"val": "evaluation", "all": "evaluation", "test": "evaluation_test"}
 
 
 def evaluate_run(
@@ -24,26 +36,42 @@ def evaluate_run(
     missing: str = "inf",
     progress=None,
 ) -> dict[str, Any]:
-    """Segment the run's validation cases (or all cases) and measure them.
+    """Segment the run's validation cases, all its cases, or the dataset's test split,
+    and measure them.
+
+    Cases are predicted as :class:`~boundaryloss.training.predict.Predictor` does (the
+    run's preprocessing, sliding windows for 3D patch models). When a case has a field
+    of view (DRIVE and prepared retinal masks, CHASE_DB1's red-channel threshold), the
+    prediction and the reference are scored inside it only: see
+    :func:`~boundaryloss.data.fov.restrict_to_fov`. The CSV says per row whether the FOV
+    was applied (``fov``) and how many pixels were scored; the summary holds the mean
+    of per-image scores (``metrics``) and the scores of the counts pooled over every
+    image (``pixel_level``, see :mod:`~boundaryloss.training.pixel_level`).
 
     Args:
         run_dir: a training run directory.
         data_root: evaluate on this dataset root instead of the run's ``data.root``.
         checkpoint: ``"best"`` or ``"last"``, or a path to a checkpoint file.
-        split: ``"val"`` (the run's validation cases) or ``"all"``.
+        split: ``"val"`` (the run's validation cases), ``"all"`` (every training-split
+            case) or ``"test"`` (the dataset's test split, see
+            :func:`~boundaryloss.training.data.dataset_test_split`).
         output: folder for ``cases.csv`` and ``summary.json`` (default
-            ``RUN_DIR/evaluation``).
+            ``RUN_DIR/evaluation``, ``RUN_DIR/evaluation_test`` for the test split).
         missing: distance reported for a missed structure (``"inf"``, ``"nan"``,
             ``"diagonal"``), see :mod:`boundaryloss.metrics`.
 
     Returns:
         The summary written to ``summary.json``.
+
+    Raises:
+        ValueError: unknown split, a source without a test split, a case without a
+            reference label, or the readers' errors (naming the files).
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise FileNotFoundError(f"run directory not found: {run_dir}")
-    if split not in ("val", "all"):
-        raise ValueError(f"split must be 'val' or 'all', got {split!r}")
+    if split not in OUTPUT_FOLDERS:
+        raise ValueError(f"split must be one of {list(OUTPUT_FOLDERS)}, got {split!r}")
     path = Path(checkpoint)
     if checkpoint in ("best", "last"):
         path = run_dir / "checkpoints" / f"{checkpoint}.pt"
@@ -51,7 +79,7 @@ def evaluate_run(
     data_config = predictor.config.data
     if data_root is not None:
         data_config = dataclasses.replace(data_config, root=str(data_root))
-    cases = build_cases(data_config)
+    cases = build_cases(data_config, "test" if split == "test" else "train")
     if split == "val":
         splits_file = run_dir / "splits.json"
         if not splits_file.is_file():
@@ -68,20 +96,49 @@ def evaluate_run(
     evaluator = SegmentationEvaluator(
         metrics=METRICS, num_classes=data_config.num_classes, missing=missing
     )
+    pixels = PixelLevel(range(1, data_config.num_classes))
+    extra: dict[tuple[str, int], dict[str, Any]] = {}
+    fov_cases = 0
     for i in range(len(cases)):
         case = cases[i]
-        prediction = predictor.segment(case)
-        evaluator.update(case.case_id, prediction, case.label, spacing=case.spacing)
+        if case.label is None:
+            where = case.source[0] if case.source else "in memory"
+            raise ValueError(f"{where}: case {case.case_id} has no reference label to score")
+        prediction, reference = predictor.segment(case), case.label
+        if case.fov is not None:
+            prediction = restrict_to_fov(prediction, case.fov, f"prediction of {case.case_id}")
+            reference = restrict_to_fov(reference, case.fov, f"label of {case.case_id}")
+            fov_cases += 1
+        evaluator.update(case.case_id, prediction, reference, spacing=case.spacing)
+        for cls, counts in pixels.update(prediction, reference, case.fov).items():
+            extra[(case.case_id, cls)] = {
+                "fov": "yes" if case.fov is not None else "no",
+                "scored_voxels": counts.total,
+                "tp_voxels": counts.tp,
+            }
         if progress is not None:
             progress(f"[{i + 1}/{len(cases)}] {case.case_id}")
-    output = Path(output) if output is not None else run_dir / "evaluation"
-    evaluator.to_csv(output / "cases.csv")
+    output = Path(output) if output is not None else run_dir / OUTPUT_FOLDERS[split]
+    _write_cases(output / "cases.csv", evaluator, extra)
     summary = {
         "checkpoint": str(path),
         "split": split,
+        "data_root": data_config.root,
         "num_cases": len(cases),
         "missing": missing,
+        "fov": {"applied": fov_cases > 0, "num_cases": fov_cases},
         "metrics": evaluator.summary(),
+        "pixel_level": pixels.summary(),
     }
     write_json(output / "summary.json", summary)
     return summary
+
+
+def _write_cases(path: Path, evaluator: SegmentationEvaluator, extra: dict) -> None:
+    """The evaluator's table with :data:`FOV_COLUMNS` appended, written atomically."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=[*evaluator.columns, *FOV_COLUMNS])
+    writer.writeheader()
+    for row in evaluator.rows():
+        writer.writerow({**row, **extra[(row["case"], row["class"])]})
+    write_text_atomically(path, buffer.getvalue())

@@ -1,0 +1,45 @@
+"""Fields of view: the image region a dataset's reference labels are defined in.
+
+Retinal photographs (DRIVE, STARE, CHASE_DB1) are scored inside the circular field of
+view only; readers put it in :attr:`Case.fov <boundaryloss.data.Case.fov>` (DRIVE's
+``mask/`` files, prepared datasets' ``masks<Tr|Ts>/``, or the red-channel threshold of
+:func:`~boundaryloss.data.red_channel_fov` for CHASE_DB1).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def restrict_to_fov(labels: np.ndarray, fov: np.ndarray | None, what: str = "labels") -> np.ndarray:
+    """Class indices with every pixel outside the field of view set to background.
+
+    Convention:
+        Setting prediction and reference both to 0 outside the FOV removes those pixels
+        from the true positives, false positives and false negatives of every class
+        >= 1, so Dice, precision, recall and surface distances are computed inside the
+        FOV only. True negatives (and anything scoring class 0) must still be counted
+        inside the FOV alone: see :func:`~boundaryloss.training.pixel_level.confusion_counts`.
+
+    Args:
+        labels: integer class indices ``(*spatial)``.
+        fov: bool ``(*spatial)``, True inside; None means no field of view (``labels``
+            is returned as is).
+        what: name of ``labels`` in error messages.
+
+    Returns:
+        A new array (or ``labels`` itself when ``fov`` is None), same dtype and shape.
+
+    Raises:
+        ValueError: ``fov`` has another shape than ``labels``, or is empty.
+    """
+    if fov is None:
+        return labels
+    fov = np.asarray(fov, dtype=bool)
+    if fov.shape != labels.shape:
+        raise ValueError(
+            f"field-of-view mask shape {fov.shape} does not match {what} shape {labels.shape}"
+        )
+    if not fov.any():
+        raise ValueError(f"field-of-view mask of the {what} is empty")
+    return np.where(fov, labels, np.zeros((), dtype=labels.dtype))

@@ -1,0 +1,131 @@
+"""``evaluate_run(..., split="test")``: a tiny run scored on its dataset's test split,
+inside the field of view, recomputed here from the predictions with the formulas."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from boundaryloss.cli import main
+from boundaryloss.data import drive
+from boundaryloss.data.prepare import prepare_dataset
+from boundaryloss.training.engine import Trainer
+from boundaryloss.training.evaluate import evaluate_run
+from boundaryloss.training.predict import Predictor
+from tests.data.layouts import write_drive
+
+TRAINING_IDS = ("21", "22", "23", "24", "25")
+
+
+@pytest.fixture(scope="module")
+def drive_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data") / "DRIVE"
+    write_drive(root, "training", ids=TRAINING_IDS)
+    write_drive(root, "test", ids=("01", "02"))
+    return root
+
+
+def train(tiny_config, *overrides: str, name: str = "run"):
+    config = tiny_config(
+        "train.epochs=1", "data.batch_size=2", "data.val_fraction=0.4", *overrides, name=name
+    )
+    Trainer(config).fit()
+    return config.run_dir
+
+
+def read_rows(path) -> dict[str, dict[str, str]]:
+    with open(path, newline="") as handle:
+        return {row["case"]: row for row in csv.DictReader(handle)}
+
+
+def counts(pred: np.ndarray, ref: np.ndarray, fov: np.ndarray) -> np.ndarray:
+    """(TP, FP, FN, TN) of class 1 inside ``fov``, written out."""
+    p, r = (pred == 1) & fov, (ref == 1) & fov
+    return np.array([(p & r).sum(), (p & ~r).sum(), (~p & r).sum(), (~p & ~r & fov).sum()])
+
+
+def test_test_split_is_scored_inside_the_fov_and_kept_apart(tiny_config, drive_root):
+    run = train(tiny_config, "data.source=drive", f"data.root={drive_root}")
+    evaluate_run(run, split="val", checkpoint="last")
+    validation = (run / "evaluation" / "summary.json").read_text()
+
+    summary = evaluate_run(run, split="test", checkpoint="last")
+    assert (run / "evaluation" / "summary.json").read_text() == validation
+    assert json.loads((run / "evaluation_test" / "summary.json").read_text()) == json.loads(
+        json.dumps(summary)
+    )
+    assert summary["split"] == "test" and summary["num_cases"] == 2
+    assert summary["fov"] == {"applied": True, "num_cases": 2}
+
+    rows = read_rows(run / "evaluation_test" / "cases.csv")
+    assert sorted(rows) == ["01", "02"]
+    predictor = Predictor.from_checkpoint(run / "checkpoints" / "last.pt")
+    pooled = np.zeros(4, dtype=np.int64)
+    for case in drive(drive_root, "test"):
+        tp, fp, fn, tn = counts(predictor.segment(case), case.label, case.fov)
+        pooled += (tp, fp, fn, tn)
+        row = rows[case.case_id]
+        assert row["fov"] == "yes" and int(row["scored_voxels"]) == case.fov.sum()
+        assert int(row["tp_voxels"]) == tp and int(row["ref_voxels"]) == tp + fn
+        assert float(row["dice"]) == pytest.approx(2 * tp / (2 * tp + fp + fn))
+    tp, fp, fn, tn = pooled
+    pixel = summary["pixel_level"][1]
+    assert [pixel[k] for k in ("tp", "fp", "fn", "tn")] == pooled.tolist()
+    assert pixel["dice"] == pytest.approx(2 * tp / (2 * tp + fp + fn))
+    assert pixel["accuracy"] == pytest.approx((tp + tn) / pooled.sum())
+    dice = [float(rows[c]["dice"]) for c in ("01", "02")]
+    assert summary["metrics"]["dice"][1]["mean"] == pytest.approx(np.mean(dice))
+
+
+def test_pixels_outside_the_fov_do_not_count(tiny_config, drive_root, monkeypatch):
+    run = train(tiny_config, "data.source=drive", f"data.root={drive_root}", name="fov")
+    # A model that calls every pixel a vessel: inside the FOV its false positives are
+    # the FOV's non-vessel pixels only.
+    monkeypatch.setattr(
+        Predictor, "segment", lambda self, case: np.ones(case.spatial_shape, np.uint8)
+    )
+    summary = evaluate_run(run, split="test", output=run / "everything")
+    for case in drive(drive_root, "test"):
+        vessels_inside = (case.label[case.fov] == 1).sum()
+        expected = 2 * vessels_inside / (case.fov.sum() + vessels_inside)
+        row = read_rows(run / "everything" / "cases.csv")[case.case_id]
+        assert float(row["dice"]) == pytest.approx(expected)
+        assert int(row["pred_voxels"]) == case.fov.sum()
+    assert summary["pixel_level"][1]["tn"] == 0
+    assert summary["pixel_level"][1]["specificity"] == 0.0
+
+
+def test_prepared_dataset_test_split_uses_its_masks(tiny_config, drive_root, tmp_path, capsys):
+    prepared = tmp_path / "DRIVE-prepared"
+    prepare_dataset("drive", drive_root, prepared)
+    run = train(tiny_config, "data.source=msd", f"data.root={prepared}", name="prepared")
+    assert main(["evaluate", str(run), "--split", "test", "--checkpoint", "last"]) == 0
+    out = capsys.readouterr().out
+    assert "2 cases (test)" in out and "inside the field of view (2 cases)" in out
+    assert "pixel-level class 1: dice" in out
+    rows = read_rows(run / "evaluation_test" / "cases.csv")
+    masks = {c: drive(drive_root, "test").load(c).fov.sum() for c in ("01", "02")}
+    assert {c: int(r["scored_voxels"]) for c, r in rows.items()} == masks
+
+
+def test_test_split_errors_are_one_line(tiny_config, drive_root, tmp_path, capsys):
+    synthetic = train(tiny_config, name="synthetic")
+    assert main(["evaluate", str(synthetic), "--split", "test", "--checkpoint", "last"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        "boundaryloss evaluate: error: data.source: synthetic data has no test split"
+    )
+    no_labels = tmp_path / "no-labels"
+    write_drive(no_labels, "training", ids=TRAINING_IDS)
+    write_drive(no_labels, "test", ids=("01",))
+    for path in (no_labels / "test" / "1st_manual").iterdir():
+        path.unlink()
+    (no_labels / "test" / "1st_manual").rmdir()
+    run = train(tiny_config, "data.source=drive", f"data.root={drive_root}", name="d")
+    argv = ["evaluate", str(run), "--split", "test", "--data", str(no_labels), "--checkpoint"]
+    assert main([*argv, "last"]) == 1
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "test/1st_manual: labels folder not found" in err
