@@ -15,7 +15,7 @@ from boundaryloss.data.prepare import prepare_dataset
 from boundaryloss.training.engine import Trainer
 from boundaryloss.training.evaluate import evaluate_run
 from boundaryloss.training.predict import Predictor
-from tests.data.layouts import write_drive
+from tests.data.layouts import write_drive, write_nnunet
 
 TRAINING_IDS = ("21", "22", "23", "24", "25")
 
@@ -129,3 +129,49 @@ def test_test_split_errors_are_one_line(tiny_config, drive_root, tmp_path, capsy
     assert main([*argv, "last"]) == 1
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and "test/1st_manual: labels folder not found" in err
+
+
+def test_3d_test_split_is_predicted_with_sliding_windows(tiny_config, tmp_path, monkeypatch):
+    from boundaryloss.data import DecathlonDataset
+    from boundaryloss.training import predict as predict_module
+
+    root = tmp_path / "Dataset001_Fixture"
+    ids = tuple(f"brain_{n:02d}" for n in range(1, 5))
+    write_nnunet(root, ids=ids, shape=(16, 16, 12), test_ids=("brain_08", "brain_09"))
+    run = train(
+        tiny_config,
+        "data.source=msd",
+        f"data.root={root}",
+        "data.num_classes=3",
+        "data.normalization=zscore",
+        "model.spatial_dims=3",
+        "data.patch_size=[8, 8, 8]",
+        name="3d",
+    )
+    windows = []
+    original = predict_module.predict_case
+
+    def spy(model, image, spatial_dims, slice_axis, window):
+        windows.append(window)
+        return original(model, image, spatial_dims, slice_axis, window)
+
+    monkeypatch.setattr(predict_module, "predict_case", spy)
+    with pytest.raises(ValueError, match=r"brain_08_0000\.nii\.gz: case brain_08 has no reference"):
+        evaluate_run(run, split="test", checkpoint="last")
+    write_nnunet(
+        root, ids=ids, shape=(16, 16, 12), test_ids=("brain_08", "brain_09"), test_labels=True
+    )
+    summary = evaluate_run(run, split="test", checkpoint="last")
+    assert windows[-1] == [8, 8, 8] and summary["fov"] == {"applied": False, "num_cases": 0}
+    predictor = Predictor.from_checkpoint(run / "checkpoints" / "last.pt")
+    case = DecathlonDataset(root, "test").load("brain_09")
+    prediction = predictor.segment(case)
+    with open(run / "evaluation_test" / "cases.csv", newline="") as handle:
+        table = [r for r in csv.DictReader(handle) if r["case"] == "brain_09"]
+    for row in table:
+        cls = int(row["class"])
+        p, r = prediction == cls, case.label == cls
+        assert int(row["tp_voxels"]) == (p & r).sum() and row["fov"] == "no"
+        assert int(row["scored_voxels"]) == prediction.size
+        assert float(row["dice"]) == pytest.approx(2 * (p & r).sum() / (p.sum() + r.sum()))
+    assert sorted(read_rows(run / "evaluation_test" / "cases.csv")) == ["brain_08", "brain_09"]
