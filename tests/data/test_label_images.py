@@ -150,3 +150,14 @@ def test_folder_reader_palette_and_bilevel_give_the_same_cases(tmp_path):
     )
     for case in source:
         np.testing.assert_array_equal(case.label, MASK.astype(np.int64))
+
+
+def test_read_image_2d_reads_palettes_as_their_colours(tmp_path):
+    from boundaryloss.data.io import read_image_2d
+
+    classes = (np.arange(99).reshape(9, 11) % 3).astype(np.uint8)
+    voc = [(0, 0, 0), (128, 0, 0), (0, 128, 0)]
+    palette_image(classes, voc).save(tmp_path / "classes.png")
+    np.testing.assert_array_equal(read_image_2d(tmp_path / "classes.png"), np.array(voc)[classes])
+    drive_2nd_manual(tmp_path / "drive.gif")  # grey palette: the stored grey levels
+    np.testing.assert_array_equal(read_image_2d(tmp_path / "drive.gif"), np.where(MASK, 253, 3))

@@ -26,7 +26,8 @@ class Case:
         label: int64 ``(*spatial)`` class indices, or None for unlabelled cases.
         spacing: physical pixel size per spatial axis.
         affine: 4x4 voxel-to-world matrix (NIfTI), or None.
-        fov: bool ``(*spatial)`` field-of-view mask (retinal images), or None.
+        fov: bool ``(*spatial)`` field-of-view mask (retinal images), or None; evaluation
+            scores inside it only (:func:`~boundaryloss.data.fov.restrict_to_fov`).
         source: the file(s) the case was read from, for error messages and writing
             predictions back in the input's format.
         meta: anything else a reader knows (modalities, frame, observer, ...).

@@ -119,8 +119,9 @@ def read_image_2d(path: str | os.PathLike, mode: str | None = None) -> np.ndarra
 
     Args:
         mode: a Pillow mode to convert to (``"L"`` grey, ``"RGB"``), or None to keep
-            the file's. GIF and palette images are converted to ``"L"`` unless a mode is
-            given, so a label stored as a palette GIF reads as its grey values.
+            the file's; then bilevel images read as {0, 255} and palette images as their
+            colours (``"L"`` for a grey palette, ``"RGB"`` otherwise). Label and mask
+            files are read by their meaning with :func:`read_grey_2d` instead.
 
     Returns:
         ``(H, W)`` or ``(H, W, channels)`` array.
@@ -131,7 +132,9 @@ def read_image_2d(path: str | os.PathLike, mode: str | None = None) -> np.ndarra
     with _open_pillow(path) as image:
         if mode is not None:
             image = image.convert(mode)
-        elif image.mode in ("P", "PA", "1"):
+        elif image.mode in ("P", "PA"):
+            image = image.convert("RGB" if _palette_has_colour(image) else "L")
+        elif image.mode == "1":
             image = image.convert("L")
         return np.asarray(image)
 
