@@ -54,6 +54,11 @@ def test_drive_test_split_both_observers(tmp_path):
     assert first.load("02").source[1].name == "02_manual1.gif"
     assert second.load("02").source[1].name == "02_manual2.gif"
     assert set(np.unique(second[1].label)) <= {0, 1}
+    for path in (tmp_path / "test" / "2nd_manual").iterdir():
+        path.unlink()
+    (tmp_path / "test" / "2nd_manual").rmdir()
+    unlabelled = drive(tmp_path, "test", observer=2)
+    assert unlabelled[0].label is None and unlabelled[0].fov is not None
 
 
 def test_stare_layouts(tmp_path):

@@ -266,7 +266,10 @@ def drive(
     Images are ``NN_training.tif`` / ``NN_test.tif`` (565x584 RGB), labels
     ``1st_manual/NN_manual1.gif`` (``2nd_manual/NN_manual2.gif`` for ``observer=2``,
     test split only), masks ``mask/NN_training_mask.gif`` / ``NN_test_mask.gif``.
-    Case ids are the two-digit numbers (``"21"``).
+    Case ids are the two-digit numbers (``"21"``). The original test set ships both
+    observers; a test folder without the observer's folder gives unlabelled cases
+    (label None), as :class:`~boundaryloss.data.msd.DecathlonDataset` does without
+    ``labelsTs``.
 
     Raises:
         ValueError: unknown split or observer, or as :class:`ImageFolderDataset`.
@@ -277,15 +280,17 @@ def drive(
         raise ValueError(f"DRIVE observer must be 1 or 2, got {observer!r}")
     base = Path(root) / split
     manual = "1st_manual" if observer == 1 else "2nd_manual"
+    labels = base / manual
+    unlabelled = split == "test" and not labels.is_dir()
     return ImageFolderDataset(
         base / "images",
-        base / manual,
+        None if unlabelled else labels,
         image_pattern=f"{{id}}_{split}.tif",
         label_pattern=f"{{id}}_manual{observer}.gif",
         fov=base / "mask",
         fov_pattern=f"{{id}}_{split}_mask.gif",
         id_regex=r"\d+",
-        meta={"dataset": "DRIVE", "split": split, "observer": manual},
+        meta={"dataset": "DRIVE", "split": split, "observer": None if unlabelled else manual},
     )
 
 

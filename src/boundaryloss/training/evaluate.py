@@ -103,7 +103,10 @@ def evaluate_run(
         case = cases[i]
         if case.label is None:
             where = case.source[0] if case.source else "in memory"
-            raise ValueError(f"{where}: case {case.case_id} has no reference label to score")
+            raise ValueError(
+                f"{where}: case {case.case_id} has no reference label to score (the "
+                f"{split} split here ships images only)"
+            )
         prediction, reference = predictor.segment(case), case.label
         if case.fov is not None:
             prediction = restrict_to_fov(prediction, case.fov, f"prediction of {case.case_id}")
