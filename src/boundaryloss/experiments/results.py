@@ -80,6 +80,7 @@ def _evaluation_is_current(output: Path, checkpoint: Path) -> bool:
     return (
         saved.get("checkpoint") == str(checkpoint)
         and saved.get("missing") == "inf"
+        and "fov" in saved  # evaluations from before fields of view were applied are redone
         and cases.stat().st_mtime >= checkpoint.stat().st_mtime
     )
 
