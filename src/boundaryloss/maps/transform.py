@@ -116,13 +116,20 @@ class DistanceMapTransform:
         self.label_key = label_key
         self.output_key = output_key or DEFAULT_OUTPUT_KEYS[kind]
 
-    def spacing_of(self, label: Any, sample_spacing: Any = None) -> Any:
+    def spacing_of(
+        self, label: Any, sample_spacing: Any = None, spatial_ndim: int | None = None
+    ) -> Any:
         """The spacing used for ``label``: explicit, else the label's metadata, else
-        ``sample_spacing`` (a dict sample's ``"spacing"`` entry), else None (unit)."""
+        ``sample_spacing`` (a dict sample's ``"spacing"`` entry), else None (unit).
+
+        ``spatial_ndim`` defaults to this transform's reading of ``label``: a leading
+        axis of length 1 on a 3D/4D label is a channel.
+        """
         if self.spacing is not None:
             return self.spacing
-        channel_first = label.ndim in (3, 4) and label.shape[0] == 1
-        from_meta = metadata_spacing(label, label.ndim - int(channel_first))
+        if spatial_ndim is None:
+            spatial_ndim = label.ndim - int(label.ndim in (3, 4) and label.shape[0] == 1)
+        from_meta = metadata_spacing(label, spatial_ndim)
         return from_meta if from_meta is not None else sample_spacing
 
     def _compute(self, label: Any, spacing: Any) -> Any:
