@@ -179,3 +179,18 @@ def test_compose_inverse_drops_the_map_and_restores_the_label():
     restored = pipeline.inverse(out)
     assert "dist_map" not in restored
     torch.testing.assert_close(restored["label"].as_tensor(), label.as_tensor())
+
+
+def test_invertd_carries_the_map_back_through_the_labels_history():
+    from monai.transforms import Invertd
+
+    label = _meta_label(_label())
+    pipeline = Compose(
+        [RandFlipd("label", prob=1.0, spatial_axis=0), DistanceMapd("label", 3, map_keys="map")]
+    )
+    out = pipeline({"label": label})
+    back = Invertd(keys="map", transform=pipeline, orig_keys="label", nearest_interp=False)(out)
+    # A flip is exact, so the flipped-back map is the map of the original label.
+    expected = _reference("signed", "paper", _label(), PIXDIM)
+    np.testing.assert_allclose(back["map"].numpy(), expected, rtol=1e-5, atol=1e-5)
+    assert back["map"].applied_operations == []
