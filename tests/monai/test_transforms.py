@@ -194,3 +194,18 @@ def test_invertd_carries_the_map_back_through_the_labels_history():
     expected = _reference("signed", "paper", _label(), PIXDIM)
     np.testing.assert_allclose(back["map"].numpy(), expected, rtol=1e-5, atol=1e-5)
     assert back["map"].applied_operations == []
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_maps_of_a_label_on_the_gpu_stay_there_and_equal_the_cpu_maps():
+    import warnings
+
+    from boundaryloss.maps import CPUFallbackWarning
+
+    label = _meta_label(_label())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CPUFallbackWarning)
+        on_gpu = DistanceMapd("label", 3)({"label": label.cuda()})["dist_map"]
+    on_cpu = DistanceMapd("label", 3)({"label": label})["dist_map"]
+    assert isinstance(on_gpu, MetaTensor) and on_gpu.device.type == "cuda"
+    torch.testing.assert_close(on_gpu.cpu().as_tensor(), on_cpu.as_tensor(), rtol=1e-5, atol=1e-4)
