@@ -209,3 +209,26 @@ def test_maps_of_a_label_on_the_gpu_stay_there_and_equal_the_cpu_maps():
     on_cpu = DistanceMapd("label", 3)({"label": label})["dist_map"]
     assert isinstance(on_gpu, MetaTensor) and on_gpu.device.type == "cuda"
     torch.testing.assert_close(on_gpu.cpu().as_tensor(), on_cpu.as_tensor(), rtol=1e-5, atol=1e-4)
+
+
+def test_lazy_resampling_is_applied_before_the_map():
+    from monai.transforms import RandSpatialCropd
+
+    label = _meta_label(_label())
+    steps = [
+        RandSpatialCropd("label", (14, 14, 8), random_size=False),
+        RandAffined("label", prob=1.0, rotate_range=(0.3, 0, 0), scale_range=0.2, mode="nearest"),
+        RandFlipd("label", prob=1.0, spatial_axis=0),
+        DistanceMapd("label", 3),
+    ]
+    nearest = {"label": {"mode": "nearest", "padding_mode": "zeros"}}
+    out = Compose(steps, lazy=True, overrides=nearest).set_random_state(1)({"label": label})
+    assert out["label"].pending_operations == []
+    augmented = out["label"][0].numpy().astype(np.int64)
+    spacing = tuple(float(s) for s in affine_to_spacing(out["label"].affine, r=3))
+    expected = _reference("signed", "paper", augmented, spacing)
+    np.testing.assert_allclose(out["dist_map"].numpy(), expected, rtol=1e-5, atol=1e-5)
+    # Without the override MONAI resamples the label bilinearly: refused, not mapped.
+    with pytest.raises(RuntimeError) as error:
+        Compose(steps, lazy=True).set_random_state(1)({"label": label})
+    assert "non-integral" in str(error.value.__cause__)
