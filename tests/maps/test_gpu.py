@@ -49,6 +49,47 @@ def test_cpu_tensors_never_warn(monkeypatch):
     assert _backend._WARNED_CPU_FALLBACK is False
 
 
+class _OnFakeCuda(torch.Tensor):
+    """A CPU tensor that reports a CUDA device (the fallback path without a GPU)."""
+
+    @property
+    def is_cuda(self) -> bool:
+        return True
+
+    @property
+    def device(self) -> torch.device:
+        return torch.device("cuda", 0)
+
+
+def test_mocked_cuda_label_without_cucim_is_mapped_on_the_cpu_moved_back_and_warned_once(
+    monkeypatch,
+):
+    monkeypatch.setattr("boundaryloss.maps._inputs.cucim_available", lambda: False)
+    monkeypatch.setattr(_backend, "_WARNED_CPU_FALLBACK", False)
+    moves = []
+    original_to = torch.Tensor.to
+
+    def to(self, *args, **kwargs):  # record moves to the fake device instead of doing them
+        target = args[0] if args else kwargs.get("device")
+        if isinstance(target, torch.device) and target.type == "cuda":
+            moves.append(target)
+            return self
+        return original_to(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, "to", to)
+    label = torch.zeros(9, 8, dtype=torch.long)
+    label[2:6, 3:7] = 1
+    on_device = label.as_subclass(_OnFakeCuda)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first = signed_distance_map(on_device, 2, (1.0, 2.0))
+        rrw_map(on_device, 2)
+    assert moves == [torch.device("cuda", 0)] * 2  # each result sent back to the device
+    assert [w.category for w in caught] == [CPUFallbackWarning]
+    expected = per_class(REFERENCES["paper"], label.numpy(), 2, (1.0, 2.0))
+    np.testing.assert_allclose(first.as_subclass(torch.Tensor).numpy(), expected, atol=1e-6)
+
+
 def _label(shape, seed):
     rng = np.random.default_rng(seed)
     grid = np.indices(shape)
