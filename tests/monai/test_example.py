@@ -57,3 +57,17 @@ def test_cli_reports_a_missing_dataset_in_one_line(tmp_path, capsys):
     assert example.main([str(tmp_path), "--epochs", "1"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: data:") and "\n" not in err and str(tmp_path) in err
+
+
+def test_docs_excerpt_is_the_example_code():
+    import inspect
+    import re
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "monai.md").read_text()
+    section = docs[docs.index("## Worked example") :]
+    excerpt = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    source = {line.strip() for line in inspect.getsource(example).splitlines()}
+    code = [line.strip() for line in excerpt.splitlines()]
+    missing = [line for line in code if line and line != "..." and not line.startswith("#")]
+    missing = [line for line in missing if line not in source]
+    assert missing == []
