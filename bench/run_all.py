@@ -18,7 +18,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import RESULTS_DIR, machine, write_atomically, write_json  # noqa: E402
 
-BENCHMARKS = ("maps", "losses", "metrics", "data", "training")
+# gpu_maps prints "skipped: no CUDA" (and records a note) on machines without CUDA; with
+# CUDA it also writes bench/results/gpu_<device>.json/.md.
+BENCHMARKS = ("maps", "losses", "metrics", "data", "training", "gpu_maps")
 
 
 def to_markdown(results: dict) -> str:

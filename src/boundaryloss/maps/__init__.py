@@ -5,7 +5,7 @@ optionally one-hot ``(C, *spatial)`` and/or batched, and return a float32
 ``(C, *spatial)`` map per class (one-vs-rest) of the same array type.
 """
 
-from ._backend import cpu_backend, set_backend, set_num_threads
+from ._backend import CPUFallbackWarning, cpu_backend, set_backend, set_num_threads
 from .region_wise import ac_map, rrw_map
 from .signed import CONVENTIONS, signed_distance_map, unsigned_distance_map
 from .transform import MAP_KINDS, DistanceMapTransform, compute_map
@@ -13,6 +13,7 @@ from .transform import MAP_KINDS, DistanceMapTransform, compute_map
 __all__ = [
     "CONVENTIONS",
     "MAP_KINDS",
+    "CPUFallbackWarning",
     "DistanceMapTransform",
     "ac_map",
     "compute_map",

@@ -10,7 +10,11 @@ Backends, in order of preference:
 
 - NumPy arrays: the ``edt`` package (multi-label, anisotropic, multi-threaded), else
   ``scipy.ndimage.distance_transform_edt`` (one call per distinct label).
-- CuPy arrays (CUDA tensors): cuCIM's ``distance_transform_edt`` (one call per label).
+- CuPy arrays (CUDA tensors): cuCIM's ``distance_transform_edt`` (one call per label),
+  when cuCIM is installed (``pip install 'boundaryloss[gpu-cu12]'`` or ``[gpu-cu13]``,
+  matching the CUDA major version of torch). Without it, maps of CUDA tensors are
+  computed on the CPU and copied back to the tensor's device, with a one-time
+  :class:`CPUFallbackWarning`.
 
 Image edges are *not* treated as background (``black_border=False``): a region touching
 the edge of the image is measured only to pixels that exist.
@@ -18,7 +22,9 @@ the edge of the image is measured only to pixels that exist.
 
 from __future__ import annotations
 
+import functools
 import os
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,6 +37,14 @@ except ImportError:  # pragma: no cover
 
 _FORCED_BACKEND: str | None = os.environ.get("BOUNDARYLOSS_EDT_BACKEND") or None
 _NUM_THREADS: int | None = None
+_WARNED_CPU_FALLBACK = False
+
+#: What to install for GPU maps, named in the fallback warning and the docs.
+GPU_EXTRAS = "pip install 'boundaryloss[gpu-cu12]' (CUDA 12) or 'boundaryloss[gpu-cu13]' (CUDA 13)"
+
+
+class CPUFallbackWarning(RuntimeWarning):
+    """Maps of tensors on an accelerator were computed on the CPU (cuCIM is missing)."""
 
 
 def set_num_threads(threads: int | None) -> None:
@@ -130,11 +144,34 @@ def _cucim_edt(mask, spacing):  # pragma: no cover - needs a GPU with cuCIM
     return distance_transform_edt(mask, sampling=spacing).astype("float32")
 
 
+@functools.cache
 def cucim_available() -> bool:
-    """True when cuCIM and CuPy are importable (CUDA tensors are then mapped on the GPU)."""
+    """True when cuCIM and CuPy are importable (CUDA tensors are then mapped on the GPU).
+
+    Cached: a failed import is not retried on every map.
+    """
     try:
         import cucim.core.operations.morphology  # noqa: F401
         import cupy  # noqa: F401
     except Exception:
         return False
     return True
+
+
+def warn_cpu_fallback(device: Any) -> None:
+    """Warn, once per process, that maps of ``device`` tensors are computed on the CPU.
+
+    Called for a tensor on an accelerator when no GPU distance transform is available;
+    the maps still come back on the tensor's device, only slower (a host round trip).
+    """
+    global _WARNED_CPU_FALLBACK
+    if _WARNED_CPU_FALLBACK:
+        return
+    _WARNED_CPU_FALLBACK = True
+    warnings.warn(
+        f"boundaryloss: distance maps of {device} tensors are computed on the CPU and "
+        f"copied back, because cuCIM is not installed; for GPU maps, {GPU_EXTRAS}. "
+        "This warning is shown once.",
+        CPUFallbackWarning,
+        stacklevel=2,
+    )

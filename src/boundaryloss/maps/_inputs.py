@@ -17,7 +17,7 @@ from .._validation import (
     check_spatial_ndim,
     integer_labels,
 )
-from ._backend import cucim_available
+from ._backend import cucim_available, warn_cpu_fallback
 
 # A kernel maps one sample to a float32 (C, *spatial) array on the same backend.
 LabelKernel = Callable[[Any, int, "tuple[float, ...] | None"], Any]
@@ -40,6 +40,7 @@ def _to_backend(label: Any) -> tuple[Any, Callable[[Any], Any]]:
         array = tensor.cpu().numpy()
         if device.type == "cpu":
             return array, torch.from_numpy
+        warn_cpu_fallback(device)
         return array, lambda out: torch.from_numpy(out).to(device)  # CPU round trip
     raise ValueError(f"label must be a numpy array or a torch tensor, got {type(label).__name__}")
 

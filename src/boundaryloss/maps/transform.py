@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, MutableMapping, Sequence
 from typing import Any, Literal
 
+import numpy as np
+
 from .region_wise import ac_map, rrw_map
 from .signed import CONVENTIONS, signed_distance_map, unsigned_distance_map
 
@@ -47,6 +49,29 @@ def compute_map(
     raise ValueError(f"kind must be one of {MAP_KINDS}, got {kind!r}")
 
 
+def metadata_spacing(label: Any, spatial_ndim: int) -> tuple[float, ...] | None:
+    """Pixel size of ``label`` read from its own metadata, or None when it carries none.
+
+    Duck-typed on MONAI's ``MetaTensor`` (no MONAI import): a tensor with ``.meta`` and
+    an ``.affine`` ``(R+1, R+1)`` gives, for each of the first ``spatial_ndim`` array
+    axes after the channel, the length of the matching affine column,
+    ``sqrt(sum_i affine[i, j]**2)`` over the R rotation rows (as MONAI's
+    ``affine_to_spacing``, whose ``pixdim`` is in the same channel-first spatial order).
+    Using whole columns keeps the spacing right for a 2D slice of an oblique volume.
+    A batched MetaTensor (``(B, R+1, R+1)`` affine) is not a single sample: None.
+    """
+    if not (hasattr(label, "meta") and hasattr(label, "affine")):
+        return None
+    affine = label.affine
+    if affine is None:
+        return None
+    affine = np.asarray(affine.detach().cpu() if hasattr(affine, "detach") else affine, float)
+    if affine.ndim != 2 or affine.shape[0] != affine.shape[1] or affine.shape[1] <= spatial_ndim:
+        return None
+    columns = affine[:-1, :spatial_ndim]
+    return tuple(float(v) for v in np.sqrt((columns**2).sum(axis=0)))
+
+
 class DistanceMapTransform:
     """Compute a map from a sample's label, after augmentation, in DataLoader workers.
 
@@ -56,8 +81,11 @@ class DistanceMapTransform:
     Args:
         kind: ``"signed"``, ``"unsigned"``, ``"rrw"`` or ``"ac"``.
         num_classes: number of classes C.
-        spacing: pixel size per spatial axis. If None and the sample is a dict with a
-            ``"spacing"`` entry, that entry is used (per-case spacing).
+        spacing: pixel size per spatial axis (array axis order). If None it is read
+            from the sample: first the label's own metadata (a MONAI ``MetaTensor``'s
+            affine, see :func:`metadata_spacing`; it follows MONAI's resampling and
+            rotations), else a dict sample's ``"spacing"`` entry (the project's
+            datasets), else unit spacing. Pass it explicitly to override both.
         convention: for signed/unsigned maps, see
             :func:`boundaryloss.maps.signed_distance_map`.
         label_key: key of the label ``(*spatial)`` or ``(1, *spatial)`` in a dict sample.
@@ -88,6 +116,22 @@ class DistanceMapTransform:
         self.label_key = label_key
         self.output_key = output_key or DEFAULT_OUTPUT_KEYS[kind]
 
+    def spacing_of(
+        self, label: Any, sample_spacing: Any = None, spatial_ndim: int | None = None
+    ) -> Any:
+        """The spacing used for ``label``: explicit, else the label's metadata, else
+        ``sample_spacing`` (a dict sample's ``"spacing"`` entry), else None (unit).
+
+        ``spatial_ndim`` defaults to this transform's reading of ``label``: a leading
+        axis of length 1 on a 3D/4D label is a channel.
+        """
+        if self.spacing is not None:
+            return self.spacing
+        if spatial_ndim is None:
+            spatial_ndim = label.ndim - int(label.ndim in (3, 4) and label.shape[0] == 1)
+        from_meta = metadata_spacing(label, spatial_ndim)
+        return from_meta if from_meta is not None else sample_spacing
+
     def _compute(self, label: Any, spacing: Any) -> Any:
         if label.ndim in (3, 4) and label.shape[0] == 1:
             label = label[0]  # a channel-first (1, *spatial) label
@@ -97,11 +141,13 @@ class DistanceMapTransform:
         if isinstance(sample, Mapping):
             if self.label_key not in sample:
                 raise ValueError(f"sample has no {self.label_key!r} entry (keys: {sorted(sample)})")
-            spacing = self.spacing if self.spacing is not None else sample.get("spacing")
+            label = sample[self.label_key]
             out: MutableMapping[str, Any] = dict(sample)
-            out[self.output_key] = self._compute(sample[self.label_key], spacing)
+            out[self.output_key] = self._compute(
+                label, self.spacing_of(label, sample.get("spacing"))
+            )
             return out
-        return self._compute(sample, self.spacing)
+        return self._compute(sample, self.spacing_of(sample))
 
     def __repr__(self) -> str:
         return (
