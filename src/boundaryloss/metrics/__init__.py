@@ -16,6 +16,9 @@ present in only one (a miss)       0                    ``missing``: inf / nan /
 absent from both                   ``empty``: 1 / nan   ``empty``: 0 / nan
 =================================  ===================  ===============================
 
+Lesion-wise metrics (:mod:`.lesion`: connected-component detection, lesion counts, volume
+differences, as the WMH 2017 and ISLES 2022 challenges compute them) follow the same rule.
+
 :class:`SegmentationEvaluator` accumulates per-case, per-class results over a dataset and
 reports a table and a summary that counts missed and both-empty cases.
 """
@@ -23,6 +26,17 @@ reports a table and a summary that counts missed and both-empty cases.
 from ._empty import EMPTY_OPTIONS, MISSING_OPTIONS
 from .evaluator import SegmentationEvaluator
 from .hausdorff import HD_MODES, hausdorff_distance
+from .lesion import (
+    LESION_METRICS,
+    LesionDetection,
+    LesionOptions,
+    absolute_volume_difference,
+    lesion_count_difference,
+    lesion_detection,
+    lesion_f1,
+    lesion_precision,
+    lesion_recall,
+)
 from .overlap import dice, jaccard, precision, recall
 from .surface_dice import normalized_surface_dice
 from .surface_distance import average_surface_distance
@@ -30,12 +44,21 @@ from .surface_distance import average_surface_distance
 __all__ = [
     "EMPTY_OPTIONS",
     "HD_MODES",
+    "LESION_METRICS",
     "MISSING_OPTIONS",
+    "LesionDetection",
+    "LesionOptions",
     "SegmentationEvaluator",
+    "absolute_volume_difference",
     "average_surface_distance",
     "dice",
     "hausdorff_distance",
     "jaccard",
+    "lesion_count_difference",
+    "lesion_detection",
+    "lesion_f1",
+    "lesion_precision",
+    "lesion_recall",
     "normalized_surface_dice",
     "precision",
     "recall",
