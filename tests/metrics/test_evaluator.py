@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import csv
 import math
+import os
+import stat
 
 import numpy as np
 import pytest
 
 from boundaryloss.metrics import (
+    LesionOptions,
     SegmentationEvaluator,
+    absolute_volume_difference,
     average_surface_distance,
     dice,
     hausdorff_distance,
+    lesion_count_difference,
+    lesion_detection,
+    lesion_f1,
+    lesion_precision,
+    lesion_recall,
     normalized_surface_dice,
 )
+from boundaryloss.metrics.evaluator import DEFAULT_LESION_METRICS
 
 from .reference import ball
 
@@ -127,3 +137,57 @@ def test_reset_and_errors(evaluator):
         SegmentationEvaluator(missing="zero")
     with pytest.raises(ValueError, match="metric"):
         evaluator.values("jaccard", 1)
+
+
+def test_lesion_metrics_match_the_functions_for_every_status():
+    options = LesionOptions(connectivity=6, f1="isles")
+    ev = SegmentationEvaluator(
+        metrics=("dice", "avd_ml"), num_classes=3, spacing=SPACING, lesion=options
+    )
+    assert ev.metrics == ("dice", "avd_ml", *DEFAULT_LESION_METRICS)
+    for case_id, (pred, ref) in _cases().items():
+        ev.update(case_id, pred, ref)
+        rows = {row["class"]: row for row in ev.rows() if row["case"] == case_id}
+        kwargs = {"num_classes": 3, "connectivity": 6}
+        detection = lesion_detection(pred, ref, **kwargs)
+        expected = {
+            "lesion_recall": lesion_recall(pred, ref, **kwargs),
+            "lesion_precision": lesion_precision(pred, ref, **kwargs),
+            "lesion_f1": lesion_f1(pred, ref, f1="isles", **kwargs),
+            "lesion_count_difference": lesion_count_difference(pred, ref, **kwargs),
+            "avd_percent": absolute_volume_difference(pred, ref, num_classes=3, unit="percent"),
+            "avd_ml": absolute_volume_difference(pred, ref, num_classes=3, spacing=SPACING),
+        }
+        for cls, row in rows.items():
+            assert row["lesions_pred"] == detection[cls].pred_lesions
+            assert row["lesions_ref"] == detection[cls].ref_lesions
+            for name, per_class in expected.items():
+                assert row[name] == pytest.approx(per_class[cls]), (case_id, cls, name)
+    summary = ev.summary()
+    assert summary["lesion_f1"][2]["n_missed"] == 1
+    assert summary["avd_percent"][2]["mean"] == pytest.approx((0 + 100 + 0) / 3)
+
+
+def test_lesion_true_uses_default_options_and_avd_ml_needs_3d():
+    ev = SegmentationEvaluator(metrics=("dice",), lesion=True)
+    pred = np.array([[1, 1, 1, 0, 0, 1]])
+    ref = np.array([[1, 0, 1, 0, 0, 0]])
+    ev.update("a", pred, ref)
+    assert ev.rows()[0]["lesion_f1"] == pytest.approx(lesion_f1(pred, ref)[1])
+    ev2d = SegmentationEvaluator(metrics=("avd_ml",))
+    with pytest.raises(ValueError, match="3 spatial axes"):
+        ev2d.update("a", pred, ref)
+    with pytest.raises(ValueError, match="lesion must be"):
+        SegmentationEvaluator(lesion="yes")
+
+
+def test_csv_permissions_follow_umask(tmp_path):
+    ev = SegmentationEvaluator(metrics=("dice",))
+    ev.update("a", np.ones((3, 3), int), np.ones((3, 3), int))
+    old = os.umask(0o027)
+    try:
+        path = ev.to_csv(tmp_path / "cases.csv")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["cases.csv"]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
-import tempfile
 import warnings
 from collections.abc import Hashable, Sequence
 from pathlib import Path
@@ -21,16 +21,21 @@ from ._empty import (
     check_missing,
     missed_distance,
 )
+from ._files import write_text_atomically
 from ._inputs import prepare_case
 from ._surface import surface_distances
 from .hausdorff import check_mode, reduce_hausdorff
+from .lesion import LESION_METRICS, LesionOptions, lesion_values
 from .overlap import OVERLAP_METRICS, overlap_score
 from .surface_dice import check_tolerance, reduce_surface_dice
 from .surface_distance import reduce_average
 
 DISTANCE_METRICS = ("hd", "hd95", "assd")
-METRICS = (*OVERLAP_METRICS, *DISTANCE_METRICS, "nsd")
+METRICS = (*OVERLAP_METRICS, *DISTANCE_METRICS, "nsd", *LESION_METRICS)
 DEFAULT_METRICS = ("dice", "hd95", "assd")
+#: Lesion metrics added by ``lesion=True``: every one that is defined in 2D and 3D
+#: (``"avd_ml"`` needs 3D cases and is added by name).
+DEFAULT_LESION_METRICS = tuple(m for m in LESION_METRICS if m != "avd_ml")
 #: Per (case, class) status: both present, present only in the reference (a missed
 #: structure), present only in the prediction (a spurious one), absent from both.
 STATUSES = ("ok", "missed", "spurious", "both_empty")
@@ -42,10 +47,15 @@ def _validate_args(
     nsd_tolerance: float | None,
     missing: str,
     empty: str,
+    lesion: bool | LesionOptions,
 ) -> tuple[str, ...]:
     if isinstance(metrics, str) or not metrics:
         raise ValueError(f"metrics must be a non-empty sequence of names, got {metrics!r}")
+    if not isinstance(lesion, (bool, LesionOptions)):
+        raise ValueError(f"lesion must be a bool or a LesionOptions, got {lesion!r}")
     names = tuple(metrics)
+    if lesion is not False:
+        names += tuple(m for m in DEFAULT_LESION_METRICS if m not in names)
     unknown = [m for m in names if m not in METRICS]
     if unknown:
         raise ValueError(f"metrics must be chosen from {METRICS}, got unknown {unknown}")
@@ -91,7 +101,10 @@ class SegmentationEvaluator:
 
     Args:
         metrics: names among ``"dice"``, ``"jaccard"``, ``"precision"``, ``"recall"``,
-            ``"hd"``, ``"hd95"``, ``"assd"``, ``"nsd"``.
+            ``"hd"``, ``"hd95"``, ``"assd"``, ``"nsd"`` and the lesion metrics
+            ``"lesions_pred"``, ``"lesions_ref"``, ``"lesion_recall"``,
+            ``"lesion_precision"``, ``"lesion_f1"``, ``"lesion_count_difference"``,
+            ``"avd_percent"``, ``"avd_ml"`` (see :mod:`boundaryloss.metrics.lesion`).
         num_classes: number of classes of a label map (default 2: a binary mask).
         include_background: evaluate class 0 too.
         classes: explicit class indices to evaluate.
@@ -104,10 +117,17 @@ class SegmentationEvaluator:
             ``"diagonal"``.
         empty: ``"perfect"`` or ``"nan"``, the value of every metric when a class is absent
             from both.
+        lesion: add the lesion-wise metrics (:data:`DEFAULT_LESION_METRICS`: lesion counts,
+            lesion recall, precision and F1, lesion-count difference, volume difference in
+            percent) — for lesion-like tasks (WMH, ISLES). ``True`` uses the default
+            :class:`~boundaryloss.metrics.LesionOptions` (full connectivity, any overlap, WMH
+            F1); a ``LesionOptions`` sets connectivity, matching rule and F1 definition, and
+            also applies to lesion metrics named in ``metrics``. ``"avd_ml"`` (3D only) is
+            added by name.
 
     Raises:
         ValueError: unknown or duplicate metric names, ``"nsd"`` without a tolerance, or an
-            unknown ``hd_mode``, ``missing`` or ``empty``.
+            unknown ``hd_mode``, ``missing``, ``empty`` or ``lesion``.
 
     Example:
         >>> import numpy as np
@@ -132,8 +152,10 @@ class SegmentationEvaluator:
         nsd_tolerance: float | None = None,
         missing: str = "inf",
         empty: str = "perfect",
+        lesion: bool | LesionOptions = False,
     ) -> None:
-        self.metrics = _validate_args(metrics, hd_mode, nsd_tolerance, missing, empty)
+        self.metrics = _validate_args(metrics, hd_mode, nsd_tolerance, missing, empty, lesion)
+        self.lesion_options = lesion if isinstance(lesion, LesionOptions) else LesionOptions()
         self.num_classes = num_classes
         self.include_background = include_background
         self.classes = classes
@@ -223,6 +245,14 @@ class SegmentationEvaluator:
         shape: tuple[int, ...],
         spacing: tuple[float, ...],
     ) -> dict[str, float]:
+        lesion_names = [m for m in self.metrics if m in LESION_METRICS]
+        # Lesion metrics own their empty-mask rule (counts and volume differences stay
+        # defined for a miss).
+        lesion = (
+            lesion_values(lesion_names, pred, ref, spacing, self.lesion_options, self.empty)
+            if lesion_names
+            else {}
+        )
         if status != "ok":
             score = both_empty_score(self.empty) if status == "both_empty" else MISSED_SCORE
             distance = (
@@ -230,13 +260,18 @@ class SegmentationEvaluator:
                 if status == "both_empty"
                 else missed_distance(self.missing, shape, spacing)
             )
-            return {m: distance if m in DISTANCE_METRICS else score for m in self.metrics}
+            return {
+                m: lesion[m] if m in lesion else distance if m in DISTANCE_METRICS else score
+                for m in self.metrics
+            }
         values: dict[str, float] = {}
         distances = None
         if any(m in DISTANCE_METRICS or m == "nsd" for m in self.metrics):
             distances = surface_distances(pred, ref, spacing)
         for metric in self.metrics:
-            if metric in OVERLAP_METRICS:
+            if metric in lesion:
+                values[metric] = lesion[metric]
+            elif metric in OVERLAP_METRICS:
                 values[metric] = float(overlap_score(metric, pred, ref))
             elif metric == "hd":
                 values[metric] = reduce_hausdorff(distances, None, self.hd_mode)
@@ -304,22 +339,13 @@ class SegmentationEvaluator:
         """Write the table to ``path`` atomically (temporary file, then ``os.replace``).
 
         Floats are written with ``repr`` precision; ``inf`` and ``nan`` as ``inf``/``nan``.
+        The file's permissions follow the umask.
 
         Returns:
             The path written.
         """
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
-                writer = csv.DictWriter(handle, fieldnames=self.columns)
-                writer.writeheader()
-                writer.writerows(self._rows)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return target
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=self.columns)
+        writer.writeheader()
+        writer.writerows(self._rows)
+        return write_text_atomically(path, buffer.getvalue())
