@@ -1,0 +1,131 @@
+"""``boundaryloss evaluate-folder PRED_DIR REF_DIR``: score predictions made by any tool.
+
+Cases are matched by file name (without .nii.gz/.nii/.png/...); spacing comes from the
+NIfTI headers. Prints per-image (mean over cases) and pixel-level (pooled) aggregates;
+with --output FILE.csv writes the per-case, per-class table there and the summary to
+FILE.json. Nothing is written inside PRED_DIR or REF_DIR unless --output points there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+
+from ..metrics._empty import EMPTY_OPTIONS, MISSING_OPTIONS
+from ..metrics.evaluator import METRICS
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "evaluate-folder",
+        help="evaluate a folder of predictions against a folder of references",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("pred_dir", metavar="PRED_DIR", help="predicted label maps")
+    parser.add_argument("ref_dir", metavar="REF_DIR", help="reference label maps")
+    parser.add_argument(
+        "--mask-dir", help="field-of-view masks (same case ids); evaluate inside them only"
+    )
+    parser.add_argument(
+        "--labels",
+        nargs="+",
+        type=int,
+        default=[1],
+        metavar="LABEL",
+        help="foreground label values to evaluate (default: 1)",
+    )
+    parser.add_argument("--output", metavar="FILE.csv", help="per-case CSV (summary: FILE.json)")
+    parser.add_argument(
+        "--metrics",
+        nargs="+",
+        choices=METRICS,
+        metavar="METRIC",
+        help="metrics (default: dice jaccard precision recall hd95 assd)",
+    )
+    parser.add_argument(
+        "--lesion",
+        action="store_true",
+        help="add lesion-wise metrics: lesion counts, recall, precision, F1, count and "
+        "volume differences (WMH 2017 / ISLES 2022 definitions)",
+    )
+    parser.add_argument(
+        "--connectivity",
+        type=int,
+        choices=(4, 8, 6, 18, 26),
+        help="lesion connectivity (default: full, 8 in 2D / 26 in 3D)",
+    )
+    parser.add_argument(
+        "--lesion-f1",
+        choices=("wmh", "isles"),
+        default="wmh",
+        help="lesion F1: harmonic mean of lesion precision and recall (wmh) or "
+        "2TP/(2TP+FP+FN) (isles)",
+    )
+    parser.add_argument(
+        "--ignore-label",
+        type=int,
+        help="reference label left out of the evaluation (WMH 2017: 2, other pathology)",
+    )
+    parser.add_argument(
+        "--id-regex",
+        help="regular expression whose first group is the case id (default: whole name)",
+    )
+    parser.add_argument("--nsd-tolerance", type=float, help="NSD tolerance (mm) for 'nsd'")
+    parser.add_argument(
+        "--missing",
+        default="inf",
+        choices=MISSING_OPTIONS,
+        help="distance reported for a missed structure",
+    )
+    parser.add_argument("--empty", default="perfect", choices=EMPTY_OPTIONS)
+    parser.set_defaults(handler=run)
+
+
+def _fmt(value: float) -> str:
+    return "inf" if math.isinf(value) else "nan" if math.isnan(value) else f"{value:.4f}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..metrics import LesionOptions
+    from ..training.evaluate_folder import DEFAULT_METRICS, evaluate_folder
+
+    lesion: bool | LesionOptions = False
+    if args.lesion:
+        lesion = LesionOptions(connectivity=args.connectivity, f1=args.lesion_f1)
+    elif args.connectivity is not None:
+        raise ValueError("--connectivity: only used with --lesion")
+    result = evaluate_folder(
+        args.pred_dir,
+        args.ref_dir,
+        mask_dir=args.mask_dir,
+        labels=args.labels,
+        output=args.output,
+        metrics=args.metrics or DEFAULT_METRICS,
+        id_regex=args.id_regex,
+        ignore_label=args.ignore_label,
+        lesion=lesion,
+        missing=args.missing,
+        empty=args.empty,
+        nsd_tolerance=args.nsd_tolerance,
+        progress=lambda line: print(line, file=sys.stderr),
+    )
+    summary = result.summary
+    fov = f"field of view from {summary['mask_dir']}" if summary["fov_applied"] else "no FOV mask"
+    print(f"{summary['num_cases']} cases; {fov}; spacing {summary['spacing']}")
+    print("per image (mean / std / median over cases):")
+    for metric, per_class in summary["metrics"].items():
+        for cls, stats in per_class.items():
+            print(
+                f"  {metric:>23} class {cls}: {_fmt(stats['mean'])} / {_fmt(stats['std'])} / "
+                f"{_fmt(stats['median'])}  missed {stats['n_missed']}  "
+                f"spurious {stats['n_spurious']}  both-empty {stats['n_both_empty']}"
+            )
+    print("pixel level (voxel counts pooled over cases):")
+    for cls, pooled in summary["pooled"].items():
+        scores = "  ".join(f"{m} {_fmt(pooled[m])}" for m in ("dice", "jaccard", "precision"))
+        print(f"  class {cls}: {scores}  recall {_fmt(pooled['recall'])}")
+    for path in result.written:
+        print(f"wrote {path}")
+    return 0

@@ -1,0 +1,244 @@
+"""``boundaryloss evaluate-folder``: NIfTI with spacing, PNG/GIF with FOV masks, case
+matching, one-line errors, output safety."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import stat
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from boundaryloss.cli import main
+from boundaryloss.data.io import write_nifti
+from boundaryloss.training.evaluate_folder import evaluate_folder, match_cases
+from tests.metrics.reference import ball, monai_hd
+
+SPACING = (0.9, 1.2, 2.5)
+SHAPE = (16, 18, 12)
+
+
+def _rows(path):
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _error(capsys) -> str:
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err
+    return err.strip()
+
+
+@pytest.fixture
+def nifti_folders(tmp_path):
+    """Two 3D cases with anisotropic spacing; the prediction of case b is named like an
+    nnU-Net channel file (``b_0000``)."""
+    pred_dir, ref_dir = tmp_path / "pred", tmp_path / "ref"
+    cases = {}
+    ref_a = ball(SHAPE, (8, 9, 6), 5, SPACING).astype(np.uint8)
+    pred_a = ball(SHAPE, (9, 9, 6), 5, SPACING).astype(np.uint8)
+    ref_b = np.zeros(SHAPE, np.uint8)
+    ref_b[2:4, 2:4, 2:4] = 1  # two lesions
+    ref_b[10:12, 10:14, 6:9] = 1
+    pred_b = np.zeros(SHAPE, np.uint8)
+    pred_b[10:12, 10:13, 6:9] = 1  # finds the second only
+    pred_b[14, 1, 1] = 1  # plus a false one
+    cases["a"] = (pred_a, ref_a)
+    cases["b"] = (pred_b, ref_b)
+    write_nifti(pred_dir / "a.nii.gz", pred_a, spacing=SPACING)
+    write_nifti(ref_dir / "a.nii.gz", ref_a, spacing=SPACING)
+    write_nifti(pred_dir / "b_0000.nii.gz", pred_b, spacing=SPACING)
+    write_nifti(ref_dir / "b.nii", ref_b, spacing=SPACING)
+    (pred_dir / "plans.json").write_text("{}")  # not an image: ignored
+    return pred_dir, ref_dir, cases
+
+
+def test_nifti_with_spacing_and_lesion_metrics(nifti_folders, tmp_path, capsys):
+    pred_dir, ref_dir, cases = nifti_folders
+    out = tmp_path / "results" / "eval.csv"
+    old = os.umask(0o027)
+    try:
+        code = main(
+            ["evaluate-folder", str(pred_dir), str(ref_dir), "--output", str(out), "--lesion"]
+        )
+    finally:
+        os.umask(old)
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "2 cases; no FOV mask; spacing from the NIfTI headers (mm)" in printed
+    rows = {row["case"]: row for row in _rows(out)}
+    assert set(rows) == {"a", "b"}
+    voxel_ml = math.prod(SPACING) / 1000
+    for case_id, (pred, ref) in cases.items():
+        row = rows[case_id]
+        # HD95 in mm from the header spacing, as MONAI computes it.
+        assert float(row["hd95"]) == pytest.approx(monai_hd(pred, ref, SPACING, 95), rel=1e-6)
+        tp = np.count_nonzero(pred & ref)
+        assert float(row["dice"]) == pytest.approx(2 * tp / (pred.sum() + ref.sum()))
+        volume = abs(int(pred.sum()) - int(ref.sum())) * voxel_ml
+        assert float(row["avd_ml"]) == pytest.approx(volume)
+    # Case b: reference lesions 2, predicted 2; detected 1, true predicted 1.
+    assert rows["b"]["lesions_ref"] == "2.0"
+    assert float(rows["b"]["lesion_recall"]) == pytest.approx(0.5)
+    assert float(rows["b"]["lesion_precision"]) == pytest.approx(0.5)
+    assert float(rows["b"]["lesion_f1"]) == pytest.approx(0.5)
+    # 8 + 24 reference voxels, 18 + 1 predicted
+    assert float(rows["b"]["avd_percent"]) == pytest.approx(100 * (32 - 19) / 32)
+    summary = json.loads(out.with_suffix(".json").read_text())
+    assert summary["fov_applied"] is False
+    assert summary["num_cases"] == 2
+    assert summary["lesion"]["f1"] == "wmh"
+    dices = [float(rows[c]["dice"]) for c in ("a", "b")]
+    assert summary["metrics"]["dice"]["1"]["mean"] == pytest.approx(np.mean(dices))
+    for path in (out, out.with_suffix(".json")):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert sorted(p.name for p in pred_dir.iterdir()) == ["a.nii.gz", "b_0000.nii.gz", "plans.json"]
+
+
+def _save(path, array):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array.astype(np.uint8)).save(path)
+
+
+@pytest.fixture
+def png_folders(tmp_path):
+    """DRIVE-like names: ``NN_test.png`` predictions, ``NN_manual1.gif`` references
+    ({0, 255}), ``NN_test_mask.gif`` fields of view."""
+    fov = np.zeros((6, 8), bool)
+    fov[1:5, 1:7] = True  # 24 pixels
+    ref1 = np.zeros((6, 8), np.uint8)
+    ref1[2, 1:7] = 255  # 6 vessel pixels
+    pred1 = np.zeros((6, 8), np.uint8)
+    pred1[2, 1:5] = 255  # 4 true
+    pred1[0, :] = 255  # 8 false positives outside the FOV: must not count
+    pred1[4, 6] = 255  # 1 false positive inside
+    ref2 = np.zeros((6, 8), np.uint8)
+    ref2[1:5, 3] = 255  # 4 pixels
+    pred2 = ref2.copy()  # perfect
+    for number, (pred, ref) in {1: (pred1, ref1), 2: (pred2, ref2)}.items():
+        _save(tmp_path / "pred" / f"{number:02d}_test.png", pred)
+        _save(tmp_path / "manual" / f"{number:02d}_manual1.gif", ref)
+        _save(tmp_path / "mask" / f"{number:02d}_test_mask.gif", fov * 255)
+    return tmp_path / "pred", tmp_path / "manual", tmp_path / "mask"
+
+
+def test_png_with_fov_masks(png_folders, tmp_path, capsys):
+    pred_dir, ref_dir, mask_dir = png_folders
+    out = tmp_path / "out.csv"
+    args = [str(pred_dir), str(ref_dir), "--mask-dir", str(mask_dir), "--id-regex", r"^(\d+)_"]
+    assert main(["evaluate-folder", *args, "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"field of view from {mask_dir}" in printed
+    assert "distances in pixels" in printed
+    rows = {row["case"]: row for row in _rows(out)}
+    # Image 1 inside the FOV: TP 4, |P| 5, |R| 6.
+    assert float(rows["01"]["dice"]) == pytest.approx(8 / 11)
+    assert float(rows["01"]["precision"]) == pytest.approx(4 / 5)
+    assert float(rows["02"]["dice"]) == 1.0
+    summary = json.loads(out.with_suffix(".json").read_text())
+    assert summary["fov_applied"] is True
+    # Per image: mean of 8/11 and 1. Pixel level: TP 8, |P| 9, |R| 10 pooled.
+    assert summary["metrics"]["dice"]["1"]["mean"] == pytest.approx((8 / 11 + 1) / 2)
+    pooled = summary["pooled"]["1"]
+    assert pooled["dice"] == pytest.approx(16 / 19)
+    assert pooled["precision"] == pytest.approx(8 / 9)
+    assert pooled["recall"] == pytest.approx(8 / 10)
+    assert (pooled["tp"], pooled["pred"], pooled["ref"]) == (8, 9, 10)
+    # Without the FOV the 8 outside pixels are false positives.
+    plain = evaluate_folder(pred_dir, ref_dir, id_regex=r"^(\d+)_")
+    assert plain.summary["fov_applied"] is False
+    assert plain.evaluator.values("precision", 1)[0] == pytest.approx(4 / 13)
+
+
+def test_png_lesion_metrics_in_2d(png_folders):
+    pred_dir, ref_dir, mask_dir = png_folders
+    result = evaluate_folder(pred_dir, ref_dir, mask_dir=mask_dir, id_regex=r"^(\d+)_", lesion=True)
+    assert "avd_ml" not in result.evaluator.metrics  # 2D: no volume in ml
+    # Image 1: one reference segment, predicted segment + one spurious pixel (8-connected
+    # to nothing): recall 1, precision 1/2.
+    assert result.evaluator.values("lesion_precision", 1)[0] == pytest.approx(0.5)
+    assert result.evaluator.values("lesion_recall", 1)[0] == 1.0
+
+
+def test_unmatched_ids_are_listed(nifti_folders, tmp_path, capsys):
+    pred_dir, ref_dir, _ = nifti_folders
+    write_nifti(ref_dir / "c.nii.gz", np.zeros(SHAPE, np.uint8), spacing=SPACING)
+    write_nifti(pred_dir / "zz.nii.gz", np.zeros(SHAPE, np.uint8), spacing=SPACING)
+    out = tmp_path / "x.csv"
+    assert main(["evaluate-folder", str(pred_dir), str(ref_dir), "--output", str(out)]) == 1
+    err = _error(capsys)
+    assert f"no reference in {ref_dir} for case(s) zz" in err
+    assert f"no prediction in {pred_dir} for case(s) c" in err
+    assert not out.exists()
+
+
+def test_channel_suffix_only_when_unambiguous(tmp_path):
+    for name in ("p/a_0000.png", "p/a_0001.png", "r/a.png"):
+        _save(tmp_path / name, np.zeros((3, 3)))
+    with pytest.raises(ValueError, match=r"no reference .* a_0000, a_0001"):
+        match_cases(tmp_path / "p", tmp_path / "r")
+
+
+def test_spacing_mismatch_names_the_file(nifti_folders, capsys):
+    pred_dir, ref_dir, cases = nifti_folders
+    write_nifti(pred_dir / "a.nii.gz", cases["a"][0], spacing=(0.9, 1.2, 3.0))
+    assert main(["evaluate-folder", str(pred_dir), str(ref_dir)]) == 1
+    err = _error(capsys)
+    assert f"{pred_dir / 'a.nii.gz'}: spacing (0.9, 1.2, 3.0) differs from the reference" in err
+
+
+def test_shape_mismatch_and_bad_values(nifti_folders, capsys):
+    pred_dir, ref_dir, cases = nifti_folders
+    write_nifti(pred_dir / "a.nii.gz", cases["a"][0][:-1], spacing=SPACING)
+    assert main(["evaluate-folder", str(pred_dir), str(ref_dir)]) == 1
+    assert "a.nii.gz: shape (15, 18, 12) differs from the reference" in _error(capsys)
+    write_nifti(pred_dir / "a.nii.gz", cases["a"][0] * 3, spacing=SPACING)
+    assert main(["evaluate-folder", str(pred_dir), str(ref_dir)]) == 1
+    assert "a.nii.gz: label value(s) 3 not in [1] (--labels)" in _error(capsys)
+    write_nifti(pred_dir / "a.nii.gz", cases["a"][0] * 0.7, spacing=SPACING)
+    assert main(["evaluate-folder", str(pred_dir), str(ref_dir)]) == 1
+    assert "non-integer values" in _error(capsys)
+
+
+def test_output_that_is_an_input_is_refused(nifti_folders, capsys):
+    pred_dir, ref_dir, _ = nifti_folders
+    target = ref_dir / "a.nii.gz"
+    before = target.read_bytes()
+    assert main(["evaluate-folder", str(pred_dir), str(ref_dir), "--output", str(target)]) == 1
+    assert "is one of the inputs" in _error(capsys)
+    assert target.read_bytes() == before
+    assert main(["evaluate-folder", str(pred_dir), str(ref_dir), "--output", str(ref_dir)]) == 1
+    assert "is one of the inputs" in _error(capsys)
+    assert main(["evaluate-folder", str(pred_dir), str(ref_dir), "--output", "x.txt"]) == 1
+    assert "expected a .csv file name" in _error(capsys)
+
+
+def test_ignore_label_leaves_voxels_out(tmp_path):
+    ref = np.zeros((4, 6), np.uint8)
+    ref[1, 1:3] = 1
+    ref[2, 4:6] = 2  # other pathology
+    pred = np.zeros_like(ref)
+    pred[1, 1:3] = 1
+    pred[2, 4:6] = 1  # predicted on the ignored region: not a false positive
+    _save(tmp_path / "p" / "c.png", pred)
+    _save(tmp_path / "r" / "c.png", ref)
+    result = evaluate_folder(tmp_path / "p", tmp_path / "r", ignore_label=2, lesion=True)
+    assert result.evaluator.values("dice", 1)[0] == 1.0
+    assert result.evaluator.values("lesion_precision", 1)[0] == 1.0
+    with pytest.raises(ValueError, match=r"label value\(s\) 2 not in \[1\]"):
+        evaluate_folder(tmp_path / "p", tmp_path / "r")
+
+
+def test_missing_folder_and_options(tmp_path, capsys):
+    assert main(["evaluate-folder", str(tmp_path / "nope"), str(tmp_path)]) == 1
+    assert "PRED_DIR: not a directory" in _error(capsys)
+    (tmp_path / "empty").mkdir()
+    assert main(["evaluate-folder", str(tmp_path / "empty"), str(tmp_path)]) == 1
+    assert "PRED_DIR: no NIfTI or image files" in _error(capsys)
+    assert main(["evaluate-folder", str(tmp_path), str(tmp_path), "--connectivity", "6"]) == 1
+    assert "--connectivity: only used with --lesion" in _error(capsys)
