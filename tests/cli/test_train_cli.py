@@ -28,6 +28,11 @@ def test_train_then_evaluate(tmp_path, capsys):
     summary = json.loads((tmp_path / "cli" / "evaluation" / "summary.json").read_text())
     assert summary["num_cases"] == 2 and summary["missing"] == "inf"
     assert (tmp_path / "cli" / "evaluation" / "cases.csv").is_file()
+    lesion_dir = tmp_path / "lesion"
+    args = ["evaluate", str(tmp_path / "cli"), "--lesion", "--output", str(lesion_dir)]
+    assert main([*args, "--checkpoint", "last"]) == 0
+    assert "lesion_f1 class 1" in capsys.readouterr().out
+    assert json.loads((lesion_dir / "summary.json").read_text())["lesion"] is True
 
 
 def test_bad_configuration_is_one_line(tmp_path, capsys):

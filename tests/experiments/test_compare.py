@@ -95,3 +95,17 @@ def test_changed_configuration_is_not_reused(finished):
     changed.write_text(text)
     with pytest.raises(ValueError, match=r"train\.epochs"):
         run_compare(load_experiment(changed), log=lambda line: None)
+
+
+def test_lesion_report_reuses_runs_and_adds_lesion_columns(finished):
+    _, path, _ = finished
+    data = yaml.safe_load(path.read_text())
+    data["report"]["lesion"] = True
+    lesion_path = path.with_name("lesion.yaml")
+    lesion_path.write_text(yaml.safe_dump(data))
+    result = run_compare(load_experiment(lesion_path), log=lambda line: None)
+    assert "lesion F1 (class 2)" in result.table_text
+    assert "lesion recall (class 1)" in result.table_text
+    f1 = result.statistics[1].lesion["lesion_f1"][1]
+    assert f1.pvalue is not None and f1.ci is not None and f1.ci[0] <= f1.mean <= f1.ci[1]
+    assert all("lesion_f1" in record for record in result.records)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from boundaryloss.experiments.convergence import convergence_cdf, convergence_epoch
@@ -14,6 +15,7 @@ from boundaryloss.experiments.table import (
     to_markdown,
     to_text,
 )
+from boundaryloss.stats import bootstrap_ci
 
 DIAGONAL = 100.0
 
@@ -104,3 +106,33 @@ def test_convergence_epoch_and_cdf():
     grid, share = convergence_cdf([3, None, 1], total_epochs=4)
     assert grid.tolist() == [0, 1, 2, 3, 4]
     assert share.tolist() == pytest.approx([0, 1 / 3, 1 / 3, 2 / 3, 2 / 3])
+
+
+def test_lesion_columns_with_permutation_test_and_bootstrap_ci():
+    good = _records("good", [0.9] * 8, [2.0] * 8)
+    bad = _records("bad", [0.5] * 8, [6.0] * 8) + _records("bad", [0.5] * 8, [6.0] * 8, seed=1)
+    f1_good = [0.9, 0.8, 0.85, 0.95, 0.7, 0.9, 0.8, 0.75]
+    f1_bad = [
+        [0.5, 0.4, 0.45, 0.6, 0.3, 0.5, 0.4, 0.35],
+        [0.3, 0.2, 0.25, 0.4, 0.1, 0.3, 0.2, 0.15],
+    ]
+    for i, row in enumerate(good):
+        row.update(lesion_f1=f1_good[i], avd_ml=0.5)
+    for j, row in enumerate(bad):
+        row.update(lesion_f1=f1_bad[j // 8][j % 8], avd_ml=2.0)
+    stats, (header, rows) = _table(good + bad)
+    assert header[3:] == ["lesion F1 (class 1)", "AVD ml (class 1)"]
+    f1 = stats[1].lesion["lesion_f1"][1]
+    assert f1.pvalue == pytest.approx(2 / 256)  # every case favours good: exact test
+    per_case = [(a + b) / 2 for a, b in zip(*f1_bad, strict=True)]  # seeds averaged
+    expected = bootstrap_ci(per_case, n_resamples=10000, seed=0)
+    assert f1.ci == pytest.approx((expected.low, expected.high))
+    assert expected.low < np.mean(per_case) < expected.high
+    values = f1_bad[0] + f1_bad[1]  # mean ± std over cases and seeds
+    assert rows[1][3].text == (
+        f"{np.mean(values):.3f} ± {np.std(values):.3f} [{expected.low:.3f}, {expected.high:.3f}]"
+    )
+    assert rows[1][3].significant and rows[0][3].bold
+    assert rows[0][4].bold and not rows[1][4].bold  # lower volume difference is better
+    plain, (plain_header, _) = _table(_records("good", [0.9], [2.0]), losses=("good",))
+    assert plain[0].lesion == {} and len(plain_header) == 3

@@ -40,6 +40,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=("inf", "nan", "diagonal"),
         help="distance reported for a missed structure",
     )
+    parser.add_argument(
+        "--lesion",
+        action="store_true",
+        help="add lesion-wise metrics (lesion counts, recall, precision, F1, volume differences)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -59,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         args.output,
         args.missing,
         progress=lambda line: print(line, file=sys.stderr),
+        lesion=args.lesion,
     )
     fov = summary["fov"]
     where = f"inside the field of view ({fov['num_cases']} cases)" if fov["applied"] else "no FOV"

@@ -239,6 +239,14 @@ def build_report(
         "inf; its HD95 mean and test use the image diagonal (mm) in its place, and the "
         "number of such misses is shown next to the mean. Per-case values are in cases.csv."
     )
+    if cfg.report.lesion:
+        report.paragraph(
+            "Lesion columns: lesions are 26-connected components in 3D (8 in 2D); a lesion "
+            "counts as detected when one voxel overlaps (WMH 2017 / ISLES 2022 evaluation "
+            "code). Lesion F1 is the harmonic mean of lesion precision and recall; AVD is the "
+            "absolute volume difference in ml. In brackets: the 95 % percentile bootstrap "
+            "confidence interval of the mean over cases (values averaged over seeds)."
+        )
     report.heading("Findings (computed from the results above)")
     report.bullets(lines)
 

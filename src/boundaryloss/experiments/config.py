@@ -63,6 +63,8 @@ class ReportConfig:
     converged at the first epoch its validation Dice reaches this fraction of its best.
     ``stability_epochs``: the last epochs whose validation Dice the stability figure
     shows. ``overlay_cases``: validation cases shown side by side across losses.
+    ``lesion``: a lesion-like task (WMH, ISLES): the runs are also evaluated with the
+    lesion-wise metrics, which the table shows with bootstrap confidence intervals.
     """
 
     checkpoint: Literal["best", "last"] = "best"
@@ -71,6 +73,7 @@ class ReportConfig:
     stability_epochs: int = 5
     n_permutations: int = 10000
     alpha: float = 0.05
+    lesion: bool = False
 
 
 @dataclass

@@ -25,6 +25,8 @@ from .config import Experiment, RunSpec
 
 _INT_COLUMNS = ("class", "pred_voxels", "ref_voxels")
 _FLOAT_COLUMNS = ("dice", "hd95")
+#: Read when present (runs evaluated with ``lesion=True``).
+_LESION_COLUMNS = ("lesion_f1", "lesion_recall", "lesion_precision", "avd_ml")
 
 
 @dataclass
@@ -57,6 +59,9 @@ def read_cases_csv(path: Path) -> list[dict[str, Any]]:
                 row[key] = int(raw[key])
             for key in _FLOAT_COLUMNS:
                 row[key] = float(raw[key])
+            for key in _LESION_COLUMNS:
+                if raw.get(key):
+                    row[key] = float(raw[key])
             rows.append(row)
     return rows
 
@@ -68,7 +73,7 @@ def read_history(run_dir: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def _evaluation_is_current(output: Path, checkpoint: Path) -> bool:
+def _evaluation_is_current(output: Path, checkpoint: Path, lesion: bool = False) -> bool:
     summary = output / "summary.json"
     cases = output / "cases.csv"
     if not (summary.is_file() and cases.is_file()):
@@ -81,17 +86,20 @@ def _evaluation_is_current(output: Path, checkpoint: Path) -> bool:
         saved.get("checkpoint") == str(checkpoint)
         and saved.get("missing") == "inf"
         and "fov" in saved  # evaluations from before fields of view were applied are redone
+        and saved.get("lesion", False) == lesion
         and cases.stat().st_mtime >= checkpoint.stat().st_mtime
     )
 
 
-def evaluate(spec: RunSpec, checkpoint: str) -> list[dict[str, Any]]:
+def evaluate(spec: RunSpec, checkpoint: str, lesion: bool = False) -> list[dict[str, Any]]:
     """Per-case, per-class rows of one run on its validation cases (cached)."""
     run_dir = spec.run_dir
     output = run_dir / "evaluation"
     path = run_dir / "checkpoints" / f"{checkpoint}.pt"
-    if not _evaluation_is_current(output, path):
-        evaluate_run(run_dir, checkpoint=checkpoint, split="val", output=output, missing="inf")
+    if not _evaluation_is_current(output, path, lesion):
+        evaluate_run(
+            run_dir, checkpoint=checkpoint, split="val", output=output, missing="inf", lesion=lesion
+        )
     return read_cases_csv(output / "cases.csv")
 
 
@@ -105,7 +113,7 @@ def collect(experiment: Experiment, log: Callable[[str], None] = print) -> list[
     checkpoint = experiment.config.report.checkpoint
     for spec in experiment.runs:
         started = time.perf_counter()
-        rows = evaluate(spec, checkpoint)
+        rows = evaluate(spec, checkpoint, experiment.config.report.lesion)
         val_ids = load_splits(spec.run_dir / "splits.json")[0].val
         summary = json.loads((spec.run_dir / "summary.json").read_text())
         env_path = spec.run_dir / "environment.json"

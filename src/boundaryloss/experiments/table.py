@@ -13,6 +13,11 @@ Rules (also written into the report):
   penalised as above. ``*`` marks ``p < alpha``.
 * Best: highest mean Dice, lowest mean penalised HD95, compared at the shown precision
   (ties are all bold).
+* Lesion-wise columns (lesion F1, recall and precision, volume difference in ml, lesion
+  count difference; :mod:`boundaryloss.metrics.lesion`) appear when the runs were
+  evaluated with them (a lesion-like task). Each also shows the 95 % percentile bootstrap
+  confidence interval (:func:`~boundaryloss.stats.bootstrap_ci`) of the mean over cases,
+  each case's value averaged over seeds, and gets the same permutation test.
 """
 
 from __future__ import annotations
@@ -26,13 +31,22 @@ from typing import Any
 
 import numpy as np
 
-from ..stats import paired_permutation_test
+from ..stats import bootstrap_ci, paired_permutation_test
 from .results import RunResult, penalised
 
 #: Display precision: Dice, HD95 (mm).
 DICE_DIGITS = 3
 HD_DIGITS = 2
 MISSED_STATUSES = ("missed", "spurious")
+#: Lesion-wise columns: record key, header, digits, higher is better.
+LESION_COLUMNS = (
+    ("lesion_f1", "lesion F1", 3, True),
+    ("lesion_recall", "lesion recall", 3, True),
+    ("lesion_precision", "lesion precision", 3, True),
+    ("avd_ml", "AVD ml", 2, False),
+    ("lesion_count_difference", "lesion count diff.", 1, False),
+)
+BOOTSTRAP_RESAMPLES = 10000
 
 
 def records(results: Iterable[RunResult], diagonals: dict[str, float]) -> list[dict[str, Any]]:
@@ -60,6 +74,7 @@ class MetricStats:
     n: int
     pvalue: float | None = None
     n_missed: int = 0
+    ci: tuple[float, float] | None = None
 
 
 @dataclass
@@ -69,6 +84,7 @@ class LossStats:
     loss: str
     dice: dict[int, MetricStats] = field(default_factory=dict)
     hd95: dict[int, MetricStats] = field(default_factory=dict)
+    lesion: dict[str, dict[int, MetricStats]] = field(default_factory=dict)
 
 
 def _per_case(rows: Sequence[dict[str, Any]], key: str) -> dict[str, float]:
@@ -110,24 +126,33 @@ def compute_statistics(
         n_permutations: budget of the permutation test (exact when ``2**n`` fits).
     """
     classes = sorted({row["class"] for row in records})
+    lesion_keys = [key for key, *_ in LESION_COLUMNS if records and all(key in r for r in records)]
     table = []
     for loss in losses:
         stats = LossStats(loss)
+        stats.lesion = {key: {} for key in lesion_keys}
         for cls in classes:
             rows = [r for r in records if r["loss"] == loss and r["class"] == cls]
             ref_rows = [r for r in records if r["loss"] == reference and r["class"] == cls]
             missed = sum(r["status"] in MISSED_STATUSES for r in rows)
-            for key, target in (("dice", stats.dice), ("hd95_penalised", stats.hd95)):
+            targets = [("dice", stats.dice), ("hd95_penalised", stats.hd95)]
+            targets += [(key, stats.lesion[key]) for key in lesion_keys]
+            for key, target in targets:
                 values = np.array([r[key] for r in rows], dtype=np.float64)
-                pvalue = None
+                pvalue = ci = None
                 if loss != reference and rows:
                     pvalue = _pvalue(rows, ref_rows, key, n_permutations)
+                if key in lesion_keys and rows:
+                    per_case = list(_per_case(rows, key).values())
+                    interval = bootstrap_ci(per_case, n_resamples=BOOTSTRAP_RESAMPLES, seed=0)
+                    ci = (interval.low, interval.high)
                 target[cls] = MetricStats(
                     float(values.mean()) if values.size else math.nan,
                     float(values.std()) if values.size else math.nan,
                     int(values.size),
                     pvalue,
                     missed,
+                    ci,
                 )
         table.append(stats)
     return table
@@ -152,19 +177,28 @@ def _best(values: list[float], higher: bool) -> float | None:
 def build_table(
     stats: Sequence[LossStats], alpha: float = 0.05
 ) -> tuple[list[str], list[list[Cell]]]:
-    """Header and rows of cells: per class a Dice and an HD95 column."""
+    """Header and rows of cells: per class a Dice and an HD95 column (and lesion columns)."""
     classes = sorted(stats[0].dice) if stats else []
+    columns = [("dice", "Dice", DICE_DIGITS, True), ("hd95", "HD95 mm", HD_DIGITS, False)]
+    if stats:
+        columns += [c for c in LESION_COLUMNS if c[0] in stats[0].lesion]
     header = ["loss"]
     for cls in classes:
-        header += [f"Dice (class {cls})", f"HD95 mm (class {cls})"]
+        header += [f"{title} (class {cls})" for _, title, _, _ in columns]
     rows: list[list[Cell]] = [[Cell(s.loss)] for s in stats]
+
+    def column(s: LossStats, metric: str) -> dict[int, MetricStats]:
+        return s.lesion[metric] if metric in s.lesion else getattr(s, metric)
+
     for cls in classes:
-        for metric, digits, higher in (("dice", DICE_DIGITS, True), ("hd95", HD_DIGITS, False)):
-            shown = [round(getattr(s, metric)[cls].mean, digits) for s in stats]
+        for metric, _, digits, higher in columns:
+            shown = [round(column(s, metric)[cls].mean, digits) for s in stats]
             best = _best(shown, higher)
             for row, s, value in zip(rows, stats, shown, strict=True):
-                m = getattr(s, metric)[cls]
+                m = column(s, metric)[cls]
                 text = f"{m.mean:.{digits}f} ± {m.std:.{digits}f}"
+                if m.ci is not None:
+                    text += f" [{m.ci[0]:.{digits}f}, {m.ci[1]:.{digits}f}]"
                 if metric == "hd95" and m.n_missed:
                     text += f" ({m.n_missed}/{m.n} missed)"
                 significant = m.pvalue is not None and m.pvalue < alpha

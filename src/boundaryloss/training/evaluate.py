@@ -35,6 +35,7 @@ def evaluate_run(
     output: str | Path | None = None,
     missing: str = "inf",
     progress=None,
+    lesion: bool = False,
 ) -> dict[str, Any]:
     """Segment the run's validation cases, all its cases, or the dataset's test split,
     and measure them.
@@ -59,6 +60,8 @@ def evaluate_run(
             ``RUN_DIR/evaluation``, ``RUN_DIR/evaluation_test`` for the test split).
         missing: distance reported for a missed structure (``"inf"``, ``"nan"``,
             ``"diagonal"``), see :mod:`boundaryloss.metrics`.
+        lesion: also compute the lesion-wise metrics (a lesion-like task; ``"avd_ml"``
+            for 3D cases), see :mod:`boundaryloss.metrics.lesion`.
 
     Returns:
         The summary written to ``summary.json``.
@@ -93,8 +96,11 @@ def evaluate_run(
                 "pass --data or --split all"
             )
         cases = select_cases(cases, wanted)
+    metrics = METRICS
+    if lesion and len(cases) and len(cases[0].spatial_shape) == 3:
+        metrics += ("avd_ml",)
     evaluator = SegmentationEvaluator(
-        metrics=METRICS, num_classes=data_config.num_classes, missing=missing
+        metrics=metrics, num_classes=data_config.num_classes, missing=missing, lesion=lesion
     )
     pixels = PixelLevel(range(1, data_config.num_classes))
     extra: dict[tuple[str, int], dict[str, Any]] = {}
@@ -130,6 +136,7 @@ def evaluate_run(
         "num_cases": len(cases),
         "missing": missing,
         "fov": {"applied": fov_cases > 0, "num_cases": fov_cases},
+        "lesion": lesion,
         "metrics": evaluator.summary(),
         "pixel_level": pixels.summary(),
     }
