@@ -242,3 +242,11 @@ def test_missing_folder_and_options(tmp_path, capsys):
     assert "PRED_DIR: no NIfTI or image files" in _error(capsys)
     assert main(["evaluate-folder", str(tmp_path), str(tmp_path), "--connectivity", "6"]) == 1
     assert "--connectivity: only used with --lesion" in _error(capsys)
+
+
+def test_flipped_orientation_is_refused(nifti_folders, capsys):
+    pred_dir, ref_dir, cases = nifti_folders
+    flipped = np.diag([-SPACING[0], SPACING[1], SPACING[2], 1.0])
+    write_nifti(pred_dir / "a.nii.gz", cases["a"][0], affine=flipped)
+    assert main(["evaluate-folder", str(pred_dir), str(ref_dir)]) == 1
+    assert "a.nii.gz: voxel axes point in other directions" in _error(capsys)

@@ -12,7 +12,8 @@ The analogue of nnU-Net's ``nnUNetv2_evaluate_folder``:
   when that alone makes it match, unambiguously. Any id found in only one folder is an
   error that lists them.
 * **Checks**: prediction and reference of a case must have the same shape and (NIfTI)
-  spacing; label values must be 0 or one of ``labels``. Every error names the file.
+  spacing and axis directions; label values must be 0 or one of ``labels``. Every error
+  names the file.
 * **Field of view**: with ``mask_dir``, each case's mask (non-zero = inside) restricts the
   evaluation: prediction and reference are set to background outside it, so every metric
   only sees the field of view. ``ignore_label`` does the same for the voxels where the
@@ -31,7 +32,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -47,6 +48,8 @@ DEFAULT_METRICS = ("dice", "jaccard", "precision", "recall", "hd95", "assd")
 POOLED_METRICS = ("dice", "jaccard", "precision", "recall")
 #: Relative tolerance on prediction vs reference spacing (headers store float32).
 SPACING_RTOL = 1e-4
+#: Tolerance on the unit axis directions of the two affines.
+DIRECTION_ATOL = 1e-3
 _CHANNEL_SUFFIX = re.compile(r"(.+)_\d{4}")
 
 
@@ -156,29 +159,40 @@ def match_cases(
     return [CaseFiles(c, preds[c], refs[c], masks.get(c)) for c in sorted(refs)]
 
 
-def _read(path: Path) -> tuple[np.ndarray, tuple[float, ...] | None]:
-    """The stored array and the spacing (NIfTI) or None (2D image)."""
+class Header(NamedTuple):
+    """What a NIfTI header says about the voxel grid."""
+
+    spacing: tuple[float, ...]
+    #: Unit world direction of each voxel axis (columns of the affine over their length).
+    directions: np.ndarray
+
+
+def _read(path: Path) -> tuple[np.ndarray, Header | None]:
+    """The stored array and its NIfTI header, or None for a 2D image."""
     if format_suffix(path) in NIFTI_SUFFIXES:
-        data, spacing, _ = read_nifti(path)
+        data, spacing, affine = read_nifti(path)
         if data.ndim == 4 and data.shape[-1] == 1:
             data = data[..., 0]
         if data.ndim not in (2, 3):
             raise ValueError(f"{path}: expected a 2D or 3D label map, got shape {data.shape}")
-        return np.asarray(data), spacing[: data.ndim]
+        axes = affine[:3, : data.ndim]
+        lengths = np.linalg.norm(axes, axis=0)
+        directions = axes / np.where(lengths > 0, lengths, 1.0)
+        return np.asarray(data), Header(spacing[: data.ndim], directions)
     return read_grey_2d(path), None
 
 
-def read_label(path: Path, labels: Sequence[int]) -> tuple[np.ndarray, tuple[float, ...] | None]:
+def read_label(path: Path, labels: Sequence[int]) -> tuple[np.ndarray, Header | None]:
     """Read a label map and check its values are 0 or one of ``labels``.
 
     A 2D image holding only {0, 255} is a binary mask: 255 reads as label 1.
 
     Returns:
-        ``(int64 label map, spacing or None)``.
+        ``(int64 label map, NIfTI header or None)``.
     """
-    raw, spacing = _read(path)
+    raw, header = _read(path)
     label = _integral(raw, path)
-    if spacing is None and 255 not in labels and set(np.unique(label).tolist()) <= {0, 255}:
+    if header is None and 255 not in labels and set(np.unique(label).tolist()) <= {0, 255}:
         label = (label == 255).astype(np.int64)  # a binary mask saved as 8-bit {0, 255}
     unexpected = sorted(set(np.unique(label).tolist()) - {0, *labels})
     if unexpected:
@@ -186,7 +200,7 @@ def read_label(path: Path, labels: Sequence[int]) -> tuple[np.ndarray, tuple[flo
             f"{path}: label value(s) {_preview([str(v) for v in unexpected])} not in "
             f"{sorted(labels)} (--labels)"
         )
-    return label, spacing
+    return label, header
 
 
 def _integral(raw: np.ndarray, path: Path) -> np.ndarray:
@@ -205,20 +219,28 @@ def read_mask(path: Path) -> np.ndarray:
     return np.asarray(raw) != 0
 
 
-def _check_pair(case: CaseFiles, pred, ref, pred_spacing, ref_spacing) -> None:
+def _check_pair(
+    case: CaseFiles, pred: np.ndarray, ref: np.ndarray, pred_header, ref_header
+) -> None:
     if pred.shape != ref.shape:
         raise ValueError(
             f"{case.pred}: shape {pred.shape} differs from the reference {case.ref.name} "
             f"{ref.shape}"
         )
-    if (pred_spacing is None) != (ref_spacing is None):
+    if (pred_header is None) != (ref_header is None):
         raise ValueError(f"{case.pred}: one of prediction and reference {case.ref.name} is NIfTI")
-    if pred_spacing is not None and not np.allclose(
-        pred_spacing, ref_spacing, rtol=SPACING_RTOL, atol=0.0
-    ):
+    if pred_header is None:
+        return
+    if not np.allclose(pred_header.spacing, ref_header.spacing, rtol=SPACING_RTOL, atol=0.0):
+        shown = [tuple(round(s, 6) for s in h.spacing) for h in (pred_header, ref_header)]
         raise ValueError(
-            f"{case.pred}: spacing {tuple(round(s, 6) for s in pred_spacing)} differs from the "
-            f"reference {case.ref.name} {tuple(round(s, 6) for s in ref_spacing)}"
+            f"{case.pred}: spacing {shown[0]} differs from the reference {case.ref.name} {shown[1]}"
+        )
+    # A flipped or permuted prediction has the same shape and spacing but wrong voxels.
+    if not np.allclose(pred_header.directions, ref_header.directions, atol=DIRECTION_ATOL):
+        raise ValueError(
+            f"{case.pred}: voxel axes point in other directions than in the reference "
+            f"{case.ref.name} (affine orientation differs); resample or reorient it first"
         )
 
 
@@ -315,10 +337,11 @@ def evaluate_folder(
     pooled = {cls: {"tp": 0, "pred": 0, "ref": 0} for cls in labels}
     kinds = set()
     for index, case in enumerate(cases):
-        pred, pred_spacing = read_label(case.pred, labels)
-        ref, ref_spacing = read_label(case.ref, (*labels, *_as_tuple(ignore_label)))
-        _check_pair(case, pred, ref, pred_spacing, ref_spacing)
-        kinds.add("nifti" if ref_spacing is not None else "image")
+        pred, pred_header = read_label(case.pred, labels)
+        ref, ref_header = read_label(case.ref, (*labels, *_as_tuple(ignore_label)))
+        _check_pair(case, pred, ref, pred_header, ref_header)
+        spacing = None if ref_header is None else ref_header.spacing
+        kinds.add("nifti" if ref_header is not None else "image")
         if len(kinds) > 1:
             raise ValueError(f"{case.ref}: the folders mix NIfTI files and 2D images")
         keep = None
@@ -349,7 +372,7 @@ def evaluate_folder(
                 lesion=lesion,
             )
         try:
-            evaluator.update(case.case_id, pred, ref, spacing=ref_spacing)
+            evaluator.update(case.case_id, pred, ref, spacing=spacing)
         except ValueError as error:
             raise ValueError(f"{case.pred}: {error}") from None
         for cls in labels:
