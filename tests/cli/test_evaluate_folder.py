@@ -148,11 +148,19 @@ def test_png_with_fov_masks(png_folders, tmp_path, capsys):
     assert pooled["dice"] == pytest.approx(16 / 19)
     assert pooled["precision"] == pytest.approx(8 / 9)
     assert pooled["recall"] == pytest.approx(8 / 10)
-    assert (pooled["tp"], pooled["pred"], pooled["ref"]) == (8, 9, 10)
+    assert (pooled["tp"], pooled["pred"], pooled["ref"], pooled["region"]) == (8, 9, 10, 48)
+    # Specificity and accuracy count true negatives inside the FOV only: image 1 has
+    # 24 - 6 - 1 = 17 of them (spec. 17/18, acc. 21/24), image 2 20 (both 1).
+    assert float(rows["01"]["specificity"]) == pytest.approx(17 / 18)
+    assert float(rows["01"]["accuracy"]) == pytest.approx(21 / 24)
+    assert summary["metrics"]["specificity"]["1"]["mean"] == pytest.approx((17 / 18 + 1) / 2)
+    assert pooled["specificity"] == pytest.approx(37 / 38)
+    assert pooled["accuracy"] == pytest.approx(45 / 48)
     # Without the FOV the 8 outside pixels are false positives.
     plain = evaluate_folder(pred_dir, ref_dir, id_regex=r"^(\d+)_")
     assert plain.summary["fov_applied"] is False
     assert plain.evaluator.values("precision", 1)[0] == pytest.approx(4 / 13)
+    assert plain.evaluator.values("specificity", 1)[0] == pytest.approx(33 / 42)
 
 
 def test_png_lesion_metrics_in_2d(png_folders):

@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         nargs="+",
         choices=METRICS,
         metavar="METRIC",
-        help="metrics (default: dice jaccard precision recall hd95 assd)",
+        help="metrics (default: dice jaccard precision recall specificity accuracy hd95 assd)",
     )
     parser.add_argument(
         "--lesion",
@@ -89,7 +89,7 @@ def _fmt(value: float) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ..metrics import LesionOptions
-    from ..training.evaluate_folder import DEFAULT_METRICS, evaluate_folder
+    from ..training.evaluate_folder import DEFAULT_METRICS, POOLED_METRICS, evaluate_folder
 
     lesion: bool | LesionOptions = False
     if args.lesion:
@@ -124,8 +124,7 @@ def run(args: argparse.Namespace) -> int:
             )
     print("pixel level (voxel counts pooled over cases):")
     for cls, pooled in summary["pooled"].items():
-        scores = "  ".join(f"{m} {_fmt(pooled[m])}" for m in ("dice", "jaccard", "precision"))
-        print(f"  class {cls}: {scores}  recall {_fmt(pooled['recall'])}")
+        print(f"  class {cls}: " + "  ".join(f"{m} {_fmt(pooled[m])}" for m in POOLED_METRICS))
     for path in result.written:
         print(f"wrote {path}")
     return 0

@@ -38,6 +38,7 @@ from .lesion import (
     lesion_recall,
 )
 from .overlap import dice, jaccard, precision, recall
+from .specificity import accuracy, specificity
 from .surface_dice import normalized_surface_dice
 from .surface_distance import average_surface_distance
 
@@ -50,6 +51,7 @@ __all__ = [
     "LesionOptions",
     "SegmentationEvaluator",
     "absolute_volume_difference",
+    "accuracy",
     "average_surface_distance",
     "dice",
     "hausdorff_distance",
@@ -62,4 +64,5 @@ __all__ = [
     "normalized_surface_dice",
     "precision",
     "recall",
+    "specificity",
 ]

@@ -27,11 +27,12 @@ from ._surface import surface_distances
 from .hausdorff import check_mode, reduce_hausdorff
 from .lesion import LESION_METRICS, LesionOptions, lesion_values
 from .overlap import OVERLAP_METRICS, overlap_score
+from .specificity import NEGATIVE_METRICS, check_roi, negative_score
 from .surface_dice import check_tolerance, reduce_surface_dice
 from .surface_distance import reduce_average
 
 DISTANCE_METRICS = ("hd", "hd95", "assd")
-METRICS = (*OVERLAP_METRICS, *DISTANCE_METRICS, "nsd", *LESION_METRICS)
+METRICS = (*OVERLAP_METRICS, *NEGATIVE_METRICS, *DISTANCE_METRICS, "nsd", *LESION_METRICS)
 DEFAULT_METRICS = ("dice", "hd95", "assd")
 #: Lesion metrics added by ``lesion=True``: every one that is defined in 2D and 3D
 #: (``"avd_ml"`` needs 3D cases and is added by name).
@@ -101,7 +102,8 @@ class SegmentationEvaluator:
 
     Args:
         metrics: names among ``"dice"``, ``"jaccard"``, ``"precision"``, ``"recall"``,
-            ``"hd"``, ``"hd95"``, ``"assd"``, ``"nsd"`` and the lesion metrics
+            ``"specificity"``, ``"accuracy"``, ``"hd"``, ``"hd95"``, ``"assd"``, ``"nsd"``
+            and the lesion metrics
             ``"lesions_pred"``, ``"lesions_ref"``, ``"lesion_recall"``,
             ``"lesion_precision"``, ``"lesion_f1"``, ``"lesion_count_difference"``,
             ``"avd_percent"``, ``"avd_ml"`` (see :mod:`boundaryloss.metrics.lesion`).
@@ -192,6 +194,7 @@ class SegmentationEvaluator:
         pred: ArrayLike,
         ref: ArrayLike,
         spacing: Sequence[float] | float | None = None,
+        mask: ArrayLike | None = None,
     ) -> dict[int, dict[str, float]]:
         """Evaluate one case and record its rows.
 
@@ -200,6 +203,9 @@ class SegmentationEvaluator:
             pred: prediction, layout as configured (label map or one-hot).
             ref: reference segmentation, same layout and shape.
             spacing: voxel size of this case; defaults to the evaluator's ``spacing``.
+            mask: region of interest ``(*spatial)`` (a field of view): every metric only
+                sees the voxels inside it — prediction and reference are background
+                outside, and specificity and accuracy count true negatives inside it only.
 
         Returns:
             ``{class index: {metric: value}}`` for this case.
@@ -218,11 +224,15 @@ class SegmentationEvaluator:
             classes=self.classes,
             one_hot=self.one_hot,
         )
+        roi = check_roi(mask, case.shape)
+        region = int(np.prod(case.shape)) if roi is None else int(np.count_nonzero(roi))
         rows = []
         for cls, pred_mask, ref_mask in case:
+            if roi is not None:
+                pred_mask, ref_mask = pred_mask & roi, ref_mask & roi
             n_pred, n_ref = int(np.count_nonzero(pred_mask)), int(np.count_nonzero(ref_mask))
             status = _status(n_pred > 0, n_ref > 0)
-            values = self._evaluate(pred_mask, ref_mask, status, case.shape, case.spacing)
+            values = self._evaluate(pred_mask, ref_mask, status, case.shape, case.spacing, region)
             rows.append(
                 {
                     "case": case_id,
@@ -244,15 +254,19 @@ class SegmentationEvaluator:
         status: str,
         shape: tuple[int, ...],
         spacing: tuple[float, ...],
+        region: int,
     ) -> dict[str, float]:
         lesion_names = [m for m in self.metrics if m in LESION_METRICS]
-        # Lesion metrics own their empty-mask rule (counts and volume differences stay
-        # defined for a miss).
-        lesion = (
+        # Lesion metrics, specificity and accuracy own their empty-mask rule (counts,
+        # volume differences and true negatives stay defined for a miss).
+        own_rule = (
             lesion_values(lesion_names, pred, ref, spacing, self.lesion_options, self.empty)
             if lesion_names
             else {}
         )
+        for name in self.metrics:
+            if name in NEGATIVE_METRICS:
+                own_rule[name] = negative_score(name, pred, ref, region, self.empty)
         if status != "ok":
             score = both_empty_score(self.empty) if status == "both_empty" else MISSED_SCORE
             distance = (
@@ -261,7 +275,7 @@ class SegmentationEvaluator:
                 else missed_distance(self.missing, shape, spacing)
             )
             return {
-                m: lesion[m] if m in lesion else distance if m in DISTANCE_METRICS else score
+                m: own_rule[m] if m in own_rule else distance if m in DISTANCE_METRICS else score
                 for m in self.metrics
             }
         values: dict[str, float] = {}
@@ -269,8 +283,8 @@ class SegmentationEvaluator:
         if any(m in DISTANCE_METRICS or m == "nsd" for m in self.metrics):
             distances = surface_distances(pred, ref, spacing)
         for metric in self.metrics:
-            if metric in lesion:
-                values[metric] = lesion[metric]
+            if metric in own_rule:
+                values[metric] = own_rule[metric]
             elif metric in OVERLAP_METRICS:
                 values[metric] = float(overlap_score(metric, pred, ref))
             elif metric == "hd":

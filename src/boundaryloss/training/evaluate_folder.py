@@ -15,12 +15,15 @@ The analogue of nnU-Net's ``nnUNetv2_evaluate_folder``:
   spacing and axis directions; label values must be 0 or one of ``labels``. Every error
   names the file.
 * **Field of view**: with ``mask_dir``, each case's mask (non-zero = inside) restricts the
-  evaluation: prediction and reference are set to background outside it, so every metric
-  only sees the field of view. ``ignore_label`` does the same for the voxels where the
-  reference has that label (the WMH challenge's label 2, "other pathology").
+  evaluation: prediction and reference are set to background outside it and specificity
+  and accuracy count true negatives inside it only, so every metric only sees the field
+  of view (as retinal-vessel papers score DRIVE and STARE). ``ignore_label`` does the
+  same for the voxels where the reference has that label (the WMH challenge's label 2,
+  "other pathology").
 * **Aggregates**: per case and class (the CSV), mean / std / median over cases (per-image
-  aggregates), and *pooled* overlap scores from voxel counts summed over all cases
-  (pixel-level aggregates, as retinal-vessel papers report them).
+  aggregates), and *pooled* scores (Dice, Jaccard, precision, recall = sensitivity,
+  specificity, accuracy) from voxel counts summed over all cases (pixel-level aggregates;
+  the literature reports both).
 """
 
 from __future__ import annotations
@@ -44,8 +47,17 @@ from ..metrics._files import write_text_atomically
 #: Lossless 2D formats read as label images (JPEG is lossy and would blur label values).
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".gif", ".bmp", ".pgm", ".ppm")
 FORMATS = (*NIFTI_SUFFIXES, *IMAGE_SUFFIXES)
-DEFAULT_METRICS = ("dice", "jaccard", "precision", "recall", "hd95", "assd")
-POOLED_METRICS = ("dice", "jaccard", "precision", "recall")
+DEFAULT_METRICS = (
+    "dice",
+    "jaccard",
+    "precision",
+    "recall",
+    "specificity",
+    "accuracy",
+    "hd95",
+    "assd",
+)
+POOLED_METRICS = ("dice", "jaccard", "precision", "recall", "specificity", "accuracy")
 #: Relative tolerance on prediction vs reference spacing (headers store float32).
 SPACING_RTOL = 1e-4
 #: Tolerance on the unit axis directions of the two affines.
@@ -245,18 +257,30 @@ def _check_pair(
 
 
 def pooled_scores(counts: dict[str, int], empty: str) -> dict[str, float]:
-    """Overlap scores of voxel counts summed over cases (``tp``, ``pred``, ``ref``)."""
-    tp, n_pred, n_ref = counts["tp"], counts["pred"], counts["ref"]
-    if n_pred == 0 and n_ref == 0:
-        return dict.fromkeys(POOLED_METRICS, both_empty_score(empty))
-    if n_pred == 0 or n_ref == 0:
-        return dict.fromkeys(POOLED_METRICS, MISSED_SCORE)
-    return {
-        "dice": 2.0 * tp / (n_pred + n_ref),
-        "jaccard": tp / (n_pred + n_ref - tp),
-        "precision": tp / n_pred,
-        "recall": tp / n_ref,
+    """Scores of voxel counts summed over cases (``tp``, ``pred``, ``ref``, ``region``).
+
+    The same definitions and empty-mask rules as the per-case metrics, applied to the
+    pooled counts; ``region`` counts the voxels evaluated (inside the fields of view).
+    """
+    tp, n_pred, n_ref, region = counts["tp"], counts["pred"], counts["ref"], counts["region"]
+    negatives = region - n_ref
+    tn = negatives - (n_pred - tp)
+    scores = {
+        "specificity": both_empty_score(empty) if negatives == 0 else tn / negatives,
+        "accuracy": both_empty_score(empty) if region == 0 else (tp + tn) / region,
     }
+    if n_pred == 0 and n_ref == 0:
+        overlap = dict.fromkeys(POOLED_METRICS[:4], both_empty_score(empty))
+    elif n_pred == 0 or n_ref == 0:
+        overlap = dict.fromkeys(POOLED_METRICS[:4], MISSED_SCORE)
+    else:
+        overlap = {
+            "dice": 2.0 * tp / (n_pred + n_ref),
+            "jaccard": tp / (n_pred + n_ref - tp),
+            "precision": tp / n_pred,
+            "recall": tp / n_ref,
+        }
+    return {**overlap, **scores}
 
 
 def check_output(output: Path, inputs: Sequence[Path], folders: Sequence[Path]) -> Path:
@@ -334,7 +358,7 @@ def evaluate_folder(
         folders = [d for d in (pred_dir, ref_dir, mask_path) if d is not None]
         summary_path = check_output(Path(output), inputs, folders)
     evaluator: SegmentationEvaluator | None = None
-    pooled = {cls: {"tp": 0, "pred": 0, "ref": 0} for cls in labels}
+    pooled = {cls: {"tp": 0, "pred": 0, "ref": 0, "region": 0} for cls in labels}
     kinds = set()
     for index, case in enumerate(cases):
         pred, pred_header = read_label(case.pred, labels)
@@ -372,7 +396,7 @@ def evaluate_folder(
                 lesion=lesion,
             )
         try:
-            evaluator.update(case.case_id, pred, ref, spacing=spacing)
+            evaluator.update(case.case_id, pred, ref, spacing=spacing, mask=keep)
         except ValueError as error:
             raise ValueError(f"{case.pred}: {error}") from None
         for cls in labels:
@@ -380,6 +404,7 @@ def evaluate_folder(
             pooled[cls]["tp"] += int(np.count_nonzero(p & r))
             pooled[cls]["pred"] += int(np.count_nonzero(p))
             pooled[cls]["ref"] += int(np.count_nonzero(r))
+            pooled[cls]["region"] += ref.size if keep is None else int(np.count_nonzero(keep))
         if progress is not None:
             progress(f"[{index + 1}/{len(cases)}] {case.case_id}")
     assert evaluator is not None  # match_cases never returns an empty list
