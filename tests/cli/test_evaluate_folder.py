@@ -83,7 +83,7 @@ def test_nifti_with_spacing_and_lesion_metrics(nifti_folders, tmp_path, capsys):
         volume = abs(int(pred.sum()) - int(ref.sum())) * voxel_ml
         assert float(row["avd_ml"]) == pytest.approx(volume)
     # Case b: reference lesions 2, predicted 2; detected 1, true predicted 1.
-    assert rows["b"]["lesions_ref"] == "2.0"
+    assert rows["b"]["lesions_ref"] == "2"
     assert float(rows["b"]["lesion_recall"]) == pytest.approx(0.5)
     assert float(rows["b"]["lesion_precision"]) == pytest.approx(0.5)
     assert float(rows["b"]["lesion_f1"]) == pytest.approx(0.5)
@@ -258,3 +258,8 @@ def test_flipped_orientation_is_refused(nifti_folders, capsys):
     write_nifti(pred_dir / "a.nii.gz", cases["a"][0], affine=flipped)
     assert main(["evaluate-folder", str(pred_dir), str(ref_dir)]) == 1
     assert "a.nii.gz: voxel axes point in other directions" in _error(capsys)
+
+
+def test_lesion_options_need_lesion(tmp_path, capsys):
+    assert main(["evaluate-folder", str(tmp_path), str(tmp_path), "--lesion-f1", "isles"]) == 1
+    assert "--lesion-f1: only used with --lesion" in _error(capsys)

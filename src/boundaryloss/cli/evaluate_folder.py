@@ -59,8 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--lesion-f1",
         choices=("wmh", "isles"),
-        default="wmh",
-        help="lesion F1: harmonic mean of lesion precision and recall (wmh) or "
+        help="lesion F1: harmonic mean of lesion precision and recall (wmh, default) or "
         "2TP/(2TP+FP+FN) (isles)",
     )
     parser.add_argument(
@@ -93,9 +92,14 @@ def run(args: argparse.Namespace) -> int:
 
     lesion: bool | LesionOptions = False
     if args.lesion:
-        lesion = LesionOptions(connectivity=args.connectivity, f1=args.lesion_f1)
-    elif args.connectivity is not None:
-        raise ValueError("--connectivity: only used with --lesion")
+        lesion = LesionOptions(connectivity=args.connectivity, f1=args.lesion_f1 or "wmh")
+    else:
+        for option, value in (
+            ("--connectivity", args.connectivity),
+            ("--lesion-f1", args.lesion_f1),
+        ):
+            if value is not None:
+                raise ValueError(f"{option}: only used with --lesion")
     result = evaluate_folder(
         args.pred_dir,
         args.ref_dir,

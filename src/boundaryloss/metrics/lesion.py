@@ -560,20 +560,22 @@ def lesion_values(
     spacing: Sequence[float],
     options: LesionOptions,
     empty: str,
-) -> dict[str, float]:
+) -> dict[str, float | int]:
     """Every requested lesion metric of one class (names from :data:`LESION_METRICS`).
+
+    Lesion counts are ints, every other value a float.
 
     The evaluator's entry point: components are labelled once for all the names.
     """
-    values: dict[str, float] = {}
+    values: dict[str, float | int] = {}
     detection = None
     if any(not name.startswith("avd_") for name in names):
         detection = detect_lesions(pred, ref, options)
     for name in names:
         if name == "lesions_pred":
-            values[name] = float(detection.pred_lesions)
+            values[name] = detection.pred_lesions
         elif name == "lesions_ref":
-            values[name] = float(detection.ref_lesions)
+            values[name] = detection.ref_lesions
         elif name == "lesion_recall":
             values[name] = detection.recall(empty)
         elif name == "lesion_precision":
