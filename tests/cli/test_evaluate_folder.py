@@ -144,6 +144,8 @@ def test_png_with_fov_masks(png_folders, tmp_path, capsys):
     assert summary["fov_applied"] is True
     # Per image: mean of 8/11 and 1. Pixel level: TP 8, |P| 9, |R| 10 pooled.
     assert summary["metrics"]["dice"]["1"]["mean"] == pytest.approx((8 / 11 + 1) / 2)
+    low, high = (summary["metrics"]["dice"]["1"][k] for k in ("ci_low", "ci_high"))
+    assert 8 / 11 <= low <= high <= 1.0  # bootstrap of two values stays between them
     pooled = summary["pooled"]["1"]
     assert pooled["dice"] == pytest.approx(16 / 19)
     assert pooled["precision"] == pytest.approx(8 / 9)

@@ -9,6 +9,7 @@ import stat
 
 import numpy as np
 import pytest
+from scipy import stats as scipy_stats
 
 from boundaryloss.metrics import (
     LesionOptions,
@@ -191,3 +192,26 @@ def test_csv_permissions_follow_umask(tmp_path):
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
     assert [p.name for p in tmp_path.iterdir()] == ["cases.csv"]
+
+
+def test_summary_bootstrap_ci_matches_scipy():
+    ev = SegmentationEvaluator(metrics=("dice", "hd95"))
+    rng = np.random.default_rng(0)
+    ref = np.zeros((12, 12), int)
+    ref[3:9, 3:9] = 1
+    for i in range(6):
+        pred = ref.copy()
+        pred[rng.random(ref.shape) < 0.1] = 1
+        ev.update(i, pred, ref)
+    ev.update("missed", np.zeros_like(ref), ref)
+    summary = ev.summary(confidence=0.9)
+    values = ev.values("dice", 1)
+    reference = scipy_stats.bootstrap(
+        (values,), np.mean, confidence_level=0.9, n_resamples=10000, method="percentile", rng=0
+    ).confidence_interval
+    assert summary["dice"][1]["ci_low"] == pytest.approx(reference.low, rel=1e-12)
+    assert summary["dice"][1]["ci_high"] == pytest.approx(reference.high, rel=1e-12)
+    # A miss makes HD95 inf: its mean is inf and no interval is claimed.
+    assert summary["hd95"][1]["mean"] == math.inf
+    assert math.isnan(summary["hd95"][1]["ci_low"])
+    assert "ci_low" not in ev.summary()["dice"][1]

@@ -1,7 +1,8 @@
 """``boundaryloss evaluate-folder PRED_DIR REF_DIR``: score predictions made by any tool.
 
 Cases are matched by file name (without .nii.gz/.nii/.png/...); spacing comes from the
-NIfTI headers. Prints per-image (mean over cases) and pixel-level (pooled) aggregates;
+NIfTI headers. Prints per-image (mean over cases, with a 95 % bootstrap confidence
+interval) and pixel-level (pooled) aggregates;
 with --output FILE.csv writes the per-case, per-class table there and the summary to
 FILE.json. Nothing is written inside PRED_DIR or REF_DIR unless --output points there.
 """
@@ -118,12 +119,13 @@ def run(args: argparse.Namespace) -> int:
     summary = result.summary
     fov = f"field of view from {summary['mask_dir']}" if summary["fov_applied"] else "no FOV mask"
     print(f"{summary['num_cases']} cases; {fov}; spacing {summary['spacing']}")
-    print("per image (mean / std / median over cases):")
+    print("per image (mean [95 % bootstrap CI] / std / median over cases):")
     for metric, per_class in summary["metrics"].items():
         for cls, stats in per_class.items():
+            ci = f"[{_fmt(stats['ci_low'])}, {_fmt(stats['ci_high'])}]"
             print(
-                f"  {metric:>23} class {cls}: {_fmt(stats['mean'])} / {_fmt(stats['std'])} / "
-                f"{_fmt(stats['median'])}  missed {stats['n_missed']}  "
+                f"  {metric:>23} class {cls}: {_fmt(stats['mean'])} {ci} / {_fmt(stats['std'])}"
+                f" / {_fmt(stats['median'])}  missed {stats['n_missed']}  "
                 f"spurious {stats['n_spurious']}  both-empty {stats['n_both_empty']}"
             )
     print("pixel level (voxel counts pooled over cases):")

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .._validation import ArrayLike
+from ..stats import bootstrap_ci
 from ._empty import (
     MISSED_SCORE,
     both_empty_distance,
@@ -34,6 +35,7 @@ from .surface_distance import reduce_average
 DISTANCE_METRICS = ("hd", "hd95", "assd")
 METRICS = (*OVERLAP_METRICS, *NEGATIVE_METRICS, *DISTANCE_METRICS, "nsd", *LESION_METRICS)
 DEFAULT_METRICS = ("dice", "hd95", "assd")
+BOOTSTRAP_RESAMPLES = 10000
 #: Lesion metrics added by ``lesion=True``: every one that is defined in 2D and 3D
 #: (``"avd_ml"`` needs 3D cases and is added by name).
 DEFAULT_LESION_METRICS = tuple(m for m in LESION_METRICS if m != "avd_ml")
@@ -312,14 +314,23 @@ class SegmentationEvaluator:
             [row[metric] for row in self._rows if row["class"] == cls], dtype=np.float64
         )
 
-    def summary(self) -> dict[str, dict[int, dict[str, float | int]]]:
+    def summary(
+        self, confidence: float | None = None
+    ) -> dict[str, dict[int, dict[str, float | int]]]:
         """Per metric and class: counts and mean/std/median of the non-NaN values.
+
+        Args:
+            confidence: also report the percentile bootstrap confidence interval of the
+                mean at this level (e.g. 0.95; :func:`~boundaryloss.stats.bootstrap_ci`,
+                10000 resamples of the cases, seed 0) as ``ci_low`` and ``ci_high``. NaN
+                when fewer than two values are averaged or one is infinite (a miss with
+                ``missing="inf"``: the mean itself is then ``inf``).
 
         Returns:
             ``{metric: {class: {"n", "n_averaged", "n_missed", "n_spurious",
-            "n_both_empty", "mean", "std", "median"}}}``. ``n`` counts cases, ``n_averaged``
-            the values entering mean/std/median (all but NaN); statistics of no value are
-            NaN.
+            "n_both_empty", "mean", "std", "median"}}}`` (and ``"ci_low"``, ``"ci_high"``).
+            ``n`` counts cases, ``n_averaged`` the values entering mean/std/median (all but
+            NaN); statistics of no value are NaN.
         """
         classes = sorted({row["class"] for row in self._rows})
         result: dict[str, dict[int, dict[str, float | int]]] = {}
@@ -347,6 +358,14 @@ class SegmentationEvaluator:
                     "std": stats[1],
                     "median": stats[2],
                 }
+                if confidence is not None:
+                    low = high = math.nan
+                    if kept.size > 1 and np.all(np.isfinite(kept)):
+                        interval = bootstrap_ci(
+                            kept, confidence, n_resamples=BOOTSTRAP_RESAMPLES, seed=0
+                        )
+                        low, high = interval.low, interval.high
+                    result[metric][cls].update(ci_low=low, ci_high=high)
         return result
 
     def to_csv(self, path: str | os.PathLike[str]) -> Path:

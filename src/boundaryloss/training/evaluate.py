@@ -137,7 +137,7 @@ def evaluate_run(
         "missing": missing,
         "fov": {"applied": fov_cases > 0, "num_cases": fov_cases},
         "lesion": lesion,
-        "metrics": evaluator.summary(),
+        "metrics": evaluator.summary(confidence=0.95),
         "pixel_level": pixels.summary(),
     }
     write_json(output / "summary.json", summary)

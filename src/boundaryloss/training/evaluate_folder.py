@@ -20,10 +20,10 @@ The analogue of nnU-Net's ``nnUNetv2_evaluate_folder``:
   of view (as retinal-vessel papers score DRIVE and STARE). ``ignore_label`` does the
   same for the voxels where the reference has that label (the WMH challenge's label 2,
   "other pathology").
-* **Aggregates**: per case and class (the CSV), mean / std / median over cases (per-image
-  aggregates), and *pooled* scores (Dice, Jaccard, precision, recall = sensitivity,
-  specificity, accuracy) from voxel counts summed over all cases (pixel-level aggregates;
-  the literature reports both).
+* **Aggregates**: per case and class (the CSV), mean / std / median over cases with a 95 %
+  bootstrap confidence interval of the mean (per-image aggregates), and *pooled* scores
+  (Dice, Jaccard, precision, recall = sensitivity, specificity, accuracy) from voxel
+  counts summed over all cases (pixel-level aggregates; the literature reports both).
 """
 
 from __future__ import annotations
@@ -60,6 +60,8 @@ DEFAULT_METRICS = (
 POOLED_METRICS = ("dice", "jaccard", "precision", "recall", "specificity", "accuracy")
 #: Relative tolerance on prediction vs reference spacing (headers store float32).
 SPACING_RTOL = 1e-4
+#: Level of the bootstrap confidence intervals of the means in the summary.
+CONFIDENCE = 0.95
 #: Tolerance on the unit axis directions of the two affines.
 DIRECTION_ATOL = 1e-3
 _CHANNEL_SUFFIX = re.compile(r"(.+)_\d{4}")
@@ -422,7 +424,8 @@ def evaluate_folder(
         "missing": missing,
         "empty": empty,
         "lesion": _lesion_summary(lesion),
-        "metrics": evaluator.summary(),
+        "confidence": CONFIDENCE,
+        "metrics": evaluator.summary(confidence=CONFIDENCE),
         "pooled": {
             cls: {**pooled_scores(counts, empty), **counts} for cls, counts in pooled.items()
         },
