@@ -353,6 +353,10 @@ def evaluate_folder(
             re.compile(id_regex)
         except re.error as error:
             raise ValueError(f"--id-regex: invalid regular expression ({error})") from None
+    # Check the metric options before reading any file.
+    SegmentationEvaluator(
+        metrics, nsd_tolerance=nsd_tolerance, missing=missing, empty=empty, lesion=lesion
+    )
     cases = match_cases(pred_dir, ref_dir, mask_path, id_regex)
     summary_path = None
     if output is not None:
@@ -361,7 +365,7 @@ def evaluate_folder(
         summary_path = check_output(Path(output), inputs, folders)
     evaluator: SegmentationEvaluator | None = None
     pooled = {cls: {"tp": 0, "pred": 0, "ref": 0, "region": 0} for cls in labels}
-    kinds = set()
+    kinds: set[str] = set()
     for index, case in enumerate(cases):
         pred, pred_header = read_label(case.pred, labels)
         ref, ref_header = read_label(case.ref, (*labels, *_as_tuple(ignore_label)))
@@ -448,8 +452,11 @@ def _check_labels(labels: Sequence[int], ignore_label: int | None) -> tuple[int,
         raise ValueError(f"--labels: expected positive integer label values, got {list(values)}")
     if len(set(values)) != len(values):
         raise ValueError(f"--labels: duplicate values in {list(values)}")
-    if ignore_label is not None and ignore_label in values:
-        raise ValueError(f"--ignore-label {ignore_label} is also in --labels {list(values)}")
+    if ignore_label is not None:
+        if isinstance(ignore_label, bool) or not isinstance(ignore_label, int) or ignore_label < 1:
+            raise ValueError(f"--ignore-label: expected a positive label value, got {ignore_label}")
+        if ignore_label in values:
+            raise ValueError(f"--ignore-label {ignore_label} is also in --labels {list(values)}")
     return tuple(sorted(values))
 
 
