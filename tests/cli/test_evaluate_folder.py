@@ -146,11 +146,11 @@ def test_png_with_fov_masks(png_folders, tmp_path, capsys):
     assert summary["metrics"]["dice"]["1"]["mean"] == pytest.approx((8 / 11 + 1) / 2)
     low, high = (summary["metrics"]["dice"]["1"][k] for k in ("ci_low", "ci_high"))
     assert 8 / 11 <= low <= high <= 1.0  # bootstrap of two values stays between them
-    pooled = summary["pooled"]["1"]
+    pooled = summary["pixel_level"]["1"]
     assert pooled["dice"] == pytest.approx(16 / 19)
     assert pooled["precision"] == pytest.approx(8 / 9)
     assert pooled["recall"] == pytest.approx(8 / 10)
-    assert (pooled["tp"], pooled["pred"], pooled["ref"], pooled["region"]) == (8, 9, 10, 48)
+    assert (pooled["tp"], pooled["fp"], pooled["fn"], pooled["tn"]) == (8, 1, 2, 37)
     # Specificity and accuracy count true negatives inside the FOV only: image 1 has
     # 24 - 6 - 1 = 17 of them (spec. 17/18, acc. 21/24), image 2 20 (both 1).
     assert float(rows["01"]["specificity"]) == pytest.approx(17 / 18)

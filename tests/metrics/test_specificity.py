@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from boundaryloss.metrics import SegmentationEvaluator, accuracy, dice, specificity
+from boundaryloss.training.pixel_level import confusion_counts, pixel_scores
 
 
 def test_hand_computed_with_and_without_fov():
@@ -47,12 +48,13 @@ def test_empty_rules():
     one = np.ones((3, 4), int)
     # A class missing from the prediction: specificity is computed (1: no false positive).
     assert specificity(zero, np.eye(3, 4, dtype=int)) == {1: 1.0}
-    # No negative voxel in the reference: nothing to count.
+    # No negative voxel in prediction and reference: nothing to count.
     assert specificity(one, one) == {1: 1.0}
     assert math.isnan(specificity(one, one, empty="nan")[1])
+    # Negatives only in the prediction: a miss of the negatives.
+    assert specificity(zero, one) == {1: 0.0}
     empty_fov = np.zeros((3, 4), bool)
-    assert accuracy(one, zero, mask=empty_fov) == {1: 1.0}
-    assert math.isnan(accuracy(one, zero, mask=empty_fov, empty="nan")[1])
+    assert math.isnan(accuracy(one, zero, mask=empty_fov)[1])
     with pytest.raises(ValueError, match="spatial shape"):
         specificity(one, one, mask=np.ones((4, 3)))
     with pytest.raises(ValueError, match="binary"):
@@ -74,3 +76,13 @@ def test_evaluator_region_of_interest():
     # A miss inside the FOV: Dice 0, specificity still computed.
     ev.update("b", np.zeros((12, 14), int), ref.astype(int), mask=fov)
     assert ev.rows()[1]["dice"] == 0.0 and ev.rows()[1]["specificity"] == 1.0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_per_image_agrees_with_pixel_level_counts(seed):
+    rng = np.random.default_rng(seed)
+    pred, ref = rng.integers(0, 2, (9, 11)), rng.integers(0, 2, (9, 11))
+    fov = rng.random((9, 11)) < 0.6
+    pooled = pixel_scores(confusion_counts(pred, ref, 1, fov))
+    assert specificity(pred, ref, mask=fov)[1] == pytest.approx(pooled["specificity"])
+    assert accuracy(pred, ref, mask=fov)[1] == pytest.approx(pooled["accuracy"])

@@ -89,7 +89,8 @@ def _fmt(value: float) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ..metrics import LesionOptions
-    from ..training.evaluate_folder import DEFAULT_METRICS, POOLED_METRICS, evaluate_folder
+    from ..training.evaluate_folder import DEFAULT_METRICS, evaluate_folder
+    from ..training.pixel_level import PIXEL_SCORES
 
     lesion: bool | LesionOptions = False
     if args.lesion:
@@ -129,8 +130,8 @@ def run(args: argparse.Namespace) -> int:
                 f"spurious {stats['n_spurious']}  both-empty {stats['n_both_empty']}"
             )
     print("pixel level (voxel counts pooled over cases):")
-    for cls, pooled in summary["pooled"].items():
-        print(f"  class {cls}: " + "  ".join(f"{m} {_fmt(pooled[m])}" for m in POOLED_METRICS))
+    for cls, pooled in summary["pixel_level"].items():
+        print(f"  class {cls}: " + "  ".join(f"{m} {_fmt(pooled[m])}" for m in PIXEL_SCORES))
     for path in result.written:
         print(f"wrote {path}")
     return 0

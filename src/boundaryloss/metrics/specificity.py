@@ -7,20 +7,23 @@ Convention:
     (with sensitivity, which is :func:`~boundaryloss.metrics.recall`) inside the FOV mask
     shipped with DRIVE and STARE; outside it every pixel would be a free true negative.
 
-    Empty masks: these scores measure the background as much as the class, so a class
-    missing from one of the masks does not make them 0: they are computed. Specificity of
-    a reference with no negative voxel inside ``mask``, and accuracy of an empty ``mask``,
-    have nothing to count: 1 (``empty="perfect"``) or NaN (``empty="nan"``).
+    Empty masks: specificity scores the negatives, so the package's rule applies to them
+    (as :func:`~boundaryloss.training.pixel_level.pixel_scores` does for pooled counts): no
+    negative voxel inside ``mask`` in either prediction or reference gives 1
+    (``empty="perfect"``) or NaN (``empty="nan"``), in only one of them 0. A class missing
+    from one mask therefore does not make specificity 0 (its negatives are all there).
+    Accuracy of an empty ``mask`` is NaN (no voxel to score).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 
 from .._validation import ArrayLike
-from ._empty import both_empty_score, check_empty
+from ._empty import MISSED_SCORE, both_empty_score, check_empty
 from ._inputs import prepare_case, to_numpy
 
 NEGATIVE_METRICS = ("specificity", "accuracy")
@@ -56,11 +59,15 @@ def negative_score(
     tp = int(np.count_nonzero(pred & ref))
     fp = int(np.count_nonzero(pred)) - tp
     negatives = region_voxels - int(np.count_nonzero(ref))
+    predicted_negatives = region_voxels - int(np.count_nonzero(pred))
     tn = negatives - fp
     if name == "specificity":
-        return both_empty_score(empty) if negatives == 0 else tn / negatives
+        if negatives == 0 or predicted_negatives == 0:
+            both = negatives == 0 and predicted_negatives == 0
+            return both_empty_score(empty) if both else MISSED_SCORE
+        return tn / negatives
     if name == "accuracy":
-        return both_empty_score(empty) if region_voxels == 0 else (tp + tn) / region_voxels
+        return math.nan if region_voxels == 0 else (tp + tn) / region_voxels
     raise ValueError(f"metric must be one of {NEGATIVE_METRICS}, got {name!r}")
 
 
@@ -116,8 +123,8 @@ def specificity(
             :func:`~boundaryloss.metrics.dice`.
         mask: region of interest ``(*spatial)``, bool or 0/1 (a field of view); voxels
             outside it are not counted. ``None``: the whole image.
-        empty: ``"perfect"`` or ``"nan"``, the value when the reference has no negative
-            voxel inside ``mask``.
+        empty: ``"perfect"`` or ``"nan"``, the value when neither prediction nor
+            reference has a negative voxel inside ``mask``.
 
     Returns:
         ``{class index: specificity}`` in ``[0, 1]``.
@@ -146,7 +153,7 @@ def accuracy(
 ) -> dict[int, float]:
     """Accuracy ``(TP + TN) / |mask|`` per class (one class against the rest), inside ``mask``.
 
-    Convention, Args: as :func:`specificity`; ``empty`` applies to an empty ``mask``.
+    Convention, Args: as :func:`specificity`; an empty ``mask`` gives NaN.
 
     Returns:
         ``{class index: accuracy}`` in ``[0, 1]``.

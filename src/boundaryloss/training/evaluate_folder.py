@@ -21,9 +21,10 @@ The analogue of nnU-Net's ``nnUNetv2_evaluate_folder``:
   same for the voxels where the reference has that label (the WMH challenge's label 2,
   "other pathology").
 * **Aggregates**: per case and class (the CSV), mean / std / median over cases with a 95 %
-  bootstrap confidence interval of the mean (per-image aggregates), and *pooled* scores
-  (Dice, Jaccard, precision, recall = sensitivity, specificity, accuracy) from voxel
-  counts summed over all cases (pixel-level aggregates; the literature reports both).
+  bootstrap confidence interval of the mean (per-image aggregates), and the scores of the
+  confusion counts summed over all cases (``pixel_level``: Dice, precision, recall =
+  sensitivity, specificity, accuracy; :mod:`~boundaryloss.training.pixel_level`, as
+  ``evaluate`` reports them). The literature reports both.
 """
 
 from __future__ import annotations
@@ -39,10 +40,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..data.fov import restrict_to_fov
 from ..data.io import NIFTI_SUFFIXES, read_grey_2d, read_nifti
 from ..metrics import LesionOptions, SegmentationEvaluator
-from ..metrics._empty import MISSED_SCORE, both_empty_score
 from ..metrics._files import write_text_atomically
+from .pixel_level import PixelLevel
 
 #: Lossless 2D formats read as label images (JPEG is lossy and would blur label values).
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".gif", ".bmp", ".pgm", ".ppm")
@@ -57,7 +59,6 @@ DEFAULT_METRICS = (
     "hd95",
     "assd",
 )
-POOLED_METRICS = ("dice", "jaccard", "precision", "recall", "specificity", "accuracy")
 #: Relative tolerance on prediction vs reference spacing (headers store float32).
 SPACING_RTOL = 1e-4
 #: Level of the bootstrap confidence intervals of the means in the summary.
@@ -258,33 +259,6 @@ def _check_pair(
         )
 
 
-def pooled_scores(counts: dict[str, int], empty: str) -> dict[str, float]:
-    """Scores of voxel counts summed over cases (``tp``, ``pred``, ``ref``, ``region``).
-
-    The same definitions and empty-mask rules as the per-case metrics, applied to the
-    pooled counts; ``region`` counts the voxels evaluated (inside the fields of view).
-    """
-    tp, n_pred, n_ref, region = counts["tp"], counts["pred"], counts["ref"], counts["region"]
-    negatives = region - n_ref
-    tn = negatives - (n_pred - tp)
-    scores = {
-        "specificity": both_empty_score(empty) if negatives == 0 else tn / negatives,
-        "accuracy": both_empty_score(empty) if region == 0 else (tp + tn) / region,
-    }
-    if n_pred == 0 and n_ref == 0:
-        overlap = dict.fromkeys(POOLED_METRICS[:4], both_empty_score(empty))
-    elif n_pred == 0 or n_ref == 0:
-        overlap = dict.fromkeys(POOLED_METRICS[:4], MISSED_SCORE)
-    else:
-        overlap = {
-            "dice": 2.0 * tp / (n_pred + n_ref),
-            "jaccard": tp / (n_pred + n_ref - tp),
-            "precision": tp / n_pred,
-            "recall": tp / n_ref,
-        }
-    return {**overlap, **scores}
-
-
 def check_output(output: Path, inputs: Sequence[Path], folders: Sequence[Path]) -> Path:
     """Return the summary path beside ``output`` after refusing to overwrite any input.
 
@@ -364,7 +338,7 @@ def evaluate_folder(
         folders = [d for d in (pred_dir, ref_dir, mask_path) if d is not None]
         summary_path = check_output(Path(output), inputs, folders)
     evaluator: SegmentationEvaluator | None = None
-    pooled = {cls: {"tp": 0, "pred": 0, "ref": 0, "region": 0} for cls in labels}
+    pixels = PixelLevel(labels, empty)
     kinds: set[str] = set()
     for index, case in enumerate(cases):
         pred, pred_header = read_label(case.pred, labels)
@@ -386,7 +360,8 @@ def evaluate_folder(
             outside = ref == ignore_label
             keep = ~outside if keep is None else keep & ~outside
         if keep is not None:
-            pred, ref = np.where(keep, pred, 0), np.where(keep, ref, 0)
+            pred = restrict_to_fov(pred, keep, f"prediction {case.pred}")
+            ref = restrict_to_fov(ref, keep, f"reference {case.ref}")
         if evaluator is None:
             names = tuple(metrics)
             if lesion is not False and ref.ndim == 3 and "avd_ml" not in names:
@@ -405,12 +380,7 @@ def evaluate_folder(
             evaluator.update(case.case_id, pred, ref, spacing=spacing, mask=keep)
         except ValueError as error:
             raise ValueError(f"{case.pred}: {error}") from None
-        for cls in labels:
-            p, r = pred == cls, ref == cls
-            pooled[cls]["tp"] += int(np.count_nonzero(p & r))
-            pooled[cls]["pred"] += int(np.count_nonzero(p))
-            pooled[cls]["ref"] += int(np.count_nonzero(r))
-            pooled[cls]["region"] += ref.size if keep is None else int(np.count_nonzero(keep))
+        pixels.update(pred, ref, keep)
         if progress is not None:
             progress(f"[{index + 1}/{len(cases)}] {case.case_id}")
     assert evaluator is not None  # match_cases never returns an empty list
@@ -430,9 +400,7 @@ def evaluate_folder(
         "lesion": _lesion_summary(lesion),
         "confidence": CONFIDENCE,
         "metrics": evaluator.summary(confidence=CONFIDENCE),
-        "pooled": {
-            cls: {**pooled_scores(counts, empty), **counts} for cls, counts in pooled.items()
-        },
+        "pixel_level": pixels.summary(),
     }
     result = FolderEvaluation(evaluator, summary, cases)
     if output is not None:
