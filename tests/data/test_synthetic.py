@@ -1,8 +1,6 @@
-"""Synthetic cases: determinism, exact foreground fraction, classes, difficulty, speed."""
+"""Synthetic cases: determinism, exact foreground fraction, classes, difficulty."""
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import pytest
@@ -119,13 +117,6 @@ def test_intensities_overlap_2d(fraction):
 
 def test_intensities_overlap_3d():
     assert _best_threshold_dice(synthetic_3d(2, shape=(32, 32, 32), seed=9)) < 0.9
-
-
-def test_fast():
-    synthetic_2d(2)  # warm-up (imports)
-    start = time.perf_counter()
-    synthetic_2d(32, shape=(128, 128))
-    assert time.perf_counter() - start < 1.0
 
 
 @pytest.mark.parametrize(
