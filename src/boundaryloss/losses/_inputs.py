@@ -12,6 +12,11 @@ Every loss in this package follows one convention, implemented here once:
 * Classes are selected with ``include_background`` (``False`` drops channel 0) and/or an
   explicit ``classes`` list. Probabilities are always computed over *all* ``C`` channels
   first, then the selected channels are kept.
+* Everything after validation runs in float32 when ``logits`` is float16 or bfloat16
+  (float64 stays float64): softmax, maps, products and every reduction. The sums over a
+  512x512 image overflow float16's largest value (65504) and lose every digit past the
+  third in bfloat16, so a half-precision loss would be ``nan``/``inf`` or plainly wrong.
+  The loss comes back in float32; its gradient flows back to ``logits`` in their dtype.
 * ``reduction="none"`` returns ``(B, C_selected)``: each selected class's contribution,
   defined so that the sum over classes is the per-sample loss. ``"mean"`` is the mean over
   the batch of the per-sample losses, ``"sum"`` the sum of everything.
@@ -159,6 +164,11 @@ def class_vector(values: Sequence[float], name: str, inputs: SegmentationInputs)
     return inputs.select(vector.view(shape))
 
 
+def compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype a loss computes in for logits of ``dtype``: float64 stays, the rest is float32."""
+    return torch.float64 if dtype == torch.float64 else torch.float32
+
+
 def _check_logits(logits: torch.Tensor, activation: str | None) -> None:
     if not isinstance(logits, torch.Tensor):
         raise ValueError(f"logits must be a torch.Tensor, got {type(logits).__name__}")
@@ -248,6 +258,7 @@ def prepare_inputs(
     """
     activation = check_activation(activation)
     _check_logits(logits, activation)
+    logits = logits.to(compute_dtype(logits.dtype))  # differentiable: grads keep their dtype
     batch, num_classes, *spatial = logits.shape
     if not isinstance(target, torch.Tensor):
         raise ValueError(f"target must be a torch.Tensor, got {type(target).__name__}")
