@@ -1,4 +1,5 @@
-"""Argument checks shared by maps, losses and metrics.
+"""Argument checks shared by maps, losses, metrics and schedules: each rule and its message
+written once.
 
 Every check raises ``ValueError`` naming the argument and printing the offending
 shape or value, so bad input never turns into a silent wrong answer.
@@ -6,22 +7,63 @@ shape or value, so bad input never turns into a silent wrong answer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from numbers import Integral
+import math
+from collections.abc import Collection, Sequence
+from numbers import Integral, Real
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
 
 ArrayLike = np.ndarray | torch.Tensor
+T = TypeVar("T")
 
 
-def check_spacing(spacing: Sequence[float] | float | None, ndim: int, name: str = "spacing"):
+def check_one_of(value: T, choices: Collection[Any], name: str) -> T:
+    """Return ``value`` after checking it is one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}")
+    return value
+
+
+def check_number(value: float, name: str) -> float:
+    """Return ``value`` as a float after checking it is a finite real number (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def check_non_negative(value: float, name: str) -> float:
+    """Return ``value`` as a float after checking it is a finite number ``>= 0``."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise ValueError(f"{name} must be a non-negative number, got {value!r}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be finite and non-negative, got {value!r}")
+    return float(value)
+
+
+def check_spacing(
+    spacing: Sequence[float] | float | None,
+    ndim: int,
+    name: str = "spacing",
+    *,
+    shape: Sequence[int] | None = None,
+    dtype: Any = np.float32,
+):
     """Return ``spacing`` as a tuple of ``ndim`` positive finite floats, or ``None``.
 
-    A scalar is broadcast to every axis.
+    A scalar is broadcast to every axis. With ``shape``, the spacing must also keep every
+    distance inside an image of that shape representable in ``dtype`` (the dtype of the
+    maps or distances computed with it). Distance transforms work on *squared*
+    distances, so every entry squared must stay a normal number of ``dtype`` (else
+    distances flush to 0 or lose their digits) and the image diagonal squared,
+    ``sum((n_i s_i)^2)``, must stay below its largest value (else distances become inf
+    and maps nan): for float32, entries from about ``1.1e-19`` and a diagonal below
+    ``1.8e19``.
 
     Raises:
-        ValueError: wrong length, non-finite or non-positive entries.
+        ValueError: wrong length, non-finite or non-positive entries, or (with ``shape``)
+            a spacing whose distances ``dtype`` cannot hold.
     """
     if spacing is None:
         return None
@@ -37,6 +79,17 @@ def check_spacing(spacing: Sequence[float] | float | None, ndim: int, name: str 
         )
     if not all(np.isfinite(v) and v > 0 for v in values):
         raise ValueError(f"{name} must be positive and finite on every axis, got {spacing!r}")
+    if shape is not None:
+        info = np.finfo(dtype)
+        smallest, largest = math.sqrt(float(info.tiny)), math.sqrt(float(info.max))
+        diagonal = math.hypot(*(n * s for n, s in zip(shape, values, strict=True)))
+        if min(values) < smallest or not diagonal < largest:
+            raise ValueError(
+                f"{name}={spacing!r} makes the distances in an image of shape {tuple(shape)} "
+                f"unrepresentable in {np.dtype(dtype).name}: each entry must be at least "
+                f"{smallest:.3g} and the image diagonal below {largest:.3g} (got "
+                f"{diagonal:.3g}); express the spacing in other units"
+            )
     return values
 
 
@@ -49,35 +102,55 @@ def check_num_classes(num_classes: int, name: str = "num_classes") -> int:
     return int(num_classes)
 
 
+def check_integral(values: ArrayLike, name: str) -> None:
+    """Check that a float array or tensor holds only finite integral values (class indices).
+
+    NIfTI labels are often stored as float32; a fractional value means the array is not a
+    label map (an image, or a resampled label) and must not be rounded silently.
+    """
+    if isinstance(values, torch.Tensor):
+        finite, rounded = bool(torch.isfinite(values).all()), values.round()
+        integral = bool(torch.equal(rounded, values)) if finite else False
+    else:
+        finite, rounded = bool(np.all(np.isfinite(values))), np.rint(values)
+        integral = bool(np.array_equal(rounded, values)) if finite else False
+    if not finite:
+        raise ValueError(f"{name} contains NaN or inf values")
+    if not integral:
+        bad = values[rounded != values].ravel()[:5].tolist()
+        raise ValueError(
+            f"{name} is a float array with non-integral values (e.g. {bad}); "
+            "expected integer class indices"
+        )
+
+
 def integer_labels(label: np.ndarray, num_classes: int, name: str = "label") -> np.ndarray:
     """Return ``label`` as an integer array after checking its values lie in ``[0, num_classes)``.
 
-    Float labels are accepted when every value is integral (NIfTI labels are often
-    stored as float32); anything else raises.
+    Float labels are accepted when every value is integral (:func:`check_integral`);
+    anything else raises.
     """
     if label.dtype == bool:
         label = label.astype(np.uint8)
     elif np.issubdtype(label.dtype, np.floating):
-        if not np.all(np.isfinite(label)):
-            raise ValueError(f"{name} contains NaN or inf values")
-        rounded = np.rint(label)
-        if not np.array_equal(rounded, label):
-            bad = label[rounded != label].ravel()[:5]
-            raise ValueError(
-                f"{name} is a float array with non-integral values (e.g. {bad.tolist()}); "
-                "expected integer class indices"
-            )
-        label = rounded.astype(np.int64)
+        check_integral(label, name)
+        label = np.rint(label).astype(np.int64)
     elif not np.issubdtype(label.dtype, np.integer):
         raise ValueError(f"{name} must hold integer class indices, got dtype {label.dtype}")
-    if label.size:
+    check_label_range(label, num_classes, name)
+    return label
+
+
+def check_label_range(label: ArrayLike, num_classes: int, name: str = "label") -> None:
+    """Check that integer labels lie in ``[0, num_classes)``."""
+    size = label.numel() if isinstance(label, torch.Tensor) else label.size
+    if size:
         low, high = int(label.min()), int(label.max())
         if low < 0 or high >= num_classes:
             raise ValueError(
                 f"{name} values must lie in [0, {num_classes}) for num_classes={num_classes}, "
                 f"got values in [{low}, {high}]"
             )
-    return label
 
 
 def check_binary_masks(masks: np.ndarray, name: str = "label") -> np.ndarray:
@@ -93,12 +166,24 @@ def check_binary_masks(masks: np.ndarray, name: str = "label") -> np.ndarray:
 
 
 def check_spatial_ndim(shape: Sequence[int], name: str, allowed: Sequence[int] = (2, 3)) -> None:
-    """Check that a spatial shape is 2D or 3D (or whatever ``allowed`` says)."""
+    """Check that a spatial shape is 2D or 3D (or whatever ``allowed`` says) and not empty.
+
+    A zero-size axis has no pixels: sums over it are 0 and means nan, so it is refused
+    rather than turned into a silent 0 or nan.
+    """
     if len(shape) not in allowed:
         raise ValueError(
             f"{name} must have {' or '.join(map(str, allowed))} spatial dimensions, "
             f"got shape {tuple(shape)}"
         )
+    if 0 in tuple(shape):
+        raise ValueError(f"{name} has a zero-size spatial axis, got spatial shape {tuple(shape)}")
+
+
+def check_not_empty(size: int, name: str, axis: str, shape: Sequence[int]) -> None:
+    """Check that the ``axis`` (``"batch"``, ``"channel"``) of an array is not of size 0."""
+    if size == 0:
+        raise ValueError(f"{name} has an empty {axis} axis (size 0), got shape {tuple(shape)}")
 
 
 def check_classes(

@@ -6,24 +6,17 @@ number of steps taken, so its whole state is that counter: ``state_dict()`` /
 ``load_state_dict()`` resume a run exactly where it stopped.
 
 ``interval`` (``"epoch"`` or ``"iteration"``) is informational: it tells the trainer when to
-call :meth:`Schedule.step`. No torch dependency.
+call :meth:`Schedule.step`. Plain Python numbers, no tensor math.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
+from ._validation import check_non_negative, check_number, check_one_of
+
 INTERVALS = ("epoch", "iteration")
-
-
-def _check_number(value: float, name: str, *, non_negative: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    if non_negative and value < 0:
-        raise ValueError(f"{name} must be non-negative, got {value!r}")
-    return float(value)
 
 
 def _check_weights(weights: Sequence[float], name: str) -> tuple[float, ...]:
@@ -31,7 +24,7 @@ def _check_weights(weights: Sequence[float], name: str) -> tuple[float, ...]:
         raise ValueError(f"{name} must be a sequence of numbers, got {weights!r}")
     if not weights:
         raise ValueError(f"{name} must not be empty")
-    return tuple(_check_number(w, f"{name}[{i}]") for i, w in enumerate(weights))
+    return tuple(check_number(w, f"{name}[{i}]") for i, w in enumerate(weights))
 
 
 class Schedule:
@@ -48,9 +41,7 @@ class Schedule:
     """
 
     def __init__(self, num_terms: int, *, interval: str = "epoch") -> None:
-        if interval not in INTERVALS:
-            raise ValueError(f"interval must be one of {INTERVALS}, got {interval!r}")
-        self.interval = interval
+        self.interval = check_one_of(interval, INTERVALS, "interval")
         self._num_terms = num_terms
         self.num_steps = 0
 
@@ -153,9 +144,9 @@ class Rebalance(Schedule):
         interval: str = "epoch",
     ) -> None:
         super().__init__(2, interval=interval)
-        self.start = _check_number(start, "start")
-        self.step_size = _check_number(step, "step", non_negative=True)
-        self.floor = _check_number(floor, "floor")
+        self.start = check_number(start, "start")
+        self.step_size = check_non_negative(step, "step")
+        self.floor = check_number(floor, "floor")
         if not 0 <= self.start <= 1:
             raise ValueError(f"start must lie in [0, 1], got {start!r}")
         if not 0 <= self.floor <= self.start:
@@ -201,8 +192,8 @@ class StealWeight(Schedule):
         self.start = _check_weights(start, "start")
         if len(self.start) != 2:
             raise ValueError(f"start must be (regional, boundary), got {start!r}")
-        self.step_size = _check_number(step, "step", non_negative=True)
-        self.floor = _check_number(floor, "floor")
+        self.step_size = check_non_negative(step, "step")
+        self.floor = check_number(floor, "floor")
         if self.floor > self.start[0]:
             raise ValueError(f"floor={floor!r} must not exceed start[0]={self.start[0]!r}")
 

@@ -34,33 +34,33 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .._validation import check_spacing, select_classes
+from .._validation import (
+    check_integral,
+    check_not_empty,
+    check_one_of,
+    check_spacing,
+    check_spatial_ndim,
+    select_classes,
+)
 from ..maps import CONVENTIONS, compute_map
 
 REDUCTIONS = ("none", "mean", "sum")
 ACTIVATIONS = ("softmax", "sigmoid", None)
-MAP_KINDS = ("signed", "unsigned", "rrw", "ac")
 
 
 def check_reduction(reduction: str) -> str:
     """Return ``reduction`` after checking it is one of ``"none"``, ``"mean"``, ``"sum"``."""
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    return reduction
+    return check_one_of(reduction, REDUCTIONS, "reduction")
 
 
 def check_activation(activation: str | None) -> str | None:
     """Return ``activation`` after checking it is ``"softmax"``, ``"sigmoid"`` or ``None``."""
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-    return activation
+    return check_one_of(activation, ACTIVATIONS, "activation")
 
 
 def check_convention(convention: str) -> str:
     """Return ``convention`` after checking it names a signed-distance convention."""
-    if convention not in CONVENTIONS:
-        raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
-    return convention
+    return check_one_of(convention, CONVENTIONS, "convention")
 
 
 def check_spacing_argument(spacing: Sequence[float] | float | None):
@@ -179,6 +179,9 @@ def _check_logits(logits: torch.Tensor, activation: str | None) -> None:
         )
     if not logits.is_floating_point():
         raise ValueError(f"logits must be floating point, got dtype {logits.dtype}")
+    check_not_empty(logits.shape[0], "logits", "batch", logits.shape)
+    check_not_empty(logits.shape[1], "logits", "channel", logits.shape)
+    check_spatial_ndim(logits.shape[2:], "logits")
     values = logits.detach()
     if not bool(torch.isfinite(values).all()):
         raise ValueError("logits contains NaN or inf values")
@@ -199,16 +202,8 @@ def _labels_to_one_hot(label: torch.Tensor, num_classes: int, dtype: torch.dtype
     if label.dtype == torch.bool:
         label = label.to(torch.uint8)
     if label.is_floating_point():
-        if not bool(torch.isfinite(label).all()):
-            raise ValueError("target contains NaN or inf values")
-        rounded = label.round()
-        if not torch.equal(rounded, label):
-            bad = label[rounded != label].flatten()[:5].tolist()
-            raise ValueError(
-                f"target is a float tensor with non-integral values (e.g. {bad}); "
-                "expected integer class indices or one-hot masks"
-            )
-        label = rounded
+        check_integral(label, "target")
+        label = label.round()
     elif label.is_complex():
         raise ValueError(f"target must hold integer class indices, got dtype {label.dtype}")
     # A single sigmoid channel: the labels are the binary mask itself (values 0 or 1).
@@ -327,7 +322,6 @@ def target_map(
         kind: ``"signed"``, ``"unsigned"``, ``"rrw"`` or ``"ac"``.
     """
     masks = inputs.select(inputs.target).to(torch.uint8)
-    spacing = check_spacing(spacing, len(inputs.spatial_shape))
     channels = masks.shape[1]
     out = compute_map(kind, masks, channels, spacing, convention, batch=True, one_hot=True)
     return out.to(device=inputs.logits.device, dtype=inputs.logits.dtype)
@@ -339,13 +333,21 @@ def reduce_contributions(contributions: torch.Tensor, reduction: str) -> torch.T
     ``"none"`` returns them unchanged, ``"mean"`` is ``sum(1).mean()`` (mean over the batch of
     the per-sample losses) and ``"sum"`` is the sum of everything.
     """
+    check_reduction(reduction)
+    if not bool(torch.isfinite(contributions.detach()).all()):
+        # Validated logits, targets and maps are finite, so only an overflow (maps too
+        # large for the compute dtype, e.g. a spacing in the wrong units) or a 0/0 (zero
+        # smoothing on an empty class) gets here; never hand back nan or inf.
+        raise ValueError(
+            f"the loss is not finite in {contributions.dtype} although its inputs are: the "
+            "distance maps overflow it (check spacing and its units) or a smoothing term "
+            "of 0 meets an empty class"
+        )
     if reduction == "none":
         return contributions
     if reduction == "mean":
         return contributions.sum(1).mean()
-    if reduction == "sum":
-        return contributions.sum()
-    raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    return contributions.sum()
 
 
 def spatial_mean(tensor: torch.Tensor) -> torch.Tensor:

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 
+from .._validation import check_non_negative
 from ._base import SegmentationLoss
 from ._inputs import prepare_inputs, reduce_contributions, spatial_sum
-
-
-def check_smooth(value: float, name: str) -> float:
-    """Return a smoothing term after checking it is finite and non-negative."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name} must be a non-negative float, got {value!r}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be finite and non-negative, got {value!r}")
-    return float(value)
 
 
 def dice_loss(
@@ -74,8 +65,8 @@ def dice_loss(
         >>> dice_loss(logits, target, reduction="none").shape
         torch.Size([2, 3])
     """
-    smooth_nr = check_smooth(smooth_nr, "smooth_nr")
-    smooth_dr = check_smooth(smooth_dr, "smooth_dr")
+    smooth_nr = check_non_negative(smooth_nr, "smooth_nr")
+    smooth_dr = check_non_negative(smooth_dr, "smooth_dr")
     inputs = prepare_inputs(
         logits,
         target,
@@ -167,8 +158,8 @@ def generalized_dice_loss(
         >>> 0 <= generalized_dice_loss(logits, target).item() <= 1
         True
     """
-    smooth_nr = check_smooth(smooth_nr, "smooth_nr")
-    smooth_dr = check_smooth(smooth_dr, "smooth_dr")
+    smooth_nr = check_non_negative(smooth_nr, "smooth_nr")
+    smooth_dr = check_non_negative(smooth_dr, "smooth_dr")
     inputs = prepare_inputs(
         logits,
         target,
@@ -220,8 +211,8 @@ class DiceLoss(SegmentationLoss):
         squared_pred: bool = False,
     ) -> None:
         super().__init__(include_background, classes, activation, reduction)
-        self.smooth_nr = check_smooth(smooth_nr, "smooth_nr")
-        self.smooth_dr = check_smooth(smooth_dr, "smooth_dr")
+        self.smooth_nr = check_non_negative(smooth_nr, "smooth_nr")
+        self.smooth_dr = check_non_negative(smooth_dr, "smooth_dr")
         self.squared_pred = bool(squared_pred)
 
     def options(self) -> dict[str, Any]:
@@ -268,8 +259,8 @@ class GeneralizedDiceLoss(SegmentationLoss):
         smooth_dr: float = 1e-5,
     ) -> None:
         super().__init__(include_background, classes, activation, reduction)
-        self.smooth_nr = check_smooth(smooth_nr, "smooth_nr")
-        self.smooth_dr = check_smooth(smooth_dr, "smooth_dr")
+        self.smooth_nr = check_non_negative(smooth_nr, "smooth_nr")
+        self.smooth_dr = check_non_negative(smooth_dr, "smooth_dr")
 
     def options(self) -> dict[str, Any]:
         return {**super().options(), "smooth_nr": self.smooth_nr, "smooth_dr": self.smooth_dr}

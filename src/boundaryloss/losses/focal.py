@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 
+from .._validation import check_non_negative
 from ._base import SegmentationLoss
 from ._inputs import (
     SegmentationInputs,
@@ -17,15 +17,6 @@ from ._inputs import (
     reduce_contributions,
     spatial_mean,
 )
-
-
-def check_gamma(gamma: float) -> float:
-    """Return the focusing parameter after checking it is finite and non-negative."""
-    if isinstance(gamma, bool) or not isinstance(gamma, (int, float)):
-        raise ValueError(f"gamma must be a non-negative float, got {gamma!r}")
-    if not math.isfinite(gamma) or gamma < 0:
-        raise ValueError(f"gamma must be finite and non-negative, got {gamma!r}")
-    return float(gamma)
 
 
 def check_focal_alpha(alpha: float | Sequence[float] | None) -> float | tuple[float, ...] | None:
@@ -112,7 +103,7 @@ def focal_loss(
         >>> focal_loss(logits, target, gamma=2.0, alpha=0.25, reduction="none").shape
         torch.Size([2, 3])
     """
-    gamma = check_gamma(gamma)
+    gamma = check_non_negative(gamma, "gamma")
     alpha = check_focal_alpha(alpha)
     inputs = prepare_inputs(
         logits,
@@ -165,7 +156,7 @@ class FocalLoss(SegmentationLoss):
         reduction: str = "mean",
     ) -> None:
         super().__init__(include_background, classes, activation, reduction)
-        self.gamma = check_gamma(gamma)
+        self.gamma = check_non_negative(gamma, "gamma")
         self.alpha = check_focal_alpha(alpha)
 
     def options(self) -> dict[str, Any]:

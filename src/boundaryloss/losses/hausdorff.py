@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import torch
 
+from .._validation import check_non_negative
 from ._base import SegmentationLoss
 from ._inputs import (
     check_spacing_argument,
@@ -17,15 +17,6 @@ from ._inputs import (
     spatial_mean,
     target_map,
 )
-
-
-def check_alpha(alpha: float) -> float:
-    """Return the distance exponent after checking it is finite and non-negative."""
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)):
-        raise ValueError(f"alpha must be a non-negative float, got {alpha!r}")
-    if not math.isfinite(alpha) or alpha < 0:
-        raise ValueError(f"alpha must be finite and non-negative, got {alpha!r}")
-    return float(alpha)
 
 
 def hausdorff_dt_loss(
@@ -88,7 +79,7 @@ def hausdorff_dt_loss(
         >>> hausdorff_dt_loss(logits, target).item() >= 0
         True
     """
-    alpha = check_alpha(alpha)
+    alpha = check_non_negative(alpha, "alpha")
     inputs = prepare_inputs(
         logits,
         target,
@@ -140,7 +131,7 @@ class HausdorffDTLoss(SegmentationLoss):
         spacing: Sequence[float] | float | None = None,
     ) -> None:
         super().__init__(include_background, classes, activation, reduction)
-        self.alpha = check_alpha(alpha)
+        self.alpha = check_non_negative(alpha, "alpha")
         self.spacing = check_spacing_argument(spacing)
 
     def options(self) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import torch
 
+from .._validation import check_one_of
 from ._base import SegmentationLoss
 from ._inputs import (
     check_spacing_argument,
@@ -18,13 +19,6 @@ from ._inputs import (
 )
 
 RW_MAPS = ("rrw", "boundary", "ac")
-
-
-def check_rw_map_kind(map: str) -> str:
-    """Return ``map`` after checking it names a region-wise map."""
-    if map not in RW_MAPS:
-        raise ValueError(f"map must be one of {RW_MAPS}, got {map!r}")
-    return map
 
 
 def region_wise_loss(
@@ -90,7 +84,7 @@ def region_wise_loss(
         >>> region_wise_loss(logits, target, reduction="none").shape
         torch.Size([2, 3])
     """
-    map = check_rw_map_kind(map)
+    map = check_one_of(map, RW_MAPS, "map")
     inputs = prepare_inputs(
         logits,
         target,
@@ -144,7 +138,7 @@ class RegionWiseLoss(SegmentationLoss):
         spacing: Sequence[float] | float | None = None,
     ) -> None:
         super().__init__(include_background, classes, activation, reduction)
-        self.map = check_rw_map_kind(map)
+        self.map = check_one_of(map, RW_MAPS, "map")
         self.spacing = check_spacing_argument(spacing)
 
     def options(self) -> dict[str, Any]:

@@ -12,12 +12,13 @@ import torch
 
 from .._validation import (
     check_binary_masks,
+    check_not_empty,
     check_num_classes,
     check_spacing,
     check_spatial_ndim,
     integer_labels,
 )
-from ._backend import cucim_available, warn_cpu_fallback
+from ._backend import array_module, cucim_available, warn_cpu_fallback
 
 # A kernel maps one sample to a float32 (C, *spatial) array on the same backend.
 LabelKernel = Callable[[Any, int, "tuple[float, ...] | None"], Any]
@@ -79,8 +80,12 @@ def compute_maps(
             f"(batch={batch}, one_hot={one_hot}), got shape {tuple(array.shape)}"
         )
     spatial = tuple(array.shape[leading:])
+    leading_axes = ["batch"] * int(batch) + ["channel"] * int(one_hot)
+    for axis, axis_name in enumerate(leading_axes):
+        check_not_empty(array.shape[axis], "label", axis_name, array.shape)
     check_spatial_ndim(spatial, "label")
-    spacing = check_spacing(spacing, len(spatial)) if uses_spacing else None
+    # Maps are float32: a spacing whose distances float32 cannot hold is refused here.
+    spacing = check_spacing(spacing, len(spatial), shape=spatial) if uses_spacing else None
 
     if one_hot:
         channels = array.shape[1 if batch else 0]
@@ -100,6 +105,6 @@ def compute_maps(
         samples = labels if batch else labels[None]
         outputs = [from_labels(sample, num_classes, spacing) for sample in samples]
 
-    xp = np if isinstance(array, np.ndarray) else __import__("cupy")
+    xp = array_module(array)
     result = xp.stack(outputs) if batch else outputs[0]
     return restore(result.astype(xp.float32, copy=False))

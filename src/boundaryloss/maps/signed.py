@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .._validation import check_one_of
 from ._backend import array_module, distance_to_other_label
 from ._distances import inside_distance, write_outside_distance
 from ._geometry import class_counts, interface_mask, shifted_labels
@@ -18,11 +19,6 @@ from ._inputs import compute_maps
 
 Convention = Literal["paper", "official", "rw"]
 CONVENTIONS: tuple[str, ...] = ("paper", "official", "rw")
-
-
-def _check_convention(convention: str) -> None:
-    if convention not in CONVENTIONS:
-        raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
 
 
 def signed_distance_map(
@@ -87,7 +83,7 @@ def signed_distance_map(
                [1.       , 0.       , 0.       , 0.       , 1.       ],
                [1.4142135, 1.       , 1.       , 1.       , 1.4142135]], dtype=float32)
     """
-    _check_convention(convention)
+    check_one_of(convention, CONVENTIONS, "convention")
     return compute_maps(
         label,
         num_classes,

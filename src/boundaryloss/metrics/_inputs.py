@@ -26,6 +26,7 @@ import torch
 from .._validation import (
     ArrayLike,
     check_binary_masks,
+    check_not_empty,
     check_num_classes,
     check_spacing,
     check_spatial_ndim,
@@ -90,8 +91,9 @@ def prepare_case(
     """Validate one case and return its :class:`CaseMasks`.
 
     Raises:
-        ValueError: a shape mismatch, a wrong number of spatial axes, a ``spacing`` of the
-            wrong length or with non-positive entries, labels outside ``[0, num_classes)``,
+        ValueError: a shape mismatch, a wrong number of spatial axes, a zero-size axis or
+            no channels, a ``spacing`` of the wrong length, with non-positive entries or
+            so extreme that distances overflow float64, labels outside ``[0, num_classes)``,
             non-binary one-hot values, or a bad ``classes`` list.
     """
     pred_np = to_numpy(pred, "pred")
@@ -105,6 +107,7 @@ def prepare_case(
         if pred_np.ndim < 1:
             raise ValueError(f"pred must be one-hot (C, *spatial), got shape {pred_np.shape}")
         channels = pred_np.shape[0]
+        check_not_empty(channels, "pred", "channel", pred_np.shape)
         if num_classes is not None and check_num_classes(num_classes) != channels:
             raise ValueError(
                 f"num_classes={num_classes} does not match the {channels} one-hot channels of pred"
@@ -119,7 +122,8 @@ def prepare_case(
         pred_np = integer_labels(pred_np, num_classes, "pred")
         ref_np = integer_labels(ref_np, num_classes, "ref")
     shape = pred_np.shape[1:] if one_hot else pred_np.shape
-    checked = check_spacing(spacing, len(shape))
+    # Surface distances are float64: a spacing whose distances it cannot hold is refused.
+    checked = check_spacing(spacing, len(shape), shape=shape, dtype=np.float64)
     return CaseMasks(
         pred=pred_np,
         ref=ref_np,
