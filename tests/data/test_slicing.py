@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from boundaryloss.data.slicing import case_slices, slice_case, stack_slices
+from boundaryloss.data.slicing import (
+    case_slices,
+    most_foreground_slice,
+    slice_case,
+    stack_slices,
+)
 
 from .pipeline_cases import blob_case
 
@@ -77,3 +82,15 @@ def test_bad_slicing_arguments():
         slice_case(case, 0, 6)
     with pytest.raises(ValueError, match="3D"):
         case_slices(blob_case(shape=(6, 7)), 0)
+
+
+def test_most_foreground_slice_counts_foreground_voxels_along_the_axis():
+    label = np.zeros((4, 5, 6), dtype=np.int64)
+    label[2, :2, :2] = 1  # 4 voxels in slice 2 along axis 0
+    label[1, 0, :] = 2  # 6 voxels in slice 1 along axis 0, spread over axis 2
+    assert most_foreground_slice(label, 0) == 1
+    assert most_foreground_slice(label, 1) == 0  # row 0 holds 2 + 6 voxels
+    assert most_foreground_slice(label, -1) == 0  # ties go to the first slice
+    assert most_foreground_slice(np.zeros((3, 3, 3)), 2) == 0
+    with pytest.raises(ValueError, match="axis"):
+        most_foreground_slice(label, 3)

@@ -12,7 +12,11 @@ from boundaryloss.losses import (
     GeneralizedDiceLoss,
     HausdorffDTLoss,
     RegionWiseLoss,
+    RRWCrossEntropyLoss,
 )
+from boundaryloss.losses import compound as compound_module
+from boundaryloss.losses._inputs import validate_inputs
+from boundaryloss.maps import MapSpec, rrw_map
 from boundaryloss.schedules import LinearRamp, Rebalance, StealWeight
 
 from .reference import random_case
@@ -146,3 +150,47 @@ def test_none_reduction_with_different_class_selections():
     )
     with pytest.raises(ValueError, match="every term must select the same classes"):
         loss(logits, label)
+
+
+def test_terms_sharing_one_rrw_map_are_accepted():
+    """Bug: RegionWiseLoss(map="rrw") said convention "rw", RRWCrossEntropyLoss "paper";
+    the RRW map has no convention, yet the two specs differed and the pair was refused
+    with "need different maps (rrw vs rrw)"."""
+    loss = CompoundLoss({"rw": RegionWiseLoss(map="rrw"), "ce": RRWCrossEntropyLoss()})
+    assert loss.map_requirements() == [MapSpec("rrw")]
+    logits, label = random_case((2, 3, 8, 8), seed=4)
+    rw_map = rrw_map(label, 3, batch=True)
+    expected = RegionWiseLoss()(logits, label, rw_map=rw_map) + RRWCrossEntropyLoss()(
+        logits, label, rw_map=rw_map
+    )
+    torch.testing.assert_close(loss(logits, label, rw_map=rw_map), expected)
+    torch.testing.assert_close(loss(logits, label), expected)
+
+
+def test_a_map_given_for_terms_that_need_different_maps_is_refused():
+    loss = CompoundLoss({"boundary": BoundaryLoss(), "hausdorff": HausdorffDTLoss()})
+    logits, label = random_case((1, 2, 8, 8), seed=5)
+    with pytest.raises(ValueError, match=r"both take dist_map but need different maps"):
+        loss(logits, label, dist_map=torch.zeros(1, 2, 8, 8))
+    loss(logits, label)  # without a precomputed map each term computes its own
+
+
+def test_inputs_are_validated_once_per_activation(monkeypatch):
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs["activation"])
+        return validate_inputs(*args, **kwargs)
+
+    monkeypatch.setattr(compound_module, "validate_inputs", counting)
+    terms = {
+        "gdl": GeneralizedDiceLoss(),
+        "boundary": BoundaryLoss(include_background=False),
+        "ce": CrossEntropyLoss(classes=[1, 2]),
+        "sigmoid": CrossEntropyLoss(activation="sigmoid"),
+    }
+    loss = CompoundLoss(terms)
+    logits, label = random_case((2, 3, 8, 8), seed=6)
+    expected = sum(term(logits, label) for term in terms.values())
+    torch.testing.assert_close(loss(logits, label), expected)
+    assert sorted(calls, key=str) == ["sigmoid", "softmax"]

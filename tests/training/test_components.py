@@ -91,3 +91,9 @@ def test_polynomial_decay_by_hand():
         values.append(optimizer.param_groups[0]["lr"])
     expected = [0.01 * (1 - e / 4) ** 0.9 for e in (1, 2, 3, 4)]
     assert values == pytest.approx(expected)
+
+
+def test_region_wise_and_rrw_cross_entropy_share_the_rrw_map():
+    # Bug: refused with "need different maps (rrw vs rrw)" (a convention the map ignores).
+    loss = build_loss(loss_config("{name: region_wise, kwargs: {map: rrw}}", "{name: rrw_ce}"))
+    assert required_maps(loss) == [MapSpec("rrw", None, "rw_map")]

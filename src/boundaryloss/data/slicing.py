@@ -28,6 +28,20 @@ def check_axis(axis: int, ndim: int = 3, name: str = "axis") -> int:
     return int(axis) % ndim
 
 
+def most_foreground_slice(label: Any, axis: int) -> int:
+    """Index along spatial ``axis`` of the slice of a 3D ``label`` with the most foreground
+    (``label > 0``) voxels: the slice shown in figures. Ties go to the first such slice; an
+    empty label gives 0.
+
+    Raises:
+        ValueError: ``axis`` is not an axis of ``label``.
+    """
+    label = np.asarray(label)
+    axis = check_axis(axis, label.ndim)
+    other = tuple(a for a in range(label.ndim) if a != axis)
+    return int(np.argmax((label > 0).sum(axis=other)))
+
+
 def slice_case(case: Case, axis: int, index: int) -> Case:
     """Slice ``index`` of a 3D case along spatial ``axis``, as a 2D case.
 

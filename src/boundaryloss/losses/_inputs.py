@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -42,7 +42,7 @@ from .._validation import (
     check_spatial_ndim,
     select_classes,
 )
-from ..maps import CONVENTIONS, compute_map
+from ..maps import CONVENTIONS, MapSpec, compute_map
 
 REDUCTIONS = ("none", "mean", "sum")
 ACTIVATIONS = ("softmax", "sigmoid", None)
@@ -107,6 +107,13 @@ class SegmentationInputs:
     @property
     def selects_all(self) -> bool:
         return self.classes == tuple(range(self.num_classes))
+
+    def with_classes(
+        self, include_background: bool, classes: Sequence[int] | None
+    ) -> SegmentationInputs:
+        """The same validated inputs with the classes a loss selects."""
+        selected = select_classes(self.num_classes, include_background, classes)
+        return replace(self, classes=selected)
 
     def select(self, tensor: torch.Tensor) -> torch.Tensor:
         """Keep the selected channels of a ``(B, C, *spatial)`` tensor."""
@@ -238,15 +245,14 @@ def _check_one_hot(
     return target
 
 
-def prepare_inputs(
-    logits: torch.Tensor,
-    target: torch.Tensor,
-    *,
-    activation: str | None,
-    include_background: bool,
-    classes: Sequence[int] | None,
+def validate_inputs(
+    logits: torch.Tensor, target: torch.Tensor, *, activation: str | None
 ) -> SegmentationInputs:
     """Validate ``logits`` and ``target`` and bring the target to one-hot form.
+
+    Every channel is selected; :meth:`SegmentationInputs.with_classes` then selects a
+    loss's classes without validating again (a compound loss validates once for all its
+    terms).
 
     Raises:
         ValueError: see the module docstring.
@@ -271,8 +277,24 @@ def prepare_inputs(
             f"{(batch, num_classes, *spatial)}, for logits of shape {tuple(logits.shape)}; "
             f"got target of shape {shape}"
         )
-    selected = select_classes(num_classes, include_background, classes)
-    return SegmentationInputs(logits, one_hot, selected, activation)
+    return SegmentationInputs(logits, one_hot, tuple(range(num_classes)), activation)
+
+
+def prepare_inputs(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    activation: str | None,
+    include_background: bool,
+    classes: Sequence[int] | None,
+) -> SegmentationInputs:
+    """:func:`validate_inputs`, then select the classes.
+
+    Raises:
+        ValueError: see the module docstring.
+    """
+    inputs = validate_inputs(logits, target, activation=activation)
+    return inputs.with_classes(include_background, classes)
 
 
 def prepare_map(
@@ -308,10 +330,7 @@ def prepare_map(
 
 @torch.no_grad()
 def target_map(
-    kind: str,
-    inputs: SegmentationInputs,
-    spacing: Sequence[float] | float | None = None,
-    convention: str = "paper",
+    spec: MapSpec, inputs: SegmentationInputs, spacing: Sequence[float] | float | None = None
 ) -> torch.Tensor:
     """Compute a ``(B, C_selected, *spatial)`` map of the target with :mod:`boundaryloss.maps`.
 
@@ -319,12 +338,40 @@ def target_map(
     selected classes are computed; the result is in the dtype and on the device of the logits.
 
     Args:
-        kind: ``"signed"``, ``"unsigned"``, ``"rrw"`` or ``"ac"``.
+        spec: the map, as the loss declares it in ``map_requirement()``; the data pipeline
+            computes the same map from the same spec.
     """
     masks = inputs.select(inputs.target).to(torch.uint8)
     channels = masks.shape[1]
-    out = compute_map(kind, masks, channels, spacing, convention, batch=True, one_hot=True)
+    convention = spec.convention or "paper"  # ignored by the kinds that have none
+    out = compute_map(spec.kind, masks, channels, spacing, convention, batch=True, one_hot=True)
     return out.to(device=inputs.logits.device, dtype=inputs.logits.dtype)
+
+
+def loss_map(
+    spec: MapSpec,
+    given: torch.Tensor | None,
+    inputs: SegmentationInputs,
+    spacing: Sequence[float] | float | None,
+    *,
+    non_negative: bool = False,
+) -> torch.Tensor:
+    """The ``(B, C_selected, *spatial)`` map a loss uses: ``given`` (checked by
+    :func:`prepare_map` under the name ``spec.argument``) or, when None, the map ``spec``
+    describes, computed from the target with ``spacing``."""
+    if given is None:
+        return target_map(spec, inputs, spacing)
+    return prepare_map(given, spec.argument, inputs, non_negative=non_negative)
+
+
+def weighted_probability_loss(
+    inputs: SegmentationInputs, weights: torch.Tensor, reduction: str
+) -> torch.Tensor:
+    """``mean_x p_k(x) W_k(x)`` per selected class, each divided by ``C_selected``, then
+    reduced: the boundary loss (``W`` a signed distance map) and the region-wise loss."""
+    probs = inputs.select(inputs.probabilities())
+    contributions = spatial_mean(probs * weights) / len(inputs.classes)
+    return reduce_contributions(contributions, reduction)
 
 
 def reduce_contributions(contributions: torch.Tensor, reduction: str) -> torch.Tensor:

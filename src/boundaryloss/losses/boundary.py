@@ -3,20 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 
+from ..maps import MapSpec
 from ._base import SegmentationLoss
 from ._inputs import (
+    SegmentationInputs,
     check_convention,
     check_spacing_argument,
+    loss_map,
     prepare_inputs,
-    prepare_map,
-    reduce_contributions,
-    spatial_mean,
-    target_map,
+    weighted_probability_loss,
 )
+
+
+def boundary_map(convention: str = "paper") -> MapSpec:
+    """The map the boundary loss takes as ``dist_map``: the signed distance map."""
+    return MapSpec("signed", convention, "dist_map")
+
+
+def _boundary_loss(
+    inputs: SegmentationInputs,
+    dist_map: torch.Tensor | None,
+    *,
+    reduction: str,
+    spacing: Sequence[float] | float | None,
+    convention: str,
+) -> torch.Tensor:
+    phi = loss_map(boundary_map(convention), dist_map, inputs, spacing)
+    return weighted_probability_loss(inputs, phi, reduction)
 
 
 def boundary_loss(
@@ -89,13 +106,9 @@ def boundary_loss(
         include_background=include_background,
         classes=classes,
     )
-    if dist_map is None:
-        phi = target_map("signed", inputs, spacing, convention)
-    else:
-        phi = prepare_map(dist_map, "dist_map", inputs)
-    probs = inputs.select(inputs.probabilities())
-    contributions = spatial_mean(probs * phi) / len(inputs.classes)
-    return reduce_contributions(contributions, reduction)
+    return _boundary_loss(
+        inputs, dist_map, reduction=reduction, spacing=spacing, convention=convention
+    )
 
 
 class BoundaryLoss(SegmentationLoss):
@@ -127,8 +140,6 @@ class BoundaryLoss(SegmentationLoss):
         >>> value = loss(torch.randn(2, 2, 8, 8), torch.randint(0, 2, (2, 8, 8)))
     """
 
-    map_argument: ClassVar[str | None] = "dist_map"
-
     def __init__(
         self,
         include_background: bool = True,
@@ -145,7 +156,12 @@ class BoundaryLoss(SegmentationLoss):
     def options(self) -> dict[str, Any]:
         return {**super().options(), "spacing": self.spacing, "convention": self.convention}
 
+    core = staticmethod(_boundary_loss)
+
+    def map_requirement(self) -> MapSpec:
+        return boundary_map(self.convention)
+
     def forward(
         self, logits: torch.Tensor, target: torch.Tensor, dist_map: torch.Tensor | None = None
     ) -> torch.Tensor:
-        return boundary_loss(logits, target, dist_map, **self.options())
+        return self.compute(self.prepare(logits, target), dist_map)

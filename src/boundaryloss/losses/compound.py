@@ -8,9 +8,30 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..maps import MAP_ARGUMENTS, MapSpec
 from ..schedules import Constant, Schedule
+from ._base import SegmentationLoss, map_keywords
+from ._inputs import SegmentationInputs, validate_inputs
 
-MAP_ARGUMENTS = ("dist_map", "rw_map")
+
+def map_requirement_of(term: nn.Module) -> MapSpec | None:
+    """The map a loss term declares with ``map_requirement()``, or None.
+
+    Raises:
+        ValueError: the declared keyword is not an argument of the term's ``forward``.
+    """
+    declare = getattr(term, "map_requirement", None)
+    spec = declare() if callable(declare) else None
+    if spec is not None and spec.argument not in map_keywords(term.forward):
+        raise ValueError(
+            f"{type(term).__name__} declares the map {spec.argument} but its forward does "
+            "not take it"
+        )
+    return spec
+
+
+def _describe(spec: MapSpec) -> str:
+    return spec.kind if spec.convention is None else f"{spec.kind}, convention {spec.convention}"
 
 
 def _term_names(terms: Sequence[nn.Module]) -> list[str]:
@@ -26,7 +47,8 @@ class CompoundLoss(nn.Module):
     when the schedule's ``interval`` (epoch or iteration) ends. The schedule position is
     stored in the module's ``state_dict()``, so a resumed run continues exactly.
     Precomputed maps passed to :meth:`forward` (``dist_map=``, ``rw_map=``) go only to the
-    terms whose ``map_argument`` names them; other terms compute their own maps.
+    terms whose ``map_requirement()`` names them; other terms compute their own maps.
+    The logits and target are validated once per activation for all the terms.
 
     Example (the boundary-loss paper): ``CompoundLoss({"dice": GeneralizedDiceLoss(),
     "boundary": BoundaryLoss(include_background=False)}, Rebalance())`` gives
@@ -87,6 +109,27 @@ class CompoundLoss(nn.Module):
         """Current weight of each term, for logging."""
         return dict(zip(self.terms.keys(), self.schedule.weights, strict=True))
 
+    def map_requirements(self) -> list[MapSpec]:
+        """The distinct maps the terms declare, in term order (what a data pipeline computes).
+
+        Raises:
+            ValueError: two terms take the same keyword but need different maps, so one
+                precomputed map cannot serve both.
+        """
+        by_argument: dict[str, tuple[str, MapSpec]] = {}
+        for name, term in self.terms.items():
+            spec = map_requirement_of(term)
+            if spec is None:
+                continue
+            if spec.argument in by_argument and by_argument[spec.argument][1] != spec:
+                other, first = by_argument[spec.argument]
+                raise ValueError(
+                    f"loss terms {other!r} and {name!r} both take {spec.argument} but need "
+                    f"different maps ({_describe(first)} vs {_describe(spec)})"
+                )
+            by_argument.setdefault(spec.argument, (name, spec))
+        return [spec for _, spec in by_argument.values()]
+
     def step(self) -> None:
         """Advance the schedule (call once per epoch or iteration, see ``schedule.interval``)."""
         self.schedule.step()
@@ -100,19 +143,35 @@ class CompoundLoss(nn.Module):
             **maps: optional ``dist_map=`` / ``rw_map=`` precomputed maps.
 
         Raises:
-            ValueError: an unknown keyword in ``maps``, terms returning different shapes
+            ValueError: an unknown keyword in ``maps``, a map given for terms that need
+                different maps under that keyword, terms returning different shapes
                 (``reduction="none"`` with different class selections), or any error of a
                 term.
         """
         unknown = sorted(set(maps) - set(MAP_ARGUMENTS))
         if unknown:
             raise ValueError(f"maps accepts only {MAP_ARGUMENTS}, got unknown {unknown}")
+        if maps:
+            self.map_requirements()  # a precomputed map must suit every term taking it
+        validated: dict[str | None, SegmentationInputs] = {}
         total: torch.Tensor | None = None
         values: dict[str, float] = {}
         for (name, term), weight in zip(self.terms.items(), self.schedule.weights, strict=True):
-            argument = getattr(term, "map_argument", None)
-            extra = {argument: maps[argument]} if argument in maps else {}
-            value = term(logits, target, **extra)
+            spec = map_requirement_of(term)
+            given = maps.get(spec.argument) if spec is not None else None
+            if isinstance(term, SegmentationLoss) and hasattr(term, "core"):
+                if term.activation not in validated:
+                    validated[term.activation] = validate_inputs(
+                        logits, target, activation=term.activation
+                    )
+                inputs = validated[term.activation].with_classes(
+                    term.include_background, term.classes
+                )
+                value = term.compute(inputs, given)
+            else:
+                value = term(
+                    logits, target, **({spec.argument: given} if given is not None else {})
+                )
             if total is not None and value.shape != total.shape:
                 raise ValueError(
                     f"term {name!r} returned shape {tuple(value.shape)} but earlier terms "

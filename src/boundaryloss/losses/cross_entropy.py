@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 
+from ..maps import MapSpec
 from ._base import SegmentationLoss
 from ._inputs import (
     SegmentationInputs,
     check_class_values,
     check_spacing_argument,
     class_vector,
+    loss_map,
     prepare_inputs,
-    prepare_map,
     reduce_contributions,
     spatial_mean,
-    target_map,
 )
 
 
@@ -33,6 +33,31 @@ def _pixel_terms(inputs: SegmentationInputs) -> torch.Tensor:
         log_q = inputs.select(inputs.log_complement_probabilities())
         return -(truth * log_p + (1 - truth) * log_q)
     return -truth * log_p
+
+
+#: The map the RRW-weighted cross-entropy takes as ``rw_map``.
+RRW_MAP = MapSpec("rrw", argument="rw_map")
+
+
+def _cross_entropy_loss(
+    inputs: SegmentationInputs, *, class_weights: Sequence[float] | None, reduction: str
+) -> torch.Tensor:
+    terms = _pixel_terms(inputs)
+    if class_weights is not None:
+        terms = terms * class_vector(class_weights, "class_weights", inputs)
+    return reduce_contributions(spatial_mean(terms), reduction)
+
+
+def _rrw_cross_entropy_loss(
+    inputs: SegmentationInputs,
+    rw_map: torch.Tensor | None,
+    *,
+    reduction: str,
+    spacing: Sequence[float] | float | None,
+) -> torch.Tensor:
+    weights = loss_map(RRW_MAP, rw_map, inputs, spacing)
+    terms = _pixel_terms(inputs) * weights.abs()
+    return reduce_contributions(spatial_mean(terms), reduction)
 
 
 def cross_entropy_loss(
@@ -95,10 +120,7 @@ def cross_entropy_loss(
         include_background=include_background,
         classes=classes,
     )
-    terms = _pixel_terms(inputs)
-    if class_weights is not None:
-        terms = terms * class_vector(class_weights, "class_weights", inputs)
-    return reduce_contributions(spatial_mean(terms), reduction)
+    return _cross_entropy_loss(inputs, class_weights=class_weights, reduction=reduction)
 
 
 def rrw_cross_entropy_loss(
@@ -163,12 +185,7 @@ def rrw_cross_entropy_loss(
         include_background=include_background,
         classes=classes,
     )
-    if rw_map is None:
-        weights = target_map("rrw", inputs, spacing)
-    else:
-        weights = prepare_map(rw_map, "rw_map", inputs)
-    terms = _pixel_terms(inputs) * weights.abs()
-    return reduce_contributions(spatial_mean(terms), reduction)
+    return _rrw_cross_entropy_loss(inputs, rw_map, reduction=reduction, spacing=spacing)
 
 
 class CrossEntropyLoss(SegmentationLoss):
@@ -203,8 +220,7 @@ class CrossEntropyLoss(SegmentationLoss):
     def options(self) -> dict[str, Any]:
         return {**super().options(), "class_weights": self.class_weights}
 
-    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return cross_entropy_loss(logits, target, **self.options())
+    core = staticmethod(_cross_entropy_loss)
 
 
 class RRWCrossEntropyLoss(SegmentationLoss):
@@ -228,8 +244,6 @@ class RRWCrossEntropyLoss(SegmentationLoss):
         ValueError: invalid option.
     """
 
-    map_argument: ClassVar[str | None] = "rw_map"
-
     def __init__(
         self,
         include_background: bool = True,
@@ -244,7 +258,12 @@ class RRWCrossEntropyLoss(SegmentationLoss):
     def options(self) -> dict[str, Any]:
         return {**super().options(), "spacing": self.spacing}
 
+    core = staticmethod(_rrw_cross_entropy_loss)
+
+    def map_requirement(self) -> MapSpec:
+        return RRW_MAP
+
     def forward(
         self, logits: torch.Tensor, target: torch.Tensor, rw_map: torch.Tensor | None = None
     ) -> torch.Tensor:
-        return rrw_cross_entropy_loss(logits, target, rw_map, **self.options())
+        return self.compute(self.prepare(logits, target), rw_map)

@@ -9,7 +9,40 @@ import torch
 
 from .._validation import check_non_negative
 from ._base import SegmentationLoss
-from ._inputs import prepare_inputs, reduce_contributions, spatial_sum
+from ._inputs import SegmentationInputs, prepare_inputs, reduce_contributions, spatial_sum
+
+
+def _dice_loss(
+    inputs: SegmentationInputs,
+    *,
+    reduction: str,
+    smooth_nr: float,
+    smooth_dr: float,
+    squared_pred: bool,
+) -> torch.Tensor:
+    probs = inputs.select(inputs.probabilities())
+    truth = inputs.select(inputs.target)
+    intersection = spatial_sum(probs * truth)
+    if squared_pred:
+        denominator = spatial_sum(probs**2) + spatial_sum(truth**2)
+    else:
+        denominator = spatial_sum(probs) + spatial_sum(truth)
+    per_class = 1 - (2 * intersection + smooth_nr) / (denominator + smooth_dr)
+    return reduce_contributions(per_class / len(inputs.classes), reduction)
+
+
+def _generalized_dice_loss(
+    inputs: SegmentationInputs, *, reduction: str, smooth_nr: float, smooth_dr: float
+) -> torch.Tensor:
+    probs = inputs.select(inputs.probabilities())
+    truth = inputs.select(inputs.target)
+    weights = generalized_dice_weights(truth)
+    intersection = weights * spatial_sum(probs * truth)
+    denominator = weights * (spatial_sum(probs) + spatial_sum(truth))
+    total = denominator.sum(1, keepdim=True) + smooth_dr
+    offset = (smooth_dr - smooth_nr) / len(inputs.classes)
+    contributions = (denominator - 2 * intersection + offset) / total
+    return reduce_contributions(contributions, reduction)
 
 
 def dice_loss(
@@ -74,15 +107,13 @@ def dice_loss(
         include_background=include_background,
         classes=classes,
     )
-    probs = inputs.select(inputs.probabilities())
-    truth = inputs.select(inputs.target)
-    intersection = spatial_sum(probs * truth)
-    if squared_pred:
-        denominator = spatial_sum(probs**2) + spatial_sum(truth**2)
-    else:
-        denominator = spatial_sum(probs) + spatial_sum(truth)
-    per_class = 1 - (2 * intersection + smooth_nr) / (denominator + smooth_dr)
-    return reduce_contributions(per_class / len(inputs.classes), reduction)
+    return _dice_loss(
+        inputs,
+        reduction=reduction,
+        smooth_nr=smooth_nr,
+        smooth_dr=smooth_dr,
+        squared_pred=squared_pred,
+    )
 
 
 def generalized_dice_weights(truth: torch.Tensor) -> torch.Tensor:
@@ -167,15 +198,9 @@ def generalized_dice_loss(
         include_background=include_background,
         classes=classes,
     )
-    probs = inputs.select(inputs.probabilities())
-    truth = inputs.select(inputs.target)
-    weights = generalized_dice_weights(truth)
-    intersection = weights * spatial_sum(probs * truth)
-    denominator = weights * (spatial_sum(probs) + spatial_sum(truth))
-    total = denominator.sum(1, keepdim=True) + smooth_dr
-    offset = (smooth_dr - smooth_nr) / len(inputs.classes)
-    contributions = (denominator - 2 * intersection + offset) / total
-    return reduce_contributions(contributions, reduction)
+    return _generalized_dice_loss(
+        inputs, reduction=reduction, smooth_nr=smooth_nr, smooth_dr=smooth_dr
+    )
 
 
 class DiceLoss(SegmentationLoss):
@@ -223,8 +248,7 @@ class DiceLoss(SegmentationLoss):
             "squared_pred": self.squared_pred,
         }
 
-    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return dice_loss(logits, target, **self.options())
+    core = staticmethod(_dice_loss)
 
 
 class GeneralizedDiceLoss(SegmentationLoss):
@@ -265,5 +289,4 @@ class GeneralizedDiceLoss(SegmentationLoss):
     def options(self) -> dict[str, Any]:
         return {**super().options(), "smooth_nr": self.smooth_nr, "smooth_dr": self.smooth_dr}
 
-    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return generalized_dice_loss(logits, target, **self.options())
+    core = staticmethod(_generalized_dice_loss)

@@ -45,6 +45,26 @@ def _alpha_factor(
     return vector
 
 
+def _focal_loss(
+    inputs: SegmentationInputs,
+    *,
+    gamma: float,
+    alpha: float | Sequence[float] | None,
+    reduction: str,
+) -> torch.Tensor:
+    truth = inputs.select(inputs.target)
+    log_p = inputs.select(inputs.log_probabilities())
+    if inputs.binary:
+        log_q = inputs.select(inputs.log_complement_probabilities())
+        log_pt = truth * log_p + (1 - truth) * log_q
+        terms = -((1 - log_pt.exp()) ** gamma) * log_pt
+    else:
+        terms = -((1 - log_p.exp()) ** gamma) * log_p * truth
+    if alpha is not None:
+        terms = terms * _alpha_factor(alpha, inputs, truth)
+    return reduce_contributions(spatial_mean(terms), reduction)
+
+
 def focal_loss(
     logits: torch.Tensor,
     target: torch.Tensor,
@@ -112,17 +132,7 @@ def focal_loss(
         include_background=include_background,
         classes=classes,
     )
-    truth = inputs.select(inputs.target)
-    log_p = inputs.select(inputs.log_probabilities())
-    if inputs.binary:
-        log_q = inputs.select(inputs.log_complement_probabilities())
-        log_pt = truth * log_p + (1 - truth) * log_q
-        terms = -((1 - log_pt.exp()) ** gamma) * log_pt
-    else:
-        terms = -((1 - log_p.exp()) ** gamma) * log_p * truth
-    if alpha is not None:
-        terms = terms * _alpha_factor(alpha, inputs, truth)
-    return reduce_contributions(spatial_mean(terms), reduction)
+    return _focal_loss(inputs, gamma=gamma, alpha=alpha, reduction=reduction)
 
 
 class FocalLoss(SegmentationLoss):
@@ -162,5 +172,4 @@ class FocalLoss(SegmentationLoss):
     def options(self) -> dict[str, Any]:
         return {**super().options(), "gamma": self.gamma, "alpha": self.alpha}
 
-    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return focal_loss(logits, target, **self.options())
+    core = staticmethod(_focal_loss)

@@ -3,20 +3,39 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 
 from .._validation import check_non_negative
+from ..maps import MapSpec
 from ._base import SegmentationLoss
 from ._inputs import (
+    SegmentationInputs,
     check_spacing_argument,
+    loss_map,
     prepare_inputs,
-    prepare_map,
     reduce_contributions,
     spatial_mean,
-    target_map,
 )
+
+#: The map the Hausdorff loss takes as ``dist_map``: ``edt(G) + edt(~G)``.
+HAUSDORFF_MAP = MapSpec("unsigned", "rw", "dist_map")
+
+
+def _hausdorff_dt_loss(
+    inputs: SegmentationInputs,
+    dist_map: torch.Tensor | None,
+    *,
+    alpha: float,
+    reduction: str,
+    spacing: Sequence[float] | float | None,
+) -> torch.Tensor:
+    distance = loss_map(HAUSDORFF_MAP, dist_map, inputs, spacing, non_negative=True)
+    probs = inputs.select(inputs.probabilities())
+    error = (probs - inputs.select(inputs.target)) ** 2
+    contributions = spatial_mean(error * distance**alpha) / len(inputs.classes)
+    return reduce_contributions(contributions, reduction)
 
 
 def hausdorff_dt_loss(
@@ -87,14 +106,7 @@ def hausdorff_dt_loss(
         include_background=include_background,
         classes=classes,
     )
-    if dist_map is None:
-        distance = target_map("unsigned", inputs, spacing, convention="rw")
-    else:
-        distance = prepare_map(dist_map, "dist_map", inputs, non_negative=True)
-    probs = inputs.select(inputs.probabilities())
-    error = (probs - inputs.select(inputs.target)) ** 2
-    contributions = spatial_mean(error * distance**alpha) / len(inputs.classes)
-    return reduce_contributions(contributions, reduction)
+    return _hausdorff_dt_loss(inputs, dist_map, alpha=alpha, reduction=reduction, spacing=spacing)
 
 
 class HausdorffDTLoss(SegmentationLoss):
@@ -119,8 +131,6 @@ class HausdorffDTLoss(SegmentationLoss):
         ValueError: invalid option.
     """
 
-    map_argument: ClassVar[str | None] = "dist_map"
-
     def __init__(
         self,
         alpha: float = 2.0,
@@ -137,7 +147,12 @@ class HausdorffDTLoss(SegmentationLoss):
     def options(self) -> dict[str, Any]:
         return {**super().options(), "alpha": self.alpha, "spacing": self.spacing}
 
+    core = staticmethod(_hausdorff_dt_loss)
+
+    def map_requirement(self) -> MapSpec:
+        return HAUSDORFF_MAP
+
     def forward(
         self, logits: torch.Tensor, target: torch.Tensor, dist_map: torch.Tensor | None = None
     ) -> torch.Tensor:
-        return hausdorff_dt_loss(logits, target, dist_map, **self.options())
+        return self.compute(self.prepare(logits, target), dist_map)

@@ -3,22 +3,39 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 
 from .._validation import check_one_of
+from ..maps import MapSpec
 from ._base import SegmentationLoss
 from ._inputs import (
+    SegmentationInputs,
     check_spacing_argument,
+    loss_map,
     prepare_inputs,
-    prepare_map,
-    reduce_contributions,
-    spatial_mean,
-    target_map,
+    weighted_probability_loss,
 )
 
-RW_MAPS = ("rrw", "boundary", "ac")
+#: The region-wise loss's ``map`` options and the map each one takes as ``rw_map``.
+RW_MAPS = {
+    "rrw": MapSpec("rrw", argument="rw_map"),
+    "boundary": MapSpec("signed", "rw", "rw_map"),
+    "ac": MapSpec("ac", argument="rw_map"),
+}
+
+
+def _region_wise_loss(
+    inputs: SegmentationInputs,
+    rw_map: torch.Tensor | None,
+    *,
+    map: str,
+    reduction: str,
+    spacing: Sequence[float] | float | None,
+) -> torch.Tensor:
+    weights = loss_map(RW_MAPS[map], rw_map, inputs, spacing)
+    return weighted_probability_loss(inputs, weights, reduction)
 
 
 def region_wise_loss(
@@ -92,17 +109,7 @@ def region_wise_loss(
         include_background=include_background,
         classes=classes,
     )
-    if rw_map is not None:
-        weights = prepare_map(rw_map, "rw_map", inputs)
-    elif map == "rrw":
-        weights = target_map("rrw", inputs, spacing)
-    elif map == "boundary":
-        weights = target_map("signed", inputs, spacing, convention="rw")
-    else:
-        weights = target_map("ac", inputs)
-    probs = inputs.select(inputs.probabilities())
-    contributions = spatial_mean(probs * weights) / len(inputs.classes)
-    return reduce_contributions(contributions, reduction)
+    return _region_wise_loss(inputs, rw_map, map=map, reduction=reduction, spacing=spacing)
 
 
 class RegionWiseLoss(SegmentationLoss):
@@ -126,8 +133,6 @@ class RegionWiseLoss(SegmentationLoss):
         ValueError: invalid option.
     """
 
-    map_argument: ClassVar[str | None] = "rw_map"
-
     def __init__(
         self,
         map: str = "rrw",
@@ -144,7 +149,12 @@ class RegionWiseLoss(SegmentationLoss):
     def options(self) -> dict[str, Any]:
         return {**super().options(), "map": self.map, "spacing": self.spacing}
 
+    core = staticmethod(_region_wise_loss)
+
+    def map_requirement(self) -> MapSpec:
+        return RW_MAPS[self.map]
+
     def forward(
         self, logits: torch.Tensor, target: torch.Tensor, rw_map: torch.Tensor | None = None
     ) -> torch.Tensor:
-        return region_wise_loss(logits, target, rw_map, **self.options())
+        return self.compute(self.prepare(logits, target), rw_map)

@@ -8,13 +8,16 @@ optionally one-hot ``(C, *spatial)`` and/or batched, and return a float32
 from ._backend import CPUFallbackWarning, cpu_backend, set_backend, set_num_threads
 from .region_wise import ac_map, rrw_map
 from .signed import CONVENTIONS, signed_distance_map, unsigned_distance_map
+from .spec import MAP_ARGUMENTS, MapSpec
 from .transform import MAP_KINDS, DistanceMapTransform, compute_map
 
 __all__ = [
     "CONVENTIONS",
+    "MAP_ARGUMENTS",
     "MAP_KINDS",
     "CPUFallbackWarning",
     "DistanceMapTransform",
+    "MapSpec",
     "ac_map",
     "compute_map",
     "cpu_backend",

@@ -8,17 +8,10 @@ from typing import Any, Literal
 import numpy as np
 
 from .region_wise import ac_map, rrw_map
-from .signed import CONVENTIONS, signed_distance_map, unsigned_distance_map
+from .signed import signed_distance_map, unsigned_distance_map
+from .spec import MAP_KINDS, MapSpec
 
 MapKind = Literal["signed", "unsigned", "rrw", "ac"]
-MAP_KINDS: tuple[str, ...] = ("signed", "unsigned", "rrw", "ac")
-#: Where each kind of map goes in a sample dict, matching the losses' keyword arguments.
-DEFAULT_OUTPUT_KEYS = {
-    "signed": "dist_map",
-    "unsigned": "dist_map",
-    "rrw": "rw_map",
-    "ac": "rw_map",
-}
 
 
 def compute_map(
@@ -105,16 +98,13 @@ class DistanceMapTransform:
         label_key: str = "label",
         output_key: str | None = None,
     ) -> None:
-        if kind not in MAP_KINDS:
-            raise ValueError(f"kind must be one of {MAP_KINDS}, got {kind!r}")
-        if kind in ("signed", "unsigned") and convention not in CONVENTIONS:
-            raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
+        spec = MapSpec(kind, convention)  # checks kind and convention; the default key
         self.kind = kind
         self.num_classes = num_classes
         self.spacing = spacing
-        self.convention = convention
+        self.convention = spec.convention or convention
         self.label_key = label_key
-        self.output_key = output_key or DEFAULT_OUTPUT_KEYS[kind]
+        self.output_key = output_key or spec.argument
 
     def spacing_of(
         self, label: Any, sample_spacing: Any = None, spatial_ndim: int | None = None

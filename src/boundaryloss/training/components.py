@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import inspect
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -26,6 +25,7 @@ from ..losses import (
     RegionWiseLoss,
     RRWCrossEntropyLoss,
 )
+from ..maps import MapSpec
 from ..nets import ENet, UNet
 from ..schedules import Constant, LinearRamp, Rebalance, Schedule, StealWeight
 
@@ -67,45 +67,14 @@ def instantiate(registry: dict[str, type], name: str, kwargs: dict[str, Any], pa
         raise ConfigError(f"{path}: {cls.__name__}: {error}") from error
 
 
-@dataclass(frozen=True)
-class MapSpec:
-    """A map the data pipeline computes for a loss term: what it is and where it goes."""
-
-    kind: str  # "signed", "unsigned", "rrw" or "ac"
-    convention: str  # for signed/unsigned maps
-    argument: str  # "dist_map" or "rw_map"
-
-
-def required_map(term: nn.Module) -> MapSpec | None:
-    """The precomputed map a loss term consumes, or None for regional losses."""
-    if isinstance(term, BoundaryLoss):
-        return MapSpec("signed", term.convention, "dist_map")
-    if isinstance(term, HausdorffDTLoss):
-        return MapSpec("unsigned", "rw", "dist_map")
-    if isinstance(term, RegionWiseLoss):
-        kind = {"rrw": "rrw", "boundary": "signed", "ac": "ac"}[term.map]
-        return MapSpec(kind, "rw", "rw_map")
-    if isinstance(term, RRWCrossEntropyLoss):
-        return MapSpec("rrw", "paper", "rw_map")
-    return None
-
-
 def required_maps(loss: CompoundLoss) -> list[MapSpec]:
-    """Distinct maps of a compound loss; two terms wanting different maps under the same
-    keyword cannot share precomputed maps and raise ``ConfigError``."""
-    by_argument: dict[str, tuple[str, MapSpec]] = {}
-    for name, term in loss.terms.items():
-        spec = required_map(term)
-        if spec is None:
-            continue
-        if spec.argument in by_argument and by_argument[spec.argument][1] != spec:
-            other = by_argument[spec.argument][0]
-            raise ConfigError(
-                f"loss terms {other!r} and {name!r} both take {spec.argument} but need "
-                f"different maps ({by_argument[spec.argument][1].kind} vs {spec.kind})"
-            )
-        by_argument[spec.argument] = (name, spec)
-    return [spec for _, spec in by_argument.values()]
+    """Distinct maps the terms of a compound loss declare (``map_requirement()``); two
+    terms wanting different maps under the same keyword cannot share precomputed maps and
+    raise ``ConfigError``."""
+    try:
+        return loss.map_requirements()
+    except ValueError as error:
+        raise ConfigError(f"loss.terms: {error}") from error
 
 
 def build_loss(config) -> CompoundLoss:

@@ -18,6 +18,7 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
 from ..config import ConfigError
+from ..data.slicing import most_foreground_slice
 from ..metrics import SegmentationEvaluator
 from .checkpoint import load_checkpoint, load_model_state, rng_state, save_checkpoint, set_rng_state
 from .components import build_loss, build_lr_schedule, build_model, build_optimizer, required_maps
@@ -26,8 +27,6 @@ from .data import build_run_data, validation_dataset
 from .figures import learning_curves, overlay
 from .inference import predict_case
 from .run_log import MetricsLog, environment, write_json
-
-MAP_KEYS = ("dist_map", "rw_map")
 
 
 def snapshot_name(epoch: int) -> str:
@@ -344,7 +343,7 @@ class Trainer:
         return summary
 
     def _train_step(self, batch: dict[str, Any], epoch: int, step: int) -> torch.Tensor:
-        maps = {key: batch[key] for key in MAP_KEYS if key in batch}
+        maps = {spec.argument: batch[spec.argument] for spec in self.map_specs}
         logits = self.model(batch["image"])
         where = (
             f"at epoch {epoch + 1}, step {step + 1}; stopping. The last good checkpoint is "
@@ -420,7 +419,6 @@ def _middle_slice(image, label, prediction, axis: int):
     """The slice with the most reference foreground (2D cases are returned as they are)."""
     if label.ndim == 2:
         return image, label, prediction
-    counts = (label > 0).sum(axis=tuple(a for a in range(3) if a != axis))
-    index = int(np.argmax(counts))
+    index = most_foreground_slice(label, axis)
     take = lambda a, off=0: np.take(a, index, axis=axis + off)  # noqa: E731
     return take(image, 1), take(label), take(prediction)

@@ -1,0 +1,68 @@
+"""Each loss declares the map it needs; the pipeline's map from that declaration is the map
+the loss computes itself, and a loss cannot take a map without declaring it."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from boundaryloss.losses import (
+    BoundaryLoss,
+    HausdorffDTLoss,
+    RegionWiseLoss,
+    RRWCrossEntropyLoss,
+)
+from boundaryloss.losses._base import SegmentationLoss
+from boundaryloss.maps import DistanceMapTransform, MapSpec
+from boundaryloss.training.components import LOSSES
+
+from .cases import MODULES
+from .reference import random_case
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_the_pipeline_map_from_the_declaration_is_the_map_the_loss_computes(name):
+    spacing = (0.7, 1.3)
+    loss = MODULES[name]()
+    spec = loss.map_requirement()
+    if spec is None:
+        assert "spacing" not in loss.options()  # regional losses build no map
+        return
+    logits, label = random_case((2, 3, 9, 8), seed=3)
+    transform = DistanceMapTransform(
+        spec.kind, 3, spacing, convention=spec.convention, output_key=spec.argument
+    )
+    samples = [transform({"label": label[i]}) for i in range(2)]
+    given = torch.stack([sample[spec.argument] for sample in samples])
+    own = MODULES[name](spacing=spacing, reduction="none")(logits, label)
+    with_map = MODULES[name](reduction="none")(logits, label, **{spec.argument: given})
+    torch.testing.assert_close(with_map, own)
+
+
+def test_declarations():
+    assert BoundaryLoss(convention="official").map_requirement() == MapSpec(
+        "signed", "official", "dist_map"
+    )
+    assert HausdorffDTLoss().map_requirement() == MapSpec("unsigned", "rw", "dist_map")
+    assert RegionWiseLoss(map="boundary").map_requirement() == MapSpec("signed", "rw", "rw_map")
+    assert RegionWiseLoss(map="ac").map_requirement() == MapSpec("ac", argument="rw_map")
+    assert RegionWiseLoss().map_requirement() == RRWCrossEntropyLoss().map_requirement()
+    regional = {name for name, cls in LOSSES.items() if cls().map_requirement() is None}
+    assert regional == {"ce", "dice", "focal", "gdl"}
+
+
+def test_a_loss_cannot_take_a_map_without_declaring_it():
+    with pytest.raises(TypeError, match=r"forward takes the map keywords \['dist_map'\]"):
+
+        class Forgetful(SegmentationLoss):
+            def forward(self, logits, target, dist_map=None):
+                return logits.sum()
+
+    with pytest.raises(TypeError, match=r"forward takes the map keywords \[\] but"):
+
+        class Unreachable(SegmentationLoss):
+            def map_requirement(self):
+                return MapSpec("signed")
+
+            def forward(self, logits, target):
+                return logits.sum()
