@@ -102,21 +102,34 @@ def check_num_classes(num_classes: int, name: str = "num_classes") -> int:
     return int(num_classes)
 
 
+def _finite_and_rounded(values: ArrayLike) -> tuple[bool, ArrayLike]:
+    if isinstance(values, torch.Tensor):
+        return bool(torch.isfinite(values).all()), values.round()
+    return bool(np.all(np.isfinite(values))), np.rint(values)
+
+
+def is_integral(values: ArrayLike) -> bool:
+    """Whether an array or tensor holds only finite integral values (integer dtypes do)."""
+    if not (
+        values.is_floating_point()
+        if isinstance(values, torch.Tensor)
+        else (np.issubdtype(values.dtype, np.floating))
+    ):
+        return True
+    finite, rounded = _finite_and_rounded(values)
+    return finite and bool((rounded == values).all())
+
+
 def check_integral(values: ArrayLike, name: str) -> None:
     """Check that a float array or tensor holds only finite integral values (class indices).
 
     NIfTI labels are often stored as float32; a fractional value means the array is not a
     label map (an image, or a resampled label) and must not be rounded silently.
     """
-    if isinstance(values, torch.Tensor):
-        finite, rounded = bool(torch.isfinite(values).all()), values.round()
-        integral = bool(torch.equal(rounded, values)) if finite else False
-    else:
-        finite, rounded = bool(np.all(np.isfinite(values))), np.rint(values)
-        integral = bool(np.array_equal(rounded, values)) if finite else False
+    finite, rounded = _finite_and_rounded(values)
     if not finite:
         raise ValueError(f"{name} contains NaN or inf values")
-    if not integral:
+    if not bool((rounded == values).all()):
         bad = values[rounded != values].ravel()[:5].tolist()
         raise ValueError(
             f"{name} is a float array with non-integral values (e.g. {bad}); "

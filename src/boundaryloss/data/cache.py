@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._validation import check_one_of
 from ..maps import MAP_KINDS, compute_map
 from .io import atomic_path
 
@@ -130,8 +131,7 @@ class MapCache:
         Raises:
             ValueError: unknown ``kind``, or what the map function raises for bad input.
         """
-        if kind not in MAP_KINDS:
-            raise ValueError(f"kind must be one of {MAP_KINDS}, got {kind!r}")
+        check_one_of(kind, MAP_KINDS, "kind")
         label = np.asarray(label)
         path = self.path(label, kind, num_classes, spacing, convention)
         cached = self._read(path, (int(num_classes), *label.shape))

@@ -16,6 +16,7 @@ from typing import Literal
 
 import numpy as np
 
+from .._validation import is_integral
 from .case import Case
 from .io import read_grey_2d, read_image_channels, read_mask_2d
 from .source import CaseSource
@@ -226,9 +227,7 @@ def decode_label(
     if set(values.tolist()) <= {0, 255} and num_classes in (None, 2):
         return (raw == 255).astype(np.int64)
     limit = MAX_AUTO_CLASSES if num_classes is None else num_classes
-    integral = np.issubdtype(values.dtype, np.integer) or bool(
-        np.all(np.isfinite(values)) and np.all(values == np.rint(values))
-    )
+    integral = is_integral(values)
     if not integral or values.min() < 0 or values.max() >= limit:
         raise ValueError(
             f"{path}: label values {_preview(values.tolist())} are neither binary {{0, 255}} "

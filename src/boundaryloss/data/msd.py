@@ -29,6 +29,7 @@ from typing import Literal
 
 import numpy as np
 
+from .._validation import is_integral
 from .case import Case
 from .io import (
     IMAGE_2D_SUFFIXES,
@@ -299,7 +300,7 @@ class DecathlonDataset(CaseSource):
 
     def _label_values(self, data: np.ndarray, path: Path) -> np.ndarray:
         if np.issubdtype(data.dtype, np.floating):
-            if not np.all(np.isfinite(data)) or not np.array_equal(data, np.rint(data)):
+            if not is_integral(data):
                 raise ValueError(f"{path}: label holds non-integral values; expected class ids")
         elif not np.issubdtype(data.dtype, np.integer) and data.dtype != bool:
             raise ValueError(f"{path}: label dtype {data.dtype} is not integer class ids")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from .._validation import check_one_of
 from .case import Case
 
 #: Intensity normalisations known to :func:`normalize_image`.
@@ -113,8 +114,7 @@ def normalize_image(
         >>> normalize_image(np.array([[1.0, 2.0, 3.0]]), "minmax")
         array([[0. , 0.5, 1. ]], dtype=float32)
     """
-    if method not in NORMALIZATIONS:
-        raise ValueError(f"method must be one of {NORMALIZATIONS}, got {method!r}")
+    check_one_of(method, NORMALIZATIONS, "method")
     image = _check_image(image)
     mask = _check_mask(mask, image.shape[1:])
     if clip is not None:
@@ -276,10 +276,7 @@ class Preprocess:
     clip: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
-        if self.normalization not in NORMALIZATIONS:
-            raise ValueError(
-                f"normalization must be one of {NORMALIZATIONS}, got {self.normalization!r}"
-            )
+        check_one_of(self.normalization, NORMALIZATIONS, "normalization")
         if self.mask is not None and self.mask not in NORMALIZATION_MASKS:
             raise ValueError(
                 f"mask must be one of {NORMALIZATION_MASKS} or None, got {self.mask!r}"

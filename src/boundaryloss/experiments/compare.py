@@ -16,6 +16,7 @@ import yaml
 
 from ..config import to_dict
 from ..data.io import write_text_atomically
+from ..data.slicing import most_foreground_slice
 from ..training.predict import Predictor
 from . import plots
 from .config import Experiment
@@ -138,9 +139,8 @@ def _overlay_panels(
         case = cases[i]
         predictions = {loss: p.segment(case) for loss, p in predictors.items()}
         image, label = case.image, np.asarray(case.label)
-        if label.ndim == 3:  # the slice with most reference foreground
-            other = tuple(a for a in range(3) if a != axis)
-            index = int(np.argmax((label > 0).sum(axis=other)))
+        if label.ndim == 3:
+            index = most_foreground_slice(label, axis)
             image = np.take(image, index, axis=axis + 1)
             label = np.take(label, index, axis=axis)
             predictions = {k: np.take(v, index, axis=axis) for k, v in predictions.items()}

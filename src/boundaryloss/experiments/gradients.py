@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..data.slicing import most_foreground_slice
 from ..losses import region_wise_loss
 from ..maps import rrw_map, signed_distance_map
 from ..training.data import make_preprocess
@@ -79,8 +80,7 @@ def diagnostic_slices(
         case = preprocess(cases[i])
         image, label, spacing = case.image, np.asarray(case.label), tuple(case.spacing)
         if label.ndim == 3:
-            other = tuple(a for a in range(3) if a != axis)
-            index = int(np.argmax((label > 0).sum(axis=other)))
+            index = most_foreground_slice(label, axis)
             image = np.take(image, index, axis=axis + 1)
             label = np.take(label, index, axis=axis)
             spacing = tuple(s for a, s in enumerate(spacing) if a != axis)

@@ -16,8 +16,8 @@ def inside_distance(mask: Any, spacing: tuple[float, ...] | None) -> Any:
     """
     xp = array_module(mask)
     out = xp.zeros(mask.shape, dtype=xp.float32)
-    if bool(mask.any()):
-        box = bounding_box(mask, margin=1)
+    box = bounding_box(mask, margin=1)
+    if box is not None:
         out[box] = distance_to_other_label(mask[box], spacing)
     return out
 
@@ -30,6 +30,6 @@ def write_outside_distance(out: Any, mask: Any, spacing: tuple[float, ...] | Non
     outside region, so the transform is cropped to the complement's box plus one pixel.
     """
     outside = ~mask
-    if bool(outside.any()):
-        box = bounding_box(outside, margin=1)
+    box = bounding_box(outside, margin=1)
+    if box is not None:
         out[box] = distance_to_other_label(outside[box], spacing)

@@ -27,18 +27,27 @@ def interface_mask(labels: Any) -> Any:
     return out
 
 
-def bounding_box(mask: Any, margin: int = 0) -> tuple[slice, ...]:
-    """Slices of the smallest box holding every True pixel of ``mask``, grown by
-    ``margin`` pixels on each side and clipped to the image. ``mask`` must not be empty."""
+def bounding_box(mask: Any, margin: int = 0) -> tuple[slice, ...] | None:
+    """Slices of the smallest box holding every True pixel of ``mask`` (NumPy or CuPy),
+    grown by ``margin`` pixels on each side and clipped to the image; None if ``mask`` is
+    empty."""
     xp = array_module(mask)
-    box = []
+    tight: list[slice] = []
+    view = mask
     for axis in range(mask.ndim):
         other = tuple(a for a in range(mask.ndim) if a != axis)
-        hits = xp.flatnonzero(mask.any(axis=other)) if other else xp.flatnonzero(mask)
-        start = max(int(hits[0]) - margin, 0)
-        stop = min(int(hits[-1]) + 1 + margin, mask.shape[axis])
-        box.append(slice(start, stop))
-    return tuple(box)
+        hits = xp.flatnonzero(view.any(axis=other)) if other else xp.flatnonzero(view)
+        if hits.size == 0:
+            return None
+        tight.append(slice(int(hits[0]), int(hits[-1]) + 1))
+        # Later passes only read the slab already found: cheap for small structures.
+        index = [slice(None)] * mask.ndim
+        index[axis] = tight[-1]
+        view = view[tuple(index)]
+    return tuple(
+        slice(max(s.start - margin, 0), min(s.stop + margin, n))
+        for s, n in zip(tight, mask.shape, strict=True)
+    )
 
 
 def class_counts(labels: Any, num_classes: int) -> list[int]:

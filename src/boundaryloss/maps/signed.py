@@ -77,11 +77,12 @@ def signed_distance_map(
         >>> import numpy as np
         >>> label = np.zeros((5, 5), dtype=np.int64); label[1:4, 1:4] = 1
         >>> signed_distance_map(label, 2)[1]
-        array([[1.4142135, 1.       , 1.       , 1.       , 1.4142135],
-               [1.       , 0.       , 0.       , 0.       , 1.       ],
-               [1.       , 0.       , -1.      , 0.       , 1.       ],
-               [1.       , 0.       , 0.       , 0.       , 1.       ],
-               [1.4142135, 1.       , 1.       , 1.       , 1.4142135]], dtype=float32)
+        array([[ 1.4142135,  1.       ,  1.       ,  1.       ,  1.4142135],
+               [ 1.       ,  0.       ,  0.       ,  0.       ,  1.       ],
+               [ 1.       ,  0.       , -1.       ,  0.       ,  1.       ],
+               [ 1.       ,  0.       ,  0.       ,  0.       ,  1.       ],
+               [ 1.4142135,  1.       ,  1.       ,  1.       ,  1.4142135]],
+              dtype=float32)
     """
     check_one_of(convention, CONVENTIONS, "convention")
     return compute_maps(

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from .._validation import check_one_of
 from ._inputs import CaseMasks
 from ._surface import SurfaceDistances, surface_distances
 
@@ -35,16 +36,12 @@ MISSED_SCORE = 0.0
 
 def check_missing(missing: str) -> str:
     """Return ``missing`` after checking it is ``"inf"``, ``"nan"`` or ``"diagonal"``."""
-    if missing not in MISSING_OPTIONS:
-        raise ValueError(f"missing must be one of {MISSING_OPTIONS}, got {missing!r}")
-    return missing
+    return check_one_of(missing, MISSING_OPTIONS, "missing")
 
 
 def check_empty(empty: str) -> str:
     """Return ``empty`` after checking it is ``"perfect"`` or ``"nan"``."""
-    if empty not in EMPTY_OPTIONS:
-        raise ValueError(f"empty must be one of {EMPTY_OPTIONS}, got {empty!r}")
-    return empty
+    return check_one_of(empty, EMPTY_OPTIONS, "empty")
 
 
 def image_diagonal(shape: Sequence[int], spacing: Sequence[float]) -> float:

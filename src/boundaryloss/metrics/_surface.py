@@ -35,6 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
+from ..maps._geometry import bounding_box
+
 try:
     import edt as _edt
 except ImportError:  # pragma: no cover - edt is a declared dependency
@@ -65,23 +67,6 @@ class SurfaceDistances:
     def pooled(self) -> np.ndarray:
         """Both directed sets concatenated (medpy's convention for HD95 and ASSD)."""
         return np.concatenate([self.pred_to_ref, self.ref_to_pred])
-
-
-def bounding_box(mask: np.ndarray) -> tuple[slice, ...] | None:
-    """Return the tightest slices containing every ``True`` voxel, or ``None`` if empty."""
-    box: list[slice] = []
-    view = mask
-    for axis in range(mask.ndim):
-        others = tuple(a for a in range(mask.ndim) if a != axis)
-        hits = np.flatnonzero(view.any(axis=others))
-        if hits.size == 0:
-            return None
-        box.append(slice(int(hits[0]), int(hits[-1]) + 1))
-        # Restrict later passes to the slab already found: cheap for small structures.
-        index = [slice(None)] * mask.ndim
-        index[axis] = box[-1]
-        view = view[tuple(index)]
-    return tuple(box)
 
 
 def surface(mask: np.ndarray) -> np.ndarray:

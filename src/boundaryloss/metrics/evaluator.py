@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validation import ArrayLike
+from .._validation import ArrayLike, check_one_of
 from ..stats import bootstrap_ci
 from ._empty import (
     MISSED_SCORE,
@@ -308,8 +308,7 @@ class SegmentationEvaluator:
 
         Use these for paired tests between two evaluators run on the same cases.
         """
-        if metric not in self.metrics:
-            raise ValueError(f"metric must be one of {self.metrics}, got {metric!r}")
+        check_one_of(metric, self.metrics, "metric")
         return np.array(
             [row[metric] for row in self._rows if row["class"] == cls], dtype=np.float64
         )

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._validation import ArrayLike
+from .._validation import ArrayLike, check_one_of
 from ._empty import check_empty, check_missing, distance_per_class
 from ._inputs import prepare_case
 from ._surface import SurfaceDistances
@@ -43,9 +43,7 @@ def check_percentile(percentile: float | None) -> float | None:
 
 def check_mode(mode: str, name: str = "mode") -> str:
     """Return ``mode`` after checking it is ``"max"`` or ``"pooled"``."""
-    if mode not in HD_MODES:
-        raise ValueError(f"{name} must be one of {HD_MODES}, got {mode!r}")
-    return mode
+    return check_one_of(mode, HD_MODES, name)
 
 
 def _validate_args(percentile: float | None, mode: str, missing: str, empty: str) -> None:

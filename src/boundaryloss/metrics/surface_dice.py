@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Sequence
 
 import numpy as np
 
-from .._validation import ArrayLike
+from .._validation import ArrayLike, check_non_negative
 from ._empty import MISSED_SCORE, apply_per_class, both_empty_score, check_empty
 from ._inputs import prepare_case
 from ._surface import SurfaceDistances, surface_distances
@@ -16,12 +14,7 @@ from ._surface import SurfaceDistances, surface_distances
 
 def check_tolerance(tolerance: float) -> float:
     """Return ``tolerance`` as a finite non-negative float."""
-    if isinstance(tolerance, bool) or not isinstance(tolerance, numbers.Real):
-        raise ValueError(f"tolerance must be a non-negative number, got {tolerance!r}")
-    value = float(tolerance)
-    if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"tolerance must be finite and non-negative, got {tolerance!r}")
-    return value
+    return check_non_negative(tolerance, "tolerance")
 
 
 def _validate_args(tolerance: float, empty: str) -> None:

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 
 import torch
 from torch import nn
 
-
-def _starts(size: int, window: int, overlap: float) -> list[int]:
-    """Window start positions covering ``[0, size)``; the last window ends at ``size``."""
-    if size <= window:
-        return [0]
-    step = max(1, int(window * (1 - overlap)))
-    starts = list(range(0, size - window + 1, step))
-    if starts[-1] != size - window:
-        starts.append(size - window)
-    return starts
+from ..data.patches import patch_grid
 
 
 @torch.no_grad()
@@ -37,10 +27,10 @@ def sliding_window(
     """
     spatial = tuple(image.shape[1:])
     window = tuple(min(w, s) for w, s in zip(window, spatial, strict=True))
-    grids = [_starts(s, w, overlap) for s, w in zip(spatial, window, strict=True)]
+    stride = tuple(max(1, int(w * (1 - overlap))) for w in window)
     probabilities: torch.Tensor | None = None
     counts = torch.zeros((1, *spatial), device=image.device)
-    positions = list(itertools.product(*grids))
+    positions = patch_grid(spatial, window, stride)
     for i in range(0, len(positions), batch_size):
         chunk = positions[i : i + batch_size]
         boxes = [
