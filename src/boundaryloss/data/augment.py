@@ -23,10 +23,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..maps import MAP_ARGUMENTS
 from .patches import check_patch_size, crop_patch, foreground_locations, random_patch_start
 
 #: Entries that spatial transforms move together, when present.
-SPATIAL_KEYS: tuple[str, ...] = ("image", "label", "fov", "dist_map", "rw_map")
+SPATIAL_KEYS: tuple[str, ...] = ("image", "label", "fov", *MAP_ARGUMENTS)
 
 Sample = dict[str, Any]
 
@@ -264,7 +265,7 @@ class Pad:
         ndim = _spatial_ndim(sample)
         if len(self.shape) != ndim:
             raise ValueError(f"shape {self.shape} must have one entry per spatial axis ({ndim})")
-        present = [k for k in ("dist_map", "rw_map") if sample.get(k) is not None]
+        present = [k for k in MAP_ARGUMENTS if sample.get(k) is not None]
         if present:
             raise ValueError(f"pad before computing maps: the sample already has {present}")
         spatial = np.shape(sample["image"] if "image" in sample else sample["label"])[-ndim:]
