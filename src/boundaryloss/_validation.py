@@ -110,11 +110,11 @@ def _finite_and_rounded(values: ArrayLike) -> tuple[bool, ArrayLike]:
 
 def is_integral(values: ArrayLike) -> bool:
     """Whether an array or tensor holds only finite integral values (integer dtypes do)."""
-    if not (
-        values.is_floating_point()
-        if isinstance(values, torch.Tensor)
-        else (np.issubdtype(values.dtype, np.floating))
-    ):
+    if isinstance(values, torch.Tensor):
+        floating = values.is_floating_point()
+    else:
+        floating = np.issubdtype(values.dtype, np.floating)
+    if not floating:
         return True
     finite, rounded = _finite_and_rounded(values)
     return finite and bool((rounded == values).all())

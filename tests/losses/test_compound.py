@@ -194,3 +194,17 @@ def test_inputs_are_validated_once_per_activation(monkeypatch):
     expected = sum(term(logits, label) for term in terms.values())
     torch.testing.assert_close(loss(logits, label), expected)
     assert sorted(calls, key=str) == ["sigmoid", "softmax"]
+
+
+def test_terms_in_conflict_on_one_keyword_still_take_a_map_under_the_other():
+    loss = CompoundLoss(
+        {"boundary": BoundaryLoss(), "hausdorff": HausdorffDTLoss(), "rw": RegionWiseLoss()}
+    )
+    logits, label = random_case((1, 2, 8, 8), seed=7)
+    rw_map = rrw_map(label, 2, batch=True)
+    expected = (
+        BoundaryLoss()(logits, label)
+        + HausdorffDTLoss()(logits, label)
+        + RegionWiseLoss()(logits, label, rw_map=rw_map)
+    )
+    torch.testing.assert_close(loss(logits, label, rw_map=rw_map), expected)

@@ -151,13 +151,15 @@ class CompoundLoss(nn.Module):
         unknown = sorted(set(maps) - set(MAP_ARGUMENTS))
         if unknown:
             raise ValueError(f"maps accepts only {MAP_ARGUMENTS}, got unknown {unknown}")
-        if maps:
-            self.map_requirements()  # a precomputed map must suit every term taking it
+        specs = {name: map_requirement_of(term) for name, term in self.terms.items()}
+        for argument in maps:  # a precomputed map must suit every term taking it
+            if len({s for s in specs.values() if s is not None and s.argument == argument}) > 1:
+                self.map_requirements()  # raises, naming the two terms
         validated: dict[str | None, SegmentationInputs] = {}
         total: torch.Tensor | None = None
         values: dict[str, float] = {}
         for (name, term), weight in zip(self.terms.items(), self.schedule.weights, strict=True):
-            spec = map_requirement_of(term)
+            spec = specs[name]
             given = maps.get(spec.argument) if spec is not None else None
             if isinstance(term, SegmentationLoss) and hasattr(term, "core"):
                 if term.activation not in validated:
