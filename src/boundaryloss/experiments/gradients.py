@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._validation import check_one_of
 from ..data.slicing import most_foreground_slice
-from ..losses import region_wise_loss
-from ..maps import rrw_map, signed_distance_map
+from ..losses import RegionWiseLoss, region_wise_loss
 from ..training.data import make_preprocess
 from ..training.predict import Predictor
 from .config import Experiment
@@ -35,12 +35,10 @@ _TOLERANCE = 1e-9
 
 
 def region_wise_map(kind: str, labels: np.ndarray, num_classes: int, spacing) -> np.ndarray:
-    """``(B, C, H, W)`` map of ``kind`` (``"boundary"`` or ``"rrw"``) for labels ``(B, H, W)``."""
-    if kind == "boundary":
-        return signed_distance_map(labels, num_classes, spacing, convention="rw", batch=True)
-    if kind == "rrw":
-        return rrw_map(labels, num_classes, spacing, batch=True)
-    raise ValueError(f"map must be one of {MAPS}, got {kind!r}")
+    """``(B, C, H, W)`` map of ``kind`` (``"boundary"`` or ``"rrw"``) for labels ``(B, H, W)``:
+    the map the region-wise loss with ``map=kind`` declares."""
+    spec = RegionWiseLoss(map=check_one_of(kind, MAPS, "map")).map_requirement()
+    return spec.compute(labels, num_classes, spacing, batch=True)
 
 
 def negative_share(logits: torch.Tensor, weights: torch.Tensor) -> tuple[int, int]:

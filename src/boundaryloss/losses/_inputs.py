@@ -42,7 +42,7 @@ from .._validation import (
     check_spatial_ndim,
     select_classes,
 )
-from ..maps import CONVENTIONS, MapSpec, compute_map
+from ..maps import CONVENTIONS, MapSpec
 
 REDUCTIONS = ("none", "mean", "sum")
 ACTIVATIONS = ("softmax", "sigmoid", None)
@@ -342,9 +342,7 @@ def target_map(
             computes the same map from the same spec.
     """
     masks = inputs.select(inputs.target).to(torch.uint8)
-    channels = masks.shape[1]
-    convention = spec.convention or "paper"  # ignored by the kinds that have none
-    out = compute_map(spec.kind, masks, channels, spacing, convention, batch=True, one_hot=True)
+    out = spec.compute(masks, masks.shape[1], spacing, batch=True, one_hot=True)
     return out.to(device=inputs.logits.device, dtype=inputs.logits.dtype)
 
 

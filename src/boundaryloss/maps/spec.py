@@ -9,7 +9,9 @@ array, because the spec normalises itself.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .._validation import check_one_of
 from .signed import CONVENTIONS
@@ -72,3 +74,20 @@ class MapSpec:
     def uses_spacing(self) -> bool:
         """Whether the map depends on the pixel spacing (every kind but ``"ac"``)."""
         return self.kind != "ac"
+
+    def compute(
+        self,
+        label: Any,
+        num_classes: int | None,
+        spacing: Sequence[float] | float | None = None,
+        *,
+        batch: bool = False,
+        one_hot: bool = False,
+    ) -> Any:
+        """The map of ``label``; arguments as in :func:`~boundaryloss.maps.compute_map`."""
+        from .transform import compute_map  # transform builds on this module
+
+        convention = self.convention or "paper"  # ignored by the kinds without one
+        return compute_map(
+            self.kind, label, num_classes, spacing, convention, batch=batch, one_hot=one_hot
+        )

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._validation import ArrayLike
+from .._validation import ArrayLike, check_one_of
 from ._empty import MISSED_SCORE, apply_per_class, both_empty_score, check_empty
 from ._inputs import CaseMasks, prepare_case
 
@@ -32,6 +32,7 @@ def _validate_args(empty: str) -> None:
 
 def overlap_score(name: str, pred: np.ndarray, ref: np.ndarray) -> float:
     """One overlap score of two non-empty boolean masks."""
+    check_one_of(name, OVERLAP_METRICS, "metric")
     tp = np.count_nonzero(pred & ref)
     if name == "dice":
         return 2.0 * tp / (np.count_nonzero(pred) + np.count_nonzero(ref))
@@ -39,9 +40,7 @@ def overlap_score(name: str, pred: np.ndarray, ref: np.ndarray) -> float:
         return tp / np.count_nonzero(pred | ref)
     if name == "precision":
         return tp / np.count_nonzero(pred)
-    if name == "recall":
-        return tp / np.count_nonzero(ref)
-    raise ValueError(f"metric must be one of {OVERLAP_METRICS}, got {name!r}")
+    return tp / np.count_nonzero(ref)  # recall
 
 
 def overlap_per_class(name: str, case: CaseMasks, empty: str) -> dict[int, float]:

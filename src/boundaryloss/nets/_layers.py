@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._validation import check_one_of
+
 NORMS = ("batch", "instance", "group", "none")
 
 
@@ -27,15 +29,14 @@ def dropout(spatial_dims: int) -> type[nn.Module]:
 
 def norm_layer(norm: str, spatial_dims: int, channels: int) -> nn.Module:
     """A normalisation layer by name: batch, instance (affine), group (8 groups), none."""
+    check_one_of(norm, NORMS, "norm")
     if norm == "batch":
         return {2: nn.BatchNorm2d, 3: nn.BatchNorm3d}[spatial_dims](channels)
     if norm == "instance":
         return {2: nn.InstanceNorm2d, 3: nn.InstanceNorm3d}[spatial_dims](channels, affine=True)
     if norm == "group":
         return nn.GroupNorm(min(8, channels), channels)
-    if norm == "none":
-        return nn.Identity()
-    raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+    return nn.Identity()
 
 
 def check_spatial_dims(spatial_dims: int) -> int:
