@@ -16,7 +16,8 @@ import torch
 from monai.engines.utils import PrepareBatch
 from torch import nn
 
-from ..losses.compound import MAP_ARGUMENTS, CompoundLoss
+from ..losses.compound import CompoundLoss, map_requirement_of
+from ..maps import MAP_ARGUMENTS
 
 
 def _plain(tensor: Any) -> Any:
@@ -30,8 +31,8 @@ class MapLoss(nn.Module):
     Convention:
         ``target`` is either a tensor (the label; the loss then computes its maps from
         it) or a mapping holding the label under ``label_key`` and precomputed maps under
-        the keys of ``map_keys``. Only the maps the loss takes are passed: its
-        ``map_argument`` for a single loss, every map argument for a
+        the keys of ``map_keys``. Only the maps the loss takes are passed: the keyword of
+        its ``map_requirement()`` for a single loss, every map argument for a
         :class:`~boundaryloss.losses.CompoundLoss` (which routes each map to its terms).
         ``MetaTensor`` inputs are used as plain tensors.
 
@@ -63,8 +64,8 @@ class MapLoss(nn.Module):
         if isinstance(loss, CompoundLoss):
             self.accepted: tuple[str, ...] = MAP_ARGUMENTS
         else:
-            argument = getattr(loss, "map_argument", None)
-            self.accepted = (argument,) if argument else ()
+            spec = map_requirement_of(loss)
+            self.accepted = (spec.argument,) if spec is not None else ()
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor | Mapping[str, Any]) -> torch.Tensor:
         """Loss of ``pred`` ``(B, C, *spatial)`` against ``target`` (tensor or mapping)."""

@@ -11,7 +11,8 @@ from monai.data.meta_obj import get_track_meta
 from monai.transforms import InvertibleTransform, MapTransform, Transform
 from monai.utils import TransformBackends, convert_to_tensor, ensure_tuple
 
-from ..maps.transform import DEFAULT_OUTPUT_KEYS, DistanceMapTransform, MapKind, compute_map
+from ..maps.spec import MapSpec
+from ..maps.transform import DistanceMapTransform, MapKind, compute_map
 
 
 class DistanceMap(Transform):
@@ -128,7 +129,7 @@ class DistanceMapd(MapTransform, InvertibleTransform):
         if map_keys is None:
             if len(self.keys) != 1:
                 raise ValueError(f"map_keys is required with more than one key, got {self.keys}")
-            map_keys = DEFAULT_OUTPUT_KEYS[kind]
+            map_keys = MapSpec(kind, convention).argument
         self.map_keys = ensure_tuple(map_keys)
         if len(self.map_keys) != len(self.keys):
             raise ValueError(
