@@ -277,10 +277,7 @@ class Preprocess:
 
     def __post_init__(self) -> None:
         check_one_of(self.normalization, NORMALIZATIONS, "normalization")
-        if self.mask is not None and self.mask not in NORMALIZATION_MASKS:
-            raise ValueError(
-                f"mask must be one of {NORMALIZATION_MASKS} or None, got {self.mask!r}"
-            )
+        check_one_of(self.mask, (*NORMALIZATION_MASKS, None), "mask")
         if self.clip is not None and not (
             len(self.clip) == 2 and 0.0 <= self.clip[0] < self.clip[1] <= 100.0
         ):

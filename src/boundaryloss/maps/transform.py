@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .._validation import check_one_of
 from .region_wise import ac_map, rrw_map
 from .signed import signed_distance_map, unsigned_distance_map
 from .spec import MAP_KINDS, MapSpec
@@ -30,6 +31,7 @@ def compute_map(
     arguments as in :func:`~boundaryloss.maps.signed_distance_map` (``convention`` only
     applies to the signed and unsigned maps, ``spacing`` not to ``"ac"``).
     """
+    check_one_of(kind, MAP_KINDS, "kind")
     options = {"batch": batch, "one_hot": one_hot}
     if kind == "signed":
         return signed_distance_map(label, num_classes, spacing, convention, **options)
@@ -37,9 +39,7 @@ def compute_map(
         return unsigned_distance_map(label, num_classes, spacing, convention, **options)
     if kind == "rrw":
         return rrw_map(label, num_classes, spacing, **options)
-    if kind == "ac":
-        return ac_map(label, num_classes, **options)
-    raise ValueError(f"kind must be one of {MAP_KINDS}, got {kind!r}")
+    return ac_map(label, num_classes, **options)
 
 
 def metadata_spacing(label: Any, spatial_ndim: int) -> tuple[float, ...] | None:

@@ -8,6 +8,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+from .._validation import check_one_of
 from ..data.fov import restrict_to_fov
 from ..data.io import write_text_atomically
 from ..data.splits import load_splits, select_cases
@@ -73,8 +74,7 @@ def evaluate_run(
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise FileNotFoundError(f"run directory not found: {run_dir}")
-    if split not in OUTPUT_FOLDERS:
-        raise ValueError(f"split must be one of {list(OUTPUT_FOLDERS)}, got {split!r}")
+    check_one_of(split, OUTPUT_FOLDERS, "split")
     path = Path(checkpoint)
     if checkpoint in ("best", "last"):
         path = run_dir / "checkpoints" / f"{checkpoint}.pt"
