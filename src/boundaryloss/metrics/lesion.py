@@ -65,7 +65,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from .._validation import ArrayLike
+from .._validation import ArrayLike, check_one_of
 from ._empty import MISSED_SCORE, both_empty_distance, both_empty_score, check_empty
 from ._inputs import CaseMasks, prepare_case
 from ._surface import bounding_box
@@ -118,16 +118,12 @@ def check_match(match: str | float) -> str | float:
 
 def check_f1(f1: str) -> str:
     """Return ``f1`` after checking it is ``"wmh"`` or ``"isles"``."""
-    if f1 not in F1_DEFINITIONS:
-        raise ValueError(f"f1 must be one of {F1_DEFINITIONS}, got {f1!r}")
-    return f1
+    return check_one_of(f1, F1_DEFINITIONS, "f1")
 
 
 def check_unit(unit: str) -> str:
     """Return ``unit`` after checking it is ``"ml"`` or ``"percent"``."""
-    if unit not in VOLUME_UNITS:
-        raise ValueError(f"unit must be one of {VOLUME_UNITS}, got {unit!r}")
-    return unit
+    return check_one_of(unit, VOLUME_UNITS, "unit")
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._validation import ArrayLike
+from .._validation import ArrayLike, check_one_of
 from ._empty import MISSED_SCORE, both_empty_score, check_empty
 from ._inputs import prepare_case, to_numpy
 
@@ -56,6 +56,7 @@ def negative_score(
 
     ``region_voxels`` is the number of voxels in the region (``|mask|``).
     """
+    check_one_of(name, NEGATIVE_METRICS, "metric")
     tp = int(np.count_nonzero(pred & ref))
     fp = int(np.count_nonzero(pred)) - tp
     negatives = region_voxels - int(np.count_nonzero(ref))
@@ -66,9 +67,7 @@ def negative_score(
             both = negatives == 0 and predicted_negatives == 0
             return both_empty_score(empty) if both else MISSED_SCORE
         return tn / negatives
-    if name == "accuracy":
-        return math.nan if region_voxels == 0 else (tp + tn) / region_voxels
-    raise ValueError(f"metric must be one of {NEGATIVE_METRICS}, got {name!r}")
+    return math.nan if region_voxels == 0 else (tp + tn) / region_voxels  # accuracy
 
 
 def _negative(
