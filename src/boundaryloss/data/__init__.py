@@ -20,7 +20,7 @@ from .augment import (
 )
 from .cache import MapCache, map_key
 from .case import Case
-from .datasets import CaseDataset, PatchDataset, SliceDataset, to_tensors
+from .datasets import CaseDataset, EpochDataset, PatchDataset, SliceDataset, to_tensors
 from .folders import CHASE_DB1_SPLITS, ImageFolderDataset, chase_db1, drive, red_channel_fov, stare
 from .fov import restrict_to_fov
 from .msd import DecathlonDataset, read_dataset_json
@@ -58,6 +58,7 @@ __all__ = [
     "CaseSubset",
     "Compose",
     "DecathlonDataset",
+    "EpochDataset",
     "ImageFolderDataset",
     "MapCache",
     "Pad",

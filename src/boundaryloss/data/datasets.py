@@ -350,6 +350,43 @@ class PatchDataset(_SeededDataset):
         return to_tensors(sample)
 
 
+class EpochDataset(Dataset):
+    """A fixed number of samples per epoch drawn from a random-sampling dataset.
+
+    Sample ``i`` is ``dataset[i % len(dataset)]``: with a shuffling sampler every
+    underlying item (slice, case) is visited ``samples // len(dataset)`` or one more
+    times per epoch, and each visit draws a new random patch and augmentation. This
+    decouples the length of an epoch from the number of cases (nnU-Net: 250
+    iterations an epoch whatever the dataset size).
+
+    Args:
+        dataset: the underlying dataset (e.g. :class:`SliceDataset`,
+            :class:`PatchDataset`).
+        samples: samples per epoch, ``>= 1``.
+
+    Raises:
+        ValueError: ``samples`` not a positive int; an empty ``dataset``.
+    """
+
+    def __init__(self, dataset: Dataset, samples: int) -> None:
+        if isinstance(samples, bool) or not (
+            isinstance(samples, (int, np.integer)) and samples >= 1
+        ):
+            raise ValueError(f"samples must be an int >= 1, got {samples!r}")
+        if len(dataset) == 0:
+            raise ValueError("dataset is empty; there is nothing to draw samples from")
+        self.dataset = dataset
+        self.samples = int(samples)
+
+    def __len__(self) -> int:
+        return self.samples
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        if not 0 <= index < self.samples:
+            raise IndexError(f"index {index} out of range for {self.samples} samples")
+        return self.dataset[index % len(self.dataset)]
+
+
 class CaseDataset(Dataset):
     """Whole cases for evaluation: ``{"image", ["label"], "spacing", ["affine"],
     ["fov"], "case_id", [maps]}``.

@@ -26,9 +26,40 @@ class SyntheticConfig:
 
 @dataclass
 class AugmentConfig:
+    """Training augmentation; every probability is per sample, 0 switches a transform off.
+
+    ``flip``, ``rot90`` and ``intensity`` (a mild affine jitter) commute with the maps.
+    The spatial transform (any-angle ``rotation`` in degrees, uniform in
+    ``[-rotation, rotation]`` about each axis; ``scale`` zoom range; elastic deformation
+    of at most ``elastic_magnitude`` voxels, smoothed with ``elastic_sigma``) and
+    nnU-Net's intensity transforms (``p_noise``, ``p_blur``, ``p_brightness``,
+    ``p_contrast``, ``p_low_resolution``, ``p_gamma``) are off by default; with the
+    spatial transform on, the maps are computed after it, per sample, and the patch is
+    resampled from a crop ``context`` times larger (less zero fill after rotations).
+    """
+
     flip: bool = True
     rot90: bool = True
     intensity: bool = True
+    rotation: float = 0.0
+    p_rotation: float = 0.0
+    scale: list[float] = field(default_factory=lambda: [0.7, 1.4])
+    p_scale: float = 0.0
+    elastic_magnitude: float = 0.0
+    elastic_sigma: float = 10.0
+    p_elastic: float = 0.0
+    context: float = 1.5
+    p_noise: float = 0.0
+    p_blur: float = 0.0
+    p_brightness: float = 0.0
+    p_contrast: float = 0.0
+    p_low_resolution: float = 0.0
+    p_gamma: float = 0.0
+
+    @property
+    def spatial(self) -> bool:
+        """Whether the spatial (resampling) transform is on."""
+        return max(self.p_rotation, self.p_scale, self.p_elastic) > 0
 
 
 @dataclass
@@ -39,6 +70,11 @@ class DataConfig:
     ``boundaryloss prepare``), ``chase_db1``, ``drive`` or ``stare`` (at ``root``).
     3D cases are sliced along ``slice_axis`` when the network is 2D; validation always
     reassembles whole cases so metrics are 3D and in millimetres.
+
+    ``samples_per_epoch``: training samples (patches or slices) drawn per epoch, each
+    from a training item (case or slice) in turn, with a new random patch and
+    augmentation on each visit; None: one per item. ``foreground_probability``: the
+    chance a patch is centred on a foreground voxel (nnU-Net: 1/3).
     """
 
     source: Literal["synthetic", "msd", "chase_db1", "drive", "stare"] = "synthetic"
@@ -54,15 +90,22 @@ class DataConfig:
     group_regex: str | None = None
     max_cases: int | None = None
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    samples_per_epoch: int | None = None
+    foreground_probability: float = 1.0 / 3.0
     batch_size: int = 8
     num_workers: int = 0
 
 
 @dataclass
 class ModelConfig:
+    """The network; ``deep_supervision`` (UNet only) adds lower-resolution outputs in
+    training, each with its own loss (nnU-Net's weights), see
+    :class:`~boundaryloss.losses.DeepSupervisionLoss`."""
+
     name: Literal["unet", "enet"] = "unet"
     spatial_dims: Literal[2, 3] = 2
     kwargs: dict[str, Any] = field(default_factory=lambda: {"base_channels": 16, "depth": 4})
+    deep_supervision: bool = False
 
 
 @dataclass
@@ -119,6 +162,21 @@ class TrainConfig:
 
 
 @dataclass
+class InferenceConfig:
+    """How whole cases are segmented (validation, ``predict``, ``evaluate``).
+
+    ``sliding_window``: predict windows of ``data.patch_size`` overlapping by
+    ``overlap`` and average their probabilities; None: for 3D networks only (2D networks
+    then see whole slices). ``mirror``: test-time mirroring, the probabilities averaged
+    over every combination of flips of the spatial axes (4 passes in 2D, 8 in 3D).
+    """
+
+    sliding_window: bool | None = None
+    overlap: float = 0.5
+    mirror: bool = False
+
+
+@dataclass
 class RunConfig:
     name: str = "run"
     output_dir: str = "runs"
@@ -127,6 +185,7 @@ class RunConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    inference: InferenceConfig = field(default_factory=InferenceConfig)
 
     @property
     def run_dir(self) -> Path:

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from ..config import ConfigError
 from ..data import DecathlonDataset, chase_db1, drive, stare, synthetic_2d, synthetic_3d
 from ..data.augment import Compose, Pad, RandomCrop, RandomFlip, RandomIntensity, RandomRot90
-from ..data.datasets import CaseDataset, PatchDataset, SliceDataset
+from ..data.datasets import CaseDataset, EpochDataset, PatchDataset, SliceDataset
 from ..data.preprocess import Preprocess
 from ..data.splits import Split, load_splits, save_splits, select_cases, train_val_split
 from ..maps import DistanceMapTransform
@@ -133,7 +133,10 @@ def training_transforms(config, spatial_dims: int, patch: Sequence[int] | None) 
     :class:`PatchDataset`), then flips, 90-degree rotations, intensity jitter."""
     steps: list = []
     if patch is not None and spatial_dims == 2:
-        steps += [Pad(patch), RandomCrop(patch, foreground_probability=1 / 3)]
+        steps += [
+            Pad(patch),
+            RandomCrop(patch, foreground_probability=config.foreground_probability),
+        ]
     if config.augment.flip:
         steps.append(RandomFlip())
     # Rotations by 90 degrees in the (0, 1) plane keep a batch's shapes only when the
@@ -171,6 +174,10 @@ def build_run_data(
     first = preprocess(train_cases[0])
     if first.label is None:
         raise ConfigError(f"data: case {first.case_id} has no label; training needs labels")
+    if not 0.0 <= data.foreground_probability <= 1.0:
+        raise ConfigError(
+            f"data.foreground_probability: must lie in [0, 1], got {data.foreground_probability}"
+        )
     maps = map_transforms(specs, data.num_classes)
     patch = tuple(data.patch_size) if data.patch_size else None
     if spatial_dims == 2:
@@ -195,9 +202,14 @@ def build_run_data(
             patch_size=patch,
             maps=maps,
             transforms=flips_and_rotations,
+            foreground_probability=data.foreground_probability,
             preprocess=preprocess,
             seed=seed,
         )
+    if data.samples_per_epoch is not None:
+        if data.samples_per_epoch < 1:
+            raise ConfigError(f"data.samples_per_epoch: must be >= 1, got {data.samples_per_epoch}")
+        train = EpochDataset(train, data.samples_per_epoch)
     return RunData(
         train=train,
         val_cases=val_cases,

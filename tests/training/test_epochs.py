@@ -1,0 +1,37 @@
+"""``data.samples_per_epoch`` and ``data.foreground_probability`` in a training run."""
+
+from __future__ import annotations
+
+import pytest
+
+from boundaryloss.config import ConfigError
+from boundaryloss.data.datasets import EpochDataset
+from boundaryloss.training.data import build_run_data
+from boundaryloss.training.engine import Trainer
+
+
+def test_samples_per_epoch_sets_the_steps_of_an_epoch(tiny_config):
+    # 10 cases, 8 in training, batch 4: 2 steps an epoch by default, 5 with 20 samples.
+    config = tiny_config("train.epochs=1", "data.samples_per_epoch=20", "data.patch_size=[32, 32]")
+    trainer = Trainer(config)
+    steps = []
+    original = trainer._train_step
+    trainer._train_step = lambda batch, epoch, step: (
+        steps.append(step) or original(batch, epoch, step)
+    )
+    trainer.fit()
+    assert len(steps) == 5
+    assert isinstance(trainer.data.train, EpochDataset) and len(trainer.data.train) == 20
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("data.samples_per_epoch=0", "data.samples_per_epoch"),
+        ("data.foreground_probability=1.5", "data.foreground_probability"),
+    ],
+)
+def test_bad_epoch_settings_name_their_key(tiny_config, tmp_path, override, message):
+    config = tiny_config(override)
+    with pytest.raises(ConfigError, match=message):
+        build_run_data(config.data, [], tmp_path, False, 2, 0)
