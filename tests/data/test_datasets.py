@@ -247,8 +247,10 @@ def test_bad_dataset_arguments():
         PatchDataset(cases, (11, 4, 4))
     with pytest.raises(ValueError, match="patch_size"):
         PatchDataset(cases, (4, 4))
-    with pytest.raises(ValueError, match="transforms must preserve maps"):
-        PatchDataset(cases, (4, 4, 4), transforms=Compose([RandomFlip(), RandomCrop((2, 2, 2))]))
+    with pytest.raises(ValueError, match="expected patch_size"):  # a crop changes the shape
+        PatchDataset(cases, (4, 4, 4), transforms=Compose([RandomFlip(), RandomCrop((2, 2, 2))]))[0]
+    with pytest.raises(ValueError, match="margin needs transforms that resample"):
+        PatchDataset(cases, (4, 4, 4), transforms=Compose([RandomFlip()]), margin=2)
     with pytest.raises(ValueError, match="not square in the rotation plane"):
         PatchDataset(cases, (4, 6, 6), transforms=Compose([RandomRot90(plane=(0, 1))]))
     PatchDataset(cases, (4, 6, 6), transforms=Compose([RandomRot90(plane=(1, 2))]))

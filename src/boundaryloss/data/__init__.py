@@ -23,6 +23,13 @@ from .case import Case
 from .datasets import CaseDataset, EpochDataset, PatchDataset, SliceDataset, to_tensors
 from .folders import CHASE_DB1_SPLITS, ImageFolderDataset, chase_db1, drive, red_channel_fov, stare
 from .fov import restrict_to_fov
+from .intensity import (
+    RandomBrightness,
+    RandomContrast,
+    RandomGaussianBlur,
+    RandomGaussianNoise,
+    RandomLowResolution,
+)
 from .msd import DecathlonDataset, read_dataset_json
 from .patches import crop_patch, foreground_locations, patch_grid, random_patch_start
 from .preprocess import (
@@ -36,6 +43,7 @@ from .preprocess import (
 )
 from .slicing import case_slices, slice_case, stack_slices
 from .source import CaseSource
+from .spatial import RandomSpatial, resample, rotation_matrix
 from .splits import (
     CaseSubset,
     Split,
@@ -64,11 +72,17 @@ __all__ = [
     "Pad",
     "PatchDataset",
     "Preprocess",
+    "RandomBrightness",
+    "RandomContrast",
     "RandomCrop",
     "RandomFlip",
     "RandomGamma",
+    "RandomGaussianBlur",
+    "RandomGaussianNoise",
     "RandomIntensity",
+    "RandomLowResolution",
     "RandomRot90",
+    "RandomSpatial",
     "SliceDataset",
     "Split",
     "case_slices",
@@ -87,10 +101,12 @@ __all__ = [
     "random_patch_start",
     "read_dataset_json",
     "red_channel_fov",
+    "resample",
     "resize_case",
     "resized_affine",
     "restrict_to_fov",
     "rotate90",
+    "rotation_matrix",
     "save_splits",
     "select_cases",
     "slice_case",

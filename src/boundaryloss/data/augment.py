@@ -24,7 +24,13 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..maps import MAP_ARGUMENTS
-from .patches import check_patch_size, crop_patch, foreground_locations, random_patch_start
+from .patches import (
+    check_patch_size,
+    crop_padded,
+    crop_patch,
+    foreground_locations,
+    random_patch_start,
+)
 
 #: Entries that spatial transforms move together, when present.
 SPATIAL_KEYS: tuple[str, ...] = ("image", "label", "fov", *MAP_ARGUMENTS)
@@ -189,10 +195,14 @@ class RandomCrop:
             foreground class (label > 0), like nnU-Net's 1/3; otherwise uniform.
         label_key: the entry whose foreground is oversampled.
         keys: entries cropped together.
+        margin: voxels of context kept on each side of the patch (one int, or one per
+            axis), padded with 0 (background, False) beyond the sample: the region a
+            following :class:`~boundaryloss.data.spatial.RandomSpatial` with
+            ``output_shape=size`` resamples the patch from.
 
     Raises:
-        ValueError: bad ``size`` or probability; patch larger than the sample (when
-            called).
+        ValueError: bad ``size``, ``margin`` or probability; patch larger than the
+            sample (when called).
     """
 
     preserves_maps = False
@@ -203,11 +213,18 @@ class RandomCrop:
         foreground_probability: float = 0.0,
         label_key: str = "label",
         keys: Sequence[str] = SPATIAL_KEYS,
+        margin: int | Sequence[int] = 0,
     ) -> None:
         size = tuple(size)
         if not size or not all(isinstance(n, (int, np.integer)) and n > 0 for n in size):
             raise ValueError(f"size must be positive ints, one per spatial axis, got {size!r}")
         self.size = tuple(int(n) for n in size)
+        margin = (margin,) * len(size) if isinstance(margin, (int, np.integer)) else tuple(margin)
+        if len(margin) != len(size) or not all(
+            isinstance(m, (int, np.integer)) and m >= 0 for m in margin
+        ):
+            raise ValueError(f"margin must be ints >= 0, one per spatial axis, got {margin!r}")
+        self.margin = tuple(int(m) for m in margin)
         self.foreground_probability = _check_probability(
             foreground_probability, "foreground_probability"
         )
@@ -222,10 +239,17 @@ class RandomCrop:
         if self.foreground_probability > 0 and sample.get(self.label_key) is not None:
             foreground = foreground_locations(sample[self.label_key], max_per_class=None)
         start = random_patch_start(rng, shape, self.size, foreground, self.foreground_probability)
-        return _apply_spatial(sample, self.keys, lambda x, off: crop_patch(x, start, self.size))
+        if not any(self.margin):
+            return _apply_spatial(sample, self.keys, lambda x, off: crop_patch(x, start, self.size))
+        outer = [s - m for s, m in zip(start, self.margin, strict=True)]
+        size = [n + 2 * m for n, m in zip(self.size, self.margin, strict=True)]
+        return _apply_spatial(sample, self.keys, lambda x, off: crop_padded(x, outer, size))
 
     def __repr__(self) -> str:
-        return f"RandomCrop(size={self.size}, foreground_probability={self.foreground_probability})"
+        return (
+            f"RandomCrop(size={self.size}, foreground_probability="
+            f"{self.foreground_probability}, margin={self.margin})"
+        )
 
 
 class Pad:
@@ -332,10 +356,16 @@ class RandomGamma:
 
     Each channel is rescaled to ``[0, 1]`` by its min and max, raised to ``gamma``
     and scaled back (nnU-Net's gamma augmentation); a constant channel is unchanged.
+    With ``invert`` the channel is negated before and after (nnU-Net's inverted gamma,
+    which brightens dark structures instead); with ``retain_stats`` the result is
+    shifted and scaled back to the channel's original mean and standard deviation
+    (nnU-Net v2 does both, inverted with probability 0.1 and plain with 0.3).
 
     Args:
         gamma: range of the exponent (uniform), ``0 < low <= high``.
         p: probability of applying it.
+        invert: negate the channel around the gamma.
+        retain_stats: restore the channel's mean and standard deviation.
 
     Raises:
         ValueError: bad ``gamma`` range; ``p`` outside [0, 1].
@@ -343,23 +373,41 @@ class RandomGamma:
 
     preserves_maps = True
 
-    def __init__(self, gamma: Sequence[float] = (0.7, 1.5), p: float = 0.3) -> None:
+    def __init__(
+        self,
+        gamma: Sequence[float] = (0.7, 1.5),
+        p: float = 0.3,
+        invert: bool = False,
+        retain_stats: bool = False,
+    ) -> None:
         self.gamma = _check_range(gamma, "gamma", positive=True)
         self.p = _check_probability(p)
+        self.invert = bool(invert)
+        self.retain_stats = bool(retain_stats)
 
     def __call__(self, sample: Sample, rng: np.random.Generator) -> Sample:
         if rng.random() >= self.p:
             return dict(sample)
         image = np.array(sample["image"], dtype=np.float32)
+        sign = -1.0 if self.invert else 1.0
         for channel in image:
+            channel *= sign
             low, high = float(channel.min()), float(channel.max())
             if high > low:
+                mean, std = float(channel.mean()), float(channel.std())
                 g = rng.uniform(*self.gamma)
                 channel[...] = ((channel - low) / (high - low)) ** g * (high - low) + low
+                if self.retain_stats:
+                    new_std = float(channel.std())
+                    channel[...] = (channel - channel.mean()) * (std / max(new_std, 1e-8)) + mean
+            channel *= sign
         return {**sample, "image": image}
 
     def __repr__(self) -> str:
-        return f"RandomGamma(gamma={self.gamma}, p={self.p})"
+        return (
+            f"RandomGamma(gamma={self.gamma}, p={self.p}, invert={self.invert}, "
+            f"retain_stats={self.retain_stats})"
+        )
 
 
 class Compose:

@@ -29,7 +29,13 @@ from torch.utils.data import Dataset
 from .augment import RandomRot90, Sample, Transform
 from .cache import MapCache
 from .case import Case
-from .patches import check_patch_size, crop_patch, foreground_locations, random_patch_start
+from .patches import (
+    check_patch_size,
+    crop_padded,
+    crop_patch,
+    foreground_locations,
+    random_patch_start,
+)
 from .slicing import check_axis, slice_case
 
 MapTransform = Callable[[Mapping[str, Any]], Mapping[str, Any]]
@@ -221,10 +227,13 @@ class PatchDataset(_SeededDataset):
     A patch's own distance map is wrong near the patch border (it measures distance
     to the patch edge's nearest boundary, not the volume's) and is all zeros on
     background-only patches, which gives them no boundary-loss signal. So maps are
-    computed once per case on the whole label and cropped with the patch.
-    Augmentation is therefore limited to transforms that commute with maps
-    (``preserves_maps``: flips, 90-degree rotations, intensity changes), applied to
-    the image, label and cropped maps together.
+    computed once per case on the whole label and cropped with the patch when the
+    transforms commute with maps (``preserves_maps``: flips, 90-degree rotations,
+    intensity changes; applied to the image, label and cropped maps together).
+    Transforms that do not (:class:`~boundaryloss.data.spatial.RandomSpatial`) get the
+    patch with ``margin`` voxels of context on each side (padded with background beyond
+    the volume), must return a ``patch_size`` sample, and the maps are then computed
+    per sample after them, on the patch (as :class:`SliceDataset` does).
 
     Each sample is ``{"image", "label", "spacing", "case_id", "patch_start" (ndim,),
     ["fov"], [maps]}``; ``len`` is ``len(cases) * patches_per_case``, sample ``i``
@@ -236,7 +245,7 @@ class PatchDataset(_SeededDataset):
         maps: map transforms computing whole-volume maps from ``{"label", "spacing"}``
             (e.g. :class:`~boundaryloss.maps.DistanceMapTransform`); with ``cache``
             they must be ``DistanceMapTransform`` (their settings make the key).
-        transforms: augmentation preserving maps, or None.
+        transforms: augmentation, or None.
         foreground_probability: chance a patch is centred on a foreground voxel
             (nnU-Net: 1/3), else uniform.
         patches_per_case: samples per case per epoch.
@@ -248,10 +257,14 @@ class PatchDataset(_SeededDataset):
             (computed once, shared with forked workers); else load per sample (then
             use a ``cache``, ideally with ``mmap=True``).
         seed: augmentation seed, combined with ``torch.initial_seed()``.
+        margin: context voxels per side (int or one per axis) for transforms that do
+            not preserve maps; must be 0 otherwise.
 
     Raises:
-        ValueError: ``patch_size`` larger than a case or malformed; transforms that do
-            not preserve maps; ``patches_per_case`` < 1; a case without a label.
+        ValueError: ``patch_size`` larger than a case or malformed; a ``margin`` or
+            ``cache`` with transforms that it does not apply to; ``patches_per_case``
+            < 1; a case without a label; (when called) transforms that do not return a
+            ``patch_size`` sample.
     """
 
     def __init__(
@@ -266,13 +279,29 @@ class PatchDataset(_SeededDataset):
         preprocess: CasePreprocess | None = None,
         in_memory: bool = True,
         seed: int = 0,
+        margin: int | Sequence[int] = 0,
     ) -> None:
         super().__init__(seed)
-        if transforms is not None and not getattr(transforms, "preserves_maps", False):
+        self.maps_after_transforms = transforms is not None and not getattr(
+            transforms, "preserves_maps", False
+        )
+        ndim = len(tuple(patch_size))
+        margin = (margin,) * ndim if isinstance(margin, (int, np.integer)) else tuple(margin)
+        if len(margin) != ndim or not all(
+            isinstance(m, (int, np.integer)) and m >= 0 for m in margin
+        ):
+            raise ValueError(f"margin must be ints >= 0, one per spatial axis, got {margin!r}")
+        if any(margin) and not self.maps_after_transforms:
             raise ValueError(
-                f"transforms must preserve maps (flips, 90-degree rotations, intensity "
-                f"changes; preserves_maps=True), got {transforms!r}"
+                "margin needs transforms that resample the patch (preserves_maps=False), "
+                f"got {transforms!r}"
             )
+        if cache is not None and self.maps_after_transforms:
+            raise ValueError(
+                "cache holds whole-volume maps, but with transforms that do not preserve "
+                "maps the maps are computed per patch; drop the cache"
+            )
+        self.margin = tuple(int(m) for m in margin)
         if not 0.0 <= foreground_probability <= 1.0:
             raise ValueError(
                 f"foreground_probability must lie in [0, 1], got {foreground_probability!r}"
@@ -317,7 +346,8 @@ class PatchDataset(_SeededDataset):
         return {key: value for key, value in out.items() if key not in base}
 
     def _prepare(self, case: Case) -> tuple[dict[str, np.ndarray], dict[int, np.ndarray]]:
-        return self.whole_maps(case), foreground_locations(case.label)
+        whole = {} if self.maps_after_transforms else self.whole_maps(case)
+        return whole, foreground_locations(case.label)
 
     def __len__(self) -> int:
         return len(self._store.source) * self.patches_per_case
@@ -334,19 +364,29 @@ class PatchDataset(_SeededDataset):
         start = random_patch_start(
             rng, case.spatial_shape, self.patch_size, foreground, self.foreground_probability
         )
+        outer = [s - m for s, m in zip(start, self.margin, strict=True)]
+        size = [n + 2 * m for n, m in zip(self.patch_size, self.margin, strict=True)]
         sample: Sample = {
-            "image": crop_patch(case.image, start, self.patch_size),
-            "label": crop_patch(case.label, start, self.patch_size),
+            "image": crop_padded(case.image, outer, size),
+            "label": crop_padded(case.label, outer, size),
             "spacing": case.spacing,
             "case_id": case.case_id,
             "patch_start": np.asarray(start, dtype=np.int64),
         }
         if case.fov is not None:
-            sample["fov"] = crop_patch(case.fov, start, self.patch_size)
+            sample["fov"] = crop_padded(case.fov, outer, size)
         for key, array in whole.items():
             sample[key] = crop_patch(array, start, self.patch_size)
         if self.transforms is not None:
             sample = self.transforms(sample, rng)
+        if self.maps_after_transforms:
+            shape = tuple(np.shape(sample["label"]))
+            if shape != self.patch_size:
+                raise ValueError(
+                    f"transforms returned a {shape} sample, expected patch_size "
+                    f"{self.patch_size} (give RandomSpatial output_shape=patch_size)"
+                )
+            sample = _apply_maps(sample, self.maps)
         return to_tensors(sample)
 
 

@@ -159,3 +159,29 @@ def random_patch_start(
     else:
         start = rng.integers(0, high + 1)
     return tuple(int(s) for s in start)
+
+
+def crop_padded(
+    array: np.ndarray, start: Sequence[int], size: Sequence[int], value: float = 0
+) -> np.ndarray:
+    """The box ``[start, start + size)`` of the last ``len(size)`` axes, padded beyond
+    the array with ``value`` (a new array; ``start`` may be negative).
+
+    Used to cut a context region around a patch near the volume's edge, so a rotated or
+    zoomed patch resampled from it sees ``value`` (background) outside the volume.
+    """
+    ndim = len(size)
+    lead = array.shape[: array.ndim - ndim]
+    spatial = array.shape[array.ndim - ndim :]
+    if len(start) != ndim:
+        raise ValueError(f"start {tuple(start)} must have {ndim} entries (size {tuple(size)})")
+    out = np.full((*lead, *(int(n) for n in size)), value, dtype=array.dtype)
+    source, target = [], []
+    for s, n, m in zip(start, size, spatial, strict=True):
+        low, high = max(int(s), 0), min(int(s) + int(n), m)
+        if high <= low:
+            return out
+        source.append(slice(low, high))
+        target.append(slice(low - int(s), high - int(s)))
+    out[(Ellipsis, *target)] = array[(Ellipsis, *source)]
+    return out

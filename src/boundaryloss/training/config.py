@@ -33,9 +33,10 @@ class AugmentConfig:
     ``[-rotation, rotation]`` about each axis; ``scale`` zoom range; elastic deformation
     of at most ``elastic_magnitude`` voxels, smoothed with ``elastic_sigma``) and
     nnU-Net's intensity transforms (``p_noise``, ``p_blur``, ``p_brightness``,
-    ``p_contrast``, ``p_low_resolution``, ``p_gamma``) are off by default; with the
-    spatial transform on, the maps are computed after it, per sample, and the patch is
-    resampled from a crop ``context`` times larger (less zero fill after rotations).
+    ``p_contrast``, ``p_low_resolution``, ``p_gamma``, ``p_gamma_inverted``) are off by
+    default; with the spatial transform on, the maps are computed after it, per sample,
+    and the patch is resampled from a crop ``context`` times larger (less zero fill
+    after rotations).
     """
 
     flip: bool = True
@@ -55,6 +56,7 @@ class AugmentConfig:
     p_contrast: float = 0.0
     p_low_resolution: float = 0.0
     p_gamma: float = 0.0
+    p_gamma_inverted: float = 0.0
 
     @property
     def spatial(self) -> bool:

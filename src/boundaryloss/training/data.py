@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,9 +11,25 @@ from typing import Any, Literal
 
 from ..config import ConfigError
 from ..data import DecathlonDataset, chase_db1, drive, stare, synthetic_2d, synthetic_3d
-from ..data.augment import Compose, Pad, RandomCrop, RandomFlip, RandomIntensity, RandomRot90
+from ..data.augment import (
+    Compose,
+    Pad,
+    RandomCrop,
+    RandomFlip,
+    RandomGamma,
+    RandomIntensity,
+    RandomRot90,
+)
 from ..data.datasets import CaseDataset, EpochDataset, PatchDataset, SliceDataset
+from ..data.intensity import (
+    RandomBrightness,
+    RandomContrast,
+    RandomGaussianBlur,
+    RandomGaussianNoise,
+    RandomLowResolution,
+)
 from ..data.preprocess import Preprocess
+from ..data.spatial import RandomSpatial
 from ..data.splits import Split, load_splits, save_splits, select_cases, train_val_split
 from ..maps import DistanceMapTransform
 from .components import MapSpec
@@ -128,24 +145,77 @@ def map_transforms(specs: Sequence[MapSpec], num_classes: int) -> list[DistanceM
     ]
 
 
+def context_margin(config, patch: Sequence[int] | None) -> tuple[int, ...] | int:
+    """Context voxels per side around a patch for the spatial transform (0 when it is
+    off): ``ceil(patch * (augment.context - 1) / 2)``."""
+    augment = config.augment
+    if patch is None or not augment.spatial:
+        return 0
+    if augment.context < 1:
+        raise ConfigError(f"data.augment.context: must be >= 1, got {augment.context}")
+    return tuple(math.ceil(p * (augment.context - 1) / 2) for p in patch)
+
+
+def intensity_transforms(augment) -> list:
+    """nnU-Net's intensity augmentation, in its order, for the non-zero probabilities."""
+    steps: list = []
+    for p, make in (
+        (augment.p_noise, lambda p: RandomGaussianNoise(p=p)),
+        (augment.p_blur, lambda p: RandomGaussianBlur(p=p)),
+        (augment.p_brightness, lambda p: RandomBrightness(p=p)),
+        (augment.p_contrast, lambda p: RandomContrast(p=p)),
+        (augment.p_low_resolution, lambda p: RandomLowResolution(p=p)),
+        (augment.p_gamma_inverted, lambda p: RandomGamma(p=p, invert=True, retain_stats=True)),
+        (augment.p_gamma, lambda p: RandomGamma(p=p, retain_stats=True)),
+    ):
+        if p > 0:
+            steps.append(make(p))
+    return steps
+
+
 def training_transforms(config, spatial_dims: int, patch: Sequence[int] | None) -> Compose:
     """Augmentation: for 2D slices pad/crop to the patch first (3D patches are cut by
-    :class:`PatchDataset`), then flips, 90-degree rotations, intensity jitter."""
+    :class:`PatchDataset`, with the same context), then the spatial transform (rotation,
+    zoom, elastic; resampling the patch from its context), flips, 90-degree rotations,
+    intensity jitter and nnU-Net's intensity transforms. Maps are computed after all of
+    them by the datasets."""
+    augment = config.augment
     steps: list = []
+    margin = context_margin(config, patch)
     if patch is not None and spatial_dims == 2:
         steps += [
             Pad(patch),
-            RandomCrop(patch, foreground_probability=config.foreground_probability),
+            RandomCrop(patch, foreground_probability=config.foreground_probability, margin=margin),
         ]
-    if config.augment.flip:
+    if augment.spatial:
+        try:
+            steps.append(
+                RandomSpatial(
+                    rotation=augment.rotation,
+                    p_rotation=augment.p_rotation,
+                    scale=augment.scale,
+                    p_scale=augment.p_scale,
+                    elastic_magnitude=augment.elastic_magnitude,
+                    elastic_sigma=augment.elastic_sigma,
+                    p_elastic=augment.p_elastic,
+                    output_shape=patch,
+                )
+            )
+        except ValueError as error:
+            raise ConfigError(f"data.augment: {error}") from error
+    if augment.flip:
         steps.append(RandomFlip())
     # Rotations by 90 degrees in the (0, 1) plane keep a batch's shapes only when the
     # patch is square there.
     square = patch is not None and patch[0] == patch[1]
-    if config.augment.rot90 and square:
+    if augment.rot90 and square:
         steps.append(RandomRot90((0, 1)))
-    if config.augment.intensity:
+    if augment.intensity:
         steps.append(RandomIntensity())
+    try:
+        steps += intensity_transforms(augment)
+    except ValueError as error:
+        raise ConfigError(f"data.augment: {error}") from error
     return Compose(steps)
 
 
@@ -196,12 +266,12 @@ def build_run_data(
             raise ConfigError("model.spatial_dims: 3 needs 3D cases")
         if patch is None or len(patch) != 3:
             raise ConfigError("data.patch_size: a 3D network needs 3 sizes")
-        flips_and_rotations = training_transforms(data, 3, patch)
         train = PatchDataset(
             train_cases,
             patch_size=patch,
             maps=maps,
-            transforms=flips_and_rotations,
+            transforms=training_transforms(data, 3, patch),
+            margin=context_margin(data, patch),
             foreground_probability=data.foreground_probability,
             preprocess=preprocess,
             seed=seed,

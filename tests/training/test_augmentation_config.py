@@ -1,0 +1,79 @@
+"""``data.augment``: the transforms a configuration builds, and runs that use them."""
+
+from __future__ import annotations
+
+import pytest
+
+from boundaryloss.config import ConfigError
+from boundaryloss.data.augment import RandomCrop, RandomGamma
+from boundaryloss.data.intensity import RandomGaussianNoise, RandomLowResolution
+from boundaryloss.data.spatial import RandomSpatial
+from boundaryloss.training.data import training_transforms
+from boundaryloss.training.engine import Trainer
+
+NNUNET = [
+    "data.augment.rotation=180",
+    "data.augment.p_rotation=0.5",
+    "data.augment.p_scale=0.5",
+    "data.augment.elastic_magnitude=2",
+    "data.augment.elastic_sigma=4",
+    "data.augment.p_elastic=0.5",
+    "data.augment.p_noise=0.1",
+    "data.augment.p_blur=0.2",
+    "data.augment.p_brightness=0.15",
+    "data.augment.p_contrast=0.15",
+    "data.augment.p_low_resolution=0.25",
+    "data.augment.p_gamma_inverted=0.1",
+    "data.augment.p_gamma=0.3",
+]
+
+
+def test_defaults_build_no_resampling(tiny_config):
+    steps = training_transforms(tiny_config().data, 2, (32, 32)).transforms
+    assert not any(isinstance(t, RandomSpatial) for t in steps)
+    assert training_transforms(tiny_config().data, 2, (32, 32)).preserves_maps is False  # crop
+
+
+def test_nnunet_settings_build_every_transform_with_context(tiny_config):
+    config = tiny_config(*NNUNET, "data.augment.context=1.5")
+    steps = training_transforms(config.data, 2, (32, 32)).transforms
+    crop = next(t for t in steps if isinstance(t, RandomCrop))
+    assert crop.margin == (8, 8)  # ceil(32 * 0.5 / 2)
+    spatial = next(t for t in steps if isinstance(t, RandomSpatial))
+    assert spatial.output_shape == (32, 32) and spatial.p_elastic == 0.5
+    gammas = [t for t in steps if isinstance(t, RandomGamma)]
+    assert [(g.p, g.invert) for g in gammas] == [(0.1, True), (0.3, False)]
+    assert any(isinstance(t, RandomGaussianNoise) for t in steps)
+    assert any(isinstance(t, RandomLowResolution) for t in steps)
+
+
+def test_bad_augmentation_values_name_the_section(tiny_config):
+    with pytest.raises(ConfigError, match=r"data\.augment"):
+        training_transforms(tiny_config("data.augment.p_noise=2").data, 2, None)
+    with pytest.raises(ConfigError, match=r"data\.augment\.context"):
+        training_transforms(
+            tiny_config("data.augment.p_scale=0.2", "data.augment.context=0.5").data, 2, (8, 8)
+        )
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+def test_runs_with_spatial_and_intensity_augmentation(tiny_config, dims):
+    extra = (
+        ["data.patch_size=[32, 32]"]
+        if dims == 2
+        else [
+            "data.synthetic.shape=[16, 16, 12]",
+            "data.synthetic.cases=6",
+            "data.batch_size=2",
+            "model.spatial_dims=3",
+            "data.patch_size=[8, 8, 8]",
+        ]
+    )
+    config = tiny_config(
+        *NNUNET,
+        *extra,
+        "train.epochs=1",
+        "loss.terms=[{name: gdl}, {name: boundary, kwargs: {include_background: false}}]",
+    )
+    summary = Trainer(config).fit()
+    assert 0.0 <= summary["final"]["val_dice_mean"] <= 1.0
