@@ -78,3 +78,28 @@ def test_bad_arguments_and_inputs():
         UNet(1, 2, dropout=1.5)
     with pytest.raises(ValueError, match=r"C=1, got \(2, 3, 8, 8\)"):
         UNet(1, 2, base_channels=4, depth=1)(torch.randn(2, 3, 8, 8))
+
+
+@pytest.mark.parametrize(
+    ("dims", "shape", "depth"), [(2, (37, 50), 4), (3, (12, 17, 9), 3), (2, (16, 16), 2)]
+)
+def test_deep_supervision_outputs_in_training_only(dims, shape, depth):
+    torch.manual_seed(0)
+    net = UNet(1, 3, spatial_dims=dims, base_channels=4, depth=depth, deep_supervision=True)
+    x = torch.randn(2, 1, *shape)
+    outputs = net(x)
+    assert isinstance(outputs, list) and len(outputs) == depth
+    for level, out in enumerate(outputs):
+        expected = tuple(-(-s // 2**level) for s in shape)  # ceil(s / 2**level)
+        assert out.shape == (2, 3, *expected)
+    sum(o.sum() for o in outputs).backward()
+    assert all(p.grad is not None for p in net.parameters())
+    # Eval mode: the plain network's output, from the same weights.
+    plain = UNet(1, 3, spatial_dims=dims, base_channels=4, depth=depth)
+    missing = plain.load_state_dict(net.state_dict(), strict=False)
+    assert not missing.missing_keys
+    assert all(k.startswith("supervision_heads.") for k in missing.unexpected_keys)
+    net.eval(), plain.eval()
+    with torch.no_grad():
+        assert torch.equal(net(x), plain(x))
+    assert n_params(net) - n_params(plain) == sum(4 * 2**level * 3 + 3 for level in range(1, depth))

@@ -15,6 +15,7 @@ from .cross_entropy import (
     cross_entropy_loss,
     rrw_cross_entropy_loss,
 )
+from .deep_supervision import DeepSupervisionLoss, deep_supervision_weights, downsample_target
 from .dice import DiceLoss, GeneralizedDiceLoss, dice_loss, generalized_dice_loss
 from .focal import FocalLoss, focal_loss
 from .hausdorff import HausdorffDTLoss, hausdorff_dt_loss
@@ -24,6 +25,7 @@ __all__ = [
     "BoundaryLoss",
     "CompoundLoss",
     "CrossEntropyLoss",
+    "DeepSupervisionLoss",
     "DiceLoss",
     "FocalLoss",
     "GeneralizedDiceLoss",
@@ -32,7 +34,9 @@ __all__ = [
     "RegionWiseLoss",
     "boundary_loss",
     "cross_entropy_loss",
+    "deep_supervision_weights",
     "dice_loss",
+    "downsample_target",
     "focal_loss",
     "generalized_dice_loss",
     "hausdorff_dt_loss",

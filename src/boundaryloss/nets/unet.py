@@ -48,6 +48,13 @@ class UNet(nn.Module):
     Inputs of any size are accepted: they are zero-padded to a multiple of ``2**depth``
     and the output is cropped back, so the output always has the input's spatial shape.
 
+    With ``deep_supervision`` (nnU-Net), each decoder level below full resolution gets
+    its own 1x1 convolution head, and in training mode ``forward`` returns a list of
+    logits, full resolution first, then ``1/2``, ``1/4``, ... ``1/2**(depth-1)`` (each
+    cropped to ``ceil(size / 2**level)`` per axis, the part covering the input); in
+    eval mode it returns only the full-resolution logits, so inference is unchanged.
+    Train with :class:`~boundaryloss.losses.DeepSupervisionLoss`.
+
     Parameter counts (``in_channels=1, num_classes=2``): ``base_channels=64, depth=4``
     2D with batch norm is the paper's 31.0 M network; ``base_channels=16, depth=4``
     2D is 1.9 M; 3D ``base_channels=16, depth=3`` is 1.4 M (see
@@ -61,9 +68,12 @@ class UNet(nn.Module):
         depth: number of down-sampling steps.
         norm: ``"batch"``, ``"instance"``, ``"group"`` or ``"none"``.
         dropout: channel dropout after the bottleneck block.
+        deep_supervision: add the lower-resolution outputs in training mode.
 
     Shapes:
-        input ``(B, in_channels, *spatial)`` -> output ``(B, num_classes, *spatial)``.
+        input ``(B, in_channels, *spatial)`` -> output ``(B, num_classes, *spatial)``;
+        with ``deep_supervision`` in training mode a list of ``depth`` tensors
+        ``(B, num_classes, *ceil(spatial / 2**i))``, ``i = 0 .. depth - 1``.
     """
 
     def __init__(
@@ -75,6 +85,7 @@ class UNet(nn.Module):
         depth: int = 4,
         norm: str = "batch",
         dropout: float = 0.0,
+        deep_supervision: bool = False,
     ) -> None:
         super().__init__()
         check_spatial_dims(spatial_dims)
@@ -109,8 +120,16 @@ class UNet(nn.Module):
                 DoubleConv(spatial_dims, 2 * widths[level], widths[level], norm, 0.0)
             )
         self.head = conv(spatial_dims)(widths[0], num_classes, 1)
+        self.deep_supervision = bool(deep_supervision)
+        if self.deep_supervision:
+            # one head per decoder level except full resolution, coarsest first (the
+            # decoders' order)
+            self.supervision_heads = nn.ModuleList(
+                conv(spatial_dims)(widths[level], num_classes, 1)
+                for level in reversed(range(1, depth))
+            )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> torch.Tensor | list[torch.Tensor]:
         check_input(x, self.in_channels, self.spatial_dims, type(self).__name__)
         x, shape = pad_to_multiple(x, 2**self.depth)
         skips = []
@@ -119,6 +138,17 @@ class UNet(nn.Module):
             skips.append(x)
             x = self.pool(x)
         x = self.bottleneck(x)
-        for up, decoder, skip in zip(self.ups, self.decoders, reversed(skips), strict=True):
+        supervise = self.deep_supervision and self.training
+        lower: list[torch.Tensor] = []
+        for i, (up, decoder, skip) in enumerate(
+            zip(self.ups, self.decoders, reversed(skips), strict=True)
+        ):
             x = decoder(torch.cat([up(x), skip], dim=1))
-        return crop_to(self.head(x), shape)
+            level = self.depth - 1 - i
+            if supervise and level > 0:
+                scaled = tuple(-(-size // 2**level) for size in shape)  # ceil
+                lower.append(crop_to(self.supervision_heads[i](x), scaled))
+        full = crop_to(self.head(x), shape)
+        if supervise:
+            return [full, *reversed(lower)]
+        return full

@@ -105,6 +105,10 @@ def build_model(config, in_channels: int, num_classes: int, spatial_dims: int) -
         kwargs.setdefault("spatial_dims", spatial_dims)
     elif spatial_dims != 2:
         raise ConfigError(f"model.name: {config.name} is 2D only, data are {spatial_dims}D")
+    if getattr(config, "deep_supervision", False):
+        if config.name != "unet":
+            raise ConfigError(f"model.deep_supervision: needs the unet, got {config.name}")
+        kwargs["deep_supervision"] = True
     kwargs.update(in_channels=in_channels, num_classes=num_classes)
     return instantiate(NETWORKS, config.name, kwargs, "model")
 

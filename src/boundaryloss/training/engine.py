@@ -27,6 +27,7 @@ from .data import build_run_data, validation_dataset
 from .figures import learning_curves, overlay
 from .inference import predict_case
 from .run_log import MetricsLog, environment, write_json
+from .supervision import batch_loss, full_resolution, training_loss
 
 
 def snapshot_name(epoch: int) -> str:
@@ -115,6 +116,7 @@ class Trainer:
 
         self.loss_fn = build_loss(config.loss)
         self.map_specs = required_maps(self.loss_fn)
+        self.loss_fn = training_loss(self.loss_fn, config, self.map_specs)
         self.data = build_run_data(
             config.data,
             self.map_specs,
@@ -344,14 +346,15 @@ class Trainer:
 
     def _train_step(self, batch: dict[str, Any], epoch: int, step: int) -> torch.Tensor:
         maps = {spec.argument: batch[spec.argument] for spec in self.map_specs}
-        logits = self.model(batch["image"])
+        outputs = self.model(batch["image"])
+        logits = full_resolution(outputs)
         where = (
             f"at epoch {epoch + 1}, step {step + 1}; stopping. The last good checkpoint is "
             f"kept at {self.checkpoint_dir / 'last.pt'}"
         )
         if not bool(torch.isfinite(logits.detach()).all()):
             raise TrainingDiverged(f"the network output became NaN or inf {where}")
-        loss = self.loss_fn(logits, batch["label"], **maps)
+        loss = batch_loss(self.loss_fn, outputs, batch, maps)
         if not torch.isfinite(loss):
             raise TrainingDiverged(f"the loss became {float(loss)} {where}")
         self.optimizer.zero_grad(set_to_none=True)

@@ -1,0 +1,65 @@
+"""``model.deep_supervision``: the loop trains the UNet's lower-resolution outputs."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from boundaryloss.config import ConfigError
+from boundaryloss.losses import DeepSupervisionLoss
+from boundaryloss.training.components import build_model
+from boundaryloss.training.engine import Trainer
+from boundaryloss.training.predict import Predictor
+
+BOUNDARY = "loss.terms=[{name: gdl}, {name: boundary, kwargs: {include_background: false}}]"
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+def test_deep_supervision_run_trains_every_head_and_predicts_full_resolution(tiny_config, dims):
+    extra = (
+        ["data.patch_size=[32, 32]"]
+        if dims == 2
+        else [
+            "data.synthetic.shape=[16, 16, 12]",
+            "data.synthetic.cases=6",
+            "data.batch_size=2",
+            "model.spatial_dims=3",
+            "data.patch_size=[8, 8, 8]",
+        ]
+    )
+    config = tiny_config(
+        BOUNDARY,
+        "model.deep_supervision=true",
+        "model.kwargs={base_channels: 4, depth: 3}",
+        "train.epochs=1",
+        *extra,
+    )
+    trainer = Trainer(config)
+    before = {}
+    original = trainer._train_step
+
+    def step(batch, epoch, index):
+        if not before:
+            module = trainer.model.module if hasattr(trainer.model, "module") else trainer.model
+            before.update({k: v.detach().clone() for k, v in module.state_dict().items()})
+        return original(batch, epoch, index)
+
+    trainer._train_step = step
+    summary = trainer.fit()
+    assert isinstance(trainer.loss_fn, DeepSupervisionLoss)
+    assert 0.0 <= summary["final"]["val_dice_mean"] <= 1.0
+    after = torch.load(config.run_dir / "checkpoints" / "last.pt", weights_only=False)["model"]
+    # the 1/2 head (weight 1/3) learns; the 1/4 head (weight 0) gets zero gradients
+    assert not torch.equal(
+        before["supervision_heads.1.weight"], after["supervision_heads.1.weight"]
+    )
+    assert torch.equal(before["supervision_heads.0.weight"], after["supervision_heads.0.weight"])
+    assert {"term/gdl", "term/boundary"} <= set(summary["final"])
+    predictor = Predictor.from_checkpoint(config.run_dir / "checkpoints" / "last.pt")
+    assert predictor.model.deep_supervision and not predictor.model.training
+
+
+def test_deep_supervision_needs_the_unet(tiny_config):
+    config = tiny_config("model.name=enet", "model.kwargs={}", "model.deep_supervision=true")
+    with pytest.raises(ConfigError, match=r"model\.deep_supervision"):
+        build_model(config.model, 1, 2, 2)
