@@ -45,6 +45,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="add lesion-wise metrics (lesion counts, recall, precision, F1, volume differences)",
     )
+    parser.add_argument(
+        "--mirror",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="test-time mirroring (flip averaging); default: the run's inference.mirror",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -65,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         args.missing,
         progress=lambda line: print(line, file=sys.stderr),
         lesion=args.lesion,
+        mirror=args.mirror,
     )
     fov = summary["fov"]
     where = f"inside the field of view ({fov['num_cases']} cases)" if fov["applied"] else "no FOV"

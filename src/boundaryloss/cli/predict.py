@@ -19,13 +19,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("input", help="an image file or a folder of images")
     parser.add_argument("output", help="output file (single input) or folder")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda:0")
+    parser.add_argument(
+        "--mirror",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="test-time mirroring (flip averaging); default: the run's inference.mirror",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..training.predict import Predictor, collect_inputs, predict_paths
 
-    predictor = Predictor.from_checkpoint(args.checkpoint, args.device)
+    predictor = Predictor.from_checkpoint(args.checkpoint, args.device, args.mirror)
     inputs = collect_inputs(Path(args.input))
     written = predict_paths(
         predictor, inputs, Path(args.output), progress=lambda line: print(line, file=sys.stderr)

@@ -25,7 +25,7 @@ from .components import build_loss, build_lr_schedule, build_model, build_optimi
 from .config import RunConfig, save_config
 from .data import build_run_data, validation_dataset
 from .figures import learning_curves, overlay
-from .inference import predict_case
+from .inference import predict_with_config
 from .run_log import MetricsLog, environment, write_json
 from .supervision import batch_loss, full_resolution, training_loss
 
@@ -228,14 +228,11 @@ class Trainer:
             empty="perfect",
         )
         dataset = validation_dataset(self.data)
-        window = config.data.patch_size if config.model.spatial_dims == 3 else None
         self.last_predictions: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
         for i in range(len(dataset)):
             sample = dataset[i]
             image = sample["image"].to(self.fabric.device)
-            probabilities = predict_case(
-                model, image, config.model.spatial_dims, self.data.slice_axis, window
-            )
+            probabilities = predict_with_config(model, image, config)
             prediction = probabilities.argmax(0).cpu().numpy()
             label = sample["label"].numpy()
             evaluator.update(

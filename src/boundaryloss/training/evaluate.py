@@ -37,6 +37,7 @@ def evaluate_run(
     missing: str = "inf",
     progress=None,
     lesion: bool = False,
+    mirror: bool | None = None,
 ) -> dict[str, Any]:
     """Segment the run's validation cases, all its cases, or the dataset's test split,
     and measure them.
@@ -63,6 +64,7 @@ def evaluate_run(
             ``"diagonal"``), see :mod:`boundaryloss.metrics`.
         lesion: also compute the lesion-wise metrics (a lesion-like task; ``"avd_ml"``
             for 3D cases), see :mod:`boundaryloss.metrics.lesion`.
+        mirror: test-time mirroring on or off (default: the run's ``inference.mirror``).
 
     Returns:
         The summary written to ``summary.json``.
@@ -78,7 +80,7 @@ def evaluate_run(
     path = Path(checkpoint)
     if checkpoint in ("best", "last"):
         path = run_dir / "checkpoints" / f"{checkpoint}.pt"
-    predictor = Predictor.from_checkpoint(path)
+    predictor = Predictor.from_checkpoint(path, mirror=mirror)
     data_config = predictor.config.data
     if data_root is not None:
         data_config = dataclasses.replace(data_config, root=str(data_root))

@@ -24,7 +24,7 @@ from .checkpoint import load_checkpoint, load_model_state
 from .components import build_model
 from .config import RunConfig
 from .data import make_preprocess
-from .inference import predict_case
+from .inference import predict_with_config
 
 
 @dataclass
@@ -35,9 +35,12 @@ class Predictor:
     config: RunConfig
     in_channels: int
     device: torch.device
+    mirror: bool | None = None  # test-time mirroring; None: the run's inference.mirror
 
     @classmethod
-    def from_checkpoint(cls, path: str | os.PathLike, device: str = "cpu") -> Predictor:
+    def from_checkpoint(
+        cls, path: str | os.PathLike, device: str = "cpu", mirror: bool | None = None
+    ) -> Predictor:
         state = load_checkpoint(path)
         config: RunConfig = state["config"]
         model = build_model(
@@ -45,7 +48,7 @@ class Predictor:
         )
         load_model_state(model, state["model"], str(path))
         model.to(device).eval()
-        return cls(model, config, state["in_channels"], torch.device(device))
+        return cls(model, config, state["in_channels"], torch.device(device), mirror)
 
     @torch.no_grad()
     def probabilities(self, case: Case) -> np.ndarray:
@@ -58,19 +61,8 @@ class Predictor:
             )
         preprocess = make_preprocess(self.config.data)
         prepared = preprocess(case.with_arrays(label=None, fov=None))
-        window = self.config.data.patch_size if self.config.model.spatial_dims == 3 else None
         image = torch.from_numpy(np.ascontiguousarray(prepared.image)).to(self.device)
-        probs = (
-            predict_case(
-                self.model,
-                image,
-                self.config.model.spatial_dims,
-                self.config.data.slice_axis,
-                window,
-            )
-            .cpu()
-            .numpy()
-        )
+        probs = predict_with_config(self.model, image, self.config, self.mirror).cpu().numpy()
         if probs.shape[1:] != case.spatial_shape:  # trained on resized cases: back to the grid
             factors = [o / p for o, p in zip(case.spatial_shape, probs.shape[1:], strict=True)]
             probs = np.stack(
