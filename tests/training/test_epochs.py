@@ -35,3 +35,22 @@ def test_bad_epoch_settings_name_their_key(tiny_config, tmp_path, override, mess
     config = tiny_config(override)
     with pytest.raises(ConfigError, match=message):
         build_run_data(config.data, [], tmp_path, False, 2, 0)
+
+
+SMALL_3D = [
+    "data.synthetic.shape=[16, 16, 12]",
+    "data.synthetic.cases=6",
+    "data.batch_size=2",
+    "model.spatial_dims=3",
+    "data.patch_size=[8, 8, 16]",  # deeper than the 12 slices
+    "loss.terms=[{name: gdl}, {name: boundary, kwargs: {include_background: false}}]",
+]
+
+
+def test_3d_cases_smaller_than_the_patch_are_padded_for_training(tiny_config, tmp_path):
+    config = tiny_config(*SMALL_3D, "train.epochs=1")
+    data = build_run_data(config.data, [], tmp_path, False, 3, 0)
+    sample = data.train[0]
+    assert sample["image"].shape == (1, 8, 8, 16) and sample["label"].shape == (8, 8, 16)
+    summary = Trainer(config).fit()  # validation: windows cropped to the whole volumes
+    assert 0.0 <= summary["final"]["val_dice_mean"] <= 1.0

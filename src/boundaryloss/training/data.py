@@ -136,6 +136,25 @@ def make_preprocess(config) -> Preprocess:
     return Preprocess(shape=shape, normalization=normalization, clip=clip)
 
 
+class PadToPatch:
+    """Preprocess, then pad a training case to at least the patch size (as nnU-Net
+    does), so cases smaller than the patch can still be trained on: the image with 0
+    (the mean after z-scoring), the label with background, the fov with False. Maps are
+    computed afterwards, on the padded case."""
+
+    def __init__(self, preprocess: Preprocess, patch: Sequence[int]) -> None:
+        self.preprocess = preprocess
+        self.pad = Pad(patch)
+
+    def __call__(self, case):
+        case = self.preprocess(case)
+        sample = {"image": case.image, "label": case.label, "fov": case.fov}
+        padded = self.pad(sample)
+        if padded["image"].shape == case.image.shape:
+            return case
+        return case.with_arrays(image=padded["image"], label=padded["label"], fov=padded["fov"])
+
+
 def map_transforms(specs: Sequence[MapSpec], num_classes: int) -> list[DistanceMapTransform]:
     return [
         DistanceMapTransform(
@@ -273,7 +292,7 @@ def build_run_data(
             transforms=training_transforms(data, 3, patch),
             margin=context_margin(data, patch),
             foreground_probability=data.foreground_probability,
-            preprocess=preprocess,
+            preprocess=PadToPatch(preprocess, patch),
             seed=seed,
         )
     if data.samples_per_epoch is not None:
