@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader
 from boundaryloss.training.components import build_loss, build_model, required_maps
 from boundaryloss.training.config import RunConfig, load_config
 from boundaryloss.training.data import build_run_data
+from boundaryloss.training.supervision import batch_loss, training_loss
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = REPO / "configs"
@@ -165,7 +166,9 @@ def test_cpu_config_yields_a_training_batch(path, tmp_path):
     assert int(batch["label"].max()) < data.num_classes
     for spec in specs:
         assert batch[spec.argument].shape == (data.batch_size, data.num_classes, *patch)
-    model = build_model(config.model, run_data.in_channels, data.num_classes, 2)
+    dims = config.model.spatial_dims
+    model = build_model(config.model, run_data.in_channels, data.num_classes, dims)
     maps = {spec.argument: batch[spec.argument] for spec in specs}
-    value = loss(model(batch["image"]), batch["label"], **maps)
+    # the loss as the training loop calls it (deep supervision when the config asks)
+    value = batch_loss(training_loss(loss, config, specs), model(batch["image"]), batch, maps)
     assert torch.isfinite(value)
