@@ -25,10 +25,10 @@ import numpy as np
 
 from ..maps import MAP_ARGUMENTS
 from .patches import (
+    LazyForeground,
     check_patch_size,
     crop_padded,
     crop_patch,
-    foreground_locations,
     random_patch_start,
 )
 
@@ -237,7 +237,7 @@ class RandomCrop:
         check_patch_size(self.size, shape, name="size")
         foreground = None
         if self.foreground_probability > 0 and sample.get(self.label_key) is not None:
-            foreground = foreground_locations(sample[self.label_key], max_per_class=None)
+            foreground = LazyForeground(sample[self.label_key])
         start = random_patch_start(rng, shape, self.size, foreground, self.foreground_probability)
         if not any(self.margin):
             return _apply_spatial(sample, self.keys, lambda x, off: crop_patch(x, start, self.size))

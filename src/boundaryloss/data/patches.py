@@ -7,7 +7,7 @@ larger than the volume is an error, not padding.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -119,11 +119,55 @@ def foreground_locations(
     return locations
 
 
+class _FlatCoordinates:
+    """Voxel coordinates of flat indices, converted only when one is drawn."""
+
+    def __init__(self, flat: np.ndarray, shape: tuple[int, ...]) -> None:
+        self.flat = flat
+        self.shape = shape
+
+    def __len__(self) -> int:
+        return len(self.flat)
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        return np.asarray(np.unravel_index(self.flat[index], self.shape), dtype=np.int64)
+
+
+class LazyForeground(Mapping):
+    """:func:`foreground_locations` of one label, computed only for the class drawn.
+
+    For per-sample crops (2D slices at full resolution), where listing every foreground
+    voxel of every class for each sample would cost more than the rest of the pipeline:
+    the classes present come from one ``np.bincount``, and a class's voxels are found
+    only when :func:`random_patch_start` draws it.
+    """
+
+    def __init__(self, label: np.ndarray) -> None:
+        self.label = np.asarray(label)
+        if self.label.dtype.kind in "iub" and self.label.size:
+            counts = np.bincount(self.label.ravel().astype(np.int64, copy=False))
+            self.classes = [int(k) for k in np.flatnonzero(counts) if k != 0]
+        else:
+            self.classes = [int(k) for k in np.unique(self.label) if k != 0]
+
+    def __getitem__(self, value: int) -> _FlatCoordinates:
+        if value not in self.classes:
+            raise KeyError(value)
+        flat = np.flatnonzero(self.label.ravel() == value)
+        return _FlatCoordinates(flat, self.label.shape)
+
+    def __iter__(self):
+        return iter(self.classes)
+
+    def __len__(self) -> int:
+        return len(self.classes)
+
+
 def random_patch_start(
     rng: np.random.Generator,
     spatial_shape: Sequence[int],
     patch_size: Sequence[int],
-    foreground: dict[int, np.ndarray] | None = None,
+    foreground: Mapping[int, np.ndarray] | None = None,
     foreground_probability: float = 0.0,
 ) -> tuple[int, ...]:
     """A random patch corner, centred on a foreground voxel with some probability.
@@ -139,7 +183,8 @@ def random_patch_start(
         rng: NumPy generator.
         spatial_shape: the volume's spatial shape.
         patch_size: patch size per axis.
-        foreground: :func:`foreground_locations` of the label, or None.
+        foreground: :func:`foreground_locations` (or :class:`LazyForeground`) of the
+            label, or None.
         foreground_probability: in ``[0, 1]``.
 
     Raises:
