@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from boundaryloss.config import ConfigError
 from boundaryloss.data.augment import RandomCrop, RandomGamma
@@ -77,3 +78,22 @@ def test_runs_with_spatial_and_intensity_augmentation(tiny_config, dims):
     )
     summary = Trainer(config).fit()
     assert 0.0 <= summary["final"]["val_dice_mean"] <= 1.0
+
+
+def test_resume_with_augmentation_and_deep_supervision_equals_uninterrupted(tiny_config):
+    settings = [
+        *NNUNET,
+        "data.patch_size=[32, 32]",
+        "data.samples_per_epoch=12",
+        "model.deep_supervision=true",
+        "model.kwargs={base_channels: 4, depth: 3}",
+        "loss.terms=[{name: gdl}, {name: boundary, kwargs: {include_background: false}}]",
+    ]
+    full = tiny_config(*settings, "train.epochs=2", name="full")
+    Trainer(full).fit()
+    half = tiny_config(*settings, "train.epochs=1", name="half")
+    Trainer(half).fit()
+    Trainer(tiny_config(*settings, "train.epochs=2", name="half"), resume=True).fit()
+    a = torch.load(full.run_dir / "checkpoints" / "last.pt", weights_only=False)["model"]
+    b = torch.load(half.run_dir / "checkpoints" / "last.pt", weights_only=False)["model"]
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

@@ -25,7 +25,7 @@ from .components import build_loss, build_lr_schedule, build_model, build_optimi
 from .config import RunConfig, save_config
 from .data import build_run_data, validation_dataset
 from .figures import learning_curves, overlay
-from .inference import predict_with_config
+from .inference import inference_window, predict_with_config
 from .run_log import MetricsLog, environment, write_json
 from .supervision import batch_loss, full_resolution, training_loss
 
@@ -101,6 +101,7 @@ class Trainer:
             raise ConfigError(f"data.batch_size: must be >= 1, got {batch}")
         if config.train.epochs < 1:
             raise ConfigError(f"train.epochs: must be >= 1, got {config.train.epochs}")
+        inference_window(config)  # a bad inference section fails now, not at validation
 
     # --- set-up -----------------------------------------------------------------------
 
