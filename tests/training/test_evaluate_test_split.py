@@ -152,9 +152,9 @@ def test_3d_test_split_is_predicted_with_sliding_windows(tiny_config, tmp_path, 
     windows = []
     original = predict_module.predict_case
 
-    def spy(model, image, spatial_dims, slice_axis, window):
+    def spy(model, image, spatial_dims, slice_axis, window, **options):
         windows.append(window)
-        return original(model, image, spatial_dims, slice_axis, window)
+        return original(model, image, spatial_dims, slice_axis, window, **options)
 
     monkeypatch.setattr(predict_module, "predict_case", spy)
     with pytest.raises(ValueError, match=r"brain_08_0000\.nii\.gz: case brain_08 has no reference"):

@@ -135,7 +135,7 @@ def inference_window(config: RunConfig) -> Sequence[int] | None:
         return None
     if not config.data.patch_size:
         raise ConfigError("inference.sliding_window: needs data.patch_size (the window)")
-    return tuple(config.data.patch_size)
+    return config.data.patch_size
 
 
 def predict_with_config(

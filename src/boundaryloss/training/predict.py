@@ -24,7 +24,7 @@ from .checkpoint import load_checkpoint, load_model_state
 from .components import build_model
 from .config import RunConfig
 from .data import make_preprocess
-from .inference import predict_with_config
+from .inference import inference_settings, inference_window, predict_case
 
 
 @dataclass
@@ -62,7 +62,20 @@ class Predictor:
         preprocess = make_preprocess(self.config.data)
         prepared = preprocess(case.with_arrays(label=None, fov=None))
         image = torch.from_numpy(np.ascontiguousarray(prepared.image)).to(self.device)
-        probs = predict_with_config(self.model, image, self.config, self.mirror).cpu().numpy()
+        settings = inference_settings(self.config)
+        probs = (
+            predict_case(
+                self.model,
+                image,
+                self.config.model.spatial_dims,
+                self.config.data.slice_axis,
+                inference_window(self.config),
+                overlap=settings.overlap,
+                mirror=settings.mirror if self.mirror is None else self.mirror,
+            )
+            .cpu()
+            .numpy()
+        )
         if probs.shape[1:] != case.spatial_shape:  # trained on resized cases: back to the grid
             factors = [o / p for o, p in zip(case.spatial_shape, probs.shape[1:], strict=True)]
             probs = np.stack(
