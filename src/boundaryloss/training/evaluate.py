@@ -45,8 +45,8 @@ def evaluate_run(
     Cases are predicted as :class:`~boundaryloss.training.predict.Predictor` does (the
     run's preprocessing; sliding windows and mirroring as its ``inference`` section
     says). When a case has a field of view (DRIVE and prepared retinal masks,
-    CHASE_DB1's red-channel threshold), the
-    prediction and the reference are scored inside it only: see
+    CHASE_DB1's red-channel threshold), the prediction and the reference are scored
+    inside it only: see
     :func:`~boundaryloss.data.fov.restrict_to_fov`. The CSV says per row whether the FOV
     was applied (``fov``) and how many pixels were scored; the summary holds the mean
     of per-image scores (``metrics``) and the scores of the counts pooled over every
