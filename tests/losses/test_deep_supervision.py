@@ -14,7 +14,7 @@ from boundaryloss.losses import (
     deep_supervision_weights,
     downsample_target,
 )
-from boundaryloss.maps import DistanceMapTransform, signed_distance_map
+from boundaryloss.maps import MapSpec, signed_distance_map
 
 
 def test_weights_are_nnunets():
@@ -51,7 +51,8 @@ def test_value_is_the_weighted_sum_over_scales_with_maps_of_the_downsampled_targ
     outputs = [torch.randn(2, 3, *(size // 2**i,) * dims, requires_grad=True) for i in range(3)]
     spacing = torch.tensor([[0.5 * (a + 1) for a in range(dims)], [1.0] * dims])
     full_maps = {"dist_map": signed_distance_map(target, 3, None, batch=True)}
-    loss = DeepSupervisionLoss(compound(), maps=[DistanceMapTransform("signed", 3)])
+    loss = DeepSupervisionLoss(compound())  # the maps the compound loss declares
+    assert loss.maps == [MapSpec("signed", "paper", "dist_map")]
     value = loss(outputs, target, spacing=spacing, **full_maps)
 
     reference = compound()

@@ -27,12 +27,12 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial.transform import Rotation
 
+from ..maps import MAP_ARGUMENTS
 from .augment import Sample, _check_probability, _check_range, _spatial_ndim
 from .patches import crop_padded
 
 #: Entries the spatial transform resamples, when present.
 RESAMPLED_KEYS: tuple[str, ...] = ("image", "label", "fov")
-_MAP_KEYS = ("dist_map", "rw_map")
 
 
 def rotation_matrix(angles: Sequence[float]) -> np.ndarray:
@@ -136,7 +136,7 @@ class RandomSpatial:
 
     def __call__(self, sample: Sample, rng: np.random.Generator) -> Sample:
         ndim = _spatial_ndim(sample)
-        present = [k for k in _MAP_KEYS if sample.get(k) is not None]
+        present = [k for k in MAP_ARGUMENTS if sample.get(k) is not None]
         if present:
             raise ValueError(f"resample before computing maps: the sample already has {present}")
         shape_in = np.shape(sample["image"] if "image" in sample else sample["label"])[-ndim:]

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..maps import compute_map
+from ..maps import MapSpec
 
 
 def deep_supervision_weights(num_scales: int) -> list[float]:
@@ -60,10 +60,11 @@ class DeepSupervisionLoss(nn.Module):
         ``outputs`` is a list of logits, full resolution first (as
         :class:`~boundaryloss.nets.UNet` returns with ``deep_supervision=True`` in
         training mode); a single tensor is passed straight to ``loss``. At scale ``i``
-        the target is :func:`downsample_target` to the output's size, and each map the
-        loss needs (``maps``) is computed from that downsampled target with the spacing
-        scaled by the size ratio (``spacing * size / new_size`` per axis), so a
-        boundary term measures distances in the same physical units at every scale.
+        the target (integer labels) is :func:`downsample_target` to the output's size,
+        and each map the loss needs (``maps``) is computed from that downsampled target
+        with the spacing scaled by the size ratio (``spacing * size / new_size`` per
+        axis), so a boundary term measures distances in the same physical units at
+        every scale.
         Maps passed to :meth:`forward` are used at full resolution only. A scale of
         weight 0 adds ``0 * outputs[i].sum()`` (its head gets zero gradients, which
         keeps DDP happy) and computes nothing.
@@ -73,9 +74,10 @@ class DeepSupervisionLoss(nn.Module):
             :class:`~boundaryloss.losses.CompoundLoss`.
         weights: one weight per scale, or None for :func:`deep_supervision_weights` of
             the number of outputs.
-        maps: map transforms (:class:`~boundaryloss.maps.DistanceMapTransform`) whose
-            ``kind``, ``num_classes``, ``convention`` and ``output_key`` say which maps
-            to compute at the lower scales.
+        maps: the maps to compute at the lower scales, as
+            :class:`~boundaryloss.maps.MapSpec` (each under its ``argument``); None: the
+            ones ``loss`` declares (``loss.map_requirements()``, e.g. a
+            :class:`~boundaryloss.losses.CompoundLoss`), or none.
 
     Attributes:
         last_values: per-term values of the last forward, summed over scales with the
@@ -87,7 +89,10 @@ class DeepSupervisionLoss(nn.Module):
     """
 
     def __init__(
-        self, loss: nn.Module, weights: Sequence[float] | None = None, maps: Sequence[Any] = ()
+        self,
+        loss: nn.Module,
+        weights: Sequence[float] | None = None,
+        maps: Sequence[MapSpec] | None = None,
     ) -> None:
         super().__init__()
         if weights is not None:
@@ -96,6 +101,9 @@ class DeepSupervisionLoss(nn.Module):
                 raise ValueError(f"weights must be non-negative with a positive sum, got {weights}")
         self.loss = loss
         self.weights_per_scale = weights
+        if maps is None:
+            requirements = getattr(loss, "map_requirements", None)
+            maps = requirements() if callable(requirements) else []
         self.maps = list(maps)
         self.last_values: dict[str, float] = {}
 
@@ -116,26 +124,25 @@ class DeepSupervisionLoss(nn.Module):
         self.loss.step()
 
     def _scale_maps(
-        self, target: torch.Tensor, spacing: torch.Tensor, full_shape: Sequence[int]
+        self,
+        target: torch.Tensor,
+        num_classes: int,
+        spacing: torch.Tensor,
+        full_shape: Sequence[int],
     ) -> dict[str, torch.Tensor]:
         ratio = torch.tensor(
             [f / s for f, s in zip(full_shape, target.shape[1:], strict=True)],
             dtype=torch.float64,
         )
-        out = {}
-        for transform in self.maps:
-            per_sample = [
-                compute_map(
-                    transform.kind,
-                    target[b],
-                    transform.num_classes,
-                    tuple((spacing[b] * ratio).tolist()),
-                    transform.convention,
-                )
-                for b in range(target.shape[0])
-            ]
-            out[transform.output_key] = torch.stack(per_sample)
-        return out
+        return {
+            spec.argument: torch.stack(
+                [
+                    spec.compute(target[b], num_classes, tuple((spacing[b] * ratio).tolist()))
+                    for b in range(target.shape[0])
+                ]
+            )
+            for spec in self.maps
+        }
 
     def forward(
         self,
@@ -169,7 +176,9 @@ class DeepSupervisionLoss(nn.Module):
                     scale_target, scale_maps = target, maps
                 else:
                     scale_target = downsample_target(target, logits.shape[2:])
-                    scale_maps = self._scale_maps(scale_target, spacing, full_shape)
+                    scale_maps = self._scale_maps(
+                        scale_target, logits.shape[1], spacing, full_shape
+                    )
                 term = weight * self.loss(logits, scale_target, **scale_maps)
                 for name, value in getattr(self.loss, "last_values", {}).items():
                     values[name] = values.get(name, 0.0) + weight * value

@@ -31,8 +31,7 @@ from ..data.intensity import (
 from ..data.preprocess import Preprocess
 from ..data.spatial import RandomSpatial
 from ..data.splits import Split, load_splits, save_splits, select_cases, train_val_split
-from ..maps import DistanceMapTransform
-from .components import MapSpec
+from ..maps import DistanceMapTransform, MapSpec
 
 
 def build_cases(config, split: Literal["train", "test"] = "train") -> Sequence:

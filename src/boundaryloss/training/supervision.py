@@ -9,16 +9,16 @@ import torch
 from torch import nn
 
 from ..losses import DeepSupervisionLoss
-from .components import MapSpec
-from .data import map_transforms
+from ..maps import MapSpec
 
 
 def training_loss(loss: nn.Module, config, specs: Sequence[MapSpec]) -> nn.Module:
     """``loss`` wrapped in :class:`DeepSupervisionLoss` when ``model.deep_supervision``
-    is set (maps at lower scales computed from the downsampled target), else ``loss``."""
+    is set (the maps ``specs`` computed at lower scales from the downsampled target),
+    else ``loss``."""
     if not getattr(config.model, "deep_supervision", False):
         return loss
-    return DeepSupervisionLoss(loss, maps=map_transforms(specs, config.data.num_classes))
+    return DeepSupervisionLoss(loss, maps=specs)
 
 
 def full_resolution(outputs: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
