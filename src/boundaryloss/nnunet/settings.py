@@ -1,0 +1,91 @@
+"""How the map term of an nnU-Net trainer is weighted: class defaults and environment overrides.
+
+nnU-Net picks a trainer by class name (``-tr``), so a trainer's defaults live in class
+attributes; users change them without writing a class through environment variables
+(read once, when the trainer builds its loss):
+
+- ``BOUNDARYLOSS_SCHEDULE``: ``rebalance`` (the boundary-loss paper, ``alpha * regional +
+  (1 - alpha) * map term`` with alpha falling by ``BOUNDARYLOSS_REBALANCE_STEP`` per epoch
+  from 1 to 0.01) or ``constant`` (``regional + BOUNDARYLOSS_WEIGHT * map term``).
+- ``BOUNDARYLOSS_WEIGHT``: the constant schedule's weight of the map term (>= 0).
+- ``BOUNDARYLOSS_REBALANCE_STEP``: Rebalance's decrease of alpha per epoch (>= 0).
+
+No nnU-Net import here: the settings are plain data, testable without nnunetv2.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..schedules import Constant, Rebalance, Schedule
+
+SCHEDULES = ("rebalance", "constant")
+ENV_SCHEDULE = "BOUNDARYLOSS_SCHEDULE"
+ENV_WEIGHT = "BOUNDARYLOSS_WEIGHT"
+ENV_REBALANCE_STEP = "BOUNDARYLOSS_REBALANCE_STEP"
+
+
+@dataclass(frozen=True)
+class MapTermSettings:
+    """The schedule of a two-term loss ``(regional, map term)``.
+
+    Attributes:
+        schedule: ``"rebalance"`` or ``"constant"``.
+        weight: weight of the map term under the constant schedule (the regional term
+            keeps weight 1), >= 0.
+        rebalance_step: decrease of alpha per epoch under Rebalance (the paper: 0.01).
+        rebalance_floor: smallest alpha under Rebalance (the paper: 0.01).
+    """
+
+    schedule: str = "rebalance"
+    weight: float = 0.1
+    rebalance_step: float = 0.01
+    rebalance_floor: float = 0.01
+
+    def __post_init__(self) -> None:
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        for name in ("weight", "rebalance_step"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+
+    def with_environment(self, environ: Mapping[str, str] | None = None) -> MapTermSettings:
+        """These settings with the ``BOUNDARYLOSS_*`` variables of ``environ`` applied.
+
+        Raises:
+            ValueError: a variable holds an unknown schedule or a value that is not a
+                number >= 0 (the message names the variable and the value).
+        """
+        environ = os.environ if environ is None else environ
+        schedule = environ.get(ENV_SCHEDULE, self.schedule).strip().lower()
+        if schedule not in SCHEDULES:
+            raise ValueError(f"{ENV_SCHEDULE} must be one of {SCHEDULES}, got {schedule!r}")
+        return MapTermSettings(
+            schedule=schedule,
+            weight=_number(environ, ENV_WEIGHT, self.weight),
+            rebalance_step=_number(environ, ENV_REBALANCE_STEP, self.rebalance_step),
+            rebalance_floor=self.rebalance_floor,
+        )
+
+    def build_schedule(self) -> Schedule:
+        """The two-weight schedule ``(regional, map term)``, stepped once per epoch."""
+        if self.schedule == "rebalance":
+            return Rebalance(start=1.0, step=self.rebalance_step, floor=self.rebalance_floor)
+        return Constant([1.0, self.weight])
+
+
+def _number(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number >= 0, got {raw!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a number >= 0, got {raw!r}")
+    return value

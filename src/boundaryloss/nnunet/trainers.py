@@ -1,0 +1,230 @@
+"""nnU-Net v2 trainers with a boundary or region-wise term (``-tr <name>``).
+
+Each trainer is nnU-Net's ``nnUNetTrainer`` with three small changes:
+
+- ``get_training_transforms`` / ``get_validation_transforms`` append
+  :class:`~boundaryloss.nnunet.transforms.DeepSupervisionMapsTransform`, so the map of
+  every deep-supervision target is computed after all of nnU-Net's augmentation, with the
+  plan's spacing (scaled per output), in the augmentation workers;
+- ``_build_loss`` returns :class:`~boundaryloss.nnunet.loss.DeepSupervisionMapLoss` with
+  nnU-Net's own deep-supervision weights (and nnU-Net's own Dice+CE as regional term where
+  the trainer uses it);
+- ``on_epoch_start`` puts the weight schedule at the current epoch. Every schedule of
+  :mod:`boundaryloss.schedules` is a function of its step count, and nnU-Net checkpoints
+  the epoch, so ``--c`` resumes with exactly the weights the run had; no state of ours is
+  added to nnU-Net's checkpoint.
+
+``train_step``, ``validation_step``, checkpointing and DDP are nnU-Net's: the maps are
+per-sample (computed by each rank's own workers for its own samples), so DDP needs no
+extra synchronisation. nnU-Net's Dice+CE keeps its DDP batch-Dice gathering; this
+project's terms (GDL, boundary, region-wise) are per-rank means, averaged by DDP's
+gradient all-reduce like nnU-Net's cross-entropy.
+
+Settings: class attribute ``settings`` (a :class:`MapTermSettings`), overridden per run
+by the ``BOUNDARYLOSS_SCHEDULE``, ``BOUNDARYLOSS_WEIGHT`` and
+``BOUNDARYLOSS_REBALANCE_STEP`` environment variables, or by a subclass::
+
+    class nnUNetTrainerBoundaryW05(nnUNetTrainerDiceCEBoundaryConstant):
+        settings = MapTermSettings(schedule="constant", weight=0.5)
+
+Not supported (refused with a message when the loss is built): region-based training
+(``regions`` in dataset.json), datasets with an ignore label, and deep supervision
+switched off.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from batchgeneratorsv2.transforms.utils.compose import ComposeTransforms
+from nnunetv2.training.loss.deep_supervision import DeepSupervisionWrapper
+from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
+from torch import nn
+
+from ..losses import BoundaryLoss, GeneralizedDiceLoss, RegionWiseLoss, RRWCrossEntropyLoss
+from ..schedules import Constant, Schedule
+from .loss import DeepSupervisionMapLoss, ScheduledMapLoss
+from .settings import MapTermSettings
+from .transforms import DeepSupervisionMapsTransform
+
+#: Map term name -> (map kind computed by the transform, keyword the loss takes it by).
+MAP_TERMS: dict[str, tuple[str, str]] = {
+    "boundary": ("signed", "dist_map"),
+    "region_wise": ("rrw", "rw_map"),
+    "rrw_ce": ("rrw", "rw_map"),
+}
+REGIONAL_TERMS = ("dice_ce", "gdl", None)
+
+
+class nnUNetTrainerMapLossBase(nnUNetTrainer):
+    """Base of the trainers: a regional term (optional) plus a map term, scheduled.
+
+    Class attributes (override in a subclass):
+        regional: ``"dice_ce"`` (nnU-Net's own Dice + CE), ``"gdl"`` (generalized Dice,
+            all classes) or None (the map term alone).
+        map_term: ``"boundary"`` (boundary loss on the foreground classes, signed maps,
+            paper convention, mm), ``"region_wise"`` (region-wise loss with RRW maps, all
+            classes) or ``"rrw_ce"`` (RRW-weighted cross-entropy, all classes).
+        settings: the schedule of ``(regional, map term)``; ignored without a regional
+            term (the map term then has weight 1).
+    """
+
+    regional: ClassVar[str | None] = "dice_ce"
+    map_term: ClassVar[str] = "boundary"
+    settings: ClassVar[MapTermSettings] = MapTermSettings()
+
+    loss_schedule: Schedule
+
+    # -- the maps -------------------------------------------------------------------
+    def map_transform(self) -> DeepSupervisionMapsTransform:
+        """The transform appended to nnU-Net's training and validation pipelines."""
+        patch_dims = len(self.configuration_manager.patch_size)
+        spacing = list(self.configuration_manager.spacing)[-patch_dims:]
+        kind = MAP_TERMS[self.map_term][0]
+        return DeepSupervisionMapsTransform(
+            kind, self.label_manager.num_segmentation_heads, spacing
+        )
+
+    def get_training_transforms(self, *args, **kwargs):  # type: ignore[override]
+        return self._with_maps(super().get_training_transforms(*args, **kwargs))
+
+    def get_validation_transforms(self, *args, **kwargs):  # type: ignore[override]
+        return self._with_maps(super().get_validation_transforms(*args, **kwargs))
+
+    def _with_maps(self, pipeline):
+        return ComposeTransforms([pipeline, self.map_transform()])
+
+    # -- the loss -------------------------------------------------------------------
+    def _check_supported(self) -> None:
+        name = type(self).__name__
+        if self.label_manager.has_regions:
+            raise ValueError(f"{name} does not support region-based training (regions)")
+        if self.label_manager.has_ignore_label:
+            raise ValueError(
+                f"{name} does not support an ignore label (the maps of partly labelled "
+                "targets are undefined)"
+            )
+        if not self.enable_deep_supervision:
+            raise ValueError(f"{name} needs deep supervision (enable_deep_supervision=True)")
+        if self.map_term not in MAP_TERMS:
+            raise ValueError(f"map_term must be one of {sorted(MAP_TERMS)}, got {self.map_term!r}")
+        if self.regional not in REGIONAL_TERMS:
+            raise ValueError(f"regional must be one of {REGIONAL_TERMS}, got {self.regional!r}")
+
+    def _map_term_module(self) -> nn.Module:
+        if self.map_term == "boundary":
+            return BoundaryLoss(include_background=False)
+        if self.map_term == "region_wise":
+            return RegionWiseLoss()
+        return RRWCrossEntropyLoss()
+
+    def _build_loss(self):
+        self._check_supported()
+        # nnU-Net's own loss gives its Dice+CE (configured for batch Dice, DDP, compile)
+        # and its deep-supervision weights, so both stay exactly nnU-Net's.
+        nnunet_loss = super()._build_loss()
+        if isinstance(nnunet_loss, DeepSupervisionWrapper):
+            dice_ce, ds_weights = nnunet_loss.loss, nnunet_loss.weight_factors
+        else:
+            dice_ce, ds_weights = nnunet_loss, (1.0,)
+
+        terms: list[nn.Module] = []
+        arguments: list[str | None] = []
+        if self.regional == "dice_ce":
+            terms.append(dice_ce)
+        elif self.regional == "gdl":
+            terms.append(GeneralizedDiceLoss())
+        if terms:
+            arguments.append(None)
+            settings = self.settings.with_environment()
+            self.loss_schedule = settings.build_schedule()
+            described = f"{settings}"
+        else:
+            self.loss_schedule = Constant([1.0])
+            described = "map term alone, weight 1"
+        terms.append(self._map_term_module())
+        arguments.append(MAP_TERMS[self.map_term][1])
+        self.print_to_log_file(
+            f"boundaryloss: regional={self.regional}, map term={self.map_term}, {described}"
+        )
+        return DeepSupervisionMapLoss(
+            ScheduledMapLoss(terms, arguments, self.loss_schedule), ds_weights
+        )
+
+    # -- the schedule ---------------------------------------------------------------
+    def sync_schedule(self) -> None:
+        """Put the schedule at the current epoch (and iteration 0 of it)."""
+        steps_per_epoch = (
+            self.num_iterations_per_epoch if self.loss_schedule.interval == "iteration" else 1
+        )
+        self.loss_schedule.num_steps = self.current_epoch * steps_per_epoch
+
+    def on_epoch_start(self):
+        self.sync_schedule()
+        weights = ", ".join(f"{w:.4g}" for w in self.loss_schedule.weights)
+        self.print_to_log_file(f"boundaryloss: loss weights ({weights})")
+        super().on_epoch_start()
+
+    def train_step(self, batch: dict) -> dict:
+        result = super().train_step(batch)
+        if self.loss_schedule.interval == "iteration":
+            self.loss_schedule.step()
+        return result
+
+    def load_checkpoint(self, filename_or_checkpoint) -> None:
+        super().load_checkpoint(filename_or_checkpoint)
+        self.sync_schedule()
+
+
+class nnUNetTrainerDiceCEBoundaryRebalance(nnUNetTrainerMapLossBase):
+    """nnU-Net's Dice+CE with the boundary loss, the boundary-loss paper's Rebalance.
+
+    ``alpha * (Dice + CE) + (1 - alpha) * boundary``, alpha from 1 down by 0.01 per epoch
+    to 0.01 (Kervadec et al., MIDL 2019, with nnU-Net's regional loss).
+    """
+
+    settings = MapTermSettings(schedule="rebalance")
+
+
+class nnUNetTrainerBoundaryLoss(nnUNetTrainerDiceCEBoundaryRebalance):
+    """The recommended default: :class:`nnUNetTrainerDiceCEBoundaryRebalance`."""
+
+
+class nnUNetTrainerDiceCEBoundaryConstant(nnUNetTrainerMapLossBase):
+    """nnU-Net's Dice+CE plus a constant-weight boundary term, ``DC + CE + w * boundary``.
+
+    ``w`` = 0.1 unless ``BOUNDARYLOSS_WEIGHT`` says otherwise.
+    """
+
+    settings = MapTermSettings(schedule="constant", weight=0.1)
+
+
+class nnUNetTrainerGDLBoundary(nnUNetTrainerMapLossBase):
+    """Generalized Dice + boundary loss under Rebalance: the boundary-loss paper's pair."""
+
+    regional = "gdl"
+    settings = MapTermSettings(schedule="rebalance")
+
+
+class nnUNetTrainerRRW(nnUNetTrainerMapLossBase):
+    """Region-wise loss with rectified region-wise maps alone (Valverde & Tohka)."""
+
+    regional = None
+    map_term = "region_wise"
+
+
+class nnUNetTrainerRRWCE(nnUNetTrainerMapLossBase):
+    """Cross-entropy weighted by the RRW maps' magnitude, alone (Valverde & Tohka)."""
+
+    regional = None
+    map_term = "rrw_ce"
+
+
+TRAINERS: tuple[type[nnUNetTrainerMapLossBase], ...] = (
+    nnUNetTrainerBoundaryLoss,
+    nnUNetTrainerDiceCEBoundaryRebalance,
+    nnUNetTrainerDiceCEBoundaryConstant,
+    nnUNetTrainerGDLBoundary,
+    nnUNetTrainerRRW,
+    nnUNetTrainerRRWCE,
+)

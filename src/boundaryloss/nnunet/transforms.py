@@ -1,0 +1,126 @@
+"""The last transform of nnU-Net's pipelines: one map per deep-supervision target.
+
+nnU-Net's data loader hands each sample's ``segmentation`` through the transforms and
+stacks every entry of the resulting list separately (each with its own dtype). After
+``DownsampleSegForDSTransform`` the segmentation is the list of targets, one per
+deep-supervision output, finest first. :class:`DeepSupervisionMapsTransform` appends the
+map of each of them, so the batch's ``target`` becomes ``[label_0 .. label_{n-1}, map_0 ..
+map_{n-1}]``: the maps are computed after every augmentation, in nnU-Net's augmentation
+workers (off the training loop), and nnU-Net's data loader, ``train_step`` and
+``validation_step`` carry them unchanged (``validation_step`` uses ``target[0]``, the
+full-resolution label).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from batchgeneratorsv2.transforms.base.basic_transform import SegOnlyTransform
+
+from ..maps import compute_map
+
+
+def scaled_spacing(
+    spacing: Sequence[float], full_shape: Sequence[int], shape: Sequence[int]
+) -> tuple[float, ...]:
+    """Voxel size of a target downsampled from ``full_shape`` to ``shape``.
+
+    ``DownsampleSegForDSTransform`` resizes the patch by the pooling factors, so a voxel of
+    the downsampled target covers ``full / size`` voxels of the patch along each axis.
+
+    Args:
+        spacing: voxel size of the full-resolution patch (the plan's spacing), per axis.
+        full_shape: spatial shape of the full-resolution target.
+        shape: spatial shape of the downsampled target.
+    """
+    if not len(spacing) == len(full_shape) == len(shape):
+        raise ValueError(
+            f"spacing {tuple(spacing)}, full shape {tuple(full_shape)} and shape "
+            f"{tuple(shape)} must have one entry per spatial axis"
+        )
+    return tuple(float(s) * f / n for s, f, n in zip(spacing, full_shape, shape, strict=True))
+
+
+def deep_supervision_maps(
+    targets: Sequence[torch.Tensor],
+    kind: str,
+    num_classes: int,
+    spacing: Sequence[float],
+) -> list[torch.Tensor]:
+    """The map of ``kind`` of every deep-supervision target of one sample.
+
+    Args:
+        targets: labels ``(1, *spatial)`` per scale, finest first (any integer or integral
+            float dtype), as ``DownsampleSegForDSTransform`` returns them.
+        kind: a :func:`boundaryloss.maps.compute_map` kind (``"signed"``, ``"rrw"``, ...).
+        num_classes: C, the number of segmentation heads.
+        spacing: voxel size of the finest target (the plan's spacing); each coarser
+            target's spacing is scaled by the ratio of the shapes.
+
+    Returns:
+        One float32 ``(C, *spatial_s)`` tensor per scale, in physical units of
+        ``spacing`` for distance maps.
+    """
+    full_shape = tuple(targets[0].shape[1:])
+    out = []
+    for target in targets:
+        label = target[0].numpy() if isinstance(target, torch.Tensor) else np.asarray(target[0])
+        shape = label.shape
+        spacing_s = scaled_spacing(spacing, full_shape, shape)
+        out.append(
+            torch.from_numpy(compute_map(kind, label.astype(np.int64), num_classes, spacing_s))
+        )
+    return out
+
+
+class DeepSupervisionMapsTransform(SegOnlyTransform):
+    """Append the map of each deep-supervision target to nnU-Net's ``segmentation`` list.
+
+    Place it after ``DownsampleSegForDSTransform`` (the trainers append it to nnU-Net's
+    training and validation pipelines). A single target tensor (deep supervision off) is
+    treated as a one-scale list.
+
+    Args:
+        kind: ``"signed"`` (boundary loss, paper convention: 0 on the boundary, negative
+            inside, in the units of ``spacing``), ``"rrw"`` (region-wise loss), or any
+            other :func:`boundaryloss.maps.compute_map` kind.
+        num_classes: C, the number of segmentation heads.
+        spacing: the plan's voxel size of the configuration, per spatial axis of the patch.
+
+    Returns (``__call__``): the data dict with ``segmentation`` =
+    ``[label_0, ..., label_{n-1}, map_0, ..., map_{n-1}]``, maps float32 ``(C, *spatial_s)``.
+    """
+
+    def __init__(self, kind: str, num_classes: int, spacing: Sequence[float]) -> None:
+        super().__init__()
+        self.kind = kind
+        self.num_classes = int(num_classes)
+        self.spacing = tuple(float(s) for s in spacing)
+
+    def _apply_to_segmentation(self, segmentation, **params) -> list[torch.Tensor]:
+        targets = list(segmentation) if isinstance(segmentation, (list, tuple)) else [segmentation]
+        if len(self.spacing) != targets[0].ndim - 1:
+            raise ValueError(
+                f"spacing {self.spacing} has {len(self.spacing)} axes but the target "
+                f"{tuple(targets[0].shape)} has {targets[0].ndim - 1} spatial axes"
+            )
+        maps = deep_supervision_maps(targets, self.kind, self.num_classes, self.spacing)
+        return [*targets, *maps]
+
+
+def split_target(target: Sequence[torch.Tensor]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Split a batch target ``[labels..., maps...]`` into its labels and maps (same length).
+
+    Raises:
+        ValueError: the target is not a list of even length (the map transform is missing).
+    """
+    if not isinstance(target, (list, tuple)) or len(target) % 2:
+        got = type(target).__name__ if not isinstance(target, (list, tuple)) else len(target)
+        raise ValueError(
+            "expected the batch target as [labels..., maps...] (even-length list) from "
+            f"DeepSupervisionMapsTransform, got {got}"
+        )
+    half = len(target) // 2
+    return list(target[:half]), list(target[half:])

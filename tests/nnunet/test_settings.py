@@ -1,0 +1,52 @@
+"""Schedule settings of the nnU-Net trainers and their environment variables (no nnunetv2)."""
+
+from __future__ import annotations
+
+import pytest
+
+from boundaryloss.nnunet.settings import MapTermSettings
+from boundaryloss.schedules import Constant, Rebalance
+
+
+def test_defaults_are_the_papers_rebalance():
+    schedule = MapTermSettings().build_schedule()
+    assert isinstance(schedule, Rebalance)
+    assert schedule.weights_at(0) == (1.0, 0.0)
+    assert schedule.weights_at(10) == pytest.approx((0.9, 0.1))
+    assert schedule.weights_at(1000) == pytest.approx((0.01, 0.99))
+
+
+def test_constant_schedule_weights_the_map_term():
+    schedule = MapTermSettings(schedule="constant", weight=0.3).build_schedule()
+    assert isinstance(schedule, Constant)
+    assert schedule.weights_at(0) == schedule.weights_at(500) == (1.0, 0.3)
+
+
+def test_environment_overrides():
+    base = MapTermSettings(schedule="rebalance", weight=0.1)
+    env = {"BOUNDARYLOSS_SCHEDULE": " Constant ", "BOUNDARYLOSS_WEIGHT": "0.5"}
+    assert base.with_environment(env) == MapTermSettings(schedule="constant", weight=0.5)
+    stepped = base.with_environment({"BOUNDARYLOSS_REBALANCE_STEP": "0.05"})
+    assert stepped.build_schedule().weights_at(2) == pytest.approx((0.9, 0.1))
+    assert base.with_environment({}) == base
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("BOUNDARYLOSS_SCHEDULE", "linear", "BOUNDARYLOSS_SCHEDULE must be one of"),
+        ("BOUNDARYLOSS_WEIGHT", "abc", "BOUNDARYLOSS_WEIGHT must be a number >= 0, got 'abc'"),
+        ("BOUNDARYLOSS_WEIGHT", "-1", "BOUNDARYLOSS_WEIGHT must be a number >= 0, got '-1'"),
+        ("BOUNDARYLOSS_REBALANCE_STEP", "nan", "BOUNDARYLOSS_REBALANCE_STEP must be"),
+    ],
+)
+def test_bad_environment_names_the_variable(name, value, message):
+    with pytest.raises(ValueError, match=message):
+        MapTermSettings().with_environment({name: value})
+
+
+def test_bad_settings():
+    with pytest.raises(ValueError, match="schedule must be one of"):
+        MapTermSettings(schedule="steal")
+    with pytest.raises(ValueError, match="weight must be a finite number >= 0"):
+        MapTermSettings(weight=-0.5)

@@ -1,0 +1,145 @@
+"""Each shipped trainer plans, preprocesses and trains the tiny dataset on the CPU.
+
+Slow-ish by nature (nnU-Net's import, planning and preprocessing take seconds); every
+trainer trains a handful of iterations of a 4..8-feature network on 16^3 patches.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("nnunetv2", reason="nnunetv2 is not installed (extra boundaryloss[nnunet])")
+
+from boundaryloss.maps import rrw_map, signed_distance_map
+from boundaryloss.nnunet import trainers
+from boundaryloss.schedules import Rebalance
+
+from .conftest import make_trainer
+from .synthetic import PATCH, STRIDES
+
+STEPS = 6
+
+
+def _fixed_batch_losses(trainer, steps: int = STEPS) -> list[float]:
+    batch = next(trainer.dataloader_train)
+    return [float(trainer.train_step(batch)["loss"]) for _ in range(steps)]
+
+
+@pytest.mark.parametrize("trainer_class", trainers.TRAINERS, ids=lambda c: c.__name__)
+def test_trainer_trains(nnunet_env, monkeypatch, trainer_class):
+    # Rebalance at epoch 0 gives the boundary term weight 0; a large step puts it in play.
+    monkeypatch.setenv("BOUNDARYLOSS_REBALANCE_STEP", "0.25")
+    trainer = make_trainer(nnunet_env, trainer_class)
+    trainer.on_train_start()
+    trainer.current_epoch = 2
+    trainer.on_epoch_start()
+    if trainer.regional is not None and trainer.settings.schedule == "rebalance":
+        assert trainer.loss_schedule.weights == pytest.approx((0.5, 0.5))
+    losses = _fixed_batch_losses(trainer)
+    assert all(math.isfinite(v) for v in losses), losses
+    # falling on a fixed batch: the last two iterations below the first two
+    assert np.mean(losses[-2:]) < np.mean(losses[:2]), losses
+    with torch.no_grad():
+        trainer.network.eval()
+        result = trainer.validation_step(next(trainer.dataloader_val))
+    assert np.isfinite(result["loss"])
+    assert result["tp_hard"].shape == (2,)  # two foreground classes, from target[0]
+    trainer.on_train_end()
+
+
+def _plan_scales() -> list[tuple[int, ...]]:
+    """Shapes of the deep-supervision targets, written out from the plan's strides."""
+    shapes, factor = [], np.ones(3)
+    for stride in STRIDES[:-1]:
+        factor = factor * np.asarray(stride)
+        shapes.append(tuple(int(p // f) for p, f in zip(PATCH, factor, strict=True)))
+    return shapes
+
+
+@pytest.mark.parametrize(
+    ("trainer_class", "reference"),
+    [
+        (trainers.nnUNetTrainerDiceCEBoundaryConstant, signed_distance_map),
+        (trainers.nnUNetTrainerRRW, rrw_map),
+    ],
+    ids=["signed", "rrw"],
+)
+def test_maps_handed_to_loss(nnunet_env, trainer_class, reference):
+    """The maps the loss receives are this project's maps of the augmented target, per scale."""
+    trainer = make_trainer(nnunet_env, trainer_class)
+    trainer.on_train_start()
+    received = []
+    per_scale = trainer.loss.per_scale
+    original = per_scale.forward
+
+    def recording(output, target, maps):
+        received.append((target.clone(), maps.clone()))
+        return original(output, target, maps)
+
+    per_scale.forward = recording
+    batch = next(trainer.dataloader_train)
+    trainer.train_step(batch)
+
+    spacing = np.asarray(trainer.configuration_manager.spacing, dtype=float)
+    shapes = _plan_scales()
+    labels, maps = batch["target"][: len(shapes)], batch["target"][len(shapes) :]
+    assert [tuple(t.shape[2:]) for t in labels] == shapes
+    nonzero = [s for s, w in enumerate(trainer.loss.weights) if w != 0]
+    assert len(received) == len(nonzero) >= 2
+    for s, shape in enumerate(shapes):
+        # each coarser target halves the patch along every axis: voxels twice as large
+        spacing_s = tuple(spacing * (PATCH[0] / shape[0]))
+        for b in range(labels[s].shape[0]):
+            label = labels[s][b, 0].numpy().astype(np.int64)
+            expected = reference(label, 3, spacing_s)
+            np.testing.assert_allclose(maps[s][b].numpy(), expected, rtol=1e-6, atol=1e-6)
+        if s in nonzero:
+            target, handed = received[nonzero.index(s)]
+            assert torch.equal(target, labels[s])
+            assert torch.equal(handed, maps[s])
+    trainer.on_train_end()
+
+
+class _Recording(trainers.nnUNetTrainerGDLBoundary):
+    """Records the loss weights of each epoch it trains."""
+
+    epoch_weights: ClassVar[list] = []
+
+    def on_train_epoch_start(self):
+        type(self).epoch_weights.append((self.current_epoch, self.loss_schedule.weights))
+        super().on_train_epoch_start()
+
+
+def test_schedule_survives_continue(nnunet_env, monkeypatch):
+    """A run stopped after two epochs and continued (``--c``) uses the weights it would have."""
+    monkeypatch.setenv("BOUNDARYLOSS_REBALANCE_STEP", "0.25")
+    expected = Rebalance(step=0.25)
+
+    def short(trainer, epochs):
+        trainer.num_iterations_per_epoch = 1
+        trainer.num_val_iterations_per_epoch = 1
+        trainer.num_epochs = epochs
+        return trainer
+
+    _Recording.epoch_weights = []
+    first = short(make_trainer(nnunet_env, _Recording), 2)
+    first.run_training()
+    checkpoint = torch.load(
+        f"{first.output_folder}/checkpoint_final.pth", map_location="cpu", weights_only=False
+    )
+    assert checkpoint["current_epoch"] == 2
+
+    resumed = short(make_trainer(nnunet_env, _Recording, continue_training=True), 3)
+    resumed.load_checkpoint(f"{first.output_folder}/checkpoint_final.pth")
+    assert resumed.current_epoch == 2
+    assert resumed.loss_schedule.weights == pytest.approx(expected.weights_at(2))
+    resumed.run_training()
+    epochs = [e for e, _ in _Recording.epoch_weights]
+    assert epochs == [0, 1, 2]
+    for epoch, weights in _Recording.epoch_weights:
+        assert weights == pytest.approx(expected.weights_at(epoch))
