@@ -13,9 +13,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import compare, demo, evaluate, evaluate_folder, predict, prepare, train
+from . import compare, demo, evaluate, evaluate_folder, nnunet, predict, prepare, train
 
-COMMANDS = (prepare, train, evaluate, evaluate_folder, predict, compare, demo)
+COMMANDS = (prepare, train, evaluate, evaluate_folder, predict, compare, demo, nnunet)
 
 
 def build_parser() -> argparse.ArgumentParser:
