@@ -22,6 +22,12 @@ test: install
 bench: install
 	$(PY) bench/run_all.py
 
+# nnU-Net iterations with and without the boundary term (tiny synthetic plan on the CPU;
+# see bench/bench_nnunet.py for the GPU command); writes bench/results/nnunet_*.json/md.
+.PHONY: bench-nnunet
+bench-nnunet: install
+	$(PY) bench/bench_nnunet.py
+
 # GDL, GDL + boundary loss, RRW and boundary loss alone on synthetic data (a few CPU
 # minutes); writes runs/demo/report.html and report.md.
 .PHONY: demo
