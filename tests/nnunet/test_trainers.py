@@ -19,7 +19,7 @@ from boundaryloss.maps import rrw_map, signed_distance_map
 from boundaryloss.nnunet import trainers
 from boundaryloss.schedules import Rebalance
 
-from .conftest import make_trainer
+from .conftest import load_plans, make_trainer
 from .synthetic import PATCH, STRIDES
 
 STEPS = 6
@@ -143,3 +143,37 @@ def test_schedule_survives_continue(nnunet_env, monkeypatch):
     assert epochs == [0, 1, 2]
     for epoch, weights in _Recording.epoch_weights:
         assert weights == pytest.approx(expected.weights_at(epoch))
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        ({"background": 0, "anterior": 1, "posterior": 2, "ignore": 3}, "ignore label"),
+        (
+            {"background": 0, "whole": [1, 2], "posterior": 2},
+            "does not support region-based training",
+        ),
+    ],
+    ids=["ignore", "regions"],
+)
+def test_unsupported_datasets_are_refused(nnunet_env, labels, message):
+    plans, dataset_json = load_plans(nnunet_env)
+    dataset_json = {**dataset_json, "labels": labels}
+    if "whole" in labels:
+        dataset_json["regions_class_order"] = [1, 2]
+    trainer = trainers.nnUNetTrainerBoundaryLoss(
+        plans=plans,
+        configuration="3d_fullres",
+        fold=0,
+        dataset_json=dataset_json,
+        device=torch.device("cpu"),
+    )
+    with pytest.raises(ValueError, match=message):
+        trainer.initialize()
+
+
+def test_bad_environment_stops_the_trainer(nnunet_env, monkeypatch):
+    monkeypatch.setenv("BOUNDARYLOSS_WEIGHT", "heavy")
+    trainer = make_trainer(nnunet_env, trainers.nnUNetTrainerDiceCEBoundaryConstant)
+    with pytest.raises(ValueError, match="BOUNDARYLOSS_WEIGHT must be a number >= 0, got 'heavy'"):
+        trainer.initialize()
