@@ -34,6 +34,8 @@ switched off.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import ClassVar
 
 from batchgeneratorsv2.transforms.utils.compose import ComposeTransforms
@@ -47,11 +49,21 @@ from .loss import DeepSupervisionMapLoss, ScheduledMapLoss
 from .settings import MapTermSettings
 from .transforms import DeepSupervisionMapsTransform
 
-#: Map term name -> (map kind computed by the transform, keyword the loss takes it by).
-MAP_TERMS: dict[str, tuple[str, str]] = {
-    "boundary": ("signed", "dist_map"),
-    "region_wise": ("rrw", "rw_map"),
-    "rrw_ce": ("rrw", "rw_map"),
+
+@dataclass(frozen=True)
+class MapTerm:
+    """A map term: the map the transform computes, the loss keyword, the loss module."""
+
+    kind: str
+    argument: str
+    build: Callable[[], nn.Module]
+
+
+MAP_TERMS: dict[str, MapTerm] = {
+    # the boundary-loss paper: foreground classes only
+    "boundary": MapTerm("signed", "dist_map", lambda: BoundaryLoss(include_background=False)),
+    "region_wise": MapTerm("rrw", "rw_map", RegionWiseLoss),
+    "rrw_ce": MapTerm("rrw", "rw_map", RRWCrossEntropyLoss),
 }
 REGIONAL_TERMS = ("dice_ce", "gdl", None)
 
@@ -80,9 +92,8 @@ class nnUNetTrainerMapLossBase(nnUNetTrainer):
         """The transform appended to nnU-Net's training and validation pipelines."""
         patch_dims = len(self.configuration_manager.patch_size)
         spacing = list(self.configuration_manager.spacing)[-patch_dims:]
-        kind = MAP_TERMS[self.map_term][0]
         return DeepSupervisionMapsTransform(
-            kind, self.label_manager.num_segmentation_heads, spacing
+            MAP_TERMS[self.map_term].kind, self.label_manager.num_segmentation_heads, spacing
         )
 
     def get_training_transforms(self, *args, **kwargs):  # type: ignore[override]
@@ -111,13 +122,6 @@ class nnUNetTrainerMapLossBase(nnUNetTrainer):
         if self.regional not in REGIONAL_TERMS:
             raise ValueError(f"regional must be one of {REGIONAL_TERMS}, got {self.regional!r}")
 
-    def _map_term_module(self) -> nn.Module:
-        if self.map_term == "boundary":
-            return BoundaryLoss(include_background=False)
-        if self.map_term == "region_wise":
-            return RegionWiseLoss()
-        return RRWCrossEntropyLoss()
-
     def _build_loss(self):
         self._check_supported()
         # nnU-Net's own loss gives its Dice+CE (configured for batch Dice, DDP, compile)
@@ -142,8 +146,8 @@ class nnUNetTrainerMapLossBase(nnUNetTrainer):
         else:
             self.loss_schedule = Constant([1.0])
             described = "map term alone, weight 1"
-        terms.append(self._map_term_module())
-        arguments.append(MAP_TERMS[self.map_term][1])
+        terms.append(MAP_TERMS[self.map_term].build())
+        arguments.append(MAP_TERMS[self.map_term].argument)
         self.print_to_log_file(
             f"boundaryloss: regional={self.regional}, map term={self.map_term}, {described}"
         )
