@@ -29,6 +29,7 @@ def test_environment_overrides():
     stepped = base.with_environment({"BOUNDARYLOSS_REBALANCE_STEP": "0.05"})
     assert stepped.build_schedule().weights_at(2) == pytest.approx((0.9, 0.1))
     assert base.with_environment({}) == base
+    assert base.with_environment({"BOUNDARYLOSS_MAP_MARGIN": "8"}).map_margin == 8
 
 
 @pytest.mark.parametrize(
@@ -38,6 +39,8 @@ def test_environment_overrides():
         ("BOUNDARYLOSS_WEIGHT", "abc", "BOUNDARYLOSS_WEIGHT must be a number >= 0, got 'abc'"),
         ("BOUNDARYLOSS_WEIGHT", "-1", "BOUNDARYLOSS_WEIGHT must be a number >= 0, got '-1'"),
         ("BOUNDARYLOSS_REBALANCE_STEP", "nan", "BOUNDARYLOSS_REBALANCE_STEP must be"),
+        ("BOUNDARYLOSS_MAP_MARGIN", "2.5", "BOUNDARYLOSS_MAP_MARGIN must be an integer >= 0"),
+        ("BOUNDARYLOSS_MAP_MARGIN", "-8", "BOUNDARYLOSS_MAP_MARGIN must be an integer >= 0"),
     ],
 )
 def test_bad_environment_names_the_variable(name, value, message):
@@ -50,3 +53,5 @@ def test_bad_settings():
         MapTermSettings(schedule="steal")
     with pytest.raises(ValueError, match="weight must be a finite number >= 0"):
         MapTermSettings(weight=-0.5)
+    with pytest.raises(ValueError, match="map_margin must be an int >= 0"):
+        MapTermSettings(map_margin=-1)

@@ -177,3 +177,27 @@ def test_bad_environment_stops_the_trainer(nnunet_env, monkeypatch):
     trainer = make_trainer(nnunet_env, trainers.nnUNetTrainerDiceCEBoundaryConstant)
     with pytest.raises(ValueError, match="BOUNDARYLOSS_WEIGHT must be a number >= 0, got 'heavy'"):
         trainer.initialize()
+
+
+def test_map_margin(nnunet_env, monkeypatch):
+    """Maps from an enlarged augmented patch, cropped back: nnU-Net's shapes, a trainable loss."""
+    monkeypatch.setenv("BOUNDARYLOSS_MAP_MARGIN", "3")
+    monkeypatch.setenv("BOUNDARYLOSS_REBALANCE_STEP", "0.25")
+    trainer = make_trainer(nnunet_env, trainers.nnUNetTrainerBoundaryLoss)
+    trainer.on_train_start()
+    assert trainer.map_margin() == (4, 4, 4)  # 3 rounded up to the coarsest factor, 4
+    plain = make_trainer(nnunet_env, trainers.nnUNetTrainerBoundaryLoss)
+    monkeypatch.delenv("BOUNDARYLOSS_MAP_MARGIN")
+    plain.initialize()
+    initial = trainer.configure_rotation_dummyDA_mirroring_and_inital_patch_size()[2]
+    base = plain.configure_rotation_dummyDA_mirroring_and_inital_patch_size()[2]
+    assert all(a >= b + 8 for a, b in zip(initial, base, strict=True))
+    trainer.current_epoch = 2
+    trainer.on_epoch_start()
+    batch = next(trainer.dataloader_train)
+    assert tuple(batch["data"].shape[2:]) == tuple(PATCH)
+    assert [tuple(t.shape[2:]) for t in batch["target"]] == _plan_scales() * 2
+    losses = _fixed_batch_losses(trainer)
+    assert all(math.isfinite(v) for v in losses), losses
+    assert np.mean(losses[-2:]) < np.mean(losses[:2]), losses
+    trainer.on_train_end()

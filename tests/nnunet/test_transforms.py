@@ -91,3 +91,80 @@ def test_errors():
         split_target([torch.zeros(1)] * 3)
     with pytest.raises(ValueError, match="got Tensor"):
         split_target(torch.zeros(1))
+
+
+def test_margin_maps_see_context_then_crop():
+    """Maps of the enlarged targets, cropped: the patch sees boundaries in the margin."""
+    shape, margin = (24, 24, 24), (4, 4, 4)
+    seg = _sample(shape)
+    data = DownsampleSegForDSTransform([[1, 1, 1], [0.5, 0.5, 0.5], [0.25] * 3])(
+        image=torch.randn((1, *shape)), segmentation=seg
+    )
+    enlarged = [t.clone() for t in data["segmentation"]]
+    data = DeepSupervisionMapsTransform("signed", 3, (1.0, 1.0, 1.0), margin)(**data)
+    labels, maps = split_target(data["segmentation"])
+    assert tuple(data["image"].shape) == (1, 16, 16, 16)
+    for s, (label, dist, big) in enumerate(zip(labels, maps, enlarged, strict=True)):
+        m = 4 // 2**s
+        inner = (slice(None),) + (slice(m, big.shape[1] - m),) * 3
+        assert torch.equal(label, big[inner])
+        full_map = signed_distance_map(big[0].numpy(), 3, [2.0**s] * 3)
+        np.testing.assert_array_equal(dist.numpy(), full_map[inner])
+
+
+def test_margin_must_be_whole_voxels_at_every_scale():
+    data = DownsampleSegForDSTransform([[1, 1, 1], [0.25] * 3])(segmentation=_sample((16,) * 3))
+    with pytest.raises(ValueError, match="margin 2 is not a whole number of voxels"):
+        DeepSupervisionMapsTransform("signed", 3, (1.0,) * 3, (2, 2, 2))(**data)
+
+
+def _nnunet_segmentation(patch, source_image, source_seg, seed):
+    from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
+
+    pipeline = nnUNetTrainer.get_training_transforms(
+        patch, (-0.5, 0.5), [[1, 1, 1], [0.5, 0.5, 0.5]], (0, 1, 2), False,
+        use_mask_for_norm=[False], is_cascaded=False, foreground_labels=[1, 2],
+        regions=None, ignore_label=None,
+    )  # fmt: skip
+    np.random.seed(seed)  # noqa: NPY002 - nnU-Net's transforms draw from the global state
+    torch.manual_seed(seed)
+    return pipeline(image=source_image.clone(), segmentation=source_seg.clone())["segmentation"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_enlarged_nnunet_patch_is_concentric(seed):
+    """nnU-Net's augmentation of a patch enlarged by a margin holds the patch at its centre.
+
+    Same random rotation/scaling (same seeds), a source region larger by the margin on
+    every side around the same centre: the inner crop of the enlarged target equals the
+    normal target. The runs' mirroring can differ (it is drawn after noise whose amount
+    depends on the image size); when it does, only the full-resolution target is
+    compared (nearest-exact downsampling of a flipped patch is not the flipped
+    downsampled patch), otherwise every deep-supervision target.
+    """
+    rng = np.random.default_rng(seed)
+    big_shape, m = (40, 40, 40), 4
+    seg = torch.from_numpy(
+        ndimage.gaussian_filter(rng.normal(size=big_shape), 3).__gt__(0).astype(np.int16)
+    )[None]
+    seg[0][torch.from_numpy(ndimage.gaussian_filter(rng.normal(size=big_shape), 3) > 0.05)] = 2
+    image = torch.randn((1, *big_shape))
+    small = _nnunet_segmentation((16, 16, 16), image[:, m:-m, m:-m, m:-m],
+                                 seg[:, m:-m, m:-m, m:-m], seed)  # fmt: skip
+    large = _nnunet_segmentation((24, 24, 24), image, seg, seed)
+    inner = large[0][:, m:-m, m:-m, m:-m]
+    flips = [axes for r in range(4) for axes in _combinations((1, 2, 3), r)]
+    matching = [
+        axes for axes in flips if torch.equal(small[0], inner.flip(axes) if axes else inner)
+    ]
+    assert matching, "the inner crop differs from the normal patch under every mirroring"
+    if () in matching:
+        for s, (a, b) in enumerate(zip(small, large, strict=True)):
+            k = m // 2**s
+            assert torch.equal(a, b[:, k:-k, k:-k, k:-k]), f"scale {s}"
+
+
+def _combinations(items, r):
+    from itertools import combinations
+
+    return list(combinations(items, r))

@@ -122,8 +122,12 @@ def patch_map_error(
     num_classes: int,
     spacing: Sequence[float],
     classes: Sequence[int],
+    margin: int = 0,
 ) -> PatchError:
     """Map of the cropped label versus the same crop of the whole volume's map.
+
+    With ``margin``, the patch's map is computed on the crop enlarged by ``margin`` voxels
+    on every side and then cropped to the patch (the trainers' ``map_margin``).
 
     The whole volume is padded with background to contain the patch, plus one voxel on
     every side (outside the image nnU-Net's label is background, after
@@ -138,6 +142,7 @@ def patch_map_error(
         num_classes: C.
         spacing: voxel size per axis.
         classes: channels to compare (foreground classes: see above).
+        margin: voxels of context around the patch for the patch's map.
     """
     before = [max(1, -c) for c in corner]
     after = [max(1, c + p - n) for c, p, n in zip(corner, patch, label.shape, strict=True)]
@@ -145,5 +150,9 @@ def patch_map_error(
     whole = compute_map(kind, padded, num_classes, spacing)
     shifted = [c + b for c, b in zip(corner, before, strict=True)]
     reference = crop(whole, shifted, patch)[list(classes)]
-    patch_map = compute_map(kind, crop(label, corner, patch), num_classes, spacing)[list(classes)]
+    big = [p + 2 * margin for p in patch]
+    enlarged = compute_map(
+        kind, crop(label, [c - margin for c in corner], big), num_classes, spacing
+    )
+    patch_map = crop(enlarged, [margin] * len(patch), patch)[list(classes)]
     return PatchError(np.abs(patch_map - reference), patch_map, reference)

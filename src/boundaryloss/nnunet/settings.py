@@ -9,6 +9,8 @@ attributes; users change them without writing a class through environment variab
   from 1 to 0.01) or ``constant`` (``regional + BOUNDARYLOSS_WEIGHT * map term``).
 - ``BOUNDARYLOSS_WEIGHT``: the constant schedule's weight of the map term (>= 0).
 - ``BOUNDARYLOSS_REBALANCE_STEP``: Rebalance's decrease of alpha per epoch (>= 0).
+- ``BOUNDARYLOSS_MAP_MARGIN``: voxels of augmented context around the patch the maps
+  are computed on (0: the patch alone, nnU-Net's cost; see docs/nnunet.md).
 
 No nnU-Net import here: the settings are plain data, testable without nnunetv2.
 """
@@ -26,11 +28,12 @@ SCHEDULES = ("rebalance", "constant")
 ENV_SCHEDULE = "BOUNDARYLOSS_SCHEDULE"
 ENV_WEIGHT = "BOUNDARYLOSS_WEIGHT"
 ENV_REBALANCE_STEP = "BOUNDARYLOSS_REBALANCE_STEP"
+ENV_MAP_MARGIN = "BOUNDARYLOSS_MAP_MARGIN"
 
 
 @dataclass(frozen=True)
 class MapTermSettings:
-    """The schedule of a two-term loss ``(regional, map term)``.
+    """The schedule of a two-term loss ``(regional, map term)``, and the maps' context.
 
     Attributes:
         schedule: ``"rebalance"`` or ``"constant"``.
@@ -38,12 +41,16 @@ class MapTermSettings:
             keeps weight 1), >= 0.
         rebalance_step: decrease of alpha per epoch under Rebalance (the paper: 0.01).
         rebalance_floor: smallest alpha under Rebalance (the paper: 0.01).
+        map_margin: voxels (full resolution) of augmented context on every side of the
+            patch that the maps are computed on, then cropped away; rounded up by the
+            trainer to a multiple of the coarsest downsampling factor. 0: the patch alone.
     """
 
     schedule: str = "rebalance"
     weight: float = 0.1
     rebalance_step: float = 0.01
     rebalance_floor: float = 0.01
+    map_margin: int = 0
 
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:
@@ -52,6 +59,10 @@ class MapTermSettings:
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        if isinstance(self.map_margin, bool) or not isinstance(self.map_margin, int):
+            raise ValueError(f"map_margin must be an int >= 0, got {self.map_margin!r}")
+        if self.map_margin < 0:
+            raise ValueError(f"map_margin must be an int >= 0, got {self.map_margin!r}")
 
     def with_environment(self, environ: Mapping[str, str] | None = None) -> MapTermSettings:
         """These settings with the ``BOUNDARYLOSS_*`` variables of ``environ`` applied.
@@ -69,6 +80,7 @@ class MapTermSettings:
             weight=_number(environ, ENV_WEIGHT, self.weight),
             rebalance_step=_number(environ, ENV_REBALANCE_STEP, self.rebalance_step),
             rebalance_floor=self.rebalance_floor,
+            map_margin=_count(environ, ENV_MAP_MARGIN, self.map_margin),
         )
 
     def build_schedule(self) -> Schedule:
@@ -88,4 +100,17 @@ def _number(environ: Mapping[str, str], name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number >= 0, got {raw!r}") from None
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be a number >= 0, got {raw!r}")
+    return value
+
+
+def _count(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer >= 0, got {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{name} must be an integer >= 0, got {raw!r}")
     return value

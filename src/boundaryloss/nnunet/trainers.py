@@ -34,10 +34,12 @@ switched off.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
+import numpy as np
 from batchgeneratorsv2.transforms.utils.compose import ComposeTransforms
 from nnunetv2.training.loss.deep_supervision import DeepSupervisionWrapper
 from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
@@ -86,23 +88,59 @@ class nnUNetTrainerMapLossBase(nnUNetTrainer):
     settings: ClassVar[MapTermSettings] = MapTermSettings()
 
     loss_schedule: Schedule
+    #: ``settings`` with the environment applied (set when the loss is built).
+    map_settings: MapTermSettings
 
     # -- the maps -------------------------------------------------------------------
-    def map_transform(self) -> DeepSupervisionMapsTransform:
+    def map_transform(self, margin: tuple[int, ...] | None = None) -> DeepSupervisionMapsTransform:
         """The transform appended to nnU-Net's training and validation pipelines."""
         patch_dims = len(self.configuration_manager.patch_size)
         spacing = list(self.configuration_manager.spacing)[-patch_dims:]
         return DeepSupervisionMapsTransform(
-            MAP_TERMS[self.map_term].kind, self.label_manager.num_segmentation_heads, spacing
+            MAP_TERMS[self.map_term].kind,
+            self.label_manager.num_segmentation_heads,
+            spacing,
+            margin,
         )
 
-    def get_training_transforms(self, *args, **kwargs):  # type: ignore[override]
-        return self._with_maps(super().get_training_transforms(*args, **kwargs))
+    def map_margin(self) -> tuple[int, ...] | None:
+        """Training maps' context per axis: ``map_margin`` rounded up to a multiple of the
+        coarsest deep-supervision factor of each axis (so every output crops whole voxels),
+        or None for none."""
+        settings = getattr(self, "map_settings", None) or self.settings.with_environment()
+        requested = settings.map_margin
+        if requested == 0:
+            return None
+        coarsest = np.min(np.asarray(self._get_deep_supervision_scales(), dtype=float), axis=0)
+        factors = [round(1 / s) for s in coarsest]
+        return tuple(-(-requested // f) * f for f in factors)
+
+    def configure_rotation_dummyDA_mirroring_and_inital_patch_size(self):
+        rotation, dummy_2d, initial, mirror_axes = (
+            super().configure_rotation_dummyDA_mirroring_and_inital_patch_size()
+        )
+        margin = self.map_margin()
+        if margin is not None:
+            # The data loader's region must hold the enlarged patch after rotation and
+            # scaling too: grow nnU-Net's region by the enlarged patch's largest ratio.
+            patch = self.configuration_manager.patch_size
+            ratio = max((p + 2 * m) / p for p, m in zip(patch, margin, strict=True))
+            initial = [math.ceil(i * ratio) for i in initial]
+            if dummy_2d:  # axis 0 is cropped by the loader only
+                initial[0] = patch[0] + 2 * margin[0]
+            initial = np.asarray(initial)
+        return rotation, dummy_2d, initial, mirror_axes
+
+    def get_training_transforms(self, patch_size, *args, **kwargs):  # type: ignore[override]
+        margin = self.map_margin()
+        if margin is not None:
+            patch_size = [p + 2 * m for p, m in zip(patch_size, margin, strict=True)]
+        pipeline = super().get_training_transforms(patch_size, *args, **kwargs)
+        return ComposeTransforms([pipeline, self.map_transform(margin)])
 
     def get_validation_transforms(self, *args, **kwargs):  # type: ignore[override]
-        return self._with_maps(super().get_validation_transforms(*args, **kwargs))
-
-    def _with_maps(self, pipeline):
+        # validation batches are patch-sized crops without spatial augmentation: no margin
+        pipeline = super().get_validation_transforms(*args, **kwargs)
         return ComposeTransforms([pipeline, self.map_transform()])
 
     # -- the loss -------------------------------------------------------------------
@@ -138,14 +176,14 @@ class nnUNetTrainerMapLossBase(nnUNetTrainer):
             terms.append(dice_ce)
         elif self.regional == "gdl":
             terms.append(GeneralizedDiceLoss())
+        self.map_settings = self.settings.with_environment()
         if terms:
             arguments.append(None)
-            settings = self.settings.with_environment()
-            self.loss_schedule = settings.build_schedule()
-            described = f"{settings}"
+            self.loss_schedule = self.map_settings.build_schedule()
+            described = f"{self.map_settings}"
         else:
             self.loss_schedule = Constant([1.0])
-            described = "map term alone, weight 1"
+            described = f"map term alone, weight 1, map_margin={self.map_settings.map_margin}"
         terms.append(MAP_TERMS[self.map_term].build())
         arguments.append(MAP_TERMS[self.map_term].argument)
         self.print_to_log_file(

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from batchgeneratorsv2.transforms.base.basic_transform import SegOnlyTransform
+from batchgeneratorsv2.transforms.base.basic_transform import BasicTransform
 
 from ..maps import compute_map
 
@@ -75,12 +75,19 @@ def deep_supervision_maps(
     return out
 
 
-class DeepSupervisionMapsTransform(SegOnlyTransform):
+class DeepSupervisionMapsTransform(BasicTransform):
     """Append the map of each deep-supervision target to nnU-Net's ``segmentation`` list.
 
     Place it after ``DownsampleSegForDSTransform`` (the trainers append it to nnU-Net's
     training and validation pipelines). A single target tensor (deep supervision off) is
     treated as a one-scale list.
+
+    With a ``margin``, the pipeline before it must have produced a patch larger by
+    ``2 * margin`` voxels per axis, concentric with the training patch (see
+    ``nnUNetTrainerMapLossBase.map_margin``): the maps are computed on the larger targets
+    (so boundaries up to ``margin`` voxels outside the patch count), then the image, the
+    targets and the maps are cropped to the patch, each scale by ``margin`` times its
+    downsampling factor.
 
     Args:
         kind: ``"signed"`` (boundary loss, paper convention: 0 on the boundary, negative
@@ -88,18 +95,32 @@ class DeepSupervisionMapsTransform(SegOnlyTransform):
             other :func:`boundaryloss.maps.compute_map` kind.
         num_classes: C, the number of segmentation heads.
         spacing: the plan's voxel size of the configuration, per spatial axis of the patch.
+        margin: voxels per spatial axis (full resolution) to crop after computing the
+            maps; each must be a multiple of that axis's coarsest downsampling factor.
 
     Returns (``__call__``): the data dict with ``segmentation`` =
     ``[label_0, ..., label_{n-1}, map_0, ..., map_{n-1}]``, maps float32 ``(C, *spatial_s)``.
     """
 
-    def __init__(self, kind: str, num_classes: int, spacing: Sequence[float]) -> None:
+    def __init__(
+        self,
+        kind: str,
+        num_classes: int,
+        spacing: Sequence[float],
+        margin: Sequence[int] | None = None,
+    ) -> None:
         super().__init__()
         self.kind = kind
         self.num_classes = int(num_classes)
         self.spacing = tuple(float(s) for s in spacing)
+        self.margin = tuple(int(m) for m in margin) if margin is not None else None
+        if self.margin is not None and len(self.margin) != len(self.spacing):
+            raise ValueError(f"margin {self.margin} and spacing {self.spacing} differ in length")
 
-    def _apply_to_segmentation(self, segmentation, **params) -> list[torch.Tensor]:
+    def apply(self, data_dict: dict, **params) -> dict:
+        segmentation = data_dict.get("segmentation")
+        if segmentation is None:
+            return data_dict
         targets = list(segmentation) if isinstance(segmentation, (list, tuple)) else [segmentation]
         if len(self.spacing) != targets[0].ndim - 1:
             raise ValueError(
@@ -107,7 +128,30 @@ class DeepSupervisionMapsTransform(SegOnlyTransform):
                 f"{tuple(targets[0].shape)} has {targets[0].ndim - 1} spatial axes"
             )
         maps = deep_supervision_maps(targets, self.kind, self.num_classes, self.spacing)
-        return [*targets, *maps]
+        out = [*targets, *maps]
+        if self.margin is not None and any(self.margin):
+            full = targets[0].shape[1:]
+            out = [_crop_margin(t, self.margin, full) for t in out]
+            if data_dict.get("image") is not None:
+                data_dict["image"] = _crop_margin(data_dict["image"], self.margin, full)
+        data_dict["segmentation"] = out
+        return data_dict
+
+
+def _crop_margin(
+    tensor: torch.Tensor, margin: Sequence[int], full_shape: Sequence[int]
+) -> torch.Tensor:
+    """Remove ``margin`` (full-resolution voxels, scaled to this tensor) from every side."""
+    index = [slice(None)]
+    for m, full, n in zip(margin, full_shape, tensor.shape[1:], strict=True):
+        scaled = m * n / full
+        if scaled != int(scaled):
+            raise ValueError(
+                f"margin {m} is not a whole number of voxels at the scale {n}/{full}; use a "
+                "multiple of the coarsest downsampling factor"
+            )
+        index.append(slice(int(scaled), n - int(scaled)))
+    return tensor[tuple(index)]
 
 
 def split_target(target: Sequence[torch.Tensor]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
