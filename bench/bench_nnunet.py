@@ -8,7 +8,9 @@ Compares nnU-Net's ``nnUNetTrainer`` (Dice + CE) with ``nnUNetTrainerDiceCEBound
 - ``batch_s``: median time to produce one batch with nnU-Net's augmentation in this
   process (``nnUNet_n_proc_DA=0``), maps included: the work nnU-Net's augmentation
   workers do in parallel to the loop during real training;
-- ratios boundary / nnU-Net for both, and for their sum (the serial worst case).
+- ratios boundary / nnU-Net for both, and for their sum (the serial worst case);
+- the same for the boundary trainer with a map margin (``--map-margin``, voxels of
+  augmented context the maps are computed on; 0 skips this row).
 
 Default: a tiny synthetic dataset planned into a temporary folder, CPU (smoke size; a few
 minutes). On a GPU machine, for the real ratio (goal <= 1.05)::
@@ -54,13 +56,14 @@ def _median_time(fn, repeats: int, device: str) -> float:
     return statistics.median(times)
 
 
-def measure_trainer(name: str, args: argparse.Namespace) -> dict:
+def measure_trainer(name: str, args: argparse.Namespace, margin: int = 0) -> dict:
     """Median batch and train_step times of one trainer (fixed seeds, same batches)."""
     import numpy as np
     import torch
 
     from boundaryloss.nnunet.run import build_trainer
 
+    os.environ["BOUNDARYLOSS_MAP_MARGIN"] = str(margin)
     torch.manual_seed(0)
     np.random.seed(0)  # noqa: NPY002 - nnU-Net's data loader draws from the legacy global state
     trainer = build_trainer(args.dataset, args.configuration, 0, name, device=args.device)
@@ -88,7 +91,8 @@ def _tiny_dataset(folder: Path) -> None:
 
 def to_markdown(results: dict) -> str:
     rows = results["trainers"]
-    base, boundary = rows["nnUNetTrainer"], rows["nnUNetTrainerDiceCEBoundaryConstant"]
+    base = rows["nnUNetTrainer"]
+    others = [name for name in rows if name != "nnUNetTrainer"]
     lines = [
         f"# nnU-Net iterations with and without the boundary term ({results['tag']})",
         "",
@@ -97,13 +101,12 @@ def to_markdown(results: dict) -> str:
         f"medians of {results['repeats']}. Machine: {results['machine']['platform']}, "
         f"{results['machine']['cpu_count']} CPUs, torch {results['machine']['torch']}.",
         "",
-        "| measure | nnUNetTrainer | + boundary term | ratio |",
-        "|---|---|---|---|",
+        "| measure | nnUNetTrainer | " + " | ".join(f"{n} (ratio)" for n in others) + " |",
+        "|---|---|" + "---|" * len(others),
     ]
     for key in ("train_step_s", "batch_s", "total_s"):
-        lines.append(
-            f"| {key} | {base[key]:.4g} | {boundary[key]:.4g} | {results['ratios'][key]:.3f} |"
-        )
+        cells = [f"{rows[n][key]:.4g} ({rows[n][key] / base[key]:.3f})" for n in others]
+        lines.append(f"| {key} | {base[key]:.4g} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -114,6 +117,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--map-margin", type=int, default=8, help="0: no margin row")
     parser.add_argument("--tag", default=None, help="results name (default: tiny_cpu or id_device)")
     args = parser.parse_args()
 
@@ -133,7 +137,11 @@ def main() -> None:
             name: measure_trainer(name, args)
             for name in ("nnUNetTrainer", "nnUNetTrainerDiceCEBoundaryConstant")
         }
-    base, boundary = trainers["nnUNetTrainer"], trainers["nnUNetTrainerDiceCEBoundaryConstant"]
+        if args.map_margin:
+            trainers[f"nnUNetTrainerDiceCEBoundaryConstant margin {args.map_margin}"] = (
+                measure_trainer("nnUNetTrainerDiceCEBoundaryConstant", args, args.map_margin)
+            )
+    base = trainers["nnUNetTrainer"]
     results = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "tag": tag,
@@ -143,7 +151,11 @@ def main() -> None:
         "repeats": args.repeats,
         "machine": machine(),
         "trainers": trainers,
-        "ratios": {key: boundary[key] / base[key] for key in base},
+        "ratios": {
+            name: {key: row[key] / base[key] for key in base}
+            for name, row in trainers.items()
+            if name != "nnUNetTrainer"
+        },
     }
     output = RESULTS_DIR / f"nnunet_{tag}.json"
     write_json(output, results)

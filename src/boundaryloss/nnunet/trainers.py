@@ -1,6 +1,6 @@
 """nnU-Net v2 trainers with a boundary or region-wise term (``-tr <name>``).
 
-Each trainer is nnU-Net's ``nnUNetTrainer`` with three small changes:
+Each trainer is nnU-Net's ``nnUNetTrainer`` with a few small changes:
 
 - ``get_training_transforms`` / ``get_validation_transforms`` append
   :class:`~boundaryloss.nnunet.transforms.DeepSupervisionMapsTransform`, so the map of
@@ -9,6 +9,10 @@ Each trainer is nnU-Net's ``nnUNetTrainer`` with three small changes:
 - ``_build_loss`` returns :class:`~boundaryloss.nnunet.loss.DeepSupervisionMapLoss` with
   nnU-Net's own deep-supervision weights (and nnU-Net's own Dice+CE as regional term where
   the trainer uses it);
+- with a map margin (``BOUNDARYLOSS_MAP_MARGIN``), ``get_training_transforms`` augments
+  a concentric patch larger by the margin and ``configure_rotation_dummyDA_mirroring_and_
+  inital_patch_size`` has the data loader read a larger region; the map transform crops
+  back to the patch after computing the maps;
 - ``on_epoch_start`` puts the weight schedule at the current epoch. Every schedule of
   :mod:`boundaryloss.schedules` is a function of its step count, and nnU-Net checkpoints
   the epoch, so ``--c`` resumes with exactly the weights the run had; no state of ours is
@@ -21,8 +25,8 @@ project's terms (GDL, boundary, region-wise) are per-rank means, averaged by DDP
 gradient all-reduce like nnU-Net's cross-entropy.
 
 Settings: class attribute ``settings`` (a :class:`MapTermSettings`), overridden per run
-by the ``BOUNDARYLOSS_SCHEDULE``, ``BOUNDARYLOSS_WEIGHT`` and
-``BOUNDARYLOSS_REBALANCE_STEP`` environment variables, or by a subclass::
+by the ``BOUNDARYLOSS_SCHEDULE``, ``BOUNDARYLOSS_WEIGHT``, ``BOUNDARYLOSS_REBALANCE_STEP``
+and ``BOUNDARYLOSS_MAP_MARGIN`` environment variables, or by a subclass::
 
     class nnUNetTrainerBoundaryW05(nnUNetTrainerDiceCEBoundaryConstant):
         settings = MapTermSettings(schedule="constant", weight=0.5)
