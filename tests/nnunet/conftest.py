@@ -44,8 +44,12 @@ def load_plans(root: Path) -> tuple[dict, dict]:
 
 
 def make_trainer(root: Path, trainer_class, *, continue_training: bool = False):
-    """A trainer for fold 0 of the tiny dataset on the CPU (not initialised)."""
+    """A trainer for fold 0 of the tiny dataset on the CPU (not initialised), seeded."""
+    import numpy as np
     import torch
+
+    torch.manual_seed(0)  # the network's initialisation
+    np.random.seed(0)  # noqa: NPY002 - nnU-Net's data loader draws from the global state
 
     assert os.environ["nnUNet_preprocessed"] == str(root / "preprocessed")
     plans, dataset_json = load_plans(root)
