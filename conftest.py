@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib.util
 
 #: Folder or module under ``src/boundaryloss`` -> the optional package it imports.
-OPTIONAL = {"src/boundaryloss/monai": "monai"}
+OPTIONAL = {"src/boundaryloss/monai": "monai", "src/boundaryloss/nnunet": "nnunetv2"}
 
 collect_ignore = [
     path for path, package in OPTIONAL.items() if not importlib.util.find_spec(package)
