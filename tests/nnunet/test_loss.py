@@ -7,8 +7,13 @@ import torch
 
 pytest.importorskip("nnunetv2", reason="nnunetv2 is not installed (boundaryloss[nnunet])")
 
-from boundaryloss.losses import BoundaryLoss, GeneralizedDiceLoss
-from boundaryloss.maps import signed_distance_map
+from boundaryloss.losses import (
+    BoundaryLoss,
+    GeneralizedDiceLoss,
+    RegionWiseLoss,
+    RRWCrossEntropyLoss,
+)
+from boundaryloss.maps import MapSpec, signed_distance_map
 from boundaryloss.nnunet.loss import DeepSupervisionMapLoss, ScheduledMapLoss
 from boundaryloss.schedules import Constant, Rebalance
 
@@ -24,7 +29,7 @@ def _scale(shape, seed):
 def test_weighted_sum_at_one_scale():
     logits, target, maps = _scale((6, 6, 6), 0)
     gdl, boundary = GeneralizedDiceLoss(), BoundaryLoss(include_background=False)
-    loss = ScheduledMapLoss([gdl, boundary], [None, "dist_map"], Constant([0.7, 0.3]))
+    loss = ScheduledMapLoss([gdl, boundary], Constant([0.7, 0.3]))
     expected = 0.7 * gdl(logits, target) + 0.3 * boundary(logits, target, dist_map=maps)
     torch.testing.assert_close(loss(logits, target, maps), expected)
 
@@ -33,7 +38,7 @@ def test_schedule_drives_the_weights():
     logits, target, maps = _scale((5, 5, 5), 1)
     gdl, boundary = GeneralizedDiceLoss(), BoundaryLoss(include_background=False)
     schedule = Rebalance(step=0.25)
-    loss = ScheduledMapLoss([gdl, boundary], [None, "dist_map"], schedule)
+    loss = ScheduledMapLoss([gdl, boundary], schedule)
     torch.testing.assert_close(loss(logits, target, maps), gdl(logits, target))
     schedule.num_steps = 2
     expected = 0.5 * gdl(logits, target) + 0.5 * boundary(logits, target, dist_map=maps)
@@ -43,7 +48,7 @@ def test_schedule_drives_the_weights():
 def test_deep_supervision_sum_skips_zero_weights():
     scales = [_scale((8, 8, 8), 2), _scale((4, 4, 4), 3), _scale((2, 2, 2), 4)]
     boundary = BoundaryLoss(include_background=False)
-    per_scale = ScheduledMapLoss([boundary], ["dist_map"], Constant([1.0]))
+    per_scale = ScheduledMapLoss([boundary], Constant([1.0]))
     loss = DeepSupervisionMapLoss(per_scale, [4 / 6, 2 / 6, 0.0])
     outputs = [s[0].requires_grad_() for s in scales]
     target = [s[1] for s in scales] + [s[2] for s in scales]
@@ -56,10 +61,20 @@ def test_deep_supervision_sum_skips_zero_weights():
 
 
 def test_mismatched_lengths():
-    per_scale = ScheduledMapLoss([BoundaryLoss()], ["dist_map"], Constant([1.0]))
+    per_scale = ScheduledMapLoss([BoundaryLoss()], Constant([1.0]))
     loss = DeepSupervisionMapLoss(per_scale, [1.0])
     logits, target, maps = _scale((4, 4, 4), 5)
     with pytest.raises(ValueError, match="2 outputs and 2 targets for 1 deep-supervision"):
         loss([logits, logits], [target, target, maps, maps])
     with pytest.raises(ValueError, match="they must match"):
-        ScheduledMapLoss([BoundaryLoss()], [None, "dist_map"], Constant([1.0]))
+        ScheduledMapLoss([BoundaryLoss()], Constant([1.0, 0.5]))
+    with pytest.raises(ValueError, match="the terms declare different maps"):
+        ScheduledMapLoss([BoundaryLoss(), RegionWiseLoss()], Constant([1.0, 0.5]))
+
+
+def test_map_arguments_come_from_the_losses():
+    loss = ScheduledMapLoss([GeneralizedDiceLoss(), BoundaryLoss()], Constant([1.0, 0.5]))
+    assert loss.map_arguments == (None, "dist_map")
+    assert loss.map_spec == MapSpec("signed", "paper", "dist_map")
+    rw = ScheduledMapLoss([RRWCrossEntropyLoss()], Constant([1.0]))
+    assert rw.map_spec == MapSpec("rrw") and rw.map_arguments == ("rw_map",)

@@ -13,7 +13,7 @@ from batchgeneratorsv2.transforms.utils.deep_supervision_downsampling import (
 )
 from scipy import ndimage
 
-from boundaryloss.maps import rrw_map, signed_distance_map
+from boundaryloss.maps import MapSpec, rrw_map, signed_distance_map
 from boundaryloss.nnunet.transforms import (
     DeepSupervisionMapsTransform,
     scaled_spacing,
@@ -43,7 +43,7 @@ def test_maps_after_downsampling_equal_the_projects_maps(shape):
     scales = [[1.0] * len(shape), [0.5] * len(shape), [0.25] * len(shape)]
     pipeline = [
         DownsampleSegForDSTransform(scales),
-        DeepSupervisionMapsTransform("signed", 3, spacing),
+        DeepSupervisionMapsTransform(MapSpec("signed"), 3, spacing),
     ]
     data = {"image": torch.zeros((1, *shape)), "segmentation": _sample(shape)}
     for transform in pipeline:
@@ -64,7 +64,7 @@ def test_signed_map_of_a_downsampled_target_against_scipy():
     seg = _sample((16, 16, 16))
     spacing = (1.5, 1.0, 1.0)
     data = DownsampleSegForDSTransform([[1, 1, 1], [0.5, 0.5, 0.5]])(segmentation=seg)
-    data = DeepSupervisionMapsTransform("signed", 3, spacing)(**data)
+    data = DeepSupervisionMapsTransform(MapSpec("signed"), 3, spacing)(**data)
     labels, maps = split_target(data["segmentation"])
     coarse, dist = labels[1][0].numpy(), maps[1].numpy()
     coarse_spacing = (3.0, 2.0, 2.0)
@@ -77,14 +77,16 @@ def test_signed_map_of_a_downsampled_target_against_scipy():
 
 def test_rrw_maps_and_single_tensor():
     seg = _sample((12, 12, 12))
-    data = DeepSupervisionMapsTransform("rrw", 3, (1.0, 1.0, 1.0))(segmentation=seg)
+    data = DeepSupervisionMapsTransform(MapSpec("rrw"), 3, (1.0, 1.0, 1.0))(segmentation=seg)
     labels, maps = split_target(data["segmentation"])
     assert len(labels) == 1 and torch.equal(labels[0], seg)
     np.testing.assert_array_equal(maps[0].numpy(), rrw_map(seg[0].numpy(), 3, (1.0, 1.0, 1.0)))
 
 
 def test_errors():
-    transform = DeepSupervisionMapsTransform("signed", 2, (1.0, 1.0))
+    with pytest.raises(ValueError, match="spec must be a MapSpec, got 'signed'"):
+        DeepSupervisionMapsTransform("signed", 2, (1.0, 1.0))
+    transform = DeepSupervisionMapsTransform(MapSpec("signed"), 2, (1.0, 1.0))
     with pytest.raises(ValueError, match=r"spacing \(1.0, 1.0\) has 2 axes but the target"):
         transform(segmentation=torch.zeros((1, 4, 4, 4), dtype=torch.int16))
     with pytest.raises(ValueError, match="even-length list"):
@@ -101,7 +103,7 @@ def test_margin_maps_see_context_then_crop():
         image=torch.randn((1, *shape)), segmentation=seg
     )
     enlarged = [t.clone() for t in data["segmentation"]]
-    data = DeepSupervisionMapsTransform("signed", 3, (1.0, 1.0, 1.0), margin)(**data)
+    data = DeepSupervisionMapsTransform(MapSpec("signed"), 3, (1.0, 1.0, 1.0), margin)(**data)
     labels, maps = split_target(data["segmentation"])
     assert tuple(data["image"].shape) == (1, 16, 16, 16)
     for s, (label, dist, big) in enumerate(zip(labels, maps, enlarged, strict=True)):
@@ -115,7 +117,7 @@ def test_margin_maps_see_context_then_crop():
 def test_margin_must_be_whole_voxels_at_every_scale():
     data = DownsampleSegForDSTransform([[1, 1, 1], [0.25] * 3])(segmentation=_sample((16,) * 3))
     with pytest.raises(ValueError, match="margin 2 is not a whole number of voxels"):
-        DeepSupervisionMapsTransform("signed", 3, (1.0,) * 3, (2, 2, 2))(**data)
+        DeepSupervisionMapsTransform(MapSpec("signed"), 3, (1.0,) * 3, (2, 2, 2))(**data)
 
 
 def _nnunet_segmentation(patch, source_image, source_seg, seed):

@@ -15,15 +15,24 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ..maps import MapSpec
 from ..schedules import Schedule
 from .transforms import split_target
+
+
+def map_requirement(term: nn.Module) -> MapSpec | None:
+    """The map a term declares (``term.map_requirement()``), None for nnU-Net's own losses."""
+    declare = getattr(term, "map_requirement", None)
+    return declare() if callable(declare) else None
 
 
 class ScheduledMapLoss(nn.Module):
     """``sum_i w_i * term_i`` at one scale, weights from a schedule shared by all scales.
 
-    Each term is called as ``term(output, target)`` or, when ``map_arguments[i]`` names a
-    keyword (``"dist_map"``, ``"rw_map"``), as ``term(output, target, **{name: maps})``.
+    Each term is called as ``term(output, target)``, or, when it declares a map
+    (:meth:`~boundaryloss.losses.SegmentationLoss.map_requirement`), as
+    ``term(output, target, **{spec.argument: maps})``; the terms that declare one must
+    declare the same map (the batch carries one map per scale, :attr:`map_spec`).
     Unlike :class:`boundaryloss.losses.CompoundLoss` it records no per-term values, so the
     forward pass never waits for the device (one ``float()`` per term and scale would stall
     a GPU pipeline every iteration).
@@ -31,27 +40,30 @@ class ScheduledMapLoss(nn.Module):
     Args:
         terms: loss modules; nnU-Net's own (e.g. ``DC_and_CE_loss``) take labels
             ``(B, 1, *spatial)``, this project's accept the same.
-        map_arguments: per term, the keyword the map goes to, or None.
         schedule: one weight per term; stepping it (by the trainer) changes every scale.
 
+    Attributes:
+        map_spec: the map the terms need (None if no term declares one).
+
     Raises:
-        ValueError: lengths of ``terms``, ``map_arguments`` and the schedule differ.
+        ValueError: the schedule's number of weights differs from the number of terms, or
+            two terms declare different maps.
     """
 
-    def __init__(
-        self,
-        terms: Sequence[nn.Module],
-        map_arguments: Sequence[str | None],
-        schedule: Schedule,
-    ) -> None:
+    def __init__(self, terms: Sequence[nn.Module], schedule: Schedule) -> None:
         super().__init__()
-        if not len(terms) == len(map_arguments) == schedule.num_terms:
+        if len(terms) != schedule.num_terms:
             raise ValueError(
-                f"got {len(terms)} terms, {len(map_arguments)} map arguments and a schedule "
-                f"of {schedule.num_terms} weights; they must match"
+                f"got {len(terms)} terms and a schedule of {schedule.num_terms} weights; "
+                "they must match"
             )
+        specs = [map_requirement(term) for term in terms]
+        declared = {spec for spec in specs if spec is not None}
+        if len(declared) > 1:
+            raise ValueError(f"the terms declare different maps {sorted(map(repr, declared))}")
         self.terms = nn.ModuleList(terms)
-        self.map_arguments = tuple(map_arguments)
+        self.map_arguments = tuple(spec.argument if spec else None for spec in specs)
+        self.map_spec = declared.pop() if declared else None
         self.schedule = schedule
 
     def forward(

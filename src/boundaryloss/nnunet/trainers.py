@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -55,21 +54,12 @@ from .loss import DeepSupervisionMapLoss, ScheduledMapLoss
 from .settings import MapTermSettings
 from .transforms import DeepSupervisionMapsTransform
 
-
-@dataclass(frozen=True)
-class MapTerm:
-    """A map term: the map the transform computes, the loss keyword, the loss module."""
-
-    kind: str
-    argument: str
-    build: Callable[[], nn.Module]
-
-
-MAP_TERMS: dict[str, MapTerm] = {
+#: Map term name -> the loss; each loss declares the map it needs (``map_requirement``).
+MAP_TERMS: dict[str, Callable[[], nn.Module]] = {
     # the boundary-loss paper: foreground classes only
-    "boundary": MapTerm("signed", "dist_map", lambda: BoundaryLoss(include_background=False)),
-    "region_wise": MapTerm("rrw", "rw_map", RegionWiseLoss),
-    "rrw_ce": MapTerm("rrw", "rw_map", RRWCrossEntropyLoss),
+    "boundary": lambda: BoundaryLoss(include_background=False),
+    "region_wise": RegionWiseLoss,
+    "rrw_ce": RRWCrossEntropyLoss,
 }
 REGIONAL_TERMS = ("dice_ce", "gdl", None)
 
@@ -100,11 +90,9 @@ class nnUNetTrainerMapLossBase(nnUNetTrainer):
         """The transform appended to nnU-Net's training and validation pipelines."""
         patch_dims = len(self.configuration_manager.patch_size)
         spacing = list(self.configuration_manager.spacing)[-patch_dims:]
+        spec = MAP_TERMS[self.map_term]().map_requirement()  # the loss declares its map
         return DeepSupervisionMapsTransform(
-            MAP_TERMS[self.map_term].kind,
-            self.label_manager.num_segmentation_heads,
-            spacing,
-            margin,
+            spec, self.label_manager.num_segmentation_heads, spacing, margin
         )
 
     def map_margin(self) -> tuple[int, ...] | None:
@@ -175,27 +163,22 @@ class nnUNetTrainerMapLossBase(nnUNetTrainer):
             dice_ce, ds_weights = nnunet_loss, (1.0,)
 
         terms: list[nn.Module] = []
-        arguments: list[str | None] = []
         if self.regional == "dice_ce":
             terms.append(dice_ce)
         elif self.regional == "gdl":
             terms.append(GeneralizedDiceLoss())
         self.map_settings = self.settings.with_environment()
         if terms:
-            arguments.append(None)
             self.loss_schedule = self.map_settings.build_schedule()
             described = f"{self.map_settings}"
         else:
             self.loss_schedule = Constant([1.0])
             described = f"map term alone, weight 1, map_margin={self.map_settings.map_margin}"
-        terms.append(MAP_TERMS[self.map_term].build())
-        arguments.append(MAP_TERMS[self.map_term].argument)
+        terms.append(MAP_TERMS[self.map_term]())
         self.print_to_log_file(
             f"boundaryloss: regional={self.regional}, map term={self.map_term}, {described}"
         )
-        return DeepSupervisionMapLoss(
-            ScheduledMapLoss(terms, arguments, self.loss_schedule), ds_weights
-        )
+        return DeepSupervisionMapLoss(ScheduledMapLoss(terms, self.loss_schedule), ds_weights)
 
     # -- the schedule ---------------------------------------------------------------
     def sync_schedule(self) -> None:

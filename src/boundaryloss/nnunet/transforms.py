@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from batchgeneratorsv2.transforms.base.basic_transform import BasicTransform
 
-from ..maps import compute_map
+from ..maps import MapSpec
 
 
 def scaled_spacing(
@@ -45,16 +45,16 @@ def scaled_spacing(
 
 def deep_supervision_maps(
     targets: Sequence[torch.Tensor],
-    kind: str,
+    spec: MapSpec,
     num_classes: int,
     spacing: Sequence[float],
 ) -> list[torch.Tensor]:
-    """The map of ``kind`` of every deep-supervision target of one sample.
+    """The map ``spec`` describes of every deep-supervision target of one sample.
 
     Args:
         targets: labels ``(1, *spatial)`` per scale, finest first (any integer or integral
             float dtype), as ``DownsampleSegForDSTransform`` returns them.
-        kind: a :func:`boundaryloss.maps.compute_map` kind (``"signed"``, ``"rrw"``, ...).
+        spec: the map the loss declares (``loss.map_requirement()``).
         num_classes: C, the number of segmentation heads.
         spacing: voxel size of the finest target (the plan's spacing); each coarser
             target's spacing is scaled by the ratio of the shapes.
@@ -69,9 +69,7 @@ def deep_supervision_maps(
         label = target[0].numpy() if isinstance(target, torch.Tensor) else np.asarray(target[0])
         shape = label.shape
         spacing_s = scaled_spacing(spacing, full_shape, shape)
-        out.append(
-            torch.from_numpy(compute_map(kind, label.astype(np.int64), num_classes, spacing_s))
-        )
+        out.append(torch.from_numpy(spec.compute(label.astype(np.int64), num_classes, spacing_s)))
     return out
 
 
@@ -90,9 +88,9 @@ class DeepSupervisionMapsTransform(BasicTransform):
     downsampling factor.
 
     Args:
-        kind: ``"signed"`` (boundary loss, paper convention: 0 on the boundary, negative
-            inside, in the units of ``spacing``), ``"rrw"`` (region-wise loss), or any
-            other :func:`boundaryloss.maps.compute_map` kind.
+        spec: the map the loss declares (``loss.map_requirement()``), e.g.
+            ``MapSpec("signed")`` for the boundary loss (paper convention: 0 on the
+            boundary, negative inside, in the units of ``spacing``) or ``MapSpec("rrw")``.
         num_classes: C, the number of segmentation heads.
         spacing: the plan's voxel size of the configuration, per spatial axis of the patch.
         margin: voxels per spatial axis (full resolution) to crop after computing the
@@ -104,13 +102,15 @@ class DeepSupervisionMapsTransform(BasicTransform):
 
     def __init__(
         self,
-        kind: str,
+        spec: MapSpec,
         num_classes: int,
         spacing: Sequence[float],
         margin: Sequence[int] | None = None,
     ) -> None:
         super().__init__()
-        self.kind = kind
+        if not isinstance(spec, MapSpec):
+            raise ValueError(f"spec must be a MapSpec, got {spec!r}")
+        self.spec = spec
         self.num_classes = int(num_classes)
         self.spacing = tuple(float(s) for s in spacing)
         self.margin = tuple(int(m) for m in margin) if margin is not None else None
@@ -127,7 +127,7 @@ class DeepSupervisionMapsTransform(BasicTransform):
                 f"spacing {self.spacing} has {len(self.spacing)} axes but the target "
                 f"{tuple(targets[0].shape)} has {targets[0].ndim - 1} spatial axes"
             )
-        maps = deep_supervision_maps(targets, self.kind, self.num_classes, self.spacing)
+        maps = deep_supervision_maps(targets, self.spec, self.num_classes, self.spacing)
         out = [*targets, *maps]
         if self.margin is not None and any(self.margin):
             full = targets[0].shape[1:]
