@@ -57,7 +57,7 @@ def test_tiny_run_writes_everything(tiny_config):
 def test_refuses_to_overwrite_a_run(tiny_config):
     config = tiny_config("train.epochs=1")
     Trainer(config).fit()
-    with pytest.raises(FileExistsError, match="--resume"):
+    with pytest.raises(FileExistsError, match="exists and is not empty"):
         Trainer(config)
     with pytest.raises(ValueError, match="no checkpoint"):
         Trainer(tiny_config(name="other"), resume=True)

@@ -1,0 +1,16 @@
+"""The training stack: configuration, data, the Fabric training loop, evaluation, prediction.
+
+Modules (imported on use, so ``import boundaryloss`` stays free of Lightning):
+
+- :mod:`~boundaryloss.training.config` — the typed run configuration; :mod:`.checks`
+  checks all of it before anything is written.
+- :mod:`~boundaryloss.training.run_dir` — the layout of a run directory, its staging,
+  swap and lock.
+- :mod:`~boundaryloss.training.engine` — :class:`Trainer`, with its collaborators
+  :mod:`.epoch_log` (console line, metrics files, TensorBoard, curves) and
+  :mod:`.checkpointing` (which checkpoints to save) and :mod:`.checkpoint` (their files).
+- :mod:`~boundaryloss.training.components`, :mod:`.data` — model, loss, optimiser and
+  datasets from a configuration.
+- :mod:`~boundaryloss.training.evaluate`, :mod:`.predict`, :mod:`.inference` — using a
+  trained model.
+"""
