@@ -131,16 +131,21 @@ TRAINING_BYTES_PER_PARAMETER = 16
 
 
 def check_model(
-    config, in_channels: int, num_classes: int, sample_shape: tuple[int, ...] = ()
+    config,
+    in_channels: int,
+    num_classes: int,
+    sample_shape: tuple[int, ...] = (),
+    smallest_batch: int = 2,
 ) -> int:
     """Refuse a network that cannot train here, before any memory is spent on it.
 
     The network is built on the ``meta`` device (shapes only, no memory). Its parameters
     are counted, and weights, gradients and Adam state (16 bytes per parameter) compared
     with the available memory; activations come on top, so passing is necessary, not
-    sufficient. With ``sample_shape`` one such sample is also passed through it (the
-    loader's last batch may hold one), which catches a depth too large for the image
-    size: a bottleneck of one pixel, where batch normalisation has nothing to normalise.
+    sufficient. With ``sample_shape`` the smallest batch the loader will give
+    (``smallest_batch`` such samples) is also passed through it, which catches a depth
+    too large for the image size: e.g. a one-pixel bottleneck with a batch of one, where
+    batch normalisation has nothing to normalise.
 
     Returns:
         The number of parameters.
@@ -161,7 +166,7 @@ def check_model(
             "base_channels"
         )
     if sample_shape:
-        batch = torch.empty((1, in_channels, *sample_shape), device="meta")
+        batch = torch.empty((smallest_batch, in_channels, *sample_shape), device="meta")
         try:
             model.train()(batch)
         except NotImplementedError:  # an operation without a meta kernel: cannot tell

@@ -13,6 +13,7 @@ set-up leaves nothing behind and a replaced run is deleted only then; a resume r
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from pathlib import Path
@@ -89,6 +90,21 @@ def _fabric(config: RunConfig):
         )
     except (ValueError, TypeError, RuntimeError) as error:
         raise ConfigError(f"train: {' '.join(str(error).split())}") from None
+
+
+def _drop_last(samples: int, per_rank: int) -> bool:
+    """Drop an incomplete last batch when there are at least two full ones (a batch of
+    one breaks batch normalisation)."""
+    return samples >= 2 * per_rank
+
+
+def smallest_batch(samples: int, per_rank: int) -> int:
+    """The smallest batch a loader of ``samples`` samples per rank gives."""
+    if samples == 0:
+        return per_rank
+    if _drop_last(samples, per_rank) or samples % per_rank == 0:
+        return min(per_rank, samples)
+    return samples % per_rank
 
 
 class _MixedSizes:
@@ -187,7 +203,15 @@ class Trainer:
         except ValueError as error:  # from the data layer: name the section
             raise ConfigError(f"data: {error}") from None
         num_classes = config.data.num_classes
-        check_model(config.model, self.data.in_channels, num_classes, self.data.sample_shape)
+        per_rank = config.data.batch_size // fabric.world_size
+        samples = math.ceil(len(self.data.train) / fabric.world_size)
+        check_model(
+            config.model,
+            self.data.in_channels,
+            num_classes,
+            self.data.sample_shape,
+            smallest_batch(samples, per_rank),
+        )
         model = build_model(
             config.model, self.data.in_channels, num_classes, config.model.spatial_dims
         )
@@ -391,7 +415,7 @@ class Trainer:
             batch_size=per_rank,
             sampler=self.sampler,
             num_workers=config.data.num_workers,
-            drop_last=len(self.sampler) >= 2 * per_rank,  # no batch of 1 for batch norm
+            drop_last=_drop_last(len(self.sampler), per_rank),
             generator=generator,
             persistent_workers=False,
             collate_fn=_collate,
