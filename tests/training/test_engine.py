@@ -139,13 +139,13 @@ def test_3d_patch_training_with_sliding_window_validation(tiny_config):
 def test_smallest_batch_matches_the_loader():
     from torch.utils.data import DataLoader
 
-    from boundaryloss.training.engine import _drop_last, smallest_batch
+    from boundaryloss.training.batching import drop_last, smallest_batch
 
     for samples in range(1, 12):
         for per_rank in (1, 2, 3, 4):
             loader = DataLoader(
                 list(range(samples)),
                 batch_size=per_rank,
-                drop_last=_drop_last(samples, per_rank),
+                drop_last=drop_last(samples, per_rank),
             )
             assert smallest_batch(samples, per_rank) == min(len(b) for b in loader)

@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader, DistributedSampler, default_collate
+from torch.utils.data import DataLoader, DistributedSampler
 
 from ..config import ConfigError, to_dict
 from ..data.splits import save_splits
+from .batching import MixedSizes, epoch_loader, smallest_batch
 from .checkpoint import load_checkpoint, load_model_state, rng_state, save_checkpoint, set_rng_state
 from .checkpointing import CheckpointPolicy
 from .checks import check_run_config
@@ -90,35 +91,6 @@ def _fabric(config: RunConfig):
         )
     except (ValueError, TypeError, RuntimeError) as error:
         raise ConfigError(f"train: {' '.join(str(error).split())}") from None
-
-
-def _drop_last(samples: int, per_rank: int) -> bool:
-    """Drop an incomplete last batch when there are at least two full ones (a batch of
-    one breaks batch normalisation)."""
-    return samples >= 2 * per_rank
-
-
-def smallest_batch(samples: int, per_rank: int) -> int:
-    """The smallest batch a loader of ``samples`` samples per rank gives."""
-    if samples == 0:
-        return per_rank
-    if _drop_last(samples, per_rank) or samples % per_rank == 0:
-        return min(per_rank, samples)
-    return samples % per_rank
-
-
-class _MixedSizes:
-    """A batch whose samples differ in size (reported by the main process)."""
-
-    def __init__(self, batch: list[dict[str, Any]]) -> None:
-        self.shapes = sorted({tuple(s["image"].shape[1:]) for s in batch})
-        self.cases = sorted({str(s.get("case_id", "?")) for s in batch})
-
-
-def _collate(batch: list[dict[str, Any]]):
-    if len({tuple(s["image"].shape) for s in batch}) > 1:
-        return _MixedSizes(batch)
-    return default_collate(batch)
 
 
 class Trainer:
@@ -369,7 +341,10 @@ class Trainer:
             weights = dict(self.loss_fn.weights)
             if skip_steps == 0:
                 self.running = {"loss": 0.0, "count": 0}
-            progress = self._progress(loader, epoch)
+            steps = len(loader)
+            if config.train.max_steps_per_epoch:
+                steps = min(steps, config.train.max_steps_per_epoch)
+            progress = self.log.progress_bar(epoch, steps) if config.train.progress else None
             for step, batch in enumerate(loader):
                 if step < skip_steps:
                     if step == skip_steps - 1:
@@ -407,18 +382,13 @@ class Trainer:
 
     def _loader(self, epoch: int) -> DataLoader:
         config = self.config
-        self.sampler.set_epoch(epoch)
-        generator = torch.Generator().manual_seed(config.train.seed * 100_003 + epoch)
-        per_rank = config.data.batch_size // self.fabric.world_size
-        loader = DataLoader(
+        loader = epoch_loader(
             self.data.train,
-            batch_size=per_rank,
-            sampler=self.sampler,
-            num_workers=config.data.num_workers,
-            drop_last=_drop_last(len(self.sampler), per_rank),
-            generator=generator,
-            persistent_workers=False,
-            collate_fn=_collate,
+            self.sampler,
+            config.data.batch_size // self.fabric.world_size,
+            config.data.num_workers,
+            config.train.seed,
+            epoch,
         )
         return self.fabric.setup_dataloaders(loader, use_distributed_sampler=False)
 
@@ -441,12 +411,8 @@ class Trainer:
         return row
 
     def _train_step(self, batch: Any, epoch: int, step: int) -> torch.Tensor:
-        if isinstance(batch, _MixedSizes):
-            raise ConfigError(
-                f"data.patch_size: training samples of different sizes {batch.shapes} (cases "
-                f"{', '.join(batch.cases[:3])}) cannot form a batch; set data.patch_size "
-                "(or data.resize)"
-            )
+        if isinstance(batch, MixedSizes):
+            raise batch.error()
         maps = {spec.argument: batch[spec.argument] for spec in self.map_specs}
         outputs = self.model(batch["image"])
         logits = full_resolution(outputs)
@@ -464,21 +430,6 @@ class Trainer:
         self.fabric.backward(loss)
         self.optimizer.step()
         return loss.detach()
-
-    def _progress(self, loader, epoch: int):
-        if not (self.config.train.progress and self.fabric.is_global_zero):
-            return None
-        from tqdm.auto import tqdm
-
-        total = len(loader)
-        if self.config.train.max_steps_per_epoch:
-            total = min(total, self.config.train.max_steps_per_epoch)
-        return tqdm(
-            total=total,
-            desc=f"epoch {epoch + 1}/{self.config.train.epochs}",
-            leave=False,
-            dynamic_ncols=True,
-        )
 
     def _finish(self, seconds: float) -> dict[str, Any]:
         self._promote()  # a resumed run that had nothing left to train

@@ -89,6 +89,16 @@ class EpochLog:
         """Keep the rows of the epochs a resumed run has completed."""
         self.metrics.load(up_to_epoch=up_to_epoch)
 
+    def progress_bar(self, epoch: int, steps: int):
+        """A tqdm bar over the ``steps`` of ``epoch`` (0-based), or None when inactive."""
+        if not self.active:
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(
+            total=steps, desc=f"epoch {epoch + 1}/{self.epochs}", leave=False, dynamic_ncols=True
+        )
+
     def note(self, line: str) -> None:
         """A one-line message (warnings at set-up)."""
         if self.active:
