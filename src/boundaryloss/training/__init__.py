@@ -7,8 +7,9 @@ Modules (imported on use, so ``import boundaryloss`` stays free of Lightning):
 - :mod:`~boundaryloss.training.run_dir` — the layout of a run directory, its staging,
   swap and lock.
 - :mod:`~boundaryloss.training.engine` — :class:`Trainer`, with its collaborators
-  :mod:`.epoch_log` (console line, metrics files, TensorBoard, curves) and
-  :mod:`.checkpointing` (which checkpoints to save) and :mod:`.checkpoint` (their files).
+  :mod:`.epoch_log` (console line, progress bar, metrics files, TensorBoard, curves),
+  :mod:`.checkpointing` (which checkpoints to save), :mod:`.checkpoint` (their files),
+  :mod:`.batching` (the epoch's loader) and :mod:`.validation` (whole-case metrics).
 - :mod:`~boundaryloss.training.components`, :mod:`.data` — model, loss, optimiser and
   datasets from a configuration.
 - :mod:`~boundaryloss.training.evaluate`, :mod:`.predict`, :mod:`.inference` — using a
