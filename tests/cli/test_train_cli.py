@@ -65,3 +65,14 @@ def test_unknown_option_is_rejected(capsys):
     with pytest.raises(SystemExit):
         main(["train", "a=1", "--bogus"])
     assert "unrecognized arguments: --bogus" in capsys.readouterr().err
+
+
+def test_run_directory_messages_name_the_options(tmp_path, capsys):
+    argv = ["train", f"output_dir={tmp_path}", "name=taken", *TINY]
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert "exists and is not empty; use --resume" in err and "--overwrite" in err
+    assert main(["train", f"output_dir={tmp_path}", "name=fresh", "--resume", *TINY]) == 1
+    assert "error: --resume: no checkpoint at" in capsys.readouterr().err

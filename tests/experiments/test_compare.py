@@ -72,7 +72,7 @@ def test_resume_skips_finished_and_resumes_interrupted(finished, monkeypatch):
     original = Trainer.fit
 
     def counting_fit(self):
-        calls.append((self.config.name, self.resume))
+        calls.append((str(self.run_dir.relative_to(self.run_dir.parents[1])), self.resume))
         return original(self)
 
     monkeypatch.setattr(Trainer, "fit", counting_fit)

@@ -21,7 +21,7 @@ def test_runs_are_resolved(write_experiment, tmp_path):
         ("rrw", 1),
     ]
     run = experiment.runs[3].config
-    assert run.name == "rrw/seed1" and run.train.seed == 1
+    assert run.name == "seed1" and run.train.seed == 1
     assert run.run_dir == tmp_path / "tiny" / "runs" / "rrw" / "seed1"
     assert run.loss.terms[0].name == "region_wise" and run.data.split_seed == 0
     assert experiment.reference == "gdl"

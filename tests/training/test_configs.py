@@ -143,7 +143,7 @@ def first_batch(config: RunConfig, specs, run_dir: Path) -> tuple:
     key = (repr(config.data), tuple(specs))
     if key not in _BATCHES:
         data = config.data
-        run_data = build_run_data(data, specs, run_dir, False, config.model.spatial_dims, 0)
+        run_data = build_run_data(data, specs, None, config.model.spatial_dims, 0)
         loader = DataLoader(run_data.train, batch_size=data.batch_size, shuffle=True)
         _BATCHES[key] = (run_data, next(iter(loader)))
     return _BATCHES[key]

@@ -57,7 +57,7 @@ def test_tiny_run_writes_everything(tiny_config):
 def test_refuses_to_overwrite_a_run(tiny_config):
     config = tiny_config("train.epochs=1")
     Trainer(config).fit()
-    with pytest.raises(FileExistsError, match="--resume"):
+    with pytest.raises(FileExistsError, match="exists and is not empty"):
         Trainer(config)
     with pytest.raises(ValueError, match="no checkpoint"):
         Trainer(tiny_config(name="other"), resume=True)
@@ -134,3 +134,18 @@ def test_3d_patch_training_with_sliding_window_validation(tiny_config):
     row = summary["final"]
     assert row["epoch"] == 1 and 0.0 <= row["val_dice_mean"] <= 1.0
     assert "val_hd95/1" in row
+
+
+def test_smallest_batch_matches_the_loader():
+    from torch.utils.data import DataLoader
+
+    from boundaryloss.training.batching import drop_last, smallest_batch
+
+    for samples in range(1, 12):
+        for per_rank in (1, 2, 3, 4):
+            loader = DataLoader(
+                list(range(samples)),
+                batch_size=per_rank,
+                drop_last=drop_last(samples, per_rank),
+            )
+            assert smallest_batch(samples, per_rank) == min(len(b) for b in loader)

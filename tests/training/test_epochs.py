@@ -34,7 +34,7 @@ def test_samples_per_epoch_sets_the_steps_of_an_epoch(tiny_config):
 def test_bad_epoch_settings_name_their_key(tiny_config, tmp_path, override, message):
     config = tiny_config(override)
     with pytest.raises(ConfigError, match=message):
-        build_run_data(config.data, [], tmp_path, False, 2, 0)
+        build_run_data(config.data, [], None, 2, 0)
 
 
 SMALL_3D = [
@@ -49,7 +49,7 @@ SMALL_3D = [
 
 def test_3d_cases_smaller_than_the_patch_are_padded_for_training(tiny_config, tmp_path):
     config = tiny_config(*SMALL_3D, "train.epochs=1")
-    data = build_run_data(config.data, [], tmp_path, False, 3, 0)
+    data = build_run_data(config.data, [], None, 3, 0)
     sample = data.train[0]
     assert sample["image"].shape == (1, 8, 8, 16) and sample["label"].shape == (8, 8, 16)
     summary = Trainer(config).fit()  # validation: windows cropped to the whole volumes

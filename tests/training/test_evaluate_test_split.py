@@ -113,6 +113,7 @@ def test_prepared_dataset_test_split_uses_its_masks(tiny_config, drive_root, tmp
 
 def test_test_split_errors_are_one_line(tiny_config, drive_root, tmp_path, capsys):
     synthetic = train(tiny_config, name="synthetic")
+    capsys.readouterr()  # training's epoch lines
     assert main(["evaluate", str(synthetic), "--split", "test", "--checkpoint", "last"]) == 1
     err = capsys.readouterr().err
     assert err.strip() == (
@@ -125,6 +126,7 @@ def test_test_split_errors_are_one_line(tiny_config, drive_root, tmp_path, capsy
         path.unlink()
     (no_labels / "test" / "1st_manual").rmdir()
     run = train(tiny_config, "data.source=drive", f"data.root={drive_root}", name="d")
+    capsys.readouterr()  # training's epoch lines
     argv = ["evaluate", str(run), "--split", "test", "--data", str(no_labels), "--checkpoint"]
     assert main([*argv, "last"]) == 1
     err = capsys.readouterr().err

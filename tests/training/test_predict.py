@@ -61,7 +61,7 @@ def test_checkpoint_from_another_architecture(trained_2d, tmp_path, capsys):
     import torch
 
     state = torch.load(trained_2d, weights_only=False)
-    state["config"].model.kwargs = {"base_channels": 8, "depth": 2}
+    state["config"]["model"]["kwargs"] = {"base_channels": 8, "depth": 2}
     torch.save(state, tmp_path / "other.pt")
     assert main(["predict", str(tmp_path / "other.pt"), str(tmp_path), str(tmp_path / "o")]) == 1
     err = capsys.readouterr().err.strip()

@@ -2,9 +2,10 @@
 
 Each sub-command lives in its own module exposing ``register(subparsers)``, which adds
 its parser and sets ``handler`` to a function taking the parsed arguments. Errors a user
-can fix (bad paths, bad files, bad options) are raised as ``ValueError``,
-``FileNotFoundError`` or ``FileExistsError`` and printed as one line on stderr with a
-non-zero exit code, never as a traceback.
+can fix (bad paths, bad files, bad options) are raised as ``ValueError``, an
+``OSError`` (unwritable or missing paths), :class:`~boundaryloss._lock.LockHeldError` or
+``MemoryError`` and printed as one line on stderr with a non-zero exit code, never as a
+traceback.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from .._lock import LockHeldError
 from . import compare, demo, evaluate, evaluate_folder, nnunet, predict, prepare, train
 
 COMMANDS = (prepare, train, evaluate, evaluate_folder, predict, compare, demo, nnunet)
@@ -29,6 +31,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(error: BaseException) -> str:
+    """The message of ``error`` on one line (an ``OSError`` as ``PATH: reason``)."""
+    if isinstance(error, MemoryError):
+        return f"out of memory ({error or 'no details'}); use a smaller model or batch"
+    if isinstance(error, OSError) and error.strerror:
+        where = error.filename if error.filename is not None else ""
+        if error.filename2 is not None:
+            where = f"{where} -> {error.filename2}"
+        text = f"{where}: {error.strerror}" if where else error.strerror
+    else:
+        text = str(error)
+    return " ".join(text.split())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``boundaryloss`` console script; returns the exit code."""
     parser = build_parser()
@@ -43,8 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         result = args.handler(args)
-    except (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError) as error:
-        print(f"boundaryloss {args.command}: error: {error}", file=sys.stderr)
+    except (ValueError, OSError, LockHeldError, MemoryError) as error:
+        print(f"boundaryloss {args.command}: error: {one_line(error)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"boundaryloss {args.command}: interrupted", file=sys.stderr)

@@ -18,7 +18,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--resume", action="store_true", help="continue the run from its last checkpoint"
     )
     parser.add_argument(
-        "--overwrite", action="store_true", help="replace an existing run directory"
+        "--overwrite",
+        action="store_true",
+        help="replace an existing run directory; the old run is deleted only once the new "
+        "one has written its first checkpoint",
     )
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="configuration overrides")
     parser.set_defaults(handler=run)
@@ -26,12 +29,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..training.config import load_config
-    from ..training.engine import Trainer, TrainingDiverged
+    from ..training.engine import NoCheckpointError, RunExistsError, Trainer, TrainingDiverged
 
     config = load_config(args.config, args.overrides)
-    trainer = Trainer(config, resume=args.resume, overwrite=args.overwrite)
     try:
+        trainer = Trainer(config, resume=args.resume, overwrite=args.overwrite)
         summary = trainer.fit()
+    except RunExistsError as error:
+        raise RunExistsError(
+            f"{error}; use --resume to continue it, --overwrite to replace it, or another name="
+        ) from None
+    except NoCheckpointError as error:
+        raise NoCheckpointError(str(error).replace("resume:", "--resume:", 1)) from None
     except TrainingDiverged as error:
         print(f"boundaryloss train: error: {error}", file=sys.stderr)
         return 1

@@ -11,11 +11,12 @@ import contextlib
 import gzip
 import io
 import os
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+
+# Re-exported: one implementation of atomic writing for the whole package.
+from .._files import atomic_path, write_text_atomically  # noqa: F401
 
 #: Suffixes read as 2D images through Pillow.
 IMAGE_2D_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".gif", ".ppm", ".pgm", ".bmp")
@@ -26,34 +27,6 @@ NIFTI_SUFFIXES = (".nii.gz", ".nii")
 def has_suffix(path: str | os.PathLike, suffixes: tuple[str, ...]) -> bool:
     name = Path(path).name.lower()
     return any(name.endswith(suffix) for suffix in suffixes)
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
-
-    The temporary name keeps the final suffix (e.g. ``.nii.gz``) so libraries that pick
-    the format from the name write the right one. On error the temporary is removed and
-    ``path`` is left as it was.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    suffix = "".join(path.suffixes[-2:]) if path.name.endswith(".nii.gz") else path.suffix
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=suffix)
-    os.close(handle)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def write_text_atomically(path: str | os.PathLike, text: str) -> None:
-    """Write a text file (JSON, CSV, Markdown) through a temporary file and a rename."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(text)
 
 
 # --- NIfTI --------------------------------------------------------------------------------

@@ -14,10 +14,12 @@ from typing import Any
 import numpy as np
 import yaml
 
+from .._files import remove_temporaries, write_text_atomically
+from .._lock import DirectoryLock
 from ..config import to_dict
-from ..data.io import write_text_atomically
 from ..data.slicing import most_foreground_slice
 from ..training.predict import Predictor
+from ..training.run_dir import RunDirectory
 from . import plots
 from .config import Experiment
 from .convergence import convergence_epoch
@@ -125,13 +127,16 @@ def findings(
 def _overlay_panels(
     experiment: Experiment, results: Sequence[RunResult], cases: Sequence, count: int
 ) -> list[tuple[str, np.ndarray, np.ndarray, dict[str, np.ndarray]]]:
-    """The first ``count`` validation cases segmented by each loss's first-seed model."""
+    """The first ``count`` validation cases segmented by each loss's first-seed model
+    (the first of ``results`` for each loss, in the experiment's loss order)."""
     checkpoint = experiment.config.report.checkpoint
+    first_run = {}
+    for result in results:
+        first_run.setdefault(result.loss, result.spec.run_dir)
     predictors = {
-        loss: Predictor.from_checkpoint(
-            experiment.runs_of(loss)[0].run_dir / "checkpoints" / f"{checkpoint}.pt"
-        )
+        loss: Predictor.from_checkpoint(RunDirectory(first_run[loss]).checkpoint(checkpoint))
         for loss in experiment.loss_names
+        if loss in first_run
     }
     axis = experiment.runs[0].config.data.slice_axis
     panels = []
@@ -203,19 +208,25 @@ def _setup_lines(experiment: Experiment, n_val: int) -> list[str]:
     ]
 
 
-def build_report(
-    experiment: Experiment,
-    results: Sequence[RunResult],
-    stats: Sequence[LossStats],
-    table_md: str,
-    table_html: str,
-    lines: list[str],
-    convergence: dict[str, list[int | None]],
-    gradient_rows: Sequence[dict[str, Any]],
-    panels,
-    wall_seconds: float,
-) -> Report:
+@dataclass(frozen=True)
+class ReportInputs:
+    """What the report is drawn from (all computed by :func:`run_compare`)."""
+
+    results: Sequence[RunResult]
+    stats: Sequence[LossStats]
+    table_md: str
+    table_html: str
+    findings: list[str]
+    convergence: dict[str, list[int | None]]
+    gradient_rows: Sequence[dict[str, Any]]
+    panels: list
+    wall_seconds: float
+
+
+def build_report(experiment: Experiment, inputs: ReportInputs) -> Report:
     """Draw the figures into ``OUTPUT/figures`` and assemble the report."""
+    results, convergence = inputs.results, inputs.convergence
+    gradient_rows, panels = inputs.gradient_rows, inputs.panels
     cfg = experiment.config
     out = experiment.output
     figures = out / "figures"
@@ -227,7 +238,7 @@ def build_report(
     report.bullets(_setup_lines(experiment, len(results[0].val_ids)))
 
     report.heading("Results")
-    report.table(Table(table_md, table_html))
+    report.table(Table(inputs.table_md, inputs.table_html))
     n_perm = cfg.report.n_permutations
     report.paragraph(
         f"Mean ± std over all validation cases and seeds (population std). Bold: best value "
@@ -248,7 +259,7 @@ def build_report(
             "confidence interval of the mean over cases (values averaged over seeds)."
         )
     report.heading("Findings (computed from the results above)")
-    report.bullets(lines)
+    report.bullets(inputs.findings)
 
     report.heading("Learning curves")
     plots.learning_curves(results, losses, figures / "learning_curves.png")
@@ -339,7 +350,7 @@ def build_report(
     report.paragraph(
         f"Training time is the sum of the logged epoch times (training and validation "
         f"epochs, across resumptions): {total:.1f} s in all. This invocation of compare took "
-        f"{wall_seconds:.1f} s including evaluation, diagnostics and the report."
+        f"{inputs.wall_seconds:.1f} s including evaluation, diagnostics and the report."
     )
     report.heading("Loss configurations")
     report.code(
@@ -354,7 +365,22 @@ def build_report(
 def run_compare(
     experiment: Experiment, resume: bool = True, log: Callable[[str], None] = print
 ) -> CompareOutput:
-    """Train, evaluate and report; returns the paths and the table/findings text."""
+    """Train, evaluate and report; returns the paths and the table/findings text.
+
+    The output folder is locked while this runs (a second comparison into it gets
+    :class:`~boundaryloss._lock.LockHeldError`); temporary files a killed comparison
+    left in it are removed first.
+
+    Raises:
+        LockHeldError: another process is writing the same output folder.
+    """
+    with DirectoryLock(experiment.output, what="comparison folder"):
+        for folder in (experiment.output, experiment.output / "figures"):
+            remove_temporaries(folder)
+        return _run_compare(experiment, resume, log)
+
+
+def _run_compare(experiment: Experiment, resume: bool, log: Callable[[str], None]) -> CompareOutput:
     started = time.perf_counter()
     cfg = experiment.config
     out = experiment.output
@@ -380,15 +406,17 @@ def run_compare(
     write_text_atomically(out / "cases.csv", _records_csv(recs))
     report = build_report(
         experiment,
-        results,
-        stats,
-        to_markdown(header, cells),
-        to_html(header, cells),
-        lines,
-        convergence,
-        gradient_rows,
-        panels,
-        time.perf_counter() - started,
+        ReportInputs(
+            results=results,
+            stats=stats,
+            table_md=to_markdown(header, cells),
+            table_html=to_html(header, cells),
+            findings=lines,
+            convergence=convergence,
+            gradient_rows=gradient_rows,
+            panels=panels,
+            wall_seconds=time.perf_counter() - started,
+        ),
     )
     md, page = report.write(out)
     return CompareOutput(

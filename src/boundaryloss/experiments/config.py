@@ -215,7 +215,7 @@ def _run_config(
     where = f"{path}: losses[{index}] ({entry.name})"
     try:
         data = apply_overrides(data, list(entry.overrides))
-        data.update(name=f"{entry.name}/seed{seed}", output_dir=str(output / "runs"))
+        data.update(name=f"seed{seed}", output_dir=str(output / "runs" / entry.name))
         data.setdefault("train", {})
         if not isinstance(data["train"], dict):
             raise ConfigError("train: expected a mapping")

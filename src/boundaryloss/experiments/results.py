@@ -21,6 +21,8 @@ from ..data.splits import load_splits, select_cases
 from ..metrics._empty import image_diagonal
 from ..training.data import build_cases
 from ..training.evaluate import evaluate_run
+from ..training.run_dir import EvaluationFolder, RunDirectory
+from ..training.run_log import MetricsLog
 from .config import Experiment, RunSpec
 
 _INT_COLUMNS = ("class", "pred_voxels", "ref_voxels")
@@ -67,15 +69,17 @@ def read_cases_csv(path: Path) -> list[dict[str, Any]]:
 
 
 def read_history(run_dir: Path) -> list[dict[str, Any]]:
-    path = run_dir / "metrics.jsonl"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no training history; was the run trained?")
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    """The per-epoch rows of a trained run (``metrics.jsonl``).
+
+    Raises:
+        FileNotFoundError: the run has no history.
+    """
+    return MetricsLog(RunDirectory(run_dir)).load()
 
 
 def _evaluation_is_current(output: Path, checkpoint: Path, lesion: bool = False) -> bool:
-    summary = output / "summary.json"
-    cases = output / "cases.csv"
+    files = EvaluationFolder(output)
+    summary, cases = files.summary, files.cases
     if not (summary.is_file() and cases.is_file()):
         return False
     try:
@@ -93,14 +97,19 @@ def _evaluation_is_current(output: Path, checkpoint: Path, lesion: bool = False)
 
 def evaluate(spec: RunSpec, checkpoint: str, lesion: bool = False) -> list[dict[str, Any]]:
     """Per-case, per-class rows of one run on its validation cases (cached)."""
-    run_dir = spec.run_dir
-    output = run_dir / "evaluation"
-    path = run_dir / "checkpoints" / f"{checkpoint}.pt"
+    run = RunDirectory(spec.run_dir)
+    output = run.evaluation
+    path = run.checkpoint(checkpoint)
     if not _evaluation_is_current(output, path, lesion):
         evaluate_run(
-            run_dir, checkpoint=checkpoint, split="val", output=output, missing="inf", lesion=lesion
+            run.path,
+            checkpoint=checkpoint,
+            split="val",
+            output=output,
+            missing="inf",
+            lesion=lesion,
         )
-    return read_cases_csv(output / "cases.csv")
+    return read_cases_csv(EvaluationFolder(output).cases)
 
 
 def collect(experiment: Experiment, log: Callable[[str], None] = print) -> list[RunResult]:
@@ -113,11 +122,11 @@ def collect(experiment: Experiment, log: Callable[[str], None] = print) -> list[
     checkpoint = experiment.config.report.checkpoint
     for spec in experiment.runs:
         started = time.perf_counter()
+        run = RunDirectory(spec.run_dir)
         rows = evaluate(spec, checkpoint, experiment.config.report.lesion)
-        val_ids = load_splits(spec.run_dir / "splits.json")[0].val
-        summary = json.loads((spec.run_dir / "summary.json").read_text())
-        env_path = spec.run_dir / "environment.json"
-        environment = json.loads(env_path.read_text()) if env_path.is_file() else {}
+        val_ids = load_splits(run.splits)[0].val
+        summary = json.loads(run.summary.read_text())
+        environment = json.loads(run.environment.read_text()) if run.environment.is_file() else {}
         results.append(
             RunResult(spec, rows, read_history(spec.run_dir), summary, val_ids, environment)
         )
@@ -126,8 +135,8 @@ def collect(experiment: Experiment, log: Callable[[str], None] = print) -> list[
     for result in results[1:]:
         if result.val_ids != first.val_ids:
             raise ValueError(
-                f"{result.spec.run_dir / 'splits.json'}: validation cases differ from "
-                f"{first.spec.run_dir / 'splits.json'}; runs must share the split"
+                f"{RunDirectory(result.spec.run_dir).splits}: validation cases differ from "
+                f"{RunDirectory(first.spec.run_dir).splits}; runs must share the split"
             )
     return results
 

@@ -14,15 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import to_dict
+from ..config import ConfigError, to_dict
+from ..training.checks import check_run_config
 from ..training.config import load_config
-from ..training.engine import Trainer, TrainingDiverged, snapshot_name
+from ..training.engine import Trainer, TrainingDiverged
+from ..training.run_dir import RunDirectory
 from .config import Experiment, RunSpec
 
 
 def snapshot_path(run_dir: Path, epoch: int) -> Path:
     """Where the model after ``epoch`` (1-based) epochs is kept for the diagnostics."""
-    return Path(run_dir) / "checkpoints" / snapshot_name(epoch)
+    return RunDirectory(run_dir).snapshot(epoch)
 
 
 @dataclass
@@ -52,13 +54,16 @@ def check_saved_config(spec: RunSpec) -> None:
     Raises:
         ValueError: the saved ``config.yaml`` differs (the message names the key).
     """
-    saved_path = spec.run_dir / "config.yaml"
+    saved_path = RunDirectory(spec.run_dir).config
     if not saved_path.is_file():
         return
     saved = to_dict(load_config(saved_path))
     wanted = to_dict(spec.config)
     for data in (saved, wanted):
+        # Where the run lives is not how it was trained (older versions named runs
+        # "LOSS/seedN" under OUTPUT/runs, newer ones "seedN" under OUTPUT/runs/LOSS).
         data.pop("output_dir", None)
+        data.pop("name", None)
         data["train"].pop("progress", None)
     key = _first_difference(saved, wanted)
     if key is not None:
@@ -70,9 +75,10 @@ def check_saved_config(spec: RunSpec) -> None:
 
 def run_state(spec: RunSpec) -> str:
     """``finished`` (summary.json), ``interrupted`` (last.pt only) or ``new``."""
-    if (spec.run_dir / "summary.json").is_file():
+    run = RunDirectory(spec.run_dir)
+    if run.is_finished():
         return "finished"
-    if (spec.run_dir / "checkpoints" / "last.pt").is_file():
+    if run.has_checkpoint():
         return "interrupted"
     return "new"
 
@@ -80,7 +86,20 @@ def run_state(spec: RunSpec) -> str:
 def train_all(
     experiment: Experiment, resume: bool = True, log: Callable[[str], None] = print
 ) -> list[RunOutcome]:
-    """Train (or resume, or skip) every run, printing one line per start and finish."""
+    """Train (or resume, or skip) every run, printing one line per start and finish.
+
+    Every run's configuration is checked before the first one trains, so a wrong value in
+    the last loss configuration does not surface after hours of training the others.
+
+    Raises:
+        ValueError: a wrong value (names the loss and the key), a changed configuration
+            of a finished run, or a diverged run.
+    """
+    for spec in experiment.runs:
+        try:
+            check_run_config(spec.config)
+        except ConfigError as error:
+            raise ConfigError(f"losses: {spec.loss}: {error}") from None
     outcomes = []
     total = len(experiment.runs)
     snapshots = tuple(experiment.snapshot_epochs)

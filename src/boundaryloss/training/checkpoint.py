@@ -3,25 +3,37 @@
 A checkpoint holds the model, optimiser, learning-rate schedule, loss (with its weight
 schedule), epoch, global step, best validation score and the RNG states of Python,
 NumPy and torch, so that training 4 epochs equals training 2 and resuming for 2.
+
+Everything in it is plain data (tensors, numbers, strings, lists, dicts; the run
+configuration as the dict :func:`~boundaryloss.config.to_dict` gives), so it is read
+with ``torch.load(weights_only=True)``: loading a checkpoint from elsewhere cannot run
+code.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import random
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from ..data.io import atomic_path
+from .._files import atomic_path
+from ..config import ConfigError, from_dict
+from .config import RunConfig
 
 
 def rng_state() -> dict[str, Any]:
+    """The Python, NumPy and torch RNG states as plain data (no NumPy objects)."""
+    name, keys, position, has_gauss, cached = np.random.get_state()  # noqa: NPY002
+    version, internal, gauss = random.getstate()
     state = {
-        "python": random.getstate(),
-        "numpy": np.random.get_state(),  # noqa: NPY002 - third-party code may use it
+        "python": [version, list(internal), gauss],
+        "numpy": [name, torch.from_numpy(keys.astype(np.int64)), position, has_gauss, cached],
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():  # pragma: no cover - GPU only
@@ -30,8 +42,11 @@ def rng_state() -> dict[str, Any]:
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])  # noqa: NPY002
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    name, keys, position, has_gauss, cached = state["numpy"]
+    keys = np.asarray(keys.numpy() if torch.is_tensor(keys) else keys).astype(np.uint32)
+    np.random.set_state((name, keys, position, has_gauss, cached))  # noqa: NPY002
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():  # pragma: no cover - GPU only
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -44,21 +59,47 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """Load a checkpoint on the CPU.
+    """Load a checkpoint on the CPU with ``weights_only=True`` (no code is run).
 
     Raises:
-        ValueError: the file is missing or is not a boundaryloss checkpoint.
+        ValueError: the file is missing, unreadable, holds objects other than plain data
+            (e.g. a checkpoint of an older version that pickled its configuration), or
+            is not a boundaryloss checkpoint.
     """
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"checkpoint not found: {path}")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        text = " ".join(str(error).split())
+        found = re.search(r"Unsupported global[^.;]*", text)
+        if found is None:  # not a pickle at all
+            raise ValueError(f"{path}: not a torch checkpoint file") from None
+        raise ValueError(
+            f"{path}: refused to load: it holds objects other than tensors and plain data, "
+            f"which could run code ({found.group(0)[:120]})"
+        ) from None
     except Exception as error:
-        raise ValueError(f"{path}: cannot read checkpoint ({error})") from error
+        detail = " ".join(str(error).split())[:200]
+        raise ValueError(f"{path}: cannot read checkpoint ({detail})") from None
     if not isinstance(state, dict) or "model" not in state or "config" not in state:
         raise ValueError(f"{path}: not a boundaryloss checkpoint (no model/config entries)")
+    if not isinstance(state["config"], dict):
+        raise ValueError(f"{path}: the configuration is not plain data")
     return state
+
+
+def checkpoint_config(state: dict[str, Any], path: str | os.PathLike) -> RunConfig:
+    """The run configuration stored in a loaded checkpoint.
+
+    Raises:
+        ValueError: it does not match this version's configuration (names the key).
+    """
+    try:
+        return from_dict(RunConfig, state["config"])
+    except ConfigError as error:
+        raise ValueError(f"{path}: stored configuration: {error}") from None
 
 
 def load_model_state(model: torch.nn.Module, state: dict[str, Any], path: str) -> None:

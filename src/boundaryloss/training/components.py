@@ -113,6 +113,74 @@ def build_model(config, in_channels: int, num_classes: int, spatial_dims: int) -
     return instantiate(NETWORKS, config.name, kwargs, "model")
 
 
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux ``MemAvailable``), or None."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+#: Bytes per parameter while training with Adam in float32: weights, gradients and
+#: two moment estimates.
+TRAINING_BYTES_PER_PARAMETER = 16
+
+
+def check_model(
+    config,
+    in_channels: int,
+    num_classes: int,
+    sample_shape: tuple[int, ...] = (),
+    smallest_batch: int = 2,
+) -> int:
+    """Refuse a network that cannot train here, before any memory is spent on it.
+
+    The network is built on the ``meta`` device (shapes only, no memory). Its parameters
+    are counted, and weights, gradients and Adam state (16 bytes per parameter) compared
+    with the available memory; activations come on top, so passing is necessary, not
+    sufficient. With ``sample_shape`` the smallest batch the loader will give
+    (``smallest_batch`` such samples) is also passed through it, which catches a depth
+    too large for the image size: e.g. a one-pixel bottleneck with a batch of one, where
+    batch normalisation has nothing to normalise.
+
+    Returns:
+        The number of parameters.
+
+    Raises:
+        ConfigError: naming ``model.kwargs`` and the estimate or the shape problem.
+    """
+    with torch.device("meta"):
+        model = build_model(config, in_channels, num_classes, config.spatial_dims)
+    count = sum(p.numel() for p in model.parameters())
+    needed = count * TRAINING_BYTES_PER_PARAMETER
+    available = available_memory()
+    if available is not None and needed > available:
+        raise ConfigError(
+            f"model.kwargs: {config.kwargs} gives a {config.name} of {count:,} parameters, "
+            f"needing about {needed / 2**30:.1f} GiB for weights, gradients and optimiser "
+            f"state; {available / 2**30:.1f} GiB is available. Use a smaller depth or "
+            "base_channels"
+        )
+    if sample_shape:
+        batch = torch.empty((smallest_batch, in_channels, *sample_shape), device="meta")
+        try:
+            model.train()(batch)
+        except NotImplementedError:  # an operation without a meta kernel: cannot tell
+            pass
+        except (RuntimeError, ValueError) as error:
+            detail = " ".join(str(error).split())[:200]
+            raise ConfigError(
+                f"model.kwargs: {config.kwargs} does not fit training samples of size "
+                f"{list(sample_shape)} ({detail}); use a smaller depth or a larger "
+                "data.patch_size"
+            ) from None
+    return count
+
+
 def build_optimizer(config, parameters) -> torch.optim.Optimizer:
     """Adam with the boundary-loss paper's betas (0.9, 0.99) by default, or SGD."""
     if config.name == "adam":

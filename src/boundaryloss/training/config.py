@@ -9,8 +9,8 @@ from typing import Any, Literal
 
 import yaml
 
+from .._files import write_text_atomically
 from ..config import apply_overrides, from_dict, read_yaml, to_dict
-from ..data.io import write_text_atomically
 
 
 @dataclass

@@ -30,7 +30,7 @@ from ..data.intensity import (
 )
 from ..data.preprocess import Preprocess
 from ..data.spatial import RandomSpatial
-from ..data.splits import Split, load_splits, save_splits, select_cases, train_val_split
+from ..data.splits import Split, load_splits, select_cases, train_val_split
 from ..maps import DistanceMapTransform, MapSpec
 
 
@@ -110,10 +110,11 @@ def case_ids(cases: Sequence) -> list[str]:
     return list(ids) if ids is not None else [case.case_id for case in cases]
 
 
-def make_split(config, cases: Sequence, path: Path, resume: bool) -> Split:
-    """Case-level train/validation split, saved in the run directory (reused on resume)."""
-    if resume and path.is_file():
-        return load_splits(path)[0]
+def make_split(config, cases: Sequence, saved: Path | None = None) -> Split:
+    """Case-level train/validation split; ``saved`` (a resumed run's ``splits.json``) is
+    reused when it exists. Nothing is written here: the trainer saves the split."""
+    if saved is not None and saved.is_file():
+        return load_splits(saved)[0]
     group = None
     if config.group_regex:
         try:
@@ -121,11 +122,29 @@ def make_split(config, cases: Sequence, path: Path, resume: bool) -> Split:
         except re.error as error:
             raise ConfigError(f"data.group_regex: invalid regex ({error})") from error
         group = pattern.pattern
-    split = train_val_split(
+    return train_val_split(
         case_ids(cases), val_fraction=config.val_fraction, seed=config.split_seed, group=group
     )
-    save_splits(path, split)
-    return split
+
+
+def known_label_values(config, cases: Sequence) -> frozenset[int] | None:
+    """The label values the data can contain, from the source's description (synthetic
+    classes, ``dataset.json`` labels, binary vessel datasets); None when unknown."""
+    if config.source == "synthetic":
+        return frozenset(range(config.synthetic.num_classes))
+    if config.source in ("chase_db1", "drive", "stare"):
+        return frozenset((0, 1))
+    values = getattr(cases, "label_values", None)
+    return frozenset(int(v) for v in values) if values is not None else None
+
+
+def absent_classes(config, cases: Sequence) -> tuple[int, ...]:
+    """Classes below ``num_classes`` that the labels never contain (they would score a
+    perfect Dice and inflate the mean)."""
+    values = known_label_values(config, cases)
+    if values is None:
+        return ()
+    return tuple(c for c in range(1, config.num_classes) if c not in values)
 
 
 def make_preprocess(config) -> Preprocess:
@@ -237,6 +256,53 @@ def training_transforms(config, spatial_dims: int, patch: Sequence[int] | None) 
     return Compose(steps)
 
 
+def sample_shape(
+    case_shape: Sequence[int], patch: Sequence[int] | None, spatial_dims: int, slice_axis: int
+) -> tuple[int, ...]:
+    """Spatial shape of a training sample: the patch, else the (sliced) case's shape."""
+    if patch is not None:
+        return tuple(patch)
+    shape = tuple(case_shape)
+    if spatial_dims == 2 and len(shape) == 3:
+        shape = tuple(size for axis, size in enumerate(shape) if axis != slice_axis % 3)
+    return shape
+
+
+class _ShapeRecorder:
+    """A case preprocess that also notes the spatial shape of every case it prepares."""
+
+    def __init__(self, preprocess: Preprocess) -> None:
+        self.preprocess = preprocess
+        self.shapes: dict[str, tuple[int, ...]] = {}
+
+    def __call__(self, case):
+        case = self.preprocess(case)
+        self.shapes[case.case_id] = tuple(case.spatial_shape)
+        return case
+
+
+def check_same_slice_size(shapes: dict[str, tuple[int, ...]], slice_axis: int) -> None:
+    """Refuse training cases whose 2D samples differ in size without a patch to cut.
+
+    Args:
+        shapes: case id -> spatial shape (2D, or 3D sliced along ``slice_axis``).
+
+    Raises:
+        ConfigError: naming ``data.patch_size`` and two cases of different sizes.
+    """
+    seen: dict[tuple[int, ...], str] = {}
+    for case_id, shape in shapes.items():
+        size = sample_shape(shape, None, 2, slice_axis)
+        seen.setdefault(size, case_id)
+        if len(seen) > 1:
+            (a, first), (b, second) = list(seen.items())[:2]
+            raise ConfigError(
+                f"data.patch_size: training slices have different sizes ({first}: {list(a)}, "
+                f"{second}: {list(b)}) and cannot form batches; set data.patch_size (or "
+                "data.resize)"
+            )
+
+
 @dataclass
 class RunData:
     """Everything the trainer needs from the data side."""
@@ -248,14 +314,25 @@ class RunData:
     in_channels: int
     spatial_dims: int
     slice_axis: int
+    absent_classes: tuple[int, ...] = ()
+    sample_shape: tuple[int, ...] = ()  # spatial shape of a training sample (the first)
 
 
 def build_run_data(
-    config, specs: Sequence[MapSpec], run_dir: Path, resume: bool, spatial_dims: int, seed: int
+    config,
+    specs: Sequence[MapSpec],
+    saved_split: Path | None,
+    spatial_dims: int,
+    seed: int,
 ) -> RunData:
+    """Cases, split and datasets of a run; reads data but writes nothing.
+
+    Args:
+        saved_split: a resumed run's ``splits.json`` (reused), or None for a new split.
+    """
     data = config
     cases = build_cases(data)
-    split = make_split(data, cases, run_dir / "splits.json", resume)
+    split = make_split(data, cases, saved_split)
     train_cases = select_cases(cases, split.train)
     val_cases = select_cases(cases, split.val)
     preprocess = make_preprocess(data)
@@ -271,14 +348,17 @@ def build_run_data(
     if spatial_dims == 2:
         if patch is not None and len(patch) != 2:
             raise ConfigError(f"data.patch_size: a 2D network needs 2 sizes, got {list(patch)}")
-        train = SliceDataset(
+        recorder = _ShapeRecorder(preprocess)
+        train = SliceDataset(  # loads every training case once: the recorder sees them
             train_cases,
             axis=data.slice_axis,
             transforms=training_transforms(data, 2, patch),
             maps=maps,
-            preprocess=preprocess,
+            preprocess=recorder,
             seed=seed,
         )
+        if patch is None:
+            check_same_slice_size(recorder.shapes, data.slice_axis)
     else:
         if first.ndim != 3:
             raise ConfigError("model.spatial_dims: 3 needs 3D cases")
@@ -306,6 +386,8 @@ def build_run_data(
         in_channels=first.image.shape[0],
         spatial_dims=spatial_dims,
         slice_axis=data.slice_axis,
+        absent_classes=absent_classes(data, cases),
+        sample_shape=sample_shape(first.spatial_shape, patch, spatial_dims, data.slice_axis),
     )
 
 

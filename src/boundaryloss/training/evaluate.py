@@ -8,14 +8,16 @@ import io
 from pathlib import Path
 from typing import Any
 
+from .._files import write_text_atomically
+from .._lock import DirectoryLock
 from .._validation import check_one_of
 from ..data.fov import restrict_to_fov
-from ..data.io import write_text_atomically
 from ..data.splits import load_splits, select_cases
 from ..metrics import SegmentationEvaluator
 from .data import build_cases, case_ids
 from .pixel_level import PixelLevel
 from .predict import Predictor
+from .run_dir import CHECKPOINT_NAMES, EvaluationFolder, RunDirectory
 from .run_log import write_json
 
 METRICS = ("dice", "hd", "hd95", "assd", "precision", "recall")
@@ -26,6 +28,21 @@ FOV_COLUMNS = ("fov", "scored_voxels", "tp_voxels")
 #: Default output folder under the run directory, per split (test results never
 #: replace validation results).
 OUTPUT_FOLDERS = {"val": "evaluation", "all": "evaluation", "test": "evaluation_test"}
+
+
+def check_output_folder(output: Path) -> None:
+    """Refuse an evaluation folder that is a run directory (its ``summary.json`` would
+    be replaced).
+
+    Raises:
+        ValueError: naming the folder.
+    """
+    run = RunDirectory(output)
+    if run.config.is_file() or run.checkpoints.is_dir():
+        raise ValueError(
+            f"output {output}: is a run directory; its summary.json would be replaced. "
+            "Choose another folder (default RUN_DIR/evaluation)"
+        )
 
 
 def evaluate_run(
@@ -74,29 +91,32 @@ def evaluate_run(
         ValueError: unknown split, a source without a test split, a case without a
             reference label, or the readers' errors (naming the files).
     """
-    run_dir = Path(run_dir)
+    run = RunDirectory(run_dir)
+    run_dir = run.path
     if not run_dir.is_dir():
         raise FileNotFoundError(f"run directory not found: {run_dir}")
     check_one_of(split, OUTPUT_FOLDERS, "split")
-    path = Path(checkpoint)
-    if checkpoint in ("best", "last"):
-        path = run_dir / "checkpoints" / f"{checkpoint}.pt"
+    output = Path(output) if output is not None else run_dir / OUTPUT_FOLDERS[split]
+    check_output_folder(output)
+    path = run.checkpoint(checkpoint) if checkpoint in CHECKPOINT_NAMES else Path(checkpoint)
     predictor = Predictor.from_checkpoint(path, mirror=mirror)
     data_config = predictor.config.data
     if data_root is not None:
         data_config = dataclasses.replace(data_config, root=str(data_root))
     cases = build_cases(data_config, "test" if split == "test" else "train")
     if split == "val":
-        splits_file = run_dir / "splits.json"
+        splits_file = run.splits
         if not splits_file.is_file():
-            raise FileNotFoundError(f"{splits_file}: no split saved in this run; use --split all")
+            raise FileNotFoundError(
+                f"{splits_file}: no split saved in this run; evaluate split 'all' instead"
+            )
         wanted = load_splits(splits_file)[0].val
         known = set(case_ids(cases))
         absent = [c for c in wanted if c not in known]
         if absent:
             raise ValueError(
                 f"validation case(s) {absent[:3]} of {splits_file} are not in the dataset; "
-                "pass --data or --split all"
+                "evaluate on the run's own data root, or split 'all'"
             )
         cases = select_cases(cases, wanted)
     metrics = METRICS
@@ -130,8 +150,6 @@ def evaluate_run(
             }
         if progress is not None:
             progress(f"[{i + 1}/{len(cases)}] {case.case_id}")
-    output = Path(output) if output is not None else run_dir / OUTPUT_FOLDERS[split]
-    _write_cases(output / "cases.csv", evaluator, extra)
     summary = {
         "checkpoint": str(path),
         "split": split,
@@ -143,7 +161,12 @@ def evaluate_run(
         "metrics": evaluator.summary(confidence=0.95),
         "pixel_level": pixels.summary(),
     }
-    write_json(output / "summary.json", summary)
+    files = EvaluationFolder(output)
+    # Under the folder's lock, so two evaluations never leave one's cases.csv beside the
+    # other's summary.json.
+    with DirectoryLock(output, what="evaluation folder"):
+        _write_cases(files.cases, evaluator, extra)
+        write_json(files.summary, summary)
     return summary
 
 

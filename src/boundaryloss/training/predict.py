@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
+from .._files import TEMP_MARKER
 from ..data.case import Case
 from ..data.io import (
     IMAGE_2D_SUFFIXES,
@@ -20,7 +22,7 @@ from ..data.io import (
     write_image_2d,
     write_nifti,
 )
-from .checkpoint import load_checkpoint, load_model_state
+from .checkpoint import checkpoint_config, load_checkpoint, load_model_state
 from .components import build_model
 from .config import RunConfig
 from .data import make_preprocess
@@ -41,24 +43,43 @@ class Predictor:
     def from_checkpoint(
         cls, path: str | os.PathLike, device: str = "cpu", mirror: bool | None = None
     ) -> Predictor:
+        """Load a checkpoint onto ``device`` (checked first: ``cpu``, ``cuda:0``, ...).
+
+        Args:
+            mirror: test-time mirroring on or off (None: the run's ``inference.mirror``).
+
+        Raises:
+            ValueError: an unknown or unavailable device, or an unreadable checkpoint.
+        """
+        target = parse_device(device)
         state = load_checkpoint(path)
-        config: RunConfig = state["config"]
+        config = checkpoint_config(state, path)
         model = build_model(
             config.model, state["in_channels"], config.data.num_classes, config.model.spatial_dims
         )
         load_model_state(model, state["model"], str(path))
-        model.to(device).eval()
-        return cls(model, config, state["in_channels"], torch.device(device), mirror)
+        model.to(target).eval()
+        return cls(model, config, state["in_channels"], target, mirror)
 
-    @torch.no_grad()
-    def probabilities(self, case: Case) -> np.ndarray:
-        """Softmax probabilities ``(K, *spatial)`` on the case's own grid."""
+    def check(self, case: Case) -> None:
+        """Refuse a case this model cannot segment (channels, dimensionality).
+
+        Raises:
+            ValueError: naming the file.
+        """
+        source = ", ".join(map(str, case.source)) or case.case_id
         if case.image.shape[0] != self.in_channels:
-            source = ", ".join(map(str, case.source)) or case.case_id
             raise ValueError(
                 f"{source}: the model expects {self.in_channels} image channel(s), "
                 f"got {case.image.shape[0]}"
             )
+        if self.config.model.spatial_dims == 3 and case.ndim != 3:
+            raise ValueError(f"{source}: the model is 3D, this image is {case.ndim}D")
+
+    @torch.no_grad()
+    def probabilities(self, case: Case) -> np.ndarray:
+        """Softmax probabilities ``(K, *spatial)`` on the case's own grid."""
+        self.check(case)
         preprocess = make_preprocess(self.config.data)
         prepared = preprocess(case.with_arrays(label=None, fov=None))
         image = torch.from_numpy(np.ascontiguousarray(prepared.image)).to(self.device)
@@ -128,22 +149,117 @@ def output_name(input_path: Path) -> str:
     return Path(name).with_suffix(".png").name
 
 
+def parse_device(device: str) -> torch.device:
+    """A torch device that exists on this machine.
+
+    Raises:
+        ValueError: an unknown device string, or CUDA/MPS that is not available (the
+            message names ``--device``'s value).
+    """
+    try:
+        target = torch.device(device)
+    except (RuntimeError, ValueError, TypeError):
+        raise ValueError(
+            f"device {device!r}: not a torch device (e.g. cpu, cuda, cuda:0)"
+        ) from None
+    if target.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ValueError(f"device {device!r}: CUDA is not available on this machine")
+        if target.index is not None and target.index >= count:
+            raise ValueError(f"device {device!r}: this machine has {count} CUDA device(s)")
+    elif target.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise ValueError(f"device {device!r}: MPS is not available on this machine")
+    elif target.type != "cpu":
+        raise ValueError(f"device {device!r}: unsupported; use cpu, cuda[:N] or mps")
+    return target
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (b.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
+
+
+def plan_outputs(inputs: list[Path], output: Path) -> list[Path]:
+    """The label file each input is written to, refusing any plan that loses data.
+
+    A single input file goes to ``output`` itself when it has a suffix and is not a
+    folder; otherwise every input goes into the folder ``output``.
+
+    Raises:
+        ValueError: an output would be, or replace, one of the inputs; the output folder
+            is an input folder; two inputs would write the same output.
+    """
+    single_file = len(inputs) == 1 and output.suffix != "" and not output.is_dir()
+    if not single_file:
+        for folder in sorted({path.parent for path in inputs}):
+            if _same_file(output, folder):
+                raise ValueError(
+                    f"output {output}: is the input folder; label maps would be written "
+                    "among (and could replace) the input images. Choose another folder"
+                )
+    targets = [output] if single_file else [output / output_name(path) for path in inputs]
+    seen: dict[Path, Path] = {}
+    for path, target in zip(inputs, targets, strict=True):
+        for source in inputs:
+            if _same_file(target, source):
+                raise ValueError(
+                    f"output {target}: would replace the input {source}; choose another output"
+                )
+        key = target.resolve()
+        if key in seen:
+            raise ValueError(f"output {target}: both {seen[key]} and {path} would be written there")
+        seen[key] = path
+    return targets
+
+
 def predict_paths(
     predictor: Predictor, inputs: list[Path], output: Path, progress=None
 ) -> list[Path]:
     """Segment every input file; write one label file per input into ``output``
-    (a folder), or to ``output`` itself for a single input file with a file name."""
-    written = []
-    single_file = len(inputs) == 1 and output.suffix != "" and not output.is_dir()
-    for path in inputs:
-        case = read_input(path)
-        labels = predictor.segment(case)
-        target = output if single_file else output / output_name(path)
-        write_output(target, labels, case)
-        written.append(target)
-        if progress is not None:
-            progress(f"{path} -> {target}")
-    return written
+    (a folder), or to ``output`` itself for a single input file with a file name.
+
+    All or nothing: every input is read and checked against the model before anything
+    is written, the label maps are written to hidden temporary files, and these are
+    renamed into place only once every input has been segmented. On any error no
+    output is left (a folder this call created is removed again).
+
+    Raises:
+        ValueError: an output would replace an input (see :func:`plan_outputs`), or an
+            input cannot be read or does not fit the model (names the file).
+    """
+    targets = plan_outputs(inputs, output)
+    for path in inputs:  # check everything before the first write
+        predictor.check(read_input(path))
+    created = [] if output.exists() else [output]
+    temporaries: list[Path] = []
+    try:
+        for path, target in zip(inputs, targets, strict=True):
+            case = read_input(path)
+            labels = predictor.segment(case)
+            temporary = target.with_name(f".{target.name}{TEMP_MARKER}predict{_suffix(target)}")
+            write_output(temporary, labels, case)
+            temporaries.append(temporary)
+            if progress is not None:
+                progress(f"{path} -> {target}")
+        for temporary, target in zip(temporaries, targets, strict=True):
+            os.replace(temporary, target)
+    except BaseException:
+        for temporary in temporaries:
+            temporary.unlink(missing_ok=True)
+        for folder in created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    return targets
+
+
+def _suffix(path: Path) -> str:
+    return ".nii.gz" if path.name.endswith(".nii.gz") else path.suffix
 
 
 def collect_inputs(path: Path) -> list[Path]:

@@ -13,7 +13,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ..data.io import write_text_atomically
+from .._files import write_text_atomically
+from .run_dir import RunDirectory
 
 
 class MetricsLog:
@@ -22,28 +23,41 @@ class MetricsLog:
 
     On resume, rows after the checkpoint's epoch are dropped, so the log matches the
     state training continues from.
+
+    Args:
+        run: the run directory (a :class:`RunDirectory` or its path).
     """
 
-    def __init__(self, run_dir: str | os.PathLike) -> None:
-        self.run_dir = Path(run_dir)
+    def __init__(self, run: RunDirectory | str | os.PathLike) -> None:
+        self.run = run if isinstance(run, RunDirectory) else RunDirectory(run)
         self.rows: list[dict[str, Any]] = []
 
     @property
     def csv_path(self) -> Path:
-        return self.run_dir / "metrics.csv"
+        return self.run.metrics_csv
 
     @property
     def jsonl_path(self) -> Path:
-        return self.run_dir / "metrics.jsonl"
+        return self.run.metrics_jsonl
 
-    def load(self, up_to_epoch: int) -> None:
+    def load(self, up_to_epoch: int | None = None) -> list[dict[str, Any]]:
+        """Read ``metrics.jsonl`` (rows up to ``up_to_epoch`` when given); returns the rows.
+
+        Raises:
+            FileNotFoundError: ``up_to_epoch`` is None (read everything) and there is no
+                ``metrics.jsonl``.
+        """
         self.rows = []
-        if self.jsonl_path.is_file():
-            for line in self.jsonl_path.read_text().splitlines():
-                if line.strip():
-                    row = json.loads(line)
-                    if row["epoch"] <= up_to_epoch:
-                        self.rows.append(row)
+        if not self.jsonl_path.is_file():
+            if up_to_epoch is None:
+                raise FileNotFoundError(f"{self.jsonl_path}: no training history")
+            return self.rows
+        for line in self.jsonl_path.read_text().splitlines():
+            if line.strip():
+                row = json.loads(line)
+                if up_to_epoch is None or row["epoch"] <= up_to_epoch:
+                    self.rows.append(row)
+        return self.rows
 
     def append(self, row: dict[str, Any]) -> None:
         self.rows.append(row)

@@ -1,0 +1,77 @@
+"""Training batches: the epoch's data loader, its last-batch rule, and the size check.
+
+Batch ``b`` of epoch ``e`` is the same whether the run was resumed or not: the sampler
+is re-seeded per epoch and the loader's generator is seeded from ``train.seed`` and the
+epoch. A batch whose samples differ in size (2D slices of cases of different sizes
+without a patch to cut) is not collated but reported, so the trainer can say which
+setting to change instead of failing inside ``torch.stack``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
+
+from ..config import ConfigError
+
+
+def drop_last(samples: int, per_rank: int) -> bool:
+    """Drop an incomplete last batch when there are at least two full ones (a batch of
+    one breaks batch normalisation)."""
+    return samples >= 2 * per_rank
+
+
+def smallest_batch(samples: int, per_rank: int) -> int:
+    """The smallest batch a loader of ``samples`` samples per rank gives."""
+    if samples == 0:
+        return per_rank
+    if drop_last(samples, per_rank) or samples % per_rank == 0:
+        return min(per_rank, samples)
+    return samples % per_rank
+
+
+class MixedSizes:
+    """A batch whose samples differ in size (what :func:`collate` returns for it)."""
+
+    def __init__(self, batch: list[dict[str, Any]]) -> None:
+        self.shapes = sorted({tuple(s["image"].shape[1:]) for s in batch})
+        self.cases = sorted({str(s.get("case_id", "?")) for s in batch})
+
+    def error(self) -> ConfigError:
+        return ConfigError(
+            f"data.patch_size: training samples of different sizes {self.shapes} (cases "
+            f"{', '.join(self.cases[:3])}) cannot form a batch; set data.patch_size "
+            "(or data.resize)"
+        )
+
+
+def collate(batch: list[dict[str, Any]]):
+    """``default_collate``, or :class:`MixedSizes` for samples of different sizes."""
+    if len({tuple(s["image"].shape) for s in batch}) > 1:
+        return MixedSizes(batch)
+    return default_collate(batch)
+
+
+def epoch_loader(
+    dataset: Dataset,
+    sampler: Sampler,
+    per_rank: int,
+    num_workers: int,
+    seed: int,
+    epoch: int,
+) -> DataLoader:
+    """The data loader of one epoch (``epoch`` 0-based) on one rank."""
+    if hasattr(sampler, "set_epoch"):
+        sampler.set_epoch(epoch)
+    return DataLoader(
+        dataset,
+        batch_size=per_rank,
+        sampler=sampler,
+        num_workers=num_workers,
+        drop_last=drop_last(len(sampler), per_rank),
+        generator=torch.Generator().manual_seed(seed * 100_003 + epoch),
+        persistent_workers=False,
+        collate_fn=collate,
+    )

@@ -1,0 +1,133 @@
+"""Per-epoch logging of a run: one console line, the metrics files, TensorBoard, curves.
+
+The console line is printed after every epoch whatever ``train.progress`` says, so a run
+without a terminal (CI, ``nohup``, a batch job) shows where it is; ``train.progress``
+only switches the per-step progress bar.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..config import ConfigError
+from .figures import learning_curves
+from .run_dir import RunDirectory
+from .run_log import MetricsLog
+
+
+def _tensorboard_writer(log_dir):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError as error:
+        raise ConfigError(
+            "train.tensorboard: the tensorboard package is not installed "
+            "(pip install 'boundaryloss[tensorboard]')"
+        ) from error
+    return SummaryWriter(log_dir=str(log_dir))
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def epoch_line(row: dict[str, Any], epochs: int) -> str:
+    """One line per epoch, e.g.
+    ``epoch 3/20 | loss 0.4127 (gdl 0.4, boundary 0.01) | val Dice 0.812 | HD95 3.21 | 4.2s``."""
+    parts = [f"epoch {row['epoch']}/{epochs}", f"loss {row['train_loss']:.4f}"]
+    terms = {k[5:]: v for k, v in row.items() if k.startswith("term/")}
+    if len(terms) > 1:
+        parts[-1] += " (" + ", ".join(f"{k} {v:.4g}" for k, v in terms.items()) + ")"
+    if "val_dice_mean" in row:
+        parts.append(f"val Dice {row['val_dice_mean']:.3f}")
+        hd = [v for k, v in row.items() if k.startswith("val_hd95/")]
+        if hd:
+            parts.append(f"HD95 {np.mean(hd):.2f}")
+    parts.append(f"{row['epoch_seconds']:.1f}s")
+    return " | ".join(parts)
+
+
+class EpochLog:
+    """Everything written once per epoch, on the process that writes (rank 0).
+
+    Args:
+        run: the run directory (its path may move at the first checkpoint; the log
+            follows it because it holds the same :class:`RunDirectory`).
+        epochs: the planned number of epochs (for the console line).
+        active: False on the other DDP ranks: then nothing is printed or written.
+        tensorboard: also write TensorBoard scalars to ``RUN/tensorboard``.
+        figures: redraw ``figures/curves.png`` after each epoch.
+        echo: where console lines go (default: stderr, flushed).
+    """
+
+    def __init__(
+        self,
+        run: RunDirectory,
+        epochs: int,
+        active: bool = True,
+        tensorboard: bool = False,
+        figures: bool = True,
+        echo: Callable[[str], None] = _stderr,
+    ) -> None:
+        self.run = run
+        self.epochs = epochs
+        self.active = active
+        self.figures = figures
+        self.echo = echo
+        self.metrics = MetricsLog(run)
+        self.use_tensorboard = tensorboard and active
+        self.tensorboard = _tensorboard_writer(run.tensorboard) if self.use_tensorboard else None
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return self.metrics.rows
+
+    def restore(self, up_to_epoch: int) -> None:
+        """Keep the rows of the epochs a resumed run has completed."""
+        self.metrics.load(up_to_epoch=up_to_epoch)
+
+    def progress_bar(self, epoch: int, steps: int):
+        """A tqdm bar over the ``steps`` of ``epoch`` (0-based), or None when inactive."""
+        if not self.active:
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(
+            total=steps, desc=f"epoch {epoch + 1}/{self.epochs}", leave=False, dynamic_ncols=True
+        )
+
+    def note(self, line: str) -> None:
+        """A one-line message (warnings at set-up)."""
+        if self.active:
+            self.echo(line)
+
+    def record(self, row: dict[str, Any]) -> None:
+        """Append ``row`` (one epoch) to every log and print its line."""
+        if not self.active:
+            return
+        self.metrics.append(row)
+        self.echo(epoch_line(row, self.epochs))
+        if self.tensorboard is not None:
+            for key, value in row.items():
+                if key != "epoch" and isinstance(value, (int, float)):
+                    self.tensorboard.add_scalar(key, value, row["epoch"])
+            self.tensorboard.flush()
+        if self.figures:
+            learning_curves(self.rows, self.run.figures / "curves.png")
+
+    def before_move(self) -> None:
+        """Close files held open (TensorBoard) before the run directory is renamed."""
+        self.close()
+
+    def after_move(self) -> None:
+        """Reopen them at the run directory's new path."""
+        if self.use_tensorboard and self.tensorboard is None:
+            self.tensorboard = _tensorboard_writer(self.run.tensorboard)
+
+    def close(self) -> None:
+        if self.tensorboard is not None:
+            self.tensorboard.close()
+            self.tensorboard = None

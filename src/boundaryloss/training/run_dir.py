@@ -1,0 +1,295 @@
+"""The layout of a run directory, known in one place.
+
+A run directory ``OUTPUT_DIR/NAME`` holds::
+
+    config.yaml          the resolved configuration
+    splits.json          the case-level train/validation split
+    environment.json     versions, platform, command
+    metrics.csv          one row per epoch (also metrics.jsonl)
+    checkpoints/last.pt  the state a resumed run starts from
+    checkpoints/best.pt  the model with the best validation Dice
+    checkpoints/epochNNNN.pt  snapshots kept on request
+    figures/             learning curves and overlays
+    tensorboard/         TensorBoard events (optional)
+    summary.json         written when training finished
+    evaluation/          cases.csv and summary.json of ``boundaryloss evaluate``
+
+A new run is built in a hidden staging directory beside it, ``.NAME.staging``, and
+moved into place at its first checkpoint (:meth:`RunDirectory.promote`), so a failed
+set-up leaves nothing behind and ``--overwrite`` removes the old run only once the new
+one has trained up to a checkpoint. The lock of a run is ``.NAME.lock`` beside it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from pathlib import Path
+
+from .._files import remove_temporaries
+from .._lock import DirectoryLock
+
+#: Names a checkpoint may be referred to by (``--checkpoint best``).
+CHECKPOINT_NAMES = ("best", "last")
+#: File names of the checkpoints a run keeps.
+LAST_CHECKPOINT = "last.pt"
+BEST_CHECKPOINT = "best.pt"
+
+
+def check_run_name(name: str, key: str = "name") -> str:
+    """A run name must be one non-empty path component (no ``/``, not ``.`` or ``..``).
+
+    Raises:
+        ValueError: otherwise (the message names ``key`` and the value).
+    """
+    if (
+        not isinstance(name, str)
+        or name.strip() in ("", ".", "..")
+        or "/" in name
+        or os.sep in name
+        or (os.altsep is not None and os.altsep in name)
+        or "\0" in name
+    ):
+        raise ValueError(
+            f"{key}: {name!r} is not a valid run name; it must be a single, non-empty "
+            "folder name (no '/', not '.' or '..')"
+        )
+    return name
+
+
+def snapshot_name(epoch: int) -> str:
+    """File name of the end-of-epoch snapshot kept for ``snapshot_epochs``."""
+    return f"epoch{epoch:04d}.pt"
+
+
+class RunDirectory:
+    """Paths of one run directory (see the module docstring for the layout).
+
+    Args:
+        path: the run directory, ``OUTPUT_DIR/NAME``.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"RunDirectory({str(self.path)!r})"
+
+    # --- files ------------------------------------------------------------------------
+
+    @property
+    def config(self) -> Path:
+        return self.path / "config.yaml"
+
+    @property
+    def splits(self) -> Path:
+        return self.path / "splits.json"
+
+    @property
+    def environment(self) -> Path:
+        return self.path / "environment.json"
+
+    @property
+    def metrics_csv(self) -> Path:
+        return self.path / "metrics.csv"
+
+    @property
+    def metrics_jsonl(self) -> Path:
+        return self.path / "metrics.jsonl"
+
+    @property
+    def summary(self) -> Path:
+        return self.path / "summary.json"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.path / "checkpoints"
+
+    @property
+    def last(self) -> Path:
+        return self.checkpoints / LAST_CHECKPOINT
+
+    @property
+    def best(self) -> Path:
+        return self.checkpoints / BEST_CHECKPOINT
+
+    def checkpoint(self, name: str) -> Path:
+        """``best``/``last`` by name, ``last.pt``-style file names, or ``epochNNNN.pt``."""
+        return self.checkpoints / (f"{name}.pt" if name in CHECKPOINT_NAMES else name)
+
+    def snapshot(self, epoch: int) -> Path:
+        return self.checkpoints / snapshot_name(epoch)
+
+    @property
+    def figures(self) -> Path:
+        return self.path / "figures"
+
+    @property
+    def tensorboard(self) -> Path:
+        return self.path / "tensorboard"
+
+    @property
+    def evaluation(self) -> Path:
+        """The default folder of ``boundaryloss evaluate`` (see :class:`EvaluationFolder`)."""
+        return self.path / "evaluation"
+
+    # --- state ------------------------------------------------------------------------
+
+    def is_empty(self) -> bool:
+        """True when the directory is absent or has no entries."""
+        return not self.path.exists() or not any(self.path.iterdir())
+
+    def looks_like_a_run(self) -> bool:
+        """True when the directory holds a run's files (config, split, checkpoints)."""
+        return self.config.is_file() or self.splits.is_file() or self.checkpoints.is_dir()
+
+    def is_finished(self) -> bool:
+        return self.summary.is_file()
+
+    def has_checkpoint(self) -> bool:
+        return self.last.is_file()
+
+    # --- staging, swap and lock ---------------------------------------------------------
+
+    @property
+    def staging(self) -> Path:
+        """Where a new run is built before :meth:`promote` moves it here."""
+        return self.path.parent / f".{self.path.name}.staging"
+
+    @property
+    def retired(self) -> Path:
+        """Where the replaced run waits during :meth:`promote` (removed right after)."""
+        return self.path.parent / f".{self.path.name}.replaced"
+
+    def lock(self) -> DirectoryLock:
+        """The exclusive lock of this run (``.NAME.lock`` beside it)."""
+        return DirectoryLock(self.path, what="run directory")
+
+    def clear_leftovers(self) -> None:
+        """Remove what a killed process left: a staging or replaced directory, and
+        temporary files of interrupted atomic writes (hold the lock)."""
+        shutil.rmtree(self.staging, ignore_errors=True)
+        if self.path.exists():  # a crash between the two renames keeps the old run
+            shutil.rmtree(self.retired, ignore_errors=True)
+        for folder in (self.path, self.checkpoints, self.figures, self.evaluation):
+            remove_temporaries(folder)
+
+    def promote(self, staging: Path) -> None:
+        """Move ``staging`` to this path, replacing (then deleting) what was there.
+
+        Hold the lock. Between the two renames the old run exists as ``.NAME.replaced``.
+        """
+        if self.path.exists() and any(self.path.iterdir()):
+            shutil.rmtree(self.retired, ignore_errors=True)
+            os.replace(self.path, self.retired)
+            os.replace(staging, self.path)
+            shutil.rmtree(self.retired)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                self.path.rmdir()
+            os.replace(staging, self.path)
+
+
+class EvaluationFolder:
+    """The files ``boundaryloss evaluate`` writes into its output folder."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+
+    @property
+    def cases(self) -> Path:
+        """Per-case, per-class metrics."""
+        return self.path / "cases.csv"
+
+    @property
+    def summary(self) -> Path:
+        """Checkpoint, split and per-class statistics."""
+        return self.path / "summary.json"
+
+
+class RunExistsError(FileExistsError):
+    """A new run was asked for where a non-empty run directory exists."""
+
+
+class NoCheckpointError(ValueError):
+    """A resume was asked for where there is no checkpoint."""
+
+
+class RunWorkspace:
+    """Where a trainer writes, with the lock, staging and swap around it.
+
+    A resumed run writes into its run directory. A new run (or one replacing another)
+    writes into :attr:`RunDirectory.staging` until :meth:`promote` moves it into place
+    at its first checkpoint; :meth:`discard` removes an unpromoted staging directory
+    after a failure. As a context manager it holds the run's lock (when ``lock``),
+    checks the directory again under it and removes a killed process's leftovers.
+
+    Args:
+        target: the run directory.
+        resume: continue the run in place.
+        overwrite: a non-empty ``target`` may be replaced (at the first checkpoint).
+        lock: take the lock (False in DDP ranks started by the launching process).
+
+    Raises:
+        NoCheckpointError: ``resume`` and there is no ``last.pt``.
+        RunExistsError: neither ``resume`` nor ``overwrite`` and ``target`` is not empty;
+            or ``overwrite`` and ``target`` is a non-empty folder that is not a run.
+        LockHeldError: on entering, when another process holds the lock.
+    """
+
+    def __init__(self, target: RunDirectory, resume: bool, overwrite: bool, lock: bool) -> None:
+        self.target = target
+        self.resume = resume
+        self.overwrite = overwrite
+        self.run = RunDirectory(target.path if resume else target.staging)
+        self._lock = target.lock() if lock else None
+        self.check()
+
+    @property
+    def staged(self) -> bool:
+        """True while the run is still being built in the staging directory."""
+        return self.run.path != self.target.path
+
+    def check(self) -> None:
+        if self.resume:
+            if not self.target.has_checkpoint():
+                raise NoCheckpointError(f"resume: no checkpoint at {self.target.last}")
+        elif not self.target.is_empty():
+            if not self.overwrite:
+                raise RunExistsError(f"run directory {self.target.path} exists and is not empty")
+            if not self.target.looks_like_a_run():
+                raise RunExistsError(
+                    f"{self.target.path} is not empty and holds no run (no config.yaml, "
+                    "splits.json or checkpoints/); refusing to replace it"
+                )
+
+    def __enter__(self) -> RunWorkspace:
+        if self._lock is None:
+            return self
+        self._lock.acquire()
+        try:
+            self.check()  # again, now that no one else can change it
+            self.target.clear_leftovers()
+        except BaseException:
+            self._lock.release()
+            raise
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        if self._lock is not None:
+            self._lock.release()
+
+    def promote(self) -> None:
+        """Move the staging directory into place, replacing the old run (call on the
+        writing process, then :meth:`moved` on every process)."""
+        self.target.promote(self.run.path)
+
+    def moved(self) -> None:
+        """From now on, write into the run directory."""
+        self.run.path = self.target.path
+
+    def discard(self) -> None:
+        """Remove the staging directory of a run that failed before its first checkpoint."""
+        if self.staged:
+            shutil.rmtree(self.run.path, ignore_errors=True)

@@ -1,0 +1,116 @@
+"""Validation during training: whole cases, 3D Dice and HD95 per class in mm."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..data.slicing import most_foreground_slice
+from ..metrics import SegmentationEvaluator
+from .figures import overlay
+
+
+@dataclass(frozen=True)
+class Example:
+    """One validated case kept for the overlay figures: image ``(C, *spatial)``, label
+    and prediction ``(*spatial)``."""
+
+    case_id: str
+    image: np.ndarray
+    label: np.ndarray
+    prediction: np.ndarray
+
+
+class Validator:
+    """Segment the validation cases whole and measure them.
+
+    ``predict(model, image)`` gives the probabilities ``(K, *spatial)`` of a whole case
+    (e.g. the run's inference settings: slice by slice for 2D networks on volumes,
+    sliding windows, mirroring). A missed structure counts as the image diagonal
+    (``missing="diagonal"``), an empty class in both masks as perfect.
+
+    Args:
+        num_classes: classes of the segmentation (background included).
+        predict: ``(model, image (C, *spatial)) -> probabilities (K, *spatial)``.
+        slice_axis: the axis figures of 3D cases are sliced along.
+        absent_classes: classes the labels never contain: reported, but left out of
+            ``val_dice_mean`` (their Dice of 1.0 would inflate it).
+        keep: how many cases to keep as :class:`Example` for figures.
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        predict: Callable[[nn.Module, torch.Tensor], torch.Tensor],
+        slice_axis: int,
+        absent_classes: tuple[int, ...] = (),
+        keep: int = 3,
+    ) -> None:
+        self.num_classes = num_classes
+        self.predict = predict
+        self.slice_axis = slice_axis
+        self.absent_classes = frozenset(absent_classes)
+        self.keep = keep
+        self.examples: list[Example] = []
+        self.evaluator: SegmentationEvaluator | None = None
+
+    def __call__(self, model: nn.Module, dataset, device: torch.device) -> dict[str, float]:
+        """``val_dice/K``, ``val_hd95/K`` per foreground class and ``val_dice_mean``."""
+        model.eval()
+        evaluator = SegmentationEvaluator(
+            metrics=("dice", "hd95"),
+            num_classes=self.num_classes,
+            hd_mode="max",
+            missing="diagonal",
+            empty="perfect",
+        )
+        self.examples = []
+        for i in range(len(dataset)):
+            sample = dataset[i]
+            image = sample["image"].to(device)
+            probabilities = self.predict(model, image)
+            prediction = probabilities.argmax(0).cpu().numpy()
+            label = sample["label"].numpy()
+            evaluator.update(
+                sample["case_id"], prediction, label, spacing=tuple(sample["spacing"].tolist())
+            )
+            if len(self.examples) < self.keep:
+                self.examples.append(
+                    Example(sample["case_id"], sample["image"].numpy(), label, prediction)
+                )
+        model.train()
+        self.evaluator = evaluator
+        return self.row(evaluator.summary())
+
+    def row(self, summary: dict) -> dict[str, float]:
+        row: dict[str, float] = {}
+        dice_means = []
+        for metric in ("dice", "hd95"):
+            for cls, stats in summary[metric].items():
+                row[f"val_{metric}/{cls}"] = float(stats["mean"])
+                if metric == "dice" and int(cls) not in self.absent_classes:
+                    dice_means.append(float(stats["mean"]))
+        row["val_dice_mean"] = float(np.mean(dice_means)) if dice_means else float("nan")
+        return row
+
+    def draw_examples(self, folder) -> None:
+        """``overlay_CASE.png`` of the kept examples (3D: the slice with most foreground)."""
+        for example in self.examples:
+            image, label, prediction = example.image, example.label, example.prediction
+            if label.ndim == 3:
+                index = most_foreground_slice(label, self.slice_axis)
+                axis = self.slice_axis
+                image = np.take(image, index, axis=axis + 1)
+                label = np.take(label, index, axis=axis)
+                prediction = np.take(prediction, index, axis=axis)
+            overlay(
+                image,
+                label,
+                prediction,
+                folder / f"overlay_{example.case_id}.png",
+                title=example.case_id,
+            )

@@ -1,0 +1,41 @@
+"""The per-epoch console line and logs."""
+
+from __future__ import annotations
+
+import json
+
+from boundaryloss.training.epoch_log import EpochLog, epoch_line
+from boundaryloss.training.run_dir import RunDirectory
+
+
+def test_epoch_line():
+    row = {
+        "epoch": 3,
+        "train_loss": 0.41275,
+        "term/gdl": 0.4,
+        "term/boundary": 0.0125,
+        "val_dice_mean": 0.8123,
+        "val_hd95/1": 3.0,
+        "val_hd95/2": 4.0,
+        "epoch_seconds": 4.21,
+    }
+    assert epoch_line(row, 20) == (
+        "epoch 3/20 | loss 0.4128 (gdl 0.4, boundary 0.0125) | val Dice 0.812 | HD95 3.50 | 4.2s"
+    )
+    assert epoch_line({"epoch": 1, "train_loss": 1.0, "epoch_seconds": 0.04}, 2) == (
+        "epoch 1/2 | loss 1.0000 | 0.0s"
+    )
+
+
+def test_record_writes_and_prints_only_when_active(tmp_path):
+    lines = []
+    run = RunDirectory(tmp_path / "r")
+    row = {"epoch": 1, "train_loss": 0.5, "epoch_seconds": 1.0}
+    EpochLog(run, 2, active=False, figures=False, echo=lines.append).record(row)
+    assert lines == [] and not run.path.exists()
+    log = EpochLog(run, 2, figures=False, echo=lines.append)
+    log.record(row)
+    assert lines == ["epoch 1/2 | loss 0.5000 | 1.0s"]
+    assert json.loads(run.metrics_jsonl.read_text()) == row
+    log.restore(up_to_epoch=0)
+    assert log.rows == []

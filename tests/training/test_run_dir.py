@@ -1,0 +1,75 @@
+"""The run directory's layout, names, staging and swap."""
+
+from __future__ import annotations
+
+import pytest
+
+from boundaryloss._lock import LockHeldError
+from boundaryloss.training.run_dir import (
+    NoCheckpointError,
+    RunDirectory,
+    RunExistsError,
+    RunWorkspace,
+    check_run_name,
+)
+
+
+@pytest.mark.parametrize("name", ["run", "seed0", "gdl+boundary", "a.b", "..x"])
+def test_valid_run_names(name):
+    assert check_run_name(name) == name
+
+
+@pytest.mark.parametrize("name", ["", " ", ".", "..", "a/b", "../x", "/abs", "a\0b"])
+def test_invalid_run_names(name):
+    with pytest.raises(ValueError, match=r"name: .* single, non-empty folder name"):
+        check_run_name(name)
+
+
+def test_layout(tmp_path):
+    run = RunDirectory(tmp_path / "r")
+    assert run.last == tmp_path / "r" / "checkpoints" / "last.pt"
+    assert run.checkpoint("best") == run.best == tmp_path / "r" / "checkpoints" / "best.pt"
+    assert run.snapshot(7).name == "epoch0007.pt"
+    assert run.staging == tmp_path / ".r.staging"
+    assert run.lock().path == tmp_path / ".r.lock"
+
+
+def test_promote_replaces_the_old_run_and_leaves_nothing_else(tmp_path):
+    run = RunDirectory(tmp_path / "r")
+    run.checkpoints.mkdir(parents=True)
+    run.last.write_text("old")
+    run.staging.mkdir()
+    (run.staging / "new.txt").write_text("new")
+    run.promote(run.staging)
+    assert [p.name for p in tmp_path.iterdir()] == ["r"]
+    assert [p.name for p in run.path.iterdir()] == ["new.txt"]
+
+
+def test_workspace_checks_and_discards(tmp_path):
+    run = RunDirectory(tmp_path / "r")
+    with pytest.raises(NoCheckpointError, match="no checkpoint"):
+        RunWorkspace(run, resume=True, overwrite=False, lock=True)
+    run.path.mkdir()
+    (run.path / "x").write_text("x")
+    with pytest.raises(RunExistsError, match="not empty"):
+        RunWorkspace(run, resume=False, overwrite=False, lock=True)
+    with pytest.raises(RunExistsError, match="holds no run"):
+        RunWorkspace(run, resume=False, overwrite=True, lock=True)
+    run.config.write_text("name: r\n")
+    workspace = RunWorkspace(run, resume=False, overwrite=True, lock=True)
+    with workspace:
+        assert workspace.staged and workspace.run.path == run.staging
+        with pytest.raises(LockHeldError, match="in use by process"):
+            RunWorkspace(run, resume=False, overwrite=True, lock=True).__enter__()
+        workspace.run.path.mkdir()
+        workspace.discard()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
+    assert (run.path / "x").read_text() == "x"
+
+
+def test_workspace_clears_a_killed_staging_directory(tmp_path):
+    run = RunDirectory(tmp_path / "r")
+    run.staging.mkdir()
+    (run.staging / "half").write_text("from a killed run")
+    with RunWorkspace(run, resume=False, overwrite=False, lock=True):
+        assert not run.staging.exists()
