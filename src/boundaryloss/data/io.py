@@ -15,8 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-# Re-exported: one implementation of atomic writing for the whole package.
-from .._files import atomic_path, write_text_atomically  # noqa: F401
+from .._files import atomic_path, write_text_atomically  # noqa: F401 (also re-exported)
 
 #: Suffixes read as 2D images through Pillow.
 IMAGE_2D_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".gif", ".ppm", ".pgm", ".bmp")
@@ -32,6 +31,27 @@ def has_suffix(path: str | os.PathLike, suffixes: tuple[str, ...]) -> bool:
 # --- NIfTI --------------------------------------------------------------------------------
 
 
+def load_nifti(path: str | os.PathLike):
+    """Open a NIfTI file with nibabel, its voxels left on disk (shape and affine come from
+    the header).
+
+    Returns:
+        The ``nibabel`` image.
+
+    Raises:
+        ValueError: the file is missing, unreadable or corrupt (the message names it).
+    """
+    import nibabel as nib
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: file not found")
+    try:
+        return nib.load(str(path))
+    except Exception as error:  # nibabel raises many types for corrupt files
+        raise ValueError(f"{path}: cannot read NIfTI file ({error})") from error
+
+
 def read_nifti(path: str | os.PathLike) -> tuple[np.ndarray, tuple[float, ...], np.ndarray]:
     """Read a NIfTI file.
 
@@ -43,15 +63,10 @@ def read_nifti(path: str | os.PathLike) -> tuple[np.ndarray, tuple[float, ...], 
     Raises:
         ValueError: the file is missing, unreadable or corrupt (the message names it).
     """
-    import nibabel as nib
-
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: file not found")
+    image = load_nifti(path)
     try:
-        image = nib.load(str(path))
         data = np.asanyarray(image.dataobj)
-    except Exception as error:  # nibabel raises many types for corrupt files
+    except Exception as error:  # truncated gzip, short file
         raise ValueError(f"{path}: cannot read NIfTI file ({error})") from error
     if data.ndim not in (2, 3, 4):
         raise ValueError(f"{path}: expected a 2D, 3D or 4D image, got shape {data.shape}")

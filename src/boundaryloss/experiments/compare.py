@@ -228,8 +228,7 @@ def build_report(experiment: Experiment, inputs: ReportInputs) -> Report:
     results, convergence = inputs.results, inputs.convergence
     gradient_rows, panels = inputs.gradient_rows, inputs.panels
     cfg = experiment.config
-    out = experiment.output
-    figures = out / "figures"
+    figures = experiment.figures
     losses = experiment.loss_names
     report = Report(f"Loss comparison: {cfg.name}")
     if cfg.description:
@@ -375,7 +374,7 @@ def run_compare(
         LockHeldError: another process is writing the same output folder.
     """
     with DirectoryLock(experiment.output, what="comparison folder"):
-        for folder in (experiment.output, experiment.output / "figures"):
+        for folder in (experiment.output, experiment.figures):
             remove_temporaries(folder)
         return _run_compare(experiment, resume, log)
 

@@ -48,6 +48,7 @@ from nnunetv2.training.loss.deep_supervision import DeepSupervisionWrapper
 from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
 from torch import nn
 
+from .._validation import check_one_of
 from ..losses import BoundaryLoss, GeneralizedDiceLoss, RegionWiseLoss, RRWCrossEntropyLoss
 from ..schedules import Constant, Schedule
 from .loss import DeepSupervisionMapLoss, ScheduledMapLoss
@@ -147,10 +148,8 @@ class nnUNetTrainerMapLossBase(nnUNetTrainer):
             )
         if not self.enable_deep_supervision:
             raise ValueError(f"{name} needs deep supervision (enable_deep_supervision=True)")
-        if self.map_term not in MAP_TERMS:
-            raise ValueError(f"map_term must be one of {sorted(MAP_TERMS)}, got {self.map_term!r}")
-        if self.regional not in REGIONAL_TERMS:
-            raise ValueError(f"regional must be one of {REGIONAL_TERMS}, got {self.regional!r}")
+        check_one_of(self.map_term, sorted(MAP_TERMS), "map_term")
+        check_one_of(self.regional, REGIONAL_TERMS, "regional")
 
     def _build_loss(self):
         self._check_supported()

@@ -40,10 +40,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._files import write_text_atomically
 from ..data.fov import restrict_to_fov
 from ..data.io import NIFTI_SUFFIXES, read_grey_2d, read_nifti
 from ..metrics import LesionOptions, SegmentationEvaluator
-from ..metrics._files import write_text_atomically
 from .pixel_level import PixelLevel
 
 #: Lossless 2D formats read as label images (JPEG is lossy and would blur label values).
