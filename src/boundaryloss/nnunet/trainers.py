@@ -83,8 +83,9 @@ class nnUNetTrainerMapLossBase(nnUNetTrainer):
     settings: ClassVar[MapTermSettings] = MapTermSettings()
 
     loss_schedule: Schedule
-    #: ``settings`` with the environment applied (set when the loss is built).
-    map_settings: MapTermSettings
+    #: ``settings`` with the environment applied (set when the loss is built; until then
+    #: :meth:`map_margin` reads the environment itself).
+    map_settings: MapTermSettings | None = None
 
     # -- the maps -------------------------------------------------------------------
     def map_transform(self, margin: tuple[int, ...] | None = None) -> DeepSupervisionMapsTransform:
@@ -100,7 +101,7 @@ class nnUNetTrainerMapLossBase(nnUNetTrainer):
         """Training maps' context per axis: ``map_margin`` rounded up to a multiple of the
         coarsest deep-supervision factor of each axis (so every output crops whole voxels),
         or None for none."""
-        settings = getattr(self, "map_settings", None) or self.settings.with_environment()
+        settings = self.map_settings or self.settings.with_environment()
         requested = settings.map_margin
         if requested == 0:
             return None
@@ -166,13 +167,13 @@ class nnUNetTrainerMapLossBase(nnUNetTrainer):
             terms.append(dice_ce)
         elif self.regional == "gdl":
             terms.append(GeneralizedDiceLoss())
-        self.map_settings = self.settings.with_environment()
+        settings = self.map_settings = self.settings.with_environment()
         if terms:
-            self.loss_schedule = self.map_settings.build_schedule()
-            described = f"{self.map_settings}"
+            self.loss_schedule = settings.build_schedule()
+            described = f"{settings}"
         else:
             self.loss_schedule = Constant([1.0])
-            described = f"map term alone, weight 1, map_margin={self.map_settings.map_margin}"
+            described = f"map term alone, weight 1, map_margin={settings.map_margin}"
         terms.append(MAP_TERMS[self.map_term]())
         self.print_to_log_file(
             f"boundaryloss: regional={self.regional}, map term={self.map_term}, {described}"

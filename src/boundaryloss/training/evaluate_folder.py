@@ -41,6 +41,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .._files import write_text_atomically
+from .._validation import is_integral
 from ..data.fov import restrict_to_fov
 from ..data.io import NIFTI_SUFFIXES, read_grey_2d, read_nifti
 from ..metrics import LesionOptions, SegmentationEvaluator
@@ -219,8 +220,8 @@ def read_label(path: Path, labels: Sequence[int]) -> tuple[np.ndarray, Header | 
 
 
 def _integral(raw: np.ndarray, path: Path) -> np.ndarray:
-    values = np.unique(raw)
-    if not np.all(np.isfinite(values)) or np.any(values != np.rint(values)):
+    if not is_integral(raw):
+        values = np.unique(raw)
         raise ValueError(
             f"{path}: non-integer values (e.g. {values[values != np.rint(values)][:3].tolist()}); "
             "expected a label map, not probabilities"

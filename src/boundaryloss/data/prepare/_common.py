@@ -27,6 +27,7 @@ from typing import Literal
 import numpy as np
 
 from ..._files import current_umask, write_text_atomically
+from ..._validation import is_integral
 from ..io import load_nifti, read_grey_2d, read_image_2d, write_png
 
 Split = Literal["training", "test"]
@@ -289,7 +290,7 @@ def _rows(affine: np.ndarray) -> list[list[float]]:
 def map_label_values(data: np.ndarray, mapping: Mapping[int, int], path: Path) -> np.ndarray:
     """Map a label array's values through ``mapping`` into uint8; reject any other value."""
     if data.dtype.kind == "f":
-        if not np.all(np.isfinite(data)) or not np.array_equal(data, np.round(data)):
+        if not is_integral(data):
             raise ValueError(f"{path}: label holds non-integer values")
     elif data.dtype.kind not in "iub":
         raise ValueError(f"{path}: label has non-numeric dtype {data.dtype}")
