@@ -122,11 +122,6 @@ class Experiment:
     runs: list[RunSpec]
 
     @property
-    def figures(self) -> Path:
-        """Where the comparison's figures go (``OUTPUT/figures``)."""
-        return self.output / "figures"
-
-    @property
     def loss_names(self) -> list[str]:
         return [entry.name for entry in self.config.losses]
 
