@@ -19,6 +19,8 @@ from .._files import atomic_path, write_text_atomically  # noqa: F401 (also re-e
 
 #: Suffixes read as 2D images through Pillow.
 IMAGE_2D_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".gif", ".ppm", ".pgm", ".bmp")
+#: 2D formats that store a label map exactly (JPEG's compression changes labels at edges).
+LOSSLESS_2D_SUFFIXES = tuple(s for s in IMAGE_2D_SUFFIXES if s not in (".jpg", ".jpeg"))
 #: Suffixes read as volumes through nibabel.
 NIFTI_SUFFIXES = (".nii.gz", ".nii")
 

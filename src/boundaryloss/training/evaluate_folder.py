@@ -43,13 +43,12 @@ import numpy as np
 from .._files import write_text_atomically
 from .._validation import is_integral
 from ..data.fov import restrict_to_fov
-from ..data.io import NIFTI_SUFFIXES, read_grey_2d, read_nifti
+from ..data.io import LOSSLESS_2D_SUFFIXES, NIFTI_SUFFIXES, read_grey_2d, read_nifti
 from ..metrics import LesionOptions, SegmentationEvaluator
 from .pixel_level import PixelLevel
 
-#: Lossless 2D formats read as label images (JPEG is lossy and would blur label values).
-IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".gif", ".bmp", ".pgm", ".ppm")
-FORMATS = (*NIFTI_SUFFIXES, *IMAGE_SUFFIXES)
+#: Formats read as label maps (not JPEG: lossy compression would blur label values).
+FORMATS = (*NIFTI_SUFFIXES, *LOSSLESS_2D_SUFFIXES)
 DEFAULT_METRICS = (
     "dice",
     "jaccard",
