@@ -76,6 +76,12 @@ def read_nifti(path: str | os.PathLike) -> tuple[np.ndarray, tuple[float, ...], 
     return data, zooms, np.asarray(image.affine, dtype=np.float64)
 
 
+def drop_singleton_channel(data: np.ndarray) -> np.ndarray:
+    """``(X, Y, Z, 1)`` voxels (a 3D map saved with a trailing channel axis) as ``(X, Y, Z)``;
+    any other array unchanged."""
+    return data[..., 0] if data.ndim == 4 and data.shape[-1] == 1 else data
+
+
 def write_nifti(
     path: str | os.PathLike,
     data: np.ndarray,

@@ -43,7 +43,13 @@ import numpy as np
 from .._files import write_text_atomically
 from .._validation import is_integral
 from ..data.fov import restrict_to_fov
-from ..data.io import LOSSLESS_2D_SUFFIXES, NIFTI_SUFFIXES, read_grey_2d, read_nifti
+from ..data.io import (
+    LOSSLESS_2D_SUFFIXES,
+    NIFTI_SUFFIXES,
+    drop_singleton_channel,
+    read_grey_2d,
+    read_nifti,
+)
 from ..metrics import LesionOptions, SegmentationEvaluator
 from .pixel_level import PixelLevel
 
@@ -186,8 +192,7 @@ def _read(path: Path) -> tuple[np.ndarray, Header | None]:
     """The stored array and its NIfTI header, or None for a 2D image."""
     if format_suffix(path) in NIFTI_SUFFIXES:
         data, spacing, affine = read_nifti(path)
-        if data.ndim == 4 and data.shape[-1] == 1:
-            data = data[..., 0]
+        data = drop_singleton_channel(data)
         if data.ndim not in (2, 3):
             raise ValueError(f"{path}: expected a 2D or 3D label map, got shape {data.shape}")
         axes = affine[:3, : data.ndim]
