@@ -26,8 +26,10 @@ def current_umask() -> int:
     return mask
 
 
-def _final_suffix(path: Path) -> str:
-    return "".join(path.suffixes[-2:]) if path.name.endswith(".nii.gz") else path.suffix
+def final_suffix(path: str | os.PathLike) -> str:
+    """The suffix a library picks the format from: ``".nii.gz"`` or the last one."""
+    path = Path(path)
+    return ".nii.gz" if path.name.endswith(".nii.gz") else path.suffix
 
 
 @contextlib.contextmanager
@@ -41,7 +43,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}{TEMP_MARKER}", suffix=_final_suffix(path)
+        dir=path.parent, prefix=f".{path.name}{TEMP_MARKER}", suffix=final_suffix(path)
     )
     os.close(handle)
     try:

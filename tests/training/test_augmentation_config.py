@@ -12,6 +12,8 @@ from boundaryloss.data.spatial import RandomSpatial
 from boundaryloss.training.data import training_transforms
 from boundaryloss.training.engine import Trainer
 
+from .conftest import TINY_PATCHES
+
 NNUNET = [
     "data.augment.rotation=180",
     "data.augment.p_rotation=0.5",
@@ -59,17 +61,7 @@ def test_bad_augmentation_values_name_the_section(tiny_config):
 
 @pytest.mark.parametrize("dims", [2, 3])
 def test_runs_with_spatial_and_intensity_augmentation(tiny_config, dims):
-    extra = (
-        ["data.patch_size=[32, 32]"]
-        if dims == 2
-        else [
-            "data.synthetic.shape=[16, 16, 12]",
-            "data.synthetic.cases=6",
-            "data.batch_size=2",
-            "model.spatial_dims=3",
-            "data.patch_size=[8, 8, 8]",
-        ]
-    )
+    extra = TINY_PATCHES[dims]
     config = tiny_config(
         *NNUNET,
         *extra,

@@ -11,22 +11,14 @@ from boundaryloss.training.components import build_model
 from boundaryloss.training.engine import Trainer
 from boundaryloss.training.predict import Predictor
 
+from .conftest import TINY_PATCHES
+
 BOUNDARY = "loss.terms=[{name: gdl}, {name: boundary, kwargs: {include_background: false}}]"
 
 
 @pytest.mark.parametrize("dims", [2, 3])
 def test_deep_supervision_run_trains_every_head_and_predicts_full_resolution(tiny_config, dims):
-    extra = (
-        ["data.patch_size=[32, 32]"]
-        if dims == 2
-        else [
-            "data.synthetic.shape=[16, 16, 12]",
-            "data.synthetic.cases=6",
-            "data.batch_size=2",
-            "model.spatial_dims=3",
-            "data.patch_size=[8, 8, 8]",
-        ]
-    )
+    extra = TINY_PATCHES[dims]
     config = tiny_config(
         BOUNDARY,
         "model.deep_supervision=true",

@@ -10,6 +10,8 @@ import torch
 from boundaryloss.training import engine as engine_module
 from boundaryloss.training.engine import Trainer, TrainingDiverged
 
+from .conftest import TINY_3D
+
 BOUNDARY = [
     "loss.terms=[{name: gdl}, {name: boundary, kwargs: {include_background: false}}]",
     "loss.schedule={name: rebalance, kwargs: {step: 0.25}}",
@@ -124,10 +126,7 @@ def test_3d_patch_training_with_sliding_window_validation(tiny_config):
     config = tiny_config(
         *BOUNDARY,
         "train.epochs=1",
-        "data.synthetic.shape=[16, 16, 12]",
-        "data.synthetic.cases=6",
-        "data.batch_size=2",
-        "model.spatial_dims=3",
+        *TINY_3D,
         "data.patch_size=[8, 12, 8]",  # not square in (0, 1): no 90-degree rotations
     )
     summary = Trainer(config).fit()

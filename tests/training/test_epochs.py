@@ -9,6 +9,8 @@ from boundaryloss.data.datasets import EpochDataset
 from boundaryloss.training.data import build_run_data
 from boundaryloss.training.engine import Trainer
 
+from .conftest import TINY_3D
+
 
 def test_samples_per_epoch_sets_the_steps_of_an_epoch(tiny_config):
     # 10 cases, 8 in training, batch 4: 2 steps an epoch by default, 5 with 20 samples.
@@ -38,10 +40,7 @@ def test_bad_epoch_settings_name_their_key(tiny_config, tmp_path, override, mess
 
 
 SMALL_3D = [
-    "data.synthetic.shape=[16, 16, 12]",
-    "data.synthetic.cases=6",
-    "data.batch_size=2",
-    "model.spatial_dims=3",
+    *TINY_3D,
     "data.patch_size=[8, 8, 16]",  # deeper than the 12 slices
     "loss.terms=[{name: gdl}, {name: boundary, kwargs: {include_background: false}}]",
 ]

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import atomic_path
 from .._validation import check_one_of
 from ..maps import MAP_KINDS, compute_map
-from .io import atomic_path
 
 #: Bumped when the file layout or the key changes, so old caches are not misread.
 CACHE_VERSION = 1

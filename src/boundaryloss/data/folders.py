@@ -16,7 +16,7 @@ from typing import Literal
 
 import numpy as np
 
-from .._validation import is_integral
+from .._validation import check_one_of, is_integral
 from .case import Case
 from .io import read_grey_2d, read_image_channels, read_mask_2d
 from .source import CaseSource
@@ -329,8 +329,7 @@ def chase_db1(
     """
     if observer not in ("1stHO", "2ndHO"):
         raise ValueError(f"CHASE_DB1 observer must be '1stHO' or '2ndHO', got {observer!r}")
-    if split not in CHASE_DB1_SPLITS:
-        raise ValueError(f"CHASE_DB1 split must be one of {list(CHASE_DB1_SPLITS)}, got {split!r}")
+    check_one_of(split, CHASE_DB1_SPLITS, "CHASE_DB1 split")
     root = Path(root)
     images, labels = root / "images", root / "manual"
     if not images.is_dir():

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-# Re-exported: one implementation of atomic writing for the whole package.
-from .._files import atomic_path, write_text_atomically  # noqa: F401
+from .._files import atomic_path, write_text_atomically  # noqa: F401 (also re-exported)
 
 #: Suffixes read as 2D images through Pillow.
 IMAGE_2D_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".gif", ".ppm", ".pgm", ".bmp")
+#: 2D formats that store a label map exactly (JPEG's compression changes labels at edges).
+LOSSLESS_2D_SUFFIXES = tuple(s for s in IMAGE_2D_SUFFIXES if s not in (".jpg", ".jpeg"))
 #: Suffixes read as volumes through nibabel.
 NIFTI_SUFFIXES = (".nii.gz", ".nii")
 
@@ -30,6 +31,27 @@ def has_suffix(path: str | os.PathLike, suffixes: tuple[str, ...]) -> bool:
 
 
 # --- NIfTI --------------------------------------------------------------------------------
+
+
+def load_nifti(path: str | os.PathLike):
+    """Open a NIfTI file with nibabel, its voxels left on disk (shape and affine come from
+    the header).
+
+    Returns:
+        The ``nibabel`` image.
+
+    Raises:
+        ValueError: the file is missing, unreadable or corrupt (the message names it).
+    """
+    import nibabel as nib
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: file not found")
+    try:
+        return nib.load(str(path))
+    except Exception as error:  # nibabel raises many types for corrupt files
+        raise ValueError(f"{path}: cannot read NIfTI file ({error})") from error
 
 
 def read_nifti(path: str | os.PathLike) -> tuple[np.ndarray, tuple[float, ...], np.ndarray]:
@@ -43,20 +65,21 @@ def read_nifti(path: str | os.PathLike) -> tuple[np.ndarray, tuple[float, ...], 
     Raises:
         ValueError: the file is missing, unreadable or corrupt (the message names it).
     """
-    import nibabel as nib
-
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: file not found")
+    image = load_nifti(path)
     try:
-        image = nib.load(str(path))
         data = np.asanyarray(image.dataobj)
-    except Exception as error:  # nibabel raises many types for corrupt files
+    except Exception as error:  # truncated gzip, short file
         raise ValueError(f"{path}: cannot read NIfTI file ({error})") from error
     if data.ndim not in (2, 3, 4):
         raise ValueError(f"{path}: expected a 2D, 3D or 4D image, got shape {data.shape}")
     zooms = tuple(float(z) for z in image.header.get_zooms()[: min(data.ndim, 3)])
     return data, zooms, np.asarray(image.affine, dtype=np.float64)
+
+
+def drop_singleton_channel(data: np.ndarray) -> np.ndarray:
+    """``(X, Y, Z, 1)`` voxels (a 3D map saved with a trailing channel axis) as ``(X, Y, Z)``;
+    any other array unchanged."""
+    return data[..., 0] if data.ndim == 4 and data.shape[-1] == 1 else data
 
 
 def write_nifti(

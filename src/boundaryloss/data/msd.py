@@ -34,6 +34,7 @@ from .case import Case
 from .io import (
     IMAGE_2D_SUFFIXES,
     NIFTI_SUFFIXES,
+    drop_singleton_channel,
     has_suffix,
     read_grey_2d,
     read_image_channels,
@@ -190,8 +191,7 @@ class DecathlonDataset(CaseSource):
         label = None
         if label_path is not None:
             data, _, label_affine = read_nifti(label_path)
-            if data.ndim == 4 and data.shape[-1] == 1:
-                data = data[..., 0]
+            data = drop_singleton_channel(data)
             if data.shape != image.shape[1:]:
                 raise ValueError(
                     f"{label_path}: label shape {data.shape} does not match image "
@@ -410,8 +410,7 @@ def _parse_labels(labels, path: Path) -> tuple[dict[int, str] | None, frozenset[
 
 
 def _as_3d(data: np.ndarray, path: Path) -> np.ndarray:
-    if data.ndim == 4 and data.shape[-1] == 1:
-        data = data[..., 0]
+    data = drop_singleton_channel(data)
     if data.ndim != 3:
         raise ValueError(f"{path}: expected a 3D channel file, got shape {data.shape}")
     return data

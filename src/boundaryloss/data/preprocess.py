@@ -141,15 +141,14 @@ def normalization_mask(case: Case, mask: str | None) -> np.ndarray | None:
     Raises:
         ValueError: unknown ``mask``; ``"fov"`` for a case without a field of view.
     """
+    check_one_of(mask, (*NORMALIZATION_MASKS, None), "mask")
     if mask is None:
         return None
     if mask == "fov":
         if case.fov is None:
             raise ValueError(f"case {case.case_id}: mask='fov' but the case has no fov mask")
         return case.fov
-    if mask == "nonzero":
-        return np.any(case.image != 0, axis=0)
-    raise ValueError(f"mask must be one of {NORMALIZATION_MASKS} or None, got {mask!r}")
+    return np.any(case.image != 0, axis=0)  # "nonzero"
 
 
 def normalize_case(

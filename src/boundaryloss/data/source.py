@@ -21,6 +21,7 @@ class CaseSource(Sequence[Case]):
     """
 
     case_ids: tuple[str, ...] = ()
+    _known: frozenset[str] = frozenset()
 
     def _set_case_ids(self, case_ids: Iterable[str]) -> None:
         self.case_ids = tuple(sorted(case_ids))

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import write_text_atomically
 from .case import Case
-from .io import write_text_atomically
 
 GroupKey = Callable[[str], str] | str | None
 

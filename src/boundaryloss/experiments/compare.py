@@ -223,13 +223,17 @@ class ReportInputs:
     wall_seconds: float
 
 
+def figures_folder(output: Path) -> Path:
+    """Where a comparison's figures go: ``OUTPUT/figures``."""
+    return output / "figures"
+
+
 def build_report(experiment: Experiment, inputs: ReportInputs) -> Report:
     """Draw the figures into ``OUTPUT/figures`` and assemble the report."""
     results, convergence = inputs.results, inputs.convergence
     gradient_rows, panels = inputs.gradient_rows, inputs.panels
     cfg = experiment.config
-    out = experiment.output
-    figures = out / "figures"
+    figures = figures_folder(experiment.output)
     losses = experiment.loss_names
     report = Report(f"Loss comparison: {cfg.name}")
     if cfg.description:
@@ -375,7 +379,7 @@ def run_compare(
         LockHeldError: another process is writing the same output folder.
     """
     with DirectoryLock(experiment.output, what="comparison folder"):
-        for folder in (experiment.output, experiment.output / "figures"):
+        for folder in (experiment.output, figures_folder(experiment.output)):
             remove_temporaries(folder)
         return _run_compare(experiment, resume, log)
 

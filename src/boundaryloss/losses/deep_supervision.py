@@ -53,6 +53,27 @@ def downsample_target(target: torch.Tensor, shape: Sequence[int]) -> torch.Tenso
     return resized[:, 0].to(target.dtype)
 
 
+def scaled_spacing(
+    spacing: Sequence[float], full_shape: Sequence[int], shape: Sequence[int]
+) -> tuple[float, ...]:
+    """Voxel size of a target downsampled from ``full_shape`` to ``shape``.
+
+    A voxel of the downsampled target covers ``full / size`` voxels of the full-resolution
+    one along each axis (nnU-Net's ``DownsampleSegForDSTransform``, :func:`downsample_target`).
+
+    Args:
+        spacing: voxel size of the full-resolution target, per axis.
+        full_shape: spatial shape of the full-resolution target.
+        shape: spatial shape of the downsampled target.
+    """
+    if not len(spacing) == len(full_shape) == len(shape):
+        raise ValueError(
+            f"spacing {tuple(spacing)}, full shape {tuple(full_shape)} and shape "
+            f"{tuple(shape)} must have one entry per spatial axis"
+        )
+    return tuple(float(s) * f / n for s, f, n in zip(spacing, full_shape, shape, strict=True))
+
+
 class DeepSupervisionLoss(nn.Module):
     """Weighted sum of a loss over the outputs of a deeply supervised network.
 
@@ -130,16 +151,11 @@ class DeepSupervisionLoss(nn.Module):
         spacing: torch.Tensor,
         full_shape: Sequence[int],
     ) -> dict[str, torch.Tensor]:
-        ratio = torch.tensor(
-            [f / s for f, s in zip(full_shape, target.shape[1:], strict=True)],
-            dtype=torch.float64,
-        )
+        shape = tuple(target.shape[1:])
+        spacings = [scaled_spacing(s.tolist(), full_shape, shape) for s in spacing]
         return {
             spec.argument: torch.stack(
-                [
-                    spec.compute(target[b], num_classes, tuple((spacing[b] * ratio).tolist()))
-                    for b in range(target.shape[0])
-                ]
+                [spec.compute(target[b], num_classes, spacings[b]) for b in range(len(target))]
             )
             for spec in self.maps
         }

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import write_text_atomically
 from .._validation import ArrayLike, check_one_of
 from ..stats import bootstrap_ci
 from ._empty import (
@@ -22,7 +23,6 @@ from ._empty import (
     check_missing,
     missed_distance,
 )
-from ._files import write_text_atomically
 from ._inputs import prepare_case
 from ._surface import surface_distances
 from .hausdorff import check_mode, reduce_hausdorff

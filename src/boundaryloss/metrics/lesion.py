@@ -98,11 +98,8 @@ def check_connectivity(connectivity: int | None, ndim: int) -> int:
     allowed = CONNECTIVITIES[ndim]
     if connectivity is None:
         return max(allowed.values())
-    if isinstance(connectivity, bool) or connectivity not in allowed:
-        raise ValueError(
-            f"connectivity must be one of {sorted(allowed)} for {ndim}D masks, got {connectivity!r}"
-        )
-    return allowed[connectivity]
+    # No connectivity is 0 or 1, so a bool (== 0 or 1) is refused too.
+    return allowed[check_one_of(connectivity, sorted(allowed), "connectivity")]
 
 
 def check_match(match: str | float) -> str | float:
@@ -144,12 +141,7 @@ class LesionOptions:
 
     def __post_init__(self) -> None:
         known = sorted({c for allowed in CONNECTIVITIES.values() for c in allowed})
-        if self.connectivity is not None and (
-            isinstance(self.connectivity, bool) or self.connectivity not in known
-        ):
-            raise ValueError(
-                f"connectivity must be one of {known} or None, got {self.connectivity!r}"
-            )
+        check_one_of(self.connectivity, (*known, None), "connectivity")  # no bool: none is 0/1
         object.__setattr__(self, "match", check_match(self.match))
         check_f1(self.f1)
 
@@ -585,5 +577,5 @@ def lesion_values(
         elif name == "avd_ml":
             values[name] = volume_difference(pred, ref, spacing, "ml", empty)
         else:
-            raise ValueError(f"lesion metric must be one of {LESION_METRICS}, got {name!r}")
+            check_one_of(name, LESION_METRICS, "lesion metric")
     return values

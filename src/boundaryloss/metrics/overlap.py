@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._validation import ArrayLike, check_one_of
+from ._counts import count_masks, count_score
 from ._empty import MISSED_SCORE, apply_per_class, both_empty_score, check_empty
 from ._inputs import CaseMasks, prepare_case
 
@@ -33,14 +34,7 @@ def _validate_args(empty: str) -> None:
 def overlap_score(name: str, pred: np.ndarray, ref: np.ndarray) -> float:
     """One overlap score of two non-empty boolean masks."""
     check_one_of(name, OVERLAP_METRICS, "metric")
-    tp = np.count_nonzero(pred & ref)
-    if name == "dice":
-        return 2.0 * tp / (np.count_nonzero(pred) + np.count_nonzero(ref))
-    if name == "jaccard":
-        return tp / np.count_nonzero(pred | ref)
-    if name == "precision":
-        return tp / np.count_nonzero(pred)
-    return tp / np.count_nonzero(ref)  # recall
+    return count_score(name, count_masks(pred, ref))
 
 
 def overlap_per_class(name: str, case: CaseMasks, empty: str) -> dict[int, float]:

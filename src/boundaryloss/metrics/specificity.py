@@ -8,7 +8,7 @@ Convention:
     shipped with DRIVE and STARE; outside it every pixel would be a free true negative.
 
     Empty masks: specificity scores the negatives, so the package's rule applies to them
-    (as :func:`~boundaryloss.training.pixel_level.pixel_scores` does for pooled counts): no
+    (:func:`~boundaryloss.metrics._counts.count_score`, also used for pooled counts): no
     negative voxel inside ``mask`` in either prediction or reference gives 1
     (``empty="perfect"``) or NaN (``empty="nan"``), in only one of them 0. A class missing
     from one mask therefore does not make specificity 0 (its negatives are all there).
@@ -17,13 +17,13 @@ Convention:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
 
 from .._validation import ArrayLike, check_one_of
-from ._empty import MISSED_SCORE, both_empty_score, check_empty
+from ._counts import count_masks, count_score
+from ._empty import check_empty
 from ._inputs import prepare_case, to_numpy
 
 NEGATIVE_METRICS = ("specificity", "accuracy")
@@ -57,17 +57,7 @@ def negative_score(
     ``region_voxels`` is the number of voxels in the region (``|mask|``).
     """
     check_one_of(name, NEGATIVE_METRICS, "metric")
-    tp = int(np.count_nonzero(pred & ref))
-    fp = int(np.count_nonzero(pred)) - tp
-    negatives = region_voxels - int(np.count_nonzero(ref))
-    predicted_negatives = region_voxels - int(np.count_nonzero(pred))
-    tn = negatives - fp
-    if name == "specificity":
-        if negatives == 0 or predicted_negatives == 0:
-            both = negatives == 0 and predicted_negatives == 0
-            return both_empty_score(empty) if both else MISSED_SCORE
-        return tn / negatives
-    return math.nan if region_voxels == 0 else (tp + tn) / region_voxels  # accuracy
+    return count_score(name, count_masks(pred, ref, region_voxels), empty)
 
 
 def _negative(

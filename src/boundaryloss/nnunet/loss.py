@@ -15,15 +15,9 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ..maps import MapSpec
+from ..losses.compound import map_requirement_of
 from ..schedules import Schedule
 from .transforms import split_target
-
-
-def map_requirement(term: nn.Module) -> MapSpec | None:
-    """The map a term declares (``term.map_requirement()``), None for nnU-Net's own losses."""
-    declare = getattr(term, "map_requirement", None)
-    return declare() if callable(declare) else None
 
 
 class ScheduledMapLoss(nn.Module):
@@ -57,7 +51,7 @@ class ScheduledMapLoss(nn.Module):
                 f"got {len(terms)} terms and a schedule of {schedule.num_terms} weights; "
                 "they must match"
             )
-        specs = [map_requirement(term) for term in terms]
+        specs = [map_requirement_of(term) for term in terms]  # None for nnU-Net's losses
         declared = {spec for spec in specs if spec is not None}
         if len(declared) > 1:
             raise ValueError(f"the terms declare different maps {sorted(map(repr, declared))}")

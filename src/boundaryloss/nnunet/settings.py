@@ -22,6 +22,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .._validation import check_one_of
 from ..schedules import Constant, Rebalance, Schedule
 
 SCHEDULES = ("rebalance", "constant")
@@ -53,8 +54,7 @@ class MapTermSettings:
     map_margin: int = 0
 
     def __post_init__(self) -> None:
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        check_one_of(self.schedule, SCHEDULES, "schedule")
         for name in ("weight", "rebalance_step"):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
@@ -73,8 +73,7 @@ class MapTermSettings:
         """
         environ = os.environ if environ is None else environ
         schedule = environ.get(ENV_SCHEDULE, self.schedule).strip().lower()
-        if schedule not in SCHEDULES:
-            raise ValueError(f"{ENV_SCHEDULE} must be one of {SCHEDULES}, got {schedule!r}")
+        check_one_of(schedule, SCHEDULES, ENV_SCHEDULE)
         return MapTermSettings(
             schedule=schedule,
             weight=_number(environ, ENV_WEIGHT, self.weight),

@@ -48,6 +48,7 @@ from nnunetv2.training.loss.deep_supervision import DeepSupervisionWrapper
 from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
 from torch import nn
 
+from .._validation import check_one_of
 from ..losses import BoundaryLoss, GeneralizedDiceLoss, RegionWiseLoss, RRWCrossEntropyLoss
 from ..schedules import Constant, Schedule
 from .loss import DeepSupervisionMapLoss, ScheduledMapLoss
@@ -82,8 +83,9 @@ class nnUNetTrainerMapLossBase(nnUNetTrainer):
     settings: ClassVar[MapTermSettings] = MapTermSettings()
 
     loss_schedule: Schedule
-    #: ``settings`` with the environment applied (set when the loss is built).
-    map_settings: MapTermSettings
+    #: ``settings`` with the environment applied (set when the loss is built; until then
+    #: :meth:`map_margin` reads the environment itself).
+    map_settings: MapTermSettings | None = None
 
     # -- the maps -------------------------------------------------------------------
     def map_transform(self, margin: tuple[int, ...] | None = None) -> DeepSupervisionMapsTransform:
@@ -99,7 +101,7 @@ class nnUNetTrainerMapLossBase(nnUNetTrainer):
         """Training maps' context per axis: ``map_margin`` rounded up to a multiple of the
         coarsest deep-supervision factor of each axis (so every output crops whole voxels),
         or None for none."""
-        settings = getattr(self, "map_settings", None) or self.settings.with_environment()
+        settings = self.map_settings or self.settings.with_environment()
         requested = settings.map_margin
         if requested == 0:
             return None
@@ -147,10 +149,8 @@ class nnUNetTrainerMapLossBase(nnUNetTrainer):
             )
         if not self.enable_deep_supervision:
             raise ValueError(f"{name} needs deep supervision (enable_deep_supervision=True)")
-        if self.map_term not in MAP_TERMS:
-            raise ValueError(f"map_term must be one of {sorted(MAP_TERMS)}, got {self.map_term!r}")
-        if self.regional not in REGIONAL_TERMS:
-            raise ValueError(f"regional must be one of {REGIONAL_TERMS}, got {self.regional!r}")
+        check_one_of(self.map_term, sorted(MAP_TERMS), "map_term")
+        check_one_of(self.regional, REGIONAL_TERMS, "regional")
 
     def _build_loss(self):
         self._check_supported()
@@ -167,13 +167,13 @@ class nnUNetTrainerMapLossBase(nnUNetTrainer):
             terms.append(dice_ce)
         elif self.regional == "gdl":
             terms.append(GeneralizedDiceLoss())
-        self.map_settings = self.settings.with_environment()
+        settings = self.map_settings = self.settings.with_environment()
         if terms:
-            self.loss_schedule = self.map_settings.build_schedule()
-            described = f"{self.map_settings}"
+            self.loss_schedule = settings.build_schedule()
+            described = f"{settings}"
         else:
             self.loss_schedule = Constant([1.0])
-            described = f"map term alone, weight 1, map_margin={self.map_settings.map_margin}"
+            described = f"map term alone, weight 1, map_margin={settings.map_margin}"
         terms.append(MAP_TERMS[self.map_term]())
         self.print_to_log_file(
             f"boundaryloss: regional={self.regional}, map term={self.map_term}, {described}"

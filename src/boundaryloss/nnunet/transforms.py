@@ -19,28 +19,8 @@ import numpy as np
 import torch
 from batchgeneratorsv2.transforms.base.basic_transform import BasicTransform
 
+from ..losses.deep_supervision import scaled_spacing
 from ..maps import MapSpec
-
-
-def scaled_spacing(
-    spacing: Sequence[float], full_shape: Sequence[int], shape: Sequence[int]
-) -> tuple[float, ...]:
-    """Voxel size of a target downsampled from ``full_shape`` to ``shape``.
-
-    ``DownsampleSegForDSTransform`` resizes the patch by the pooling factors, so a voxel of
-    the downsampled target covers ``full / size`` voxels of the patch along each axis.
-
-    Args:
-        spacing: voxel size of the full-resolution patch (the plan's spacing), per axis.
-        full_shape: spatial shape of the full-resolution target.
-        shape: spatial shape of the downsampled target.
-    """
-    if not len(spacing) == len(full_shape) == len(shape):
-        raise ValueError(
-            f"spacing {tuple(spacing)}, full shape {tuple(full_shape)} and shape "
-            f"{tuple(shape)} must have one entry per spatial axis"
-        )
-    return tuple(float(s) * f / n for s, f, n in zip(spacing, full_shape, shape, strict=True))
 
 
 def deep_supervision_maps(

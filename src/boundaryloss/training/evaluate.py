@@ -25,9 +25,8 @@ METRICS = ("dice", "hd", "hd95", "assd", "precision", "recall")
 #: of view was applied, the pixels scored (the FOV, or the whole image) and the true
 #: positives among them, so per-image and pixel-level aggregates can be recomputed.
 FOV_COLUMNS = ("fov", "scored_voxels", "tp_voxels")
-#: Default output folder under the run directory, per split (test results never
-#: replace validation results).
-OUTPUT_FOLDERS = {"val": "evaluation", "all": "evaluation", "test": "evaluation_test"}
+#: The cases ``evaluate_run`` can score.
+SPLITS = ("val", "all", "test")
 
 
 def check_output_folder(output: Path) -> None:
@@ -95,8 +94,10 @@ def evaluate_run(
     run_dir = run.path
     if not run_dir.is_dir():
         raise FileNotFoundError(f"run directory not found: {run_dir}")
-    check_one_of(split, OUTPUT_FOLDERS, "split")
-    output = Path(output) if output is not None else run_dir / OUTPUT_FOLDERS[split]
+    check_one_of(split, SPLITS, "split")
+    if output is None:
+        output = run.evaluation_test if split == "test" else run.evaluation
+    output = Path(output)
     check_output_folder(output)
     path = run.checkpoint(checkpoint) if checkpoint in CHECKPOINT_NAMES else Path(checkpoint)
     predictor = Predictor.from_checkpoint(path, mirror=mirror)

@@ -40,15 +40,21 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._files import write_text_atomically
+from .._validation import is_integral
 from ..data.fov import restrict_to_fov
-from ..data.io import NIFTI_SUFFIXES, read_grey_2d, read_nifti
+from ..data.io import (
+    LOSSLESS_2D_SUFFIXES,
+    NIFTI_SUFFIXES,
+    drop_singleton_channel,
+    read_grey_2d,
+    read_nifti,
+)
 from ..metrics import LesionOptions, SegmentationEvaluator
-from ..metrics._files import write_text_atomically
 from .pixel_level import PixelLevel
 
-#: Lossless 2D formats read as label images (JPEG is lossy and would blur label values).
-IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".gif", ".bmp", ".pgm", ".ppm")
-FORMATS = (*NIFTI_SUFFIXES, *IMAGE_SUFFIXES)
+#: Formats read as label maps (not JPEG: lossy compression would blur label values).
+FORMATS = (*NIFTI_SUFFIXES, *LOSSLESS_2D_SUFFIXES)
 DEFAULT_METRICS = (
     "dice",
     "jaccard",
@@ -186,8 +192,7 @@ def _read(path: Path) -> tuple[np.ndarray, Header | None]:
     """The stored array and its NIfTI header, or None for a 2D image."""
     if format_suffix(path) in NIFTI_SUFFIXES:
         data, spacing, affine = read_nifti(path)
-        if data.ndim == 4 and data.shape[-1] == 1:
-            data = data[..., 0]
+        data = drop_singleton_channel(data)
         if data.ndim not in (2, 3):
             raise ValueError(f"{path}: expected a 2D or 3D label map, got shape {data.shape}")
         axes = affine[:3, : data.ndim]
@@ -219,8 +224,8 @@ def read_label(path: Path, labels: Sequence[int]) -> tuple[np.ndarray, Header | 
 
 
 def _integral(raw: np.ndarray, path: Path) -> np.ndarray:
-    values = np.unique(raw)
-    if not np.all(np.isfinite(values)) or np.any(values != np.rint(values)):
+    if not is_integral(raw):
+        values = np.unique(raw)
         raise ValueError(
             f"{path}: non-integer values (e.g. {values[values != np.rint(values)][:3].tolist()}); "
             "expected a label map, not probabilities"

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data.io import atomic_path
+from .._files import atomic_path
 
 
 def pyplot():

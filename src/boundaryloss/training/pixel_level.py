@@ -8,36 +8,14 @@ module gives the second; both follow the package's empty-mask rule.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import numpy as np
 
-from ..metrics._empty import MISSED_SCORE, both_empty_score
+from ..metrics._counts import ConfusionCounts, count_masks, count_score
 
 #: Scores of :func:`pixel_scores`, in order.
 PIXEL_SCORES = ("dice", "precision", "recall", "specificity", "accuracy")
-
-
-@dataclass(frozen=True)
-class ConfusionCounts:
-    """True/false positives and negatives of one class, counted in pixels (voxels)."""
-
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-    tn: int = 0
-
-    def __add__(self, other: ConfusionCounts) -> ConfusionCounts:
-        return ConfusionCounts(
-            self.tp + other.tp, self.fp + other.fp, self.fn + other.fn, self.tn + other.tn
-        )
-
-    @property
-    def total(self) -> int:
-        """Pixels counted: the field of view (or the whole image without one)."""
-        return self.tp + self.fp + self.fn + self.tn
 
 
 def confusion_counts(
@@ -58,47 +36,19 @@ def confusion_counts(
         raise ValueError(f"prediction, reference and field of view shapes differ: {shapes}")
     inside = np.ones(ref.shape, dtype=bool) if fov is None else np.asarray(fov, dtype=bool)
     p, r = (pred == cls) & inside, (ref == cls) & inside
-    tp = int(np.count_nonzero(p & r))
-    fp = int(np.count_nonzero(p)) - tp
-    fn = int(np.count_nonzero(r)) - tp
-    tn = int(np.count_nonzero(inside)) - tp - fp - fn
-    return ConfusionCounts(tp, fp, fn, tn)
-
-
-def _score(hits: int, denominator: int, predicted: int, actual: int, empty: str) -> float:
-    """``hits / denominator`` under the empty-mask rule of :mod:`boundaryloss.metrics`:
-    absent from both prediction and reference -> ``both_empty_score(empty)``, from only
-    one -> 0."""
-    if predicted == 0 and actual == 0:
-        return both_empty_score(empty)
-    if predicted == 0 or actual == 0:
-        return MISSED_SCORE
-    return hits / denominator
+    return count_masks(p, r, int(np.count_nonzero(inside)))
 
 
 def pixel_scores(counts: ConfusionCounts, empty: str = "perfect") -> dict[str, float]:
     """Dice, precision, recall (sensitivity), specificity and accuracy of summed counts.
 
     Convention:
-        ``dice = 2 TP / (2 TP + FP + FN)``, ``precision = TP / (TP + FP)``,
-        ``recall = TP / (TP + FN)``, ``specificity = TN / (TN + FP)``,
-        ``accuracy = (TP + TN) / (TP + FP + FN + TN)``. The empty-mask rule of
-        :mod:`boundaryloss.metrics` applies to the positives (Dice, precision, recall)
-        and, for specificity, to the negatives: absent from both prediction and
-        reference -> 1 (``empty="perfect"``) or NaN (``empty="nan"``), absent from only
-        one -> 0. Accuracy of zero pixels is NaN.
+        The formulas and the empty-mask rule of the per-image metrics
+        (:func:`~boundaryloss.metrics._counts.count_score`): absent from both prediction
+        and reference -> 1 (``empty="perfect"``) or NaN, from only one -> 0 (for
+        specificity: the negatives); accuracy of zero pixels is NaN.
     """
-    tp, fp, fn, tn = counts.tp, counts.fp, counts.fn, counts.tn
-    positives = (tp + fp, tp + fn)  # predicted, reference
-    negatives = (tn + fn, tn + fp)
-    scores = {
-        "dice": _score(2 * tp, 2 * tp + fp + fn, *positives, empty),
-        "precision": _score(tp, tp + fp, *positives, empty),
-        "recall": _score(tp, tp + fn, *positives, empty),
-        "specificity": _score(tn, tn + fp, *negatives, empty),
-    }
-    scores["accuracy"] = (tp + tn) / counts.total if counts.total else math.nan
-    return scores
+    return {name: count_score(name, counts, empty) for name in PIXEL_SCORES}
 
 
 class PixelLevel:

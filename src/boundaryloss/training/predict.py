@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from .._files import TEMP_MARKER
+from .._files import TEMP_MARKER, final_suffix
 from ..data.case import Case
 from ..data.io import (
     IMAGE_2D_SUFFIXES,
@@ -241,7 +241,9 @@ def predict_paths(
         for path, target in zip(inputs, targets, strict=True):
             case = read_input(path)
             labels = predictor.segment(case)
-            temporary = target.with_name(f".{target.name}{TEMP_MARKER}predict{_suffix(target)}")
+            temporary = target.with_name(
+                f".{target.name}{TEMP_MARKER}predict{final_suffix(target)}"
+            )
             write_output(temporary, labels, case)
             temporaries.append(temporary)
             if progress is not None:
@@ -256,10 +258,6 @@ def predict_paths(
                 folder.rmdir()
         raise
     return targets
-
-
-def _suffix(path: Path) -> str:
-    return ".nii.gz" if path.name.endswith(".nii.gz") else path.suffix
 
 
 def collect_inputs(path: Path) -> list[Path]:

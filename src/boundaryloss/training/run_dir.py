@@ -13,6 +13,7 @@ A run directory ``OUTPUT_DIR/NAME`` holds::
     tensorboard/         TensorBoard events (optional)
     summary.json         written when training finished
     evaluation/          cases.csv and summary.json of ``boundaryloss evaluate``
+    evaluation_test/     the same for ``--split test``
 
 A new run is built in a hidden staging directory beside it, ``.NAME.staging``, and
 moved into place at its first checkpoint (:meth:`RunDirectory.promote`), so a failed
@@ -134,6 +135,12 @@ class RunDirectory:
         """The default folder of ``boundaryloss evaluate`` (see :class:`EvaluationFolder`)."""
         return self.path / "evaluation"
 
+    @property
+    def evaluation_test(self) -> Path:
+        """The default folder of ``boundaryloss evaluate --split test`` (test results never
+        replace validation results)."""
+        return self.path / "evaluation_test"
+
     # --- state ------------------------------------------------------------------------
 
     def is_empty(self) -> bool:
@@ -172,7 +179,13 @@ class RunDirectory:
         shutil.rmtree(self.staging, ignore_errors=True)
         if self.path.exists():  # a crash between the two renames keeps the old run
             shutil.rmtree(self.retired, ignore_errors=True)
-        for folder in (self.path, self.checkpoints, self.figures, self.evaluation):
+        for folder in (
+            self.path,
+            self.checkpoints,
+            self.figures,
+            self.evaluation,
+            self.evaluation_test,
+        ):
             remove_temporaries(folder)
 
     def promote(self, staging: Path) -> None:

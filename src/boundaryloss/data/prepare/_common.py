@@ -26,7 +26,9 @@ from typing import Literal
 
 import numpy as np
 
-from ..io import read_grey_2d, read_image_2d, write_png, write_text_atomically
+from ..._files import current_umask, write_text_atomically
+from ..._validation import is_integral
+from ..io import load_nifti, read_grey_2d, read_image_2d, write_png
 
 Split = Literal["training", "test"]
 
@@ -193,9 +195,7 @@ def staged_destination(dst: Path, overwrite: bool) -> Iterator[Path]:
 
 def _make_world_readable(stage: Path) -> None:
     # mkdtemp creates 0o700; give the folder the mode a plain mkdir would have.
-    umask = os.umask(0)
-    os.umask(umask)
-    stage.chmod(0o777 & ~umask)
+    stage.chmod(0o777 & ~current_umask())
 
 
 def _swap_into_place(stage: Path, dst: Path, overwrite: bool) -> None:
@@ -220,18 +220,6 @@ def _swap_into_place(stage: Path, dst: Path, overwrite: bool) -> None:
 
 
 # --- reading and writing one case -----------------------------------------------------------
-
-
-def _load_nifti_header(path: Path):
-    """The nibabel image with its data left on disk (shape and affine come from the header)."""
-    import nibabel as nib
-
-    if not path.is_file():
-        raise ValueError(f"{path}: file not found")
-    try:
-        return nib.load(str(path))
-    except Exception as error:  # nibabel raises many types for corrupt files
-        raise ValueError(f"{path}: cannot read NIfTI file ({error})") from error
 
 
 def _read_voxels(image, path: Path) -> np.ndarray:
@@ -302,7 +290,7 @@ def _rows(affine: np.ndarray) -> list[list[float]]:
 def map_label_values(data: np.ndarray, mapping: Mapping[int, int], path: Path) -> np.ndarray:
     """Map a label array's values through ``mapping`` into uint8; reject any other value."""
     if data.dtype.kind == "f":
-        if not np.all(np.isfinite(data)) or not np.array_equal(data, np.round(data)):
+        if not is_integral(data):
             raise ValueError(f"{path}: label holds non-integer values")
     elif data.dtype.kind not in "iub":
         raise ValueError(f"{path}: label has non-numeric dtype {data.dtype}")
@@ -325,7 +313,7 @@ def _write_volume_case(case: SourceCase, preparer: DatasetPreparer, stage: Path)
     import nibabel as nib
 
     suffix = SPLIT_SUFFIX[case.split]
-    headers = [_load_nifti_header(path) for path in case.channels]
+    headers = [load_nifti(path) for path in case.channels]
     for image, path in zip(headers, case.channels, strict=True):
         check_complete(image, path)
     first, first_path = headers[0], case.channels[0]
@@ -341,7 +329,7 @@ def _write_volume_case(case: SourceCase, preparer: DatasetPreparer, stage: Path)
         labels[f"labels{suffix}_{name}"] = path
     label_images = {}
     for folder, path in labels.items():
-        image = _load_nifti_header(path)
+        image = load_nifti(path)
         _check_geometry(first, first_path, image, path)
         check_complete(image, path)
         label_images[folder] = (image, path)
