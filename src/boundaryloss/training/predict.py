@@ -177,6 +177,27 @@ def parse_device(device: str) -> torch.device:
     return target
 
 
+#: 2D formats that store a label map exactly (JPEG's compression changes labels at edges).
+LOSSLESS_2D_SUFFIXES = tuple(s for s in IMAGE_2D_SUFFIXES if s not in (".jpg", ".jpeg"))
+
+
+def check_output_format(source: Path, output: Path) -> None:
+    """Refuse an output file name whose format cannot hold the labels of ``source``.
+
+    Labels are written in the input's format: NIfTI (with its affine) for a NIfTI input,
+    a lossless 2D image (PNG, TIFF, ...) for a 2D image.
+
+    Raises:
+        ValueError: naming ``output`` and the suffixes it may have.
+    """
+    if has_suffix(source, NIFTI_SUFFIXES):
+        allowed, what = NIFTI_SUFFIXES, "a NIfTI input's labels are written as NIfTI"
+    else:
+        allowed, what = LOSSLESS_2D_SUFFIXES, "a 2D input's labels need a lossless image format"
+    if not has_suffix(output, allowed):
+        raise ValueError(f"output {output}: {what}; use one of {', '.join(allowed)}")
+
+
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return a.resolve() == b.resolve() or (b.exists() and os.path.samefile(a, b))
@@ -195,7 +216,9 @@ def plan_outputs(inputs: list[Path], output: Path) -> list[Path]:
             is an input folder; two inputs would write the same output.
     """
     single_file = len(inputs) == 1 and output.suffix != "" and not output.is_dir()
-    if not single_file:
+    if single_file:
+        check_output_format(inputs[0], output)
+    else:
         for folder in sorted({path.parent for path in inputs}):
             if _same_file(output, folder):
                 raise ValueError(

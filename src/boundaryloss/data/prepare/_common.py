@@ -164,6 +164,12 @@ def check_destination(src: Path, dst: Path, overwrite: bool) -> None:
     real_src, real_dst = src.resolve(), dst.resolve()
     if real_dst == real_src or real_src.is_relative_to(real_dst):
         raise ValueError(f"{dst}: destination must not be the source folder or contain it ({src})")
+    if real_dst.is_relative_to(real_src) and real_dst.exists() and any(real_dst.iterdir()):
+        # --overwrite would replace part of the download (e.g. SRC/training) with the output
+        raise ValueError(
+            f"{dst}: destination is an existing folder inside the source folder {src}; "
+            "choose a new or outside destination"
+        )
     if dst.exists() or dst.is_symlink():
         if not dst.is_dir():
             raise FileExistsError(f"{dst}: destination exists and is not a folder")

@@ -1,0 +1,68 @@
+"""Second round of hostile-user probes of the command line (after issues 9-14 merged).
+
+Each test is one probe that failed on the merged main: data lost, a silent wrong
+answer, or an error that was not one line naming the argument, file or value.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from boundaryloss.cli import main
+from boundaryloss.data.io import write_image_2d
+
+from .conftest import one_error_line, snapshot
+
+# --- prepare ------------------------------------------------------------------------------
+
+
+def test_prepare_overwrite_into_a_folder_of_the_source_is_refused(tmp_path, capsys):
+    # `prepare drive SRC SRC/training --overwrite` used to replace the download's own
+    # training folder (images, manual labels, masks) with the prepared dataset.
+    from tests.data.prepare.layouts import make_drive
+
+    src = make_drive(tmp_path / "DRIVE")
+    before = snapshot(src)
+    argv = ["prepare", "drive", str(src), str(src / "training"), "--overwrite", "--quiet"]
+    assert main(argv) == 1
+    assert "inside the source folder" in one_error_line(capsys)
+    assert snapshot(src) == before
+
+
+def test_prepare_into_a_new_folder_inside_the_source_still_works(tmp_path):
+    from tests.data.prepare.layouts import make_drive
+
+    src = make_drive(tmp_path / "DRIVE")
+    assert main(["prepare", "drive", str(src), str(src / "prepared"), "--quiet"]) == 0
+    assert (src / "prepared" / "dataset.json").is_file()
+
+
+# --- predict ------------------------------------------------------------------------------
+
+
+def _image(folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    pixels = np.random.default_rng(0).integers(0, 256, (32, 32), np.uint8)
+    write_image_2d(folder / "img.png", pixels)
+    return folder / "img.png"
+
+
+@pytest.mark.parametrize("name", ["labels.jpg", "labels.jpeg"])
+def test_predict_refuses_a_lossy_label_format(trained, tmp_path, capsys, name):
+    # JPEG compression changes label values at every edge: a silent corruption.
+    image = _image(tmp_path / "in")
+    assert main(["predict", str(trained), str(image), str(tmp_path / name)]) == 1
+    line = one_error_line(capsys)
+    assert f"output {tmp_path / name}" in line and "lossless" in line
+    assert not (tmp_path / name).exists()
+
+
+@pytest.mark.parametrize("name", ["labels.nii.gz", "labels.nii", "labels.txt"])
+def test_predict_output_suffix_that_does_not_fit_a_2d_input(trained, tmp_path, capsys, name):
+    # Used to fail with a message naming the hidden temporary file, not the output.
+    image = _image(tmp_path / "in")
+    assert main(["predict", str(trained), str(image), str(tmp_path / name)]) == 1
+    line = one_error_line(capsys)
+    assert f"output {tmp_path / name}:" in line and ".tmp-" not in line
+    assert not list(tmp_path.glob(".*"))
