@@ -329,7 +329,9 @@ class Trainer:
         if self.resume:
             start_epoch, skip_steps, global_step = self._restore()
         self._begin(start_epoch)
-        started = time.perf_counter()
+        # Training time across resumptions: the epochs logged before this invocation too.
+        earlier = sum(float(row.get("epoch_seconds", 0.0)) for row in self.log.rows)
+        started = time.perf_counter() - earlier
         schedule = self.loss_fn.schedule
         epochs = config.train.epochs
         for epoch in range(start_epoch, epochs):
