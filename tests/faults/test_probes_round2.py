@@ -89,3 +89,25 @@ def test_resumed_run_reports_its_whole_training_time(tmp_path):
     assert json.loads((run / "summary.json").read_text())["train_seconds"] >= _logged_seconds(run)
     assert train(tmp_path, "run", "train.epochs=3", "--resume") == 0
     assert json.loads((run / "summary.json").read_text())["train_seconds"] >= _logged_seconds(run)
+
+
+def test_a_dataset_root_with_synthetic_data_is_refused(tmp_path, capsys):
+    # data.root was silently ignored: the run trained on synthetic data, not on the root.
+    assert train(tmp_path / "out", "run", f"data.root={tmp_path}") == 1
+    assert "data.root:" in one_error_line(capsys)
+    assert not (tmp_path / "out").exists()
+
+
+# --- evaluate -----------------------------------------------------------------------------
+
+
+def test_evaluate_data_of_a_synthetic_run_is_refused(trained, tmp_path, capsys):
+    # --data was silently ignored: the synthetic cases were scored and reported as if
+    # they came from the given root.
+    run = trained.parent.parent
+    before = snapshot(run)
+    assert (
+        main(["evaluate", str(run), "--data", str(tmp_path), "--output", str(tmp_path / "e")]) == 1
+    )
+    assert f"--data {tmp_path}:" in one_error_line(capsys)
+    assert snapshot(run) == before and not (tmp_path / "e").exists()

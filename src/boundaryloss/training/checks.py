@@ -61,6 +61,11 @@ def check_run_config(config: RunConfig) -> None:
     output = Path(config.output_dir).expanduser()
     if output.exists() and not output.is_dir():
         raise ConfigError(f"output_dir: {output} exists and is not a folder")
+    if data.source == "synthetic" and data.root is not None:
+        raise ConfigError(
+            f"data.root: {data.root!r} is not read with data.source=synthetic; set "
+            "data.source to the dataset's reader (e.g. msd, drive) or leave data.root out"
+        )
     if not -3 <= data.slice_axis < 3:
         raise ConfigError(
             f"data.slice_axis: must be a spatial axis in [-3, 3), got {data.slice_axis}"

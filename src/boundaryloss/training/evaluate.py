@@ -103,6 +103,11 @@ def evaluate_run(
     predictor = Predictor.from_checkpoint(path, mirror=mirror)
     data_config = predictor.config.data
     if data_root is not None:
+        if data_config.source == "synthetic":
+            raise ValueError(
+                f"--data {data_root}: this run trained on synthetic data "
+                "(data.source: synthetic), which reads no dataset root"
+            )
         data_config = dataclasses.replace(data_config, root=str(data_root))
     cases = build_cases(data_config, "test" if split == "test" else "train")
     if split == "val":
