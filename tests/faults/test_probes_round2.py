@@ -111,3 +111,27 @@ def test_evaluate_data_of_a_synthetic_run_is_refused(trained, tmp_path, capsys):
     )
     assert f"--data {tmp_path}:" in one_error_line(capsys)
     assert snapshot(run) == before and not (tmp_path / "e").exists()
+
+
+# --- compare / demo -----------------------------------------------------------------------
+
+
+def test_compare_into_a_folder_of_the_users_files_is_refused(tmp_path, capsys):
+    # `compare --output FOLDER` (and `demo --output`) replaced the user's report.md and
+    # cases.csv in FOLDER with its own.
+    import yaml
+
+    from tests.experiments.conftest import tiny_experiment
+
+    path = tmp_path / "experiment.yaml"
+    path.write_text(yaml.safe_dump(tiny_experiment(output_dir=str(tmp_path))))
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "report.md").write_text("my notes")
+    (mine / "cases.csv").write_text("my table")
+    (mine / "scan.nii.gz").write_bytes(b"my scan")
+    before = snapshot(mine)
+    assert main(["compare", "--config", str(path), "--output", str(mine)]) == 1
+    line = one_error_line(capsys)
+    assert f"output {mine}:" in line and "scan.nii.gz" in line
+    assert snapshot(mine) == before and sorted(p.name for p in mine.iterdir()) == sorted(before)
