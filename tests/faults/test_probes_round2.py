@@ -113,6 +113,31 @@ def test_evaluate_data_of_a_synthetic_run_is_refused(trained, tmp_path, capsys):
     assert snapshot(run) == before and not (tmp_path / "e").exists()
 
 
+def test_evaluate_into_a_folder_of_the_users_files_is_refused(trained, tmp_path, capsys):
+    # `evaluate RUN --output FOLDER` replaced the user's summary.json in FOLDER; pointed
+    # at RUN/checkpoints it wrote its tables among the checkpoints.
+    run = trained.parent.parent
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "summary.json").write_text("my summary")
+    (mine / "notes.txt").write_text("my notes")
+    for output in (mine, run / "checkpoints"):
+        before = snapshot(output)
+        assert main(["evaluate", str(run), "--output", str(output)]) == 1
+        assert f"output {output}: holds files an evaluation did not write" in one_error_line(capsys)
+        assert snapshot(output) == before
+
+
+def test_evaluate_output_that_is_a_file_is_refused_before_scoring(trained, tmp_path, capsys):
+    (tmp_path / "file").write_text("mine")
+    run = trained.parent.parent
+    assert main(["evaluate", str(run), "--output", str(tmp_path / "file")]) == 1
+    captured = capsys.readouterr().err
+    assert "[1/" not in captured  # nothing was scored
+    assert f"output {tmp_path / 'file'}: exists and is not a folder" in captured
+    assert (tmp_path / "file").read_text() == "mine"
+
+
 # --- compare / demo -----------------------------------------------------------------------
 
 

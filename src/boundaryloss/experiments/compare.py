@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from .._files import remove_temporaries, write_text_atomically
+from .._files import check_output_folder, remove_temporaries, write_text_atomically
 from .._lock import DirectoryLock
 from ..config import to_dict
 from ..data.slicing import most_foreground_slice
@@ -370,32 +370,6 @@ def build_report(experiment: Experiment, inputs: ReportInputs) -> Report:
 OWN_ENTRIES = frozenset({"runs", "figures", "cases.csv", "report.md", "report.html"})
 
 
-def check_output_folder(output: Path) -> None:
-    """Refuse an output folder that holds anything a comparison did not write there.
-
-    A comparison replaces ``report.md``, ``report.html``, ``cases.csv`` and ``figures/``
-    in its folder, so pointing ``--output`` at a folder of the user's own files would
-    overwrite them. Allowed: an absent or empty folder, or one holding only
-    :data:`OWN_ENTRIES` (a previous or interrupted comparison) and hidden files.
-
-    Raises:
-        ValueError: naming the folder and the first foreign entries.
-    """
-    if output.exists() and not output.is_dir():
-        raise NotADirectoryError(f"output {output}: exists and is not a folder")
-    if not output.is_dir():
-        return
-    foreign = sorted(
-        p.name for p in output.iterdir() if p.name not in OWN_ENTRIES and not p.name.startswith(".")
-    )
-    if foreign:
-        raise ValueError(
-            f"output {output}: holds files a comparison did not write ({', '.join(foreign[:3])}"
-            f"{', ...' if len(foreign) > 3 else ''}); its reports would be written among them. "
-            "Choose a new or empty folder"
-        )
-
-
 def run_compare(
     experiment: Experiment, resume: bool = True, log: Callable[[str], None] = print
 ) -> CompareOutput:
@@ -407,11 +381,11 @@ def run_compare(
 
     Raises:
         LockHeldError: another process is writing the same output folder.
-        ValueError: the output folder holds the user's own files (see
-            :func:`check_output_folder`).
+        ValueError: the output folder holds files a comparison did not write (see
+            :func:`boundaryloss._files.check_output_folder`).
     """
     with DirectoryLock(experiment.output, what="comparison folder"):
-        check_output_folder(experiment.output)
+        check_output_folder(experiment.output, OWN_ENTRIES, "a comparison")
         for folder in (experiment.output, figures_folder(experiment.output)):
             remove_temporaries(folder)
         return _run_compare(experiment, resume, log)

@@ -8,7 +8,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from .._files import write_text_atomically
+from .._files import check_output_folder, write_text_atomically
 from .._lock import DirectoryLock
 from .._validation import check_one_of
 from ..data.fov import restrict_to_fov
@@ -29,9 +29,9 @@ FOV_COLUMNS = ("fov", "scored_voxels", "tp_voxels")
 SPLITS = ("val", "all", "test")
 
 
-def check_output_folder(output: Path) -> None:
+def check_evaluation_folder(output: Path) -> None:
     """Refuse an evaluation folder that is a run directory (its ``summary.json`` would
-    be replaced).
+    be replaced) or holds files an evaluation did not write.
 
     Raises:
         ValueError: naming the folder.
@@ -42,6 +42,8 @@ def check_output_folder(output: Path) -> None:
             f"output {output}: is a run directory; its summary.json would be replaced. "
             "Choose another folder (default RUN_DIR/evaluation)"
         )
+    files = EvaluationFolder(output)
+    check_output_folder(output, {files.cases.name, files.summary.name}, "an evaluation")
 
 
 def evaluate_run(
@@ -98,7 +100,7 @@ def evaluate_run(
     if output is None:
         output = run.evaluation_test if split == "test" else run.evaluation
     output = Path(output)
-    check_output_folder(output)
+    check_evaluation_folder(output)
     path = run.checkpoint(checkpoint) if checkpoint in CHECKPOINT_NAMES else Path(checkpoint)
     predictor = Predictor.from_checkpoint(path, mirror=mirror)
     data_config = predictor.config.data
