@@ -160,3 +160,19 @@ def test_compare_into_a_folder_of_the_users_files_is_refused(tmp_path, capsys):
     line = one_error_line(capsys)
     assert f"output {mine}:" in line and "scan.nii.gz" in line
     assert snapshot(mine) == before and sorted(p.name for p in mine.iterdir()) == sorted(before)
+
+
+@pytest.mark.parametrize("where", ["synthetic", "msd"])
+def test_labels_beyond_num_classes_are_refused_at_setup(tmp_path, capsys, where):
+    # Used to fail at the first training step with the loss's message, naming no key.
+    from .conftest import write_msd
+
+    if where == "synthetic":
+        extra = ["data.synthetic.num_classes=3"]
+    else:
+        root = write_msd(tmp_path / "data", [(20, 24, 4)] * 4, num_labels=3)
+        extra = ["data.source=msd", f"data.root={root}", "data.val_fraction=0.25"]
+    assert train(tmp_path / "out", "run", "data.num_classes=2", *extra) == 1
+    line = one_error_line(capsys)
+    assert "data.num_classes: 2, but" in line and "class(es) 2" in line
+    assert not (tmp_path / "out").exists()

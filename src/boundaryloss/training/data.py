@@ -140,10 +140,26 @@ def known_label_values(config, cases: Sequence) -> frozenset[int] | None:
 
 def absent_classes(config, cases: Sequence) -> tuple[int, ...]:
     """Classes below ``num_classes`` that the labels never contain (they would score a
-    perfect Dice and inflate the mean)."""
+    perfect Dice and inflate the mean).
+
+    Raises:
+        ConfigError: the labels contain classes ``>= num_classes`` (found at setup,
+            naming ``data.num_classes``, instead of by the loss at the first step).
+    """
     values = known_label_values(config, cases)
     if values is None:
         return ()
+    beyond = sorted(v for v in values if v >= config.num_classes)
+    if beyond:
+        where = (
+            f"the synthetic labels (data.synthetic.num_classes={config.synthetic.num_classes})"
+            if config.source == "synthetic"
+            else "the dataset's labels"
+        )
+        raise ConfigError(
+            f"data.num_classes: {config.num_classes}, but {where} contain class(es) "
+            f"{', '.join(map(str, beyond))}; set data.num_classes to {max(values) + 1}"
+        )
     return tuple(c for c in range(1, config.num_classes) if c not in values)
 
 
