@@ -176,3 +176,22 @@ def test_labels_beyond_num_classes_are_refused_at_setup(tmp_path, capsys, where)
     line = one_error_line(capsys)
     assert "data.num_classes: 2, but" in line and "class(es) 2" in line
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("split", ["Tr", "Ts"])
+def test_a_label_without_its_image_is_not_skipped_silently(tmp_path, split):
+    # A labelsTs (or labelsTr) file whose image is missing was left out: the test split
+    # scored fewer cases than the dataset holds, and nothing said so.
+    import shutil
+
+    from boundaryloss.data import DecathlonDataset
+
+    from .conftest import write_msd
+
+    root = write_msd(tmp_path / "data", [(12, 12, 4)] * 2)
+    if split == "Ts":
+        shutil.copytree(root / "imagesTr", root / "imagesTs")
+        shutil.copytree(root / "labelsTr", root / "labelsTs")
+    (root / f"imagesT{split[1]}" / "case_001.nii.gz").unlink()
+    with pytest.raises(ValueError, match=r"case_001\.nii\.gz: label without an image"):
+        DecathlonDataset(root, split="train" if split == "Tr" else "test")

@@ -136,7 +136,26 @@ class DecathlonDataset(CaseSource):
                 mask = self.masks_dir / f"{case_id}{self.file_ending}"
                 if not mask.is_file():
                     raise ValueError(f"{files[0]}: no field-of-view mask {mask}")
+        self._check_no_orphan_labels()
         self._set_case_ids(self._images)
+
+    def _check_no_orphan_labels(self) -> None:
+        """A label file without its image would be skipped silently: refuse it."""
+        if self.labels_dir is None:
+            return
+        ending = self.file_ending
+        orphans = sorted(
+            path
+            for path in self.labels_dir.iterdir()
+            if path.name.endswith(ending)
+            and not path.name.startswith(".")
+            and path.name[: -len(ending)] not in self._images
+        )
+        if orphans:
+            raise ValueError(
+                f"{orphans[0]}: label without an image in {self.images_dir} "
+                f"({len(orphans)} such label file(s)); the case would be left out silently"
+            )
 
     def files(self, case_id: str) -> tuple[tuple[Path, ...], Path | None]:
         """The ``(image files, label file)`` of a case (label None when unlabelled)."""
