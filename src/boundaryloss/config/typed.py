@@ -148,7 +148,9 @@ def read_yaml(path: str | os.PathLike, what: str = "config file") -> dict:
     if not path.is_file():
         raise ConfigError(f"{what} not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text (UTF-8) file") from None
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: invalid YAML ({error})") from error
     if not isinstance(data, dict):

@@ -79,6 +79,15 @@ def check_run_config(config: RunConfig) -> None:
         if sizes is not None and (not sizes or min(sizes) < 1):
             raise ConfigError(f"{key}: sizes must be >= 1, got {sizes}")
     _at_least("data.max_cases", data.max_cases, 1, optional=True)
+    for key, seed in (
+        ("train.seed", train.seed),
+        ("data.split_seed", data.split_seed),
+        ("data.synthetic.seed", data.synthetic.seed),
+    ):
+        if not 0 <= seed < 2**32:
+            raise ConfigError(f"{key}: must be in [0, 2**32), got {seed}")
+    if not 0 <= config.inference.overlap < 1:
+        raise ConfigError(f"inference.overlap: must be in [0, 1), got {config.inference.overlap}")
     _at_least("train.epochs", train.epochs, 1)
     _at_least("train.val_every", train.val_every, 1)
     _at_least("train.max_steps_per_epoch", train.max_steps_per_epoch, 1, optional=True)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import inspect
 import math
+import typing
 from typing import Any
 
 import torch
 from torch import nn
 
-from ..config import ConfigError
+from ..config import ConfigError, convert
 from ..losses import (
     BoundaryLoss,
     CompoundLoss,
@@ -61,10 +62,34 @@ def instantiate(registry: dict[str, type], name: str, kwargs: dict[str, Any], pa
                 f"{path}.kwargs.{unknown[0]}: not an argument of {cls.__name__} "
                 f"(arguments: {', '.join(p for p in parameters if p != 'self')})"
             )
+    kwargs = _typed_kwargs(cls, kwargs, path)
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{path}: {cls.__name__}: {error}") from error
+
+
+#: Annotations whose values :func:`_typed_kwargs` checks (``"true"`` is not a bool).
+_SIMPLE_TYPES = (bool, int, float, str)
+
+
+def _typed_kwargs(cls: type, kwargs: dict[str, Any], path: str) -> dict[str, Any]:
+    """``kwargs`` with each value of a plain ``bool``/``int``/``float``/``str`` parameter
+    checked against its annotation (``include_background: banana`` was taken as true).
+
+    Raises:
+        ConfigError: naming ``{path}.kwargs.NAME`` and the value.
+    """
+    try:
+        hints = typing.get_type_hints(cls.__init__)
+    except Exception:  # annotations that do not resolve: leave the values to the class
+        return kwargs
+    return {
+        name: convert(hints[name], value, f"{path}.kwargs.{name}")
+        if hints.get(name) in _SIMPLE_TYPES
+        else value
+        for name, value in kwargs.items()
+    }
 
 
 def required_maps(loss: CompoundLoss) -> list[MapSpec]:
@@ -87,6 +112,11 @@ def build_loss(config) -> CompoundLoss:
         if name in terms:
             raise ConfigError(f"loss.terms[{i}]: duplicate term name {name!r}; set a label")
         terms[name] = instantiate(LOSSES, term.name, dict(term.kwargs), f"loss.terms[{i}]")
+    for i, term in enumerate(config.terms):
+        if not (math.isfinite(term.weight) and term.weight >= 0):
+            raise ConfigError(
+                f"loss.terms[{i}].weight: must be a finite number >= 0, got {term.weight}"
+            )
     if config.schedule is None:
         schedule: Schedule = Constant([term.weight for term in config.terms])
     else:
