@@ -225,3 +225,20 @@ def test_a_label_without_its_image_is_not_skipped_silently(tmp_path, split):
     (root / f"imagesT{split[1]}" / "case_001.nii.gz").unlink()
     with pytest.raises(ValueError, match=r"case_001\.nii\.gz: label without an image"):
         DecathlonDataset(root, split="train" if split == "Tr" else "test")
+
+
+def test_predict_refuses_an_image_with_nan_before_writing(trained, tmp_path, capsys):
+    # A NaN voxel made the normalised image all-NaN and the label map silently blank.
+    from boundaryloss.data.io import write_nifti
+
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    rng = np.random.default_rng(2)
+    write_nifti(scans / "a.nii.gz", rng.random((20, 24, 3)).astype(np.float32))
+    broken = rng.random((20, 24, 3)).astype(np.float32)
+    broken[3, 4, 1] = np.nan
+    write_nifti(scans / "b.nii.gz", broken)
+    out = tmp_path / "out"
+    assert main(["predict", str(trained), str(scans), str(out)]) == 1
+    assert f"{scans / 'b.nii.gz'}: the image holds 1 NaN" in one_error_line(capsys)
+    assert not out.exists()

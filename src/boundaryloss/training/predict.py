@@ -62,7 +62,8 @@ class Predictor:
         return cls(model, config, state["in_channels"], target, mirror)
 
     def check(self, case: Case) -> None:
-        """Refuse a case this model cannot segment (channels, dimensionality).
+        """Refuse a case this model cannot segment (channels, dimensionality, NaN or
+        infinite intensities).
 
         Raises:
             ValueError: naming the file.
@@ -75,6 +76,9 @@ class Predictor:
             )
         if self.config.model.spatial_dims == 3 and case.ndim != 3:
             raise ValueError(f"{source}: the model is 3D, this image is {case.ndim}D")
+        bad = int(np.count_nonzero(~np.isfinite(case.image)))
+        if bad:  # normalisation would spread NaN over the image: a blank, wrong label map
+            raise ValueError(f"{source}: the image holds {bad} NaN or infinite value(s)")
 
     @torch.no_grad()
     def probabilities(self, case: Case) -> np.ndarray:
