@@ -242,3 +242,12 @@ def test_predict_refuses_an_image_with_nan_before_writing(trained, tmp_path, cap
     assert main(["predict", str(trained), str(scans), str(out)]) == 1
     assert f"{scans / 'b.nii.gz'}: the image holds 1 NaN" in one_error_line(capsys)
     assert not out.exists()
+
+
+def test_an_empty_checkpoint_says_so(tmp_path, capsys):
+    # The message was "empty.pt: cannot read checkpoint ()".
+    (tmp_path / "empty.pt").write_bytes(b"")
+    image = _image(tmp_path / "in")
+    argv = ["predict", str(tmp_path / "empty.pt"), str(image), str(tmp_path / "out.png")]
+    assert main(argv) == 1
+    assert "empty.pt: cannot read checkpoint (the file is empty)" in one_error_line(capsys)

@@ -81,7 +81,9 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
             f"which could run code ({found.group(0)[:120]})"
         ) from None
     except Exception as error:
-        detail = " ".join(str(error).split())[:200]
+        detail = " ".join(str(error).split())[:200] or type(error).__name__
+        if Path(path).is_file() and Path(path).stat().st_size == 0:
+            detail = "the file is empty"
         raise ValueError(f"{path}: cannot read checkpoint ({detail})") from None
     if not isinstance(state, dict) or "model" not in state or "config" not in state:
         raise ValueError(f"{path}: not a boundaryloss checkpoint (no model/config entries)")
