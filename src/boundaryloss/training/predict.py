@@ -54,9 +54,17 @@ class Predictor:
         target = parse_device(device)
         state = load_checkpoint(path)
         config = checkpoint_config(state, path)
-        model = build_model(
-            config.model, state["in_channels"], config.data.num_classes, config.model.spatial_dims
-        )
+        try:
+            model = build_model(
+                config.model,
+                state["in_channels"],
+                config.data.num_classes,
+                config.model.spatial_dims,
+            )
+        except KeyError as error:
+            raise ValueError(f"{path}: checkpoint has no {error} entry") from None
+        except ValueError as error:  # ConfigError is a ValueError
+            raise ValueError(f"{path}: stored model does not build ({error})") from None
         load_model_state(model, state["model"], str(path))
         model.to(target).eval()
         return cls(model, config, state["in_channels"], target, mirror)
