@@ -275,3 +275,12 @@ def test_a_damaged_checkpoint_is_named(trained, tmp_path, capsys, change, messag
     image = _image(tmp_path / "in")
     assert main(["predict", str(damaged), str(image), str(tmp_path / "out.png")]) == 1
     assert f"{damaged}: {message}" in one_error_line(capsys)
+
+
+def test_predict_names_the_files_of_a_folder_it_skips(trained, tmp_path, capsys):
+    # A folder of .nii.gz and .mha scans gave labels for the NIfTI ones only, silently.
+    image = _image(tmp_path / "in")
+    (image.parent / "scan.mha").write_bytes(b"not read")
+    assert main(["predict", str(trained), str(image.parent), str(tmp_path / "out")]) == 0
+    assert "skipping 1 file(s) that are not NIfTI or 2D images: scan.mha" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["img.png"]

@@ -29,10 +29,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..training.predict import Predictor, collect_inputs, predict_paths
+    from ..training.predict import Predictor, collect_inputs, predict_paths, unsupported_files
 
     predictor = Predictor.from_checkpoint(args.checkpoint, args.device, args.mirror)
     inputs = collect_inputs(Path(args.input))
+    skipped = unsupported_files(Path(args.input))
+    if skipped:
+        names = ", ".join(p.name for p in skipped[:5]) + (", ..." if len(skipped) > 5 else "")
+        print(
+            f"skipping {len(skipped)} file(s) that are not NIfTI or 2D images: {names}",
+            file=sys.stderr,
+        )
     written = predict_paths(
         predictor, inputs, Path(args.output), progress=lambda line: print(line, file=sys.stderr)
     )

@@ -295,6 +295,20 @@ def predict_paths(
     return targets
 
 
+def unsupported_files(folder: Path) -> list[Path]:
+    """Visible files in ``folder`` that :func:`collect_inputs` leaves out (not NIfTI or a
+    2D image: ``.mha``, ``.nrrd``, notes, ...), so the caller can say they were skipped."""
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file()
+        and not p.name.startswith(".")
+        and not has_suffix(p, NIFTI_SUFFIXES + IMAGE_2D_SUFFIXES)
+    )
+
+
 def collect_inputs(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
