@@ -15,6 +15,7 @@ from .._files import TEMP_MARKER, final_suffix
 from ..data.case import Case
 from ..data.io import (
     IMAGE_2D_SUFFIXES,
+    LOSSLESS_2D_SUFFIXES,
     NIFTI_SUFFIXES,
     has_suffix,
     read_image_channels,
@@ -187,10 +188,6 @@ def parse_device(device: str) -> torch.device:
     elif target.type != "cpu":
         raise ValueError(f"device {device!r}: unsupported; use cpu, cuda[:N] or mps")
     return target
-
-
-#: 2D formats that store a label map exactly (JPEG's compression changes labels at edges).
-LOSSLESS_2D_SUFFIXES = tuple(s for s in IMAGE_2D_SUFFIXES if s not in (".jpg", ".jpeg"))
 
 
 def check_output_format(source: Path, output: Path) -> None:
