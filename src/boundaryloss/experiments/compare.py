@@ -7,7 +7,7 @@ import io
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from .config import Experiment
 from .convergence import convergence_epoch
 from .gradients import gradient_sign_diagnostic
 from .report import Figure, Report, Table, simple_table
-from .results import RunResult, collect, diagonals, validation_cases
+from .results import CHECKPOINTS, RunResult, collect, diagonals, other_checkpoint, validation_cases
 from .runner import RunOutcome, train_all
 from .table import (
     LossStats,
@@ -40,7 +40,12 @@ from .table import (
 
 @dataclass
 class CompareOutput:
-    """What a comparison produced: the report files, the console table and findings."""
+    """What a comparison produced: the report files, the console table and findings.
+
+    ``statistics``/``records`` are those of the report's checkpoint;
+    ``other_statistics``/``other_records`` those of the other checkpoint (empty when
+    ``report.last_epoch`` is off).
+    """
 
     markdown: Path
     html: Path
@@ -50,6 +55,8 @@ class CompareOutput:
     records: list[dict[str, Any]]
     gradient_rows: list[dict[str, Any]]
     outcomes: list[RunOutcome]
+    other_statistics: list[LossStats] = field(default_factory=list)
+    other_records: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _fmt_p(p: float | None) -> str:
@@ -121,6 +128,44 @@ def findings(
                 f"{100 * max(shares):.3f} % over losses and time points"
                 + (" (two classes: 0 by construction)." if binary else ".")
             )
+    return lines
+
+
+def _dice_text(stats: LossStats) -> str:
+    return ", ".join(f"class {c} {m.mean:.3f}" for c, m in stats.dice.items())
+
+
+def _epochs_text(results: Sequence[RunResult], name: str) -> str:
+    epochs = [r.epochs.get(name) for r in results]
+    known = [e for e in epochs if e is not None]
+    if not known:
+        return ""
+    if len(known) == 1:
+        return f" (epoch {known[0]})"
+    return f" (epoch {float(np.median(known)):g}, median over seeds)"
+
+
+def checkpoint_findings(
+    experiment: Experiment,
+    results: Sequence[RunResult],
+    stats: Sequence[LossStats],
+    other_stats: Sequence[LossStats],
+) -> list[str]:
+    """One sentence per loss: mean Dice at the best checkpoint and at the last epoch,
+    with the epochs they come from and how many seeds had the two identical."""
+    primary = experiment.config.report.checkpoint
+    by_name = {primary: stats, other_checkpoint(primary): other_stats}
+    lines = []
+    for i, s in enumerate(stats):
+        mine = [r for r in results if r.loss == s.loss]
+        best, last = by_name["best"][i], by_name["last"][i]
+        same = sum(r.same_weights for r in mine)
+        lines.append(
+            f"{s.loss}: mean Dice at the best checkpoint{_epochs_text(mine, 'best')} "
+            f"{_dice_text(best)}; at the last epoch{_epochs_text(mine, 'last')} "
+            f"{_dice_text(last)}; best and last were the same model (evaluated once) in "
+            f"{same} of {len(mine)} seeds."
+        )
     return lines
 
 
@@ -197,15 +242,36 @@ def _setup_lines(experiment: Experiment, n_val: int) -> list[str]:
         f"model: {base.model.name} {base.model.kwargs}; {base.model.spatial_dims}D",
         f"training: {base.train.epochs} epochs, batch {data.batch_size}, {base.optim.name} "
         f"lr {base.optim.lr:g} ({base.optim.lr_schedule}); seeds 0..{experiment.config.seeds - 1}",
-        f"evaluated model: the '{experiment.config.report.checkpoint}' checkpoint of each run"
-        + (
-            " (highest validation Dice, selected on the same validation cases as in the "
-            "papers: an optimistic estimate)"
-            if experiment.config.report.checkpoint == "best"
-            else ""
-        ),
+        _checkpoint_line(experiment),
         f"reference loss for significance: {experiment.reference}",
     ]
+
+
+_CHECKPOINT_MEANING = {
+    "best": "highest validation Dice, selected on the same validation cases it is scored on, "
+    "as in the papers: an optimistic estimate",
+    "last": "the model at the end of training, chosen without looking at validation scores",
+}
+
+
+def _checkpoint_line(experiment: Experiment) -> str:
+    report = experiment.config.report
+    line = (
+        f"evaluated model: the '{report.checkpoint}' checkpoint of each run "
+        f"({_CHECKPOINT_MEANING[report.checkpoint]})"
+    )
+    if report.last_epoch:
+        other = other_checkpoint(report.checkpoint)
+        line += (
+            f"; the second table shows the '{other}' checkpoint "
+            f"({_CHECKPOINT_MEANING[other]}); a run whose best validation Dice came at its "
+            "last epoch has one model for both, evaluated once"
+        )
+    return line
+
+
+def _checkpoint_title(name: str) -> str:
+    return "best checkpoint" if name == "best" else "last epoch"
 
 
 @dataclass(frozen=True)
@@ -221,6 +287,8 @@ class ReportInputs:
     gradient_rows: Sequence[dict[str, Any]]
     panels: list
     wall_seconds: float
+    other_table_md: str | None = None
+    other_table_html: str | None = None
 
 
 def figures_folder(output: Path) -> Path:
@@ -241,7 +309,8 @@ def build_report(experiment: Experiment, inputs: ReportInputs) -> Report:
     report.heading("Set-up")
     report.bullets(_setup_lines(experiment, len(results[0].val_ids)))
 
-    report.heading("Results")
+    primary = cfg.report.checkpoint
+    report.heading(f"Results at the {_checkpoint_title(primary)} ('{primary}' checkpoint)")
     report.table(Table(inputs.table_md, inputs.table_html))
     n_perm = cfg.report.n_permutations
     report.paragraph(
@@ -254,6 +323,15 @@ def build_report(experiment: Experiment, inputs: ReportInputs) -> Report:
         "inf; its HD95 mean and test use the image diagonal (mm) in its place, and the "
         "number of such misses is shown next to the mean. Per-case values are in cases.csv."
     )
+    if inputs.other_table_md is not None and inputs.other_table_html is not None:
+        other = other_checkpoint(cfg.report.checkpoint)
+        report.heading(f"Results at the {_checkpoint_title(other)} ('{other}' checkpoint)")
+        report.table(Table(inputs.other_table_md, inputs.other_table_html))
+        report.paragraph(
+            f"The same runs, cases and statistics as the table above (bold, '*' and HD95 as "
+            f"there), with each run's '{other}' checkpoint in place of its "
+            f"'{cfg.report.checkpoint}' checkpoint. Per-case values are in cases_{other}.csv."
+        )
     if cfg.report.lesion:
         report.paragraph(
             "Lesion columns: lesions are 26-connected components in 3D (8 in 2D); a lesion "
@@ -367,7 +445,10 @@ def build_report(experiment: Experiment, inputs: ReportInputs) -> Report:
 
 
 #: What a comparison writes into its output folder (hidden names are temporaries/locks).
-OWN_ENTRIES = frozenset({"runs", "figures", "cases.csv", "report.md", "report.html"})
+OWN_ENTRIES = frozenset(
+    {"runs", "figures", "cases.csv", "report.md", "report.html"}
+    | {f"cases_{name}.csv" for name in CHECKPOINTS}
+)
 
 
 def run_compare(
@@ -413,8 +494,30 @@ def _run_compare(experiment: Experiment, resume: bool, log: Callable[[str], None
     }
     gradient_rows = gradient_sign_diagnostic(experiment, cases)
     lines = findings(experiment, stats, recs, convergence, gradient_rows)
+    other_recs: list[dict[str, Any]] = []
+    other_stats: list[LossStats] = []
+    other_table: tuple[str, str] | None = None
+    other_name = other_checkpoint(cfg.report.checkpoint)
+    if cfg.report.last_epoch:
+        other_results = [replace(r, rows=r.other_rows) for r in results]
+        other_recs = records(other_results, diagonals(cases))
+        other_stats = compute_statistics(
+            other_recs, experiment.loss_names, experiment.reference, cfg.report.n_permutations
+        )
+        other_header, other_cells = build_table(other_stats, cfg.report.alpha)
+        other_table = (
+            to_markdown(other_header, other_cells),
+            to_html(other_header, other_cells),
+        )
+        lines += checkpoint_findings(experiment, results, stats, other_stats)
     panels = _overlay_panels(experiment, results, cases, cfg.report.overlay_cases)
     write_text_atomically(out / "cases.csv", _records_csv(recs))
+    for name in CHECKPOINTS:
+        path = out / f"cases_{name}.csv"
+        if name == other_name and other_recs:
+            write_text_atomically(path, _records_csv(other_recs))
+        else:  # this comparison's own file from an earlier setting: no longer true
+            path.unlink(missing_ok=True)
     report = build_report(
         experiment,
         ReportInputs(
@@ -427,9 +530,20 @@ def _run_compare(experiment: Experiment, resume: bool, log: Callable[[str], None
             gradient_rows=gradient_rows,
             panels=panels,
             wall_seconds=time.perf_counter() - started,
+            other_table_md=other_table[0] if other_table else None,
+            other_table_html=other_table[1] if other_table else None,
         ),
     )
     md, page = report.write(out)
     return CompareOutput(
-        md, page, to_text(header, cells), lines, stats, recs, gradient_rows, outcomes
+        md,
+        page,
+        to_text(header, cells),
+        lines,
+        stats,
+        recs,
+        gradient_rows,
+        outcomes,
+        other_stats,
+        other_recs,
     )

@@ -65,9 +65,12 @@ class ReportConfig:
     shows. ``overlay_cases``: validation cases shown side by side across losses.
     ``lesion``: a lesion-like task (WMH, ISLES): the runs are also evaluated with the
     lesion-wise metrics, which the table shows with bootstrap confidence intervals.
+    ``last_epoch``: also evaluate the other checkpoint (``last`` when ``checkpoint`` is
+    ``best`` and the reverse) and show its table after the main one.
     """
 
     checkpoint: Literal["best", "last"] = "best"
+    last_epoch: bool = True
     overlay_cases: int = 3
     convergence_fraction: float = 0.95
     stability_epochs: int = 5

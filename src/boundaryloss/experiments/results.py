@@ -2,8 +2,14 @@
 
 Every run is evaluated with :func:`~boundaryloss.training.evaluate.evaluate_run` on the
 validation cases (per-case, per-class Dice and HD95 in mm; a missed structure has HD95
-``inf``). The evaluation is cached in ``RUN_DIR/evaluation`` and redone only when the
-checkpoint is newer.
+``inf``), at the report's checkpoint and, when ``report.last_epoch`` is on, at the other
+one too (``best`` and ``last``). Each checkpoint's evaluation is cached on its own, so an
+interrupted comparison resumes without evaluating again: the report's checkpoint in
+``RUN_DIR/evaluation`` (the folder of ``boundaryloss evaluate``), the other one in
+``RUN_DIR/evaluation_best`` or ``RUN_DIR/evaluation_last``; a cache is redone only when
+its checkpoint is newer. When ``best.pt`` and ``last.pt`` hold the same weights (the
+best validation Dice came at the last epoch) the second evaluation is not run: the first
+one's rows are reused.
 """
 
 from __future__ import annotations
@@ -17,8 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from ..data.splits import load_splits, select_cases
 from ..metrics._empty import image_diagonal
+from ..training.checkpoint import load_checkpoint
 from ..training.data import build_cases
 from ..training.evaluate import evaluate_run
 from ..training.run_dir import EvaluationFolder, RunDirectory
@@ -29,11 +38,20 @@ _INT_COLUMNS = ("class", "pred_voxels", "ref_voxels")
 _FLOAT_COLUMNS = ("dice", "hd95")
 #: Read when present (runs evaluated with ``lesion=True``).
 _LESION_COLUMNS = ("lesion_f1", "lesion_recall", "lesion_precision", "avd_ml")
+#: The checkpoints a comparison can report.
+CHECKPOINTS = ("best", "last")
 
 
 @dataclass
 class RunResult:
-    """One finished run: its per-case rows, per-epoch history and training summary."""
+    """One finished run: its per-case rows, per-epoch history and training summary.
+
+    ``rows`` are the evaluation of the report's checkpoint; ``other_rows`` that of the
+    other checkpoint (``None`` when ``report.last_epoch`` is off). ``same_weights``:
+    ``best.pt`` and ``last.pt`` hold identical weights, so ``other_rows`` are ``rows``
+    (reused, not evaluated again). ``epochs`` maps ``best``/``last`` to the epoch the
+    checkpoint was saved after (1-based; ``None`` when unreadable or not evaluated).
+    """
 
     spec: RunSpec
     rows: list[dict[str, Any]]
@@ -41,6 +59,9 @@ class RunResult:
     summary: dict[str, Any]
     val_ids: tuple[str, ...]
     environment: dict[str, Any] = field(default_factory=dict)
+    other_rows: list[dict[str, Any]] | None = None
+    same_weights: bool = False
+    epochs: dict[str, int | None] = field(default_factory=dict)
 
     @property
     def loss(self) -> str:
@@ -95,42 +116,114 @@ def _evaluation_is_current(output: Path, checkpoint: Path, lesion: bool = False)
     )
 
 
-def evaluate(spec: RunSpec, checkpoint: str, lesion: bool = False) -> list[dict[str, Any]]:
-    """Per-case, per-class rows of one run on its validation cases (cached)."""
+def other_checkpoint(checkpoint: str) -> str:
+    """``last`` for ``best`` and ``best`` for ``last``."""
+    return CHECKPOINTS[1 - CHECKPOINTS.index(checkpoint)]
+
+
+def evaluation_folders(spec: RunSpec, checkpoint: str, primary: bool) -> tuple[Path, Path]:
+    """Where the evaluation of ``checkpoint`` is written, and where else it may be found.
+
+    The report's checkpoint (``primary``) goes to ``RUN_DIR/evaluation``, the other one
+    to ``RUN_DIR/evaluation_<checkpoint>``; an evaluation of the same checkpoint in the
+    other folder (left by a comparison configured the other way round) is reused.
+    """
     run = RunDirectory(spec.run_dir)
-    output = run.evaluation
-    path = run.checkpoint(checkpoint)
-    if not _evaluation_is_current(output, path, lesion):
-        evaluate_run(
-            run.path,
-            checkpoint=checkpoint,
-            split="val",
-            output=output,
-            missing="inf",
-            lesion=lesion,
-        )
+    own = run.path / f"evaluation_{checkpoint}"
+    return (run.evaluation, own) if primary else (own, run.evaluation)
+
+
+def cached(spec: RunSpec, checkpoint: str, lesion: bool = False) -> list[dict[str, Any]] | None:
+    """The cached rows of ``checkpoint`` (in either folder of :func:`evaluation_folders`),
+    or ``None`` when there is no current evaluation."""
+    path = RunDirectory(spec.run_dir).checkpoint(checkpoint)
+    for folder in evaluation_folders(spec, checkpoint, primary=True):
+        if _evaluation_is_current(folder, path, lesion):
+            return read_cases_csv(EvaluationFolder(folder).cases)
+    return None
+
+
+def evaluate(
+    spec: RunSpec, checkpoint: str, lesion: bool = False, primary: bool = True
+) -> list[dict[str, Any]]:
+    """Per-case, per-class rows of one run's ``checkpoint`` on its validation cases
+    (cached: see :func:`evaluation_folders`)."""
+    rows = cached(spec, checkpoint, lesion)
+    if rows is not None:
+        return rows
+    run = RunDirectory(spec.run_dir)
+    output = evaluation_folders(spec, checkpoint, primary)[0]
+    evaluate_run(
+        run.path,
+        checkpoint=checkpoint,
+        split="val",
+        output=output,
+        missing="inf",
+        lesion=lesion,
+    )
     return read_cases_csv(EvaluationFolder(output).cases)
 
 
+def _weights_and_epoch(path: Path) -> tuple[dict[str, torch.Tensor], int]:
+    state = load_checkpoint(path)
+    return state["model"], int(state["epoch"])  # epochs completed when saved
+
+
+def same_weights(spec: RunSpec) -> tuple[bool, dict[str, int | None]]:
+    """Whether ``best.pt`` and ``last.pt`` of a run hold identical model weights, and
+    the epoch (1-based) each was saved after."""
+    run = RunDirectory(spec.run_dir)
+    best, best_epoch = _weights_and_epoch(run.checkpoint("best"))
+    last, last_epoch = _weights_and_epoch(run.checkpoint("last"))
+    equal = best.keys() == last.keys() and all(torch.equal(best[k], last[k]) for k in best)
+    return equal, {"best": best_epoch, "last": last_epoch}
+
+
 def collect(experiment: Experiment, log: Callable[[str], None] = print) -> list[RunResult]:
-    """Evaluate every run and read its history and summary.
+    """Evaluate every run (at both checkpoints when ``report.last_epoch``) and read its
+    history and summary.
 
     Raises:
         ValueError: two runs validated on different cases (they must share the split).
     """
     results = []
-    checkpoint = experiment.config.report.checkpoint
+    report = experiment.config.report
+    checkpoint, other = report.checkpoint, other_checkpoint(report.checkpoint)
     for spec in experiment.runs:
         started = time.perf_counter()
         run = RunDirectory(spec.run_dir)
-        rows = evaluate(spec, checkpoint, experiment.config.report.lesion)
+        other_rows, same, epochs = None, False, {}
+        if report.last_epoch:
+            same, epochs = same_weights(spec)
+        rows = cached(spec, other, report.lesion) if same else None
+        if rows is None:  # one model for both: either checkpoint's evaluation serves
+            rows = evaluate(spec, checkpoint, report.lesion)
+        if report.last_epoch:
+            other_rows = rows if same else evaluate(spec, other, report.lesion, primary=False)
         val_ids = load_splits(run.splits)[0].val
         summary = json.loads(run.summary.read_text())
         environment = json.loads(run.environment.read_text()) if run.environment.is_file() else {}
         results.append(
-            RunResult(spec, rows, read_history(spec.run_dir), summary, val_ids, environment)
+            RunResult(
+                spec,
+                rows,
+                read_history(spec.run_dir),
+                summary,
+                val_ids,
+                environment,
+                other_rows,
+                same,
+                epochs,
+            )
         )
-        log(f"evaluated {spec.loss} seed {spec.seed} in {time.perf_counter() - started:.1f}s")
+        note = ""
+        if report.last_epoch:
+            note = (
+                f" ({checkpoint} and {other}: the same weights, evaluated once)"
+                if same
+                else f" ({checkpoint} and {other})"
+            )
+        log(f"evaluated {spec.loss} seed {spec.seed}{note} in {time.perf_counter() - started:.1f}s")
     first = results[0]
     for result in results[1:]:
         if result.val_ids != first.val_ids:
