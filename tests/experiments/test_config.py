@@ -76,6 +76,7 @@ def test_base_from_a_run_yaml(write_experiment, tmp_path):
         ({"losses": [{"name": "a/b", "loss": {}}]}, "losses[0].name"),
         ({"diagnostics": {"epochs": [5]}}, "diagnostics.epochs: [5] outside 1..2"),
         ({"report": {"checkpoint": "first"}}, "report.checkpoint: expected one of"),
+        ({"report": {"last_epoch": "often"}}, "report.last_epoch: expected true or false"),
         ({"base": "absent.yaml"}, "base: run configuration not found"),
     ],
 )
