@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import yaml
 
+from boundaryloss._files import TEMP_MARKER
 from boundaryloss.experiments import load_experiment, run_compare
 from boundaryloss.experiments import results as results_module
 from boundaryloss.training.engine import Trainer
@@ -179,11 +180,16 @@ def test_interrupted_compare_resumes_without_retraining_or_reevaluating(tmp_path
         run_compare(load_experiment(path), log=_quiet)
     assert interrupted.calls == [("gdl", "best"), ("gdl", "last"), ("rrw", "best")]
 
+    # What a killed atomic write of the last checkpoint's evaluation leaves behind.
+    leftover = gdl / "evaluation_last" / f".cases.csv{TEMP_MARKER}x.csv"
+    leftover.write_text("half a table")
+
     resumed = _Counter()
     monkeypatch.setattr(results_module, "evaluate_run", resumed)
     run_compare(load_experiment(path), log=_quiet)
     assert fits == []
     assert resumed.calls == [("rrw", "best"), ("rrw", "last")]
+    assert not leftover.exists()
 
     best = _direct(gdl, "best", tmp_path / "direct_best")
     last = _direct(gdl, "last", tmp_path / "direct_last")

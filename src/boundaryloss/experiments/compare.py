@@ -25,7 +25,15 @@ from .config import Experiment
 from .convergence import convergence_epoch
 from .gradients import gradient_sign_diagnostic
 from .report import Figure, Report, Table, simple_table
-from .results import CHECKPOINTS, RunResult, collect, diagonals, other_checkpoint, validation_cases
+from .results import (
+    CHECKPOINTS,
+    RunResult,
+    collect,
+    diagonals,
+    evaluation_folders,
+    other_checkpoint,
+    validation_cases,
+)
 from .runner import RunOutcome, train_all
 from .table import (
     LossStats,
@@ -467,7 +475,12 @@ def run_compare(
     """
     with DirectoryLock(experiment.output, what="comparison folder"):
         check_output_folder(experiment.output, OWN_ENTRIES, "a comparison")
-        for folder in (experiment.output, figures_folder(experiment.output)):
+        extra_evaluations = [
+            evaluation_folders(spec, name, primary=False)[0]
+            for spec in experiment.runs
+            for name in CHECKPOINTS
+        ]  # a run directory's own cleanup knows only RUN_DIR/evaluation
+        for folder in (experiment.output, figures_folder(experiment.output), *extra_evaluations):
             remove_temporaries(folder)
         return _run_compare(experiment, resume, log)
 
