@@ -475,12 +475,7 @@ def run_compare(
     """
     with DirectoryLock(experiment.output, what="comparison folder"):
         check_output_folder(experiment.output, OWN_ENTRIES, "a comparison")
-        extra_evaluations = [
-            evaluation_folders(spec, name, primary=False)[0]
-            for spec in experiment.runs
-            for name in CHECKPOINTS
-        ]  # a run directory's own cleanup knows only RUN_DIR/evaluation
-        for folder in (experiment.output, figures_folder(experiment.output), *extra_evaluations):
+        for folder in (experiment.output, figures_folder(experiment.output)):
             remove_temporaries(folder)
         return _run_compare(experiment, resume, log)
 
@@ -489,6 +484,9 @@ def _run_compare(experiment: Experiment, resume: bool, log: Callable[[str], None
     started = time.perf_counter()
     cfg = experiment.config
     out = experiment.output
+    for spec in experiment.runs:  # a run directory's own cleanup knows RUN_DIR/evaluation only
+        for name in CHECKPOINTS:
+            remove_temporaries(evaluation_folders(spec, name, primary=False)[0])
     outcomes = train_all(experiment, resume=resume, log=log)
     results = collect(experiment, log=log)
     cases = validation_cases(experiment, results[0].val_ids)
