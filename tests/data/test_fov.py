@@ -1,11 +1,12 @@
-"""``restrict_to_fov``: background outside the field of view, checked shapes."""
+"""``restrict_to_fov`` and ``restrict_case_to_fov``: background outside the field of
+view, checked shapes."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from boundaryloss.data.fov import restrict_to_fov
+from boundaryloss.data.fov import restrict_case_to_fov, restrict_to_fov
 
 
 def test_outside_becomes_background_inside_is_kept():
@@ -28,3 +29,16 @@ def test_errors_name_what():
         restrict_to_fov(np.zeros((2, 3), int), np.ones((2, 2), bool), "reference")
     with pytest.raises(ValueError, match=r"field-of-view mask of the labels is empty"):
         restrict_to_fov(np.zeros((2, 3), int), np.zeros((2, 3), bool))
+
+
+def test_a_case_is_restricted_on_both_sides_and_named_in_errors():
+    pred = np.array([[1, 1, 0], [0, 1, 1]])
+    ref = np.array([[0, 1, 1], [1, 1, 0]])
+    fov = np.array([[False, True, True], [False, True, False]])
+    restricted_pred, restricted_ref = restrict_case_to_fov(pred, ref, fov, "im0001")
+    np.testing.assert_array_equal(restricted_pred, [[0, 1, 0], [0, 1, 0]])
+    np.testing.assert_array_equal(restricted_ref, [[0, 1, 1], [0, 1, 0]])
+    unchanged = restrict_case_to_fov(pred, ref, None, "im0001")
+    assert unchanged[0] is pred and unchanged[1] is ref
+    with pytest.raises(ValueError, match=r"field-of-view mask of the prediction of im0001 is"):
+        restrict_case_to_fov(pred, ref, np.zeros_like(fov), "im0001")

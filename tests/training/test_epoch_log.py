@@ -25,6 +25,8 @@ def test_epoch_line():
     assert epoch_line({"epoch": 1, "train_loss": 1.0, "epoch_seconds": 0.04}, 2) == (
         "epoch 1/2 | loss 1.0000 | 0.0s"
     )
+    assert epoch_line({**row, "val_fov_cases": 0}, 20) == epoch_line(row, 20)
+    assert "| val Dice 0.812 (in FOV) | HD95" in epoch_line({**row, "val_fov_cases": 4}, 20)
 
 
 def test_record_writes_and_prints_only_when_active(tmp_path):

@@ -3,7 +3,9 @@
 Retinal photographs (DRIVE, STARE, CHASE_DB1) are scored inside the circular field of
 view only; readers put it in :attr:`Case.fov <boundaryloss.data.Case.fov>` (DRIVE's
 ``mask/`` files, prepared datasets' ``masks<Tr|Ts>/``, or the red-channel threshold of
-:func:`~boundaryloss.data.red_channel_fov` for CHASE_DB1).
+:func:`~boundaryloss.data.red_channel_fov` for CHASE_DB1 and STARE).
+:func:`restrict_case_to_fov` is the one rule by which ``boundaryloss evaluate`` and the
+validation during training both score a case inside it.
 """
 
 from __future__ import annotations
@@ -43,3 +45,30 @@ def restrict_to_fov(labels: np.ndarray, fov: np.ndarray | None, what: str = "lab
     if not fov.any():
         raise ValueError(f"field-of-view mask of the {what} is empty")
     return np.where(fov, labels, np.zeros((), dtype=labels.dtype))
+
+
+def restrict_case_to_fov(
+    prediction: np.ndarray, reference: np.ndarray, fov: np.ndarray | None, case_id: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """A case's prediction and reference as they are scored: inside its field of view.
+
+    Both are set to background outside ``fov`` (:func:`restrict_to_fov`), so a
+    prediction that is wrong only outside the FOV scores as perfect. ``boundaryloss
+    evaluate`` and the validation during training both call this, so the checkpoint that
+    validation Dice selects is chosen by the score the evaluation reports.
+
+    Args:
+        prediction, reference: integer class indices ``(*spatial)``.
+        fov: bool ``(*spatial)``, True inside; None leaves both unchanged.
+        case_id: names the case in error messages.
+
+    Returns:
+        ``(prediction, reference)``, restricted.
+
+    Raises:
+        ValueError: ``fov`` has another shape than either array, or is empty.
+    """
+    return (
+        restrict_to_fov(prediction, fov, f"prediction of {case_id}"),
+        restrict_to_fov(reference, fov, f"label of {case_id}"),
+    )

@@ -301,8 +301,8 @@ class Trainer:
     # --- validation -------------------------------------------------------------------
 
     def validate(self) -> dict[str, float]:
-        """3D Dice and HD95 per foreground class on whole validation cases (mm); see
-        :class:`~boundaryloss.training.validation.Validator`."""
+        """3D Dice and HD95 per foreground class on whole validation cases (mm), inside
+        their fields of view; see :class:`~boundaryloss.training.validation.Validator`."""
         return self.validator(self.model, validation_dataset(self.data), self.fabric.device)
 
     # --- the loop ---------------------------------------------------------------------
@@ -433,12 +433,22 @@ class Trainer:
         self.optimizer.step()
         return loss.detach()
 
+    def _validation_fov(self) -> dict[str, Any] | None:
+        """Whether validation scored inside the fields of view, as ``boundaryloss
+        evaluate`` reports it (``{"applied", "num_cases"}``), from the last validated
+        epoch; None when no row says (a log written before the column existed)."""
+        counts = [row["val_fov_cases"] for row in self.log.rows if "val_fov_cases" in row]
+        if not counts:
+            return None
+        return {"applied": counts[-1] > 0, "num_cases": counts[-1]}
+
     def _finish(self, seconds: float) -> dict[str, Any]:
         self._promote()  # a resumed run that had nothing left to train
         summary = {
             "run_dir": str(self.target.path),
             "epochs": self.config.train.epochs,
             "best_val_dice_mean": self.policy.best_score,
+            "val_fov": self._validation_fov(),
             "train_seconds": seconds,
             "device": str(self.fabric.device),
             "world_size": self.fabric.world_size,

@@ -36,13 +36,15 @@ def _stderr(line: str) -> None:
 
 def epoch_line(row: dict[str, Any], epochs: int) -> str:
     """One line per epoch, e.g.
-    ``epoch 3/20 | loss 0.4127 (gdl 0.4, boundary 0.01) | val Dice 0.812 | HD95 3.21 | 4.2s``."""
+    ``epoch 3/20 | loss 0.4127 (gdl 0.4, boundary 0.01) | val Dice 0.812 | HD95 3.21 | 4.2s``
+    (``val Dice 0.812 (in FOV)`` when validation scored inside fields of view)."""
     parts = [f"epoch {row['epoch']}/{epochs}", f"loss {row['train_loss']:.4f}"]
     terms = {k[5:]: v for k, v in row.items() if k.startswith("term/")}
     if len(terms) > 1:
         parts[-1] += " (" + ", ".join(f"{k} {v:.4g}" for k, v in terms.items()) + ")"
     if "val_dice_mean" in row:
-        parts.append(f"val Dice {row['val_dice_mean']:.3f}")
+        inside = " (in FOV)" if row.get("val_fov_cases") else ""
+        parts.append(f"val Dice {row['val_dice_mean']:.3f}{inside}")
         hd = [v for k, v in row.items() if k.startswith("val_hd95/")]
         if hd:
             parts.append(f"HD95 {np.mean(hd):.2f}")

@@ -11,7 +11,7 @@ from typing import Any
 from .._files import check_output_folder, write_text_atomically
 from .._lock import DirectoryLock
 from .._validation import check_one_of
-from ..data.fov import restrict_to_fov
+from ..data.fov import restrict_case_to_fov
 from ..data.splits import load_splits, select_cases
 from ..metrics import SegmentationEvaluator
 from .data import build_cases, case_ids
@@ -144,11 +144,10 @@ def evaluate_run(
                 f"{where}: case {case.case_id} has no reference label to score (the "
                 f"{split} split here ships images only)"
             )
-        prediction, reference = predictor.segment(case), case.label
-        if case.fov is not None:
-            prediction = restrict_to_fov(prediction, case.fov, f"prediction of {case.case_id}")
-            reference = restrict_to_fov(reference, case.fov, f"label of {case.case_id}")
-            fov_cases += 1
+        prediction, reference = restrict_case_to_fov(
+            predictor.segment(case), case.label, case.fov, case.case_id
+        )
+        fov_cases += int(case.fov is not None)
         evaluator.update(case.case_id, prediction, reference, spacing=case.spacing)
         for cls, counts in pixels.update(prediction, reference, case.fov).items():
             extra[(case.case_id, cls)] = {

@@ -1,4 +1,5 @@
-"""Validation during training: whole cases, 3D Dice and HD95 per class in mm."""
+"""Validation during training: whole cases, 3D Dice and HD95 per class in mm, scored
+inside each case's field of view as ``boundaryloss evaluate`` scores it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..data.fov import restrict_case_to_fov
 from ..data.slicing import most_foreground_slice
 from ..metrics import SegmentationEvaluator
 from .figures import overlay
@@ -31,7 +33,11 @@ class Validator:
     ``predict(model, image)`` gives the probabilities ``(K, *spatial)`` of a whole case
     (e.g. the run's inference settings: slice by slice for 2D networks on volumes,
     sliding windows, mirroring). A missed structure counts as the image diagonal
-    (``missing="diagonal"``), an empty class in both masks as perfect.
+    (``missing="diagonal"``), an empty class in both masks as perfect. A case with a
+    field of view (a ``"fov"`` in its sample: DRIVE, STARE, CHASE_DB1, prepared
+    retinal datasets) is scored inside it, by the rule ``boundaryloss evaluate`` uses
+    (:func:`~boundaryloss.data.fov.restrict_case_to_fov`); the row's ``val_fov_cases``
+    says how many cases were.
 
     Args:
         num_classes: classes of the segmentation (background included).
@@ -57,9 +63,12 @@ class Validator:
         self.keep = keep
         self.examples: list[Example] = []
         self.evaluator: SegmentationEvaluator | None = None
+        #: Cases of the last validation scored inside their field of view.
+        self.fov_cases = 0
 
     def __call__(self, model: nn.Module, dataset, device: torch.device) -> dict[str, float]:
-        """``val_dice/K``, ``val_hd95/K`` per foreground class and ``val_dice_mean``."""
+        """``val_dice/K``, ``val_hd95/K`` per foreground class, ``val_dice_mean`` and
+        ``val_fov_cases`` (how many cases were scored inside their field of view)."""
         model.eval()
         evaluator = SegmentationEvaluator(
             metrics=("dice", "hd95"),
@@ -69,14 +78,19 @@ class Validator:
             empty="perfect",
         )
         self.examples = []
+        self.fov_cases = 0
         for i in range(len(dataset)):
             sample = dataset[i]
             image = sample["image"].to(device)
             probabilities = self.predict(model, image)
             prediction = probabilities.argmax(0).cpu().numpy()
             label = sample["label"].numpy()
+            fov = sample["fov"].numpy() if "fov" in sample else None
+            self.fov_cases += int(fov is not None)
             evaluator.update(
-                sample["case_id"], prediction, label, spacing=tuple(sample["spacing"].tolist())
+                sample["case_id"],
+                *restrict_case_to_fov(prediction, label, fov, sample["case_id"]),
+                spacing=tuple(sample["spacing"].tolist()),
             )
             if len(self.examples) < self.keep:
                 self.examples.append(
@@ -95,6 +109,7 @@ class Validator:
                 if metric == "dice" and int(cls) not in self.absent_classes:
                     dice_means.append(float(stats["mean"]))
         row["val_dice_mean"] = float(np.mean(dice_means)) if dice_means else float("nan")
+        row["val_fov_cases"] = self.fov_cases
         return row
 
     def draw_examples(self, folder) -> None:
