@@ -6,8 +6,9 @@ import re
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
-from boundaryloss.data import Case, ImageFolderDataset, chase_db1, drive, stare
+from boundaryloss.data import Case, ImageFolderDataset, chase_db1, drive, red_channel_fov, stare
 from boundaryloss.data.io import write_image_2d
 
 from .layouts import SHAPE_2D, binary_255, rgb, write_chase_db1, write_drive, write_stare
@@ -69,7 +70,7 @@ def test_stare_layouts(tmp_path):
         assert source.case_ids == ("im0001", "im0002", "im0044")
         for case in source:
             np.testing.assert_array_equal(case.label, written[case.case_id]["label"] // 255)
-            assert case.image.shape == (3, *SHAPE_2D) and case.fov is None
+            assert case.image.shape == (3, *SHAPE_2D) and case.fov.dtype == bool
         assert [p.name for p in source.files("im0044")[:2]] == ["im0044.ppm", "im0044.ah.ppm.gz"]
 
 
@@ -78,10 +79,45 @@ def test_stare_fov_threshold_and_skip_unlabelled(tmp_path):
     write_image_2d(tmp_path / "stare-images" / "im0100.ppm", rgb(np.random.default_rng(5)))
     with pytest.raises(ValueError, match=r"im0100\.ppm: no label file 'im0100\.ah\.ppm'"):
         stare(tmp_path)
-    source = stare(tmp_path, fov_threshold=20, on_missing_label="skip")
-    assert len(source) == 3
-    case = source[0]
-    np.testing.assert_array_equal(case.fov, np.round(case.image[0] * 255) > 20)
+    source = stare(tmp_path, fov_threshold=None, on_missing_label="skip")
+    assert len(source) == 3 and source[0].fov is None
+
+
+def write_stare_fundus(root) -> tuple[np.ndarray, np.ndarray]:
+    """``stare-images/im0001.ppm`` as STARE photographs look: a bright disc (cut by the
+    top border) on a noisy dark background, with a bright speck outside and a dark
+    lesion inside. Returns the RGB image and the disc."""
+    rng = np.random.default_rng(11)
+    shape = (40, 48)
+    rows, cols = np.indices(shape)
+    disc = (rows - 18) ** 2 + (cols - 24) ** 2 <= 20**2
+    image = rng.integers(0, 16, (*shape, 3)).astype(np.uint8)  # red <= 15 outside
+    image[disc] = (160, 80, 40)
+    image[36:38, 1:4, 0] = 90  # a speck above the threshold, outside the aperture
+    image[16:19, 22:25] = (8, 4, 2)  # a lesion below the threshold, inside
+    label = np.zeros(shape, np.uint8)
+    label[18, 10:30] = 255
+    write_image_2d(root / "stare-images" / "im0001.ppm", image)
+    write_image_2d(root / "labels-ah" / "im0001.ah.ppm", np.repeat(label[..., None], 3, -1))
+    return image, disc
+
+
+def test_stare_derives_a_solid_eroded_fov(tmp_path):
+    image, disc = write_stare_fundus(tmp_path)
+    fov = stare(tmp_path).load("im0001").fov
+    # The disc less every pixel within city-block distance 2 of the background; the
+    # image border is not background (the disc is cut there, not rimmed).
+    distance = ndimage.distance_transform_cdt(np.pad(disc, 3, constant_values=True), "taxicab")
+    np.testing.assert_array_equal(fov, distance[3:-3, 3:-3] > 2)
+    assert fov[0].any() and fov[17, 23]  # the cut top row is kept, the lesion filled
+    # The plain threshold (CHASE_DB1's FOV) keeps the speck and leaves the lesion out.
+    plain = red_channel_fov(20)(image.transpose(2, 0, 1) / 255.0)
+    assert plain[36, 2] and not plain[17, 23] and not fov[36, 2]
+
+
+def test_red_channel_fov_erosion_needs_a_solid_region():
+    with pytest.raises(ValueError, match=r"erosion=2 needs solid=True"):
+        red_channel_fov(20, erosion=2)
 
 
 def test_chase_db1_flat_layout(tmp_path):

@@ -1,12 +1,12 @@
 """``restrict_to_fov`` and ``restrict_case_to_fov``: background outside the field of
-view, checked shapes."""
+view, checked shapes; ``solid_fov`` edge cases (its STARE use: tests/data/test_folders)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from boundaryloss.data.fov import restrict_case_to_fov, restrict_to_fov
+from boundaryloss.data.fov import restrict_case_to_fov, restrict_to_fov, solid_fov
 
 
 def test_outside_becomes_background_inside_is_kept():
@@ -42,3 +42,16 @@ def test_a_case_is_restricted_on_both_sides_and_named_in_errors():
     assert unchanged[0] is pred and unchanged[1] is ref
     with pytest.raises(ValueError, match=r"field-of-view mask of the prediction of im0001 is"):
         restrict_case_to_fov(pred, ref, np.zeros_like(fov), "im0001")
+
+
+def test_solid_fov_of_nothing_and_without_erosion():
+    assert not solid_fov(np.zeros((4, 5), bool), erosion=2).any()
+    ring = np.zeros((7, 7), bool)
+    ring[1:6, 1:6] = True
+    ring[3, 3] = False  # a hole
+    ring[0, 6] = True  # a second, smaller region (diagonal: not 4-connected)
+    expected = np.zeros((7, 7), bool)
+    expected[1:6, 1:6] = True
+    np.testing.assert_array_equal(solid_fov(ring), expected)
+    with pytest.raises(ValueError, match=r"erosion must be >= 0 pixels, got -1"):
+        solid_fov(ring, erosion=-1)

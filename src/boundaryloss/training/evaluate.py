@@ -63,9 +63,9 @@ def evaluate_run(
     Cases are predicted as :class:`~boundaryloss.training.predict.Predictor` does (the
     run's preprocessing; sliding windows and mirroring as its ``inference`` section
     says). When a case has a field of view (DRIVE and prepared retinal masks,
-    CHASE_DB1's red-channel threshold), the prediction and the reference are scored
-    inside it only: see
-    :func:`~boundaryloss.data.fov.restrict_to_fov`. The CSV says per row whether the FOV
+    CHASE_DB1's red-channel threshold, STARE's derived FOV), the prediction and the
+    reference are scored inside it only, as validation during training scores them:
+    see :func:`~boundaryloss.data.fov.restrict_case_to_fov`. The CSV says per row whether the FOV
     was applied (``fov``) and how many pixels were scored; the summary holds the mean
     of per-image scores (``metrics``) and the scores of the counts pooled over every
     image (``pixel_level``, see :mod:`~boundaryloss.training.pixel_level`).
