@@ -75,6 +75,17 @@ def test_predict_device(trained, tmp_path, capsys, device):
     assert f"device {device!r}" in one_error_line(capsys)
 
 
+def test_batch_larger_than_the_training_set(tmp_path, capsys):
+    # 6 synthetic cases, one for validation: 5 training samples.
+    assert train(tmp_path / "runs", "run", "data.batch_size=9") == 1
+    assert one_error_line(capsys) == (
+        "boundaryloss train: error: data.batch_size: 9 is larger than the 5 training samples "
+        "of an epoch; use at most 5 (or raise data.samples_per_epoch)"
+    )
+    assert not (tmp_path / "runs").exists()
+    assert train(tmp_path / "runs", "run", "data.batch_size=9", "data.samples_per_epoch=9") == 0
+
+
 def test_2d_training_on_3d_volumes_of_different_sizes(tmp_path, capsys):
     root = write_msd(tmp_path / "data", [(20, 24, 4), (18, 26, 4), (20, 24, 4), (22, 20, 4)])
     argv = ["data.source=msd", f"data.root={root}", "data.val_fraction=0.25"]

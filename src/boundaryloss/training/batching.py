@@ -1,4 +1,4 @@
-"""Training batches: the epoch's data loader, its last-batch rule, and the size check.
+"""Training batches: the epoch's data loader, its last-batch rule, and the size checks.
 
 Batch ``b`` of epoch ``e`` is the same whether the run was resumed or not: the sampler
 is re-seeded per epoch and the loader's generator is seeded from ``train.seed`` and the
@@ -9,6 +9,7 @@ setting to change instead of failing inside ``torch.stack``.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -21,6 +22,27 @@ def drop_last(samples: int, per_rank: int) -> bool:
     """Drop an incomplete last batch when there are at least two full ones (a batch of
     one breaks batch normalisation)."""
     return samples >= 2 * per_rank
+
+
+def check_batch_size(batch_size: int, samples: int, world_size: int = 1) -> None:
+    """Refuse a batch larger than an epoch's training samples, which the loader would
+    silently shrink to a single batch of every sample.
+
+    Args:
+        batch_size: ``data.batch_size``, over all processes.
+        samples: training samples of an epoch (cases, slices or patches).
+        world_size: processes; each gets ``ceil(samples / world_size)`` samples.
+
+    Raises:
+        ConfigError: naming ``data.batch_size`` and the number of samples.
+    """
+    per_rank = math.ceil(samples / world_size)
+    if batch_size // world_size > per_rank:
+        raise ConfigError(
+            f"data.batch_size: {batch_size} is larger than the {samples} training samples "
+            f"of an epoch; use at most {per_rank * world_size} (or raise "
+            "data.samples_per_epoch)"
+        )
 
 
 def smallest_batch(samples: int, per_rank: int) -> int:

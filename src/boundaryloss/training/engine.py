@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from ..config import ConfigError, to_dict
 from ..data.splits import save_splits
-from .batching import MixedSizes, epoch_loader, smallest_batch
+from .batching import MixedSizes, check_batch_size, epoch_loader, smallest_batch
 from .checkpoint import load_checkpoint, load_model_state, rng_state, save_checkpoint, set_rng_state
 from .checkpointing import CheckpointPolicy
 from .checks import check_run_config
@@ -176,6 +176,7 @@ class Trainer:
             raise ConfigError(f"data: {error}") from None
         num_classes = config.data.num_classes
         per_rank = config.data.batch_size // fabric.world_size
+        check_batch_size(config.data.batch_size, len(self.data.train), fabric.world_size)
         samples = math.ceil(len(self.data.train) / fabric.world_size)
         check_model(
             config.model,
