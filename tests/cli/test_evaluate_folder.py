@@ -228,6 +228,31 @@ def test_output_that_is_an_input_is_refused(nifti_folders, capsys):
     assert "expected a .csv file name" in _error(capsys)
 
 
+def test_a_summary_it_did_not_write_is_refused(nifti_folders, tmp_path, capsys):
+    pred_dir, ref_dir, _ = nifti_folders
+    out = tmp_path / "results.csv"
+    args = ["evaluate-folder", str(pred_dir), str(ref_dir), "--output", str(out)]
+    mine = tmp_path / "results.json"
+    for foreign in ('{"my": "notes"}', "not json", "[1, 2]"):
+        mine.write_text(foreign)
+        assert main(args) == 1
+        assert _error(capsys) == (
+            f"boundaryloss evaluate-folder: error: --output: {mine} exists and was not "
+            "written by evaluate-folder; the summary would replace it. Choose another "
+            "--output name or move that file"
+        )
+        assert mine.read_text() == foreign and not out.exists()
+    mine.unlink()
+    assert main(args) == 0  # its own summary: written, then replaced by a rerun
+    assert json.loads(mine.read_text())["written_by"] == "boundaryloss evaluate-folder"
+    assert main(args) == 0
+    # A summary of the versions before the mark is recognised by its keys.
+    older = json.loads(mine.read_text())
+    del older["written_by"], older["pixel_level"]
+    mine.write_text(json.dumps(older))
+    assert main(args) == 0 and "written_by" in json.loads(mine.read_text())
+
+
 def test_ignore_label_leaves_voxels_out(tmp_path):
     ref = np.zeros((4, 6), np.uint8)
     ref[1, 1:3] = 1

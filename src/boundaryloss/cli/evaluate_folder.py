@@ -4,7 +4,8 @@ Cases are matched by file name (without .nii.gz/.nii/.png/...); spacing comes fr
 NIfTI headers. Prints per-image (mean over cases, with a 95 % bootstrap confidence
 interval) and pixel-level (pooled) aggregates;
 with --output FILE.csv writes the per-case, per-class table there and the summary to
-FILE.json. Nothing is written inside PRED_DIR or REF_DIR unless --output points there.
+FILE.json (a FILE.json it did not write is refused, not replaced). Nothing is written
+inside PRED_DIR or REF_DIR unless --output points there.
 """
 
 from __future__ import annotations

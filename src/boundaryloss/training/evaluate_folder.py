@@ -72,6 +72,14 @@ CONFIDENCE = 0.95
 #: Tolerance on the unit axis directions of the two affines.
 DIRECTION_ATOL = 1e-3
 _CHANNEL_SUFFIX = re.compile(r"(.+)_\d{4}")
+#: The first entry of every summary JSON this command writes: the mark by which a later
+#: run knows it may replace the file.
+WRITTEN_BY = "boundaryloss evaluate-folder"
+#: Keys of the summaries written before :data:`WRITTEN_BY` was (all present since the
+#: first version): such a file is this command's output too.
+_UNMARKED_SUMMARY_KEYS = frozenset(
+    ("pred_dir", "ref_dir", "mask_dir", "fov_applied", "labels", "num_cases", "metrics")
+)
 
 
 @dataclass(frozen=True)
@@ -264,12 +272,26 @@ def _check_pair(
         )
 
 
+def is_own_summary(path: Path) -> bool:
+    """True when ``path`` is a summary JSON this command wrote (marked
+    :data:`WRITTEN_BY`, or holding every key of the unmarked older summaries)."""
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    if not isinstance(saved, dict):
+        return False
+    return saved.get("written_by") == WRITTEN_BY or _UNMARKED_SUMMARY_KEYS <= saved.keys()
+
+
 def check_output(output: Path, inputs: Sequence[Path], folders: Sequence[Path]) -> Path:
-    """Return the summary path beside ``output`` after refusing to overwrite any input.
+    """Return the summary path beside ``output`` after refusing to overwrite any input
+    or a file of that name this command did not write (``--output results.csv`` must not
+    replace the user's ``results.json``).
 
     Raises:
         ValueError: ``output`` does not end in ``.csv``, or it or its summary is a folder or
-            one of the input files.
+            one of the input files, or the summary's path holds another file.
     """
     protected = {p.resolve() for p in inputs} | {f.resolve() for f in folders}
     summary = output.with_suffix(".json")
@@ -280,6 +302,11 @@ def check_output(output: Path, inputs: Sequence[Path], folders: Sequence[Path]) 
             raise ValueError(f"--output: {target} is a directory; expected a .csv file name")
     if output.suffix.lower() != ".csv":
         raise ValueError(f"--output: expected a .csv file name, got {output}")
+    if (summary.exists() or summary.is_symlink()) and not is_own_summary(summary):
+        raise ValueError(
+            f"--output: {summary} exists and was not written by evaluate-folder; the "
+            "summary would replace it. Choose another --output name or move that file"
+        )
     return summary
 
 
@@ -308,7 +335,8 @@ def evaluate_folder(
             to their non-zero voxels.
         labels: foreground label values to evaluate (other non-zero values are an error).
         output: CSV file for the per-case, per-class rows; the summary goes beside it with
-            the suffix ``.json``. ``None`` writes nothing.
+            the suffix ``.json`` (replacing only a summary this command wrote, see
+            :func:`is_own_summary`). ``None`` writes nothing.
         metrics: metric names of :class:`~boundaryloss.metrics.SegmentationEvaluator`.
         id_regex: regular expression whose first group (or whole match) is the case id in
             a file name without suffix (default: the whole name).
@@ -322,7 +350,8 @@ def evaluate_folder(
 
     Raises:
         ValueError, NotADirectoryError: unmatched ids, unreadable or inconsistent files,
-            bad options, or an output path that is one of the inputs (one line each).
+            bad options, or an output path that is one of the inputs or whose summary
+            path holds a file this command did not write (one line each).
     """
     labels = _check_labels(labels, ignore_label)
     pred_dir, ref_dir = Path(pred_dir), Path(ref_dir)
@@ -390,6 +419,7 @@ def evaluate_folder(
             progress(f"[{index + 1}/{len(cases)}] {case.case_id}")
     assert evaluator is not None  # match_cases never returns an empty list
     summary = {
+        "written_by": WRITTEN_BY,
         "pred_dir": str(pred_dir),
         "ref_dir": str(ref_dir),
         "mask_dir": None if mask_path is None else str(mask_path),
