@@ -11,14 +11,15 @@ import pytest
 import torch
 from torch import nn
 
+from boundaryloss.cli import main
 from boundaryloss.data import Case, drive
 from boundaryloss.data.datasets import CaseDataset
 from boundaryloss.data.splits import load_splits
-from boundaryloss.training.engine import Trainer
 from boundaryloss.training.evaluate import evaluate_run
 from boundaryloss.training.predict import Predictor
 from boundaryloss.training.validation import Validator
 from tests.data.layouts import write_drive
+from tests.training.conftest import TINY
 
 SHAPE = (12, 14)
 
@@ -69,22 +70,20 @@ def test_wrong_only_outside_the_fov_scores_perfect(with_fov):
     np.testing.assert_array_equal(validator.examples[0].prediction, predictions["a"])
 
 
-def test_validation_equals_evaluate_inside_the_fov(tiny_config, tmp_path):
+def test_validation_equals_evaluate_inside_the_fov(tmp_path, capsys):
     root = tmp_path / "DRIVE"
     write_drive(root, "training", ids=("21", "22", "23", "24", "25"))
-    config = tiny_config(
-        "data.source=drive",
-        f"data.root={root}",
-        "train.epochs=1",
-        "data.batch_size=2",
-        "data.val_fraction=0.4",
-    )
-    summary = Trainer(config).fit()
-    run = config.run_dir
+    overrides = ["data.source=drive", f"data.root={root}", "data.val_fraction=0.4"]
+    shape = ["train.epochs=1", "data.batch_size=2"]
+    run = tmp_path / "runs" / "run"
+    assert main(["train", f"output_dir={run.parent}", "name=run", *TINY, *overrides, *shape]) == 0
     row = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
     assert row["val_fov_cases"] == 2
+    summary = json.loads((run / "summary.json").read_text())
     assert summary["val_fov"] == {"applied": True, "num_cases": 2}
-    assert json.loads((run / "summary.json").read_text())["val_fov"] == summary["val_fov"]
+    out = capsys.readouterr()
+    assert f"best validation Dice {row['val_dice_mean']:.4f} (inside the field of view)" in out.out
+    assert "val Dice" in out.err and "(in FOV)" in out.err
 
     evaluation = evaluate_run(run, split="val", checkpoint="last")
     assert evaluation["fov"] == {"applied": True, "num_cases": 2}
@@ -100,7 +99,11 @@ def test_validation_equals_evaluate_inside_the_fov(tiny_config, tmp_path):
     assert not np.allclose(scores, whole)  # the FOV changed the score
 
 
-def test_runs_without_a_fov_say_so(tiny_config):
-    summary = Trainer(tiny_config("train.epochs=1")).fit()
+def test_runs_without_a_fov_say_so(tmp_path, capsys):
+    assert main(["train", f"output_dir={tmp_path}", "name=run", *TINY, "train.epochs=1"]) == 0
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["val_fov"] == {"applied": False, "num_cases": 0}
     assert summary["final"]["val_fov_cases"] == 0
+    out = capsys.readouterr()
+    assert "best validation Dice" in out.out and "field of view" not in out.out
+    assert "val Dice" in out.err and "FOV" not in out.err

@@ -45,7 +45,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"boundaryloss train: error: {error}", file=sys.stderr)
         return 1
     if trainer.fabric.is_global_zero:
+        inside = " (inside the field of view)" if (summary["val_fov"] or {}).get("applied") else ""
         print(
-            f"best validation Dice {summary['best_val_dice_mean']:.4f}; run in {summary['run_dir']}"
+            f"best validation Dice {summary['best_val_dice_mean']:.4f}{inside}; "
+            f"run in {summary['run_dir']}"
         )
     return 0
