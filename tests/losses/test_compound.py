@@ -16,7 +16,7 @@ from boundaryloss.losses import (
 )
 from boundaryloss.losses import compound as compound_module
 from boundaryloss.losses._inputs import validate_inputs
-from boundaryloss.maps import MapSpec, rrw_map
+from boundaryloss.maps import MapSpec, rrw_map, signed_distance_map
 from boundaryloss.schedules import LinearRamp, Rebalance, StealWeight
 
 from .reference import random_case
@@ -208,3 +208,22 @@ def test_terms_in_conflict_on_one_keyword_still_take_a_map_under_the_other():
         + RegionWiseLoss()(logits, label, rw_map=rw_map)
     )
     torch.testing.assert_close(loss(logits, label, rw_map=rw_map), expected)
+
+
+def test_terms_reading_different_channels_share_one_map_of_the_union():
+    loss = CompoundLoss(
+        {
+            "b1": BoundaryLoss(classes=[1]),
+            "b3": BoundaryLoss(classes=[3]),
+            "gdl": GeneralizedDiceLoss(),
+        }
+    )
+    assert loss.map_requirements() == [MapSpec("signed", classes=[1, 3])]
+    logits, label = random_case((2, 4, 9, 8), seed=8)
+    (spec,) = loss.map_requirements()
+    dist_map = spec.compute(label, 4, (0.5, 1.5), batch=True)
+    assert not dist_map[:, [0, 2]].any()  # channels no term reads are not computed
+    full = signed_distance_map(label, 4, (0.5, 1.5), batch=True)
+    assert torch.equal(loss(logits, label, dist_map=dist_map), loss(logits, label, dist_map=full))
+    foreground = CompoundLoss([BoundaryLoss(include_background=False), BoundaryLoss(classes=[2])])
+    assert foreground.map_requirements() == [MapSpec("signed", include_background=False)]

@@ -66,3 +66,34 @@ def test_a_loss_cannot_take_a_map_without_declaring_it():
 
             def forward(self, logits, target):
                 return logits.sum()
+
+
+@pytest.mark.parametrize("name", ["boundary", "hausdorff", "region_wise_boundary"])
+@pytest.mark.parametrize(
+    "selection", [{"include_background": False}, {"classes": [2]}, {"classes": [0, 2]}]
+)
+def test_a_distance_map_declares_the_classes_its_loss_reads(name, selection):
+    spacing = (0.7, 1.3)
+    loss = MODULES[name](reduction="none", **selection)
+    spec = loss.map_requirement()
+    assert spec == MODULES[name]().map_requirement().with_classes(
+        selection.get("include_background", True), selection.get("classes")
+    )
+    logits, label = random_case((2, 3, 9, 8), seed=5)
+    transform = DistanceMapTransform.from_spec(spec, 3, spacing)
+    given = torch.stack([transform({"label": label[i]})[spec.argument] for i in range(2)])
+    full = DistanceMapTransform.from_spec(spec.with_classes(True, None), 3, spacing)
+    every = torch.stack([full({"label": label[i]})[spec.argument] for i in range(2)])
+    unread = [k for k in range(3) if k not in spec.channels(3)]
+    assert not given[:, unread].any() and every[:, unread].any()
+    # the loss never reads the channels left out: the same value, to the last bit
+    assert torch.equal(
+        loss(logits, label, **{spec.argument: given}), loss(logits, label, **{spec.argument: every})
+    )
+    own = MODULES[name](reduction="none", spacing=spacing, **selection)(logits, label)
+    torch.testing.assert_close(loss(logits, label, **{spec.argument: given}), own)
+
+
+def test_region_wise_maps_keep_every_channel():
+    assert RegionWiseLoss(include_background=False).map_requirement().selects_all
+    assert RRWCrossEntropyLoss(classes=[1]).map_requirement().selects_all

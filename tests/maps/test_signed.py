@@ -260,3 +260,89 @@ def test_bad_one_hot():
         signed_distance_map(np.full((2, 4, 4), 0.5), None, one_hot=True)
     with pytest.raises(ValueError, match="num_classes is required"):
         signed_distance_map(np.zeros((4, 4), int), None)
+
+
+# --- computing only the channels a consumer reads ---------------------------------------
+
+
+def count_transforms(monkeypatch) -> list[tuple[int, ...]]:
+    """Record the shape of every distance transform the map kernels run."""
+    from boundaryloss.maps import _backend, _distances, signed
+
+    calls: list[tuple[int, ...]] = []
+    original = _backend.distance_to_other_label
+
+    def counted(labels, spacing):
+        calls.append(tuple(labels.shape))
+        return original(labels, spacing)
+
+    monkeypatch.setattr(signed, "distance_to_other_label", counted)
+    monkeypatch.setattr(_distances, "distance_to_other_label", counted)
+    return calls
+
+
+@pytest.mark.parametrize("convention", ["paper", "official", "rw"])
+@pytest.mark.parametrize("shape", [(23, 31), (11, 14, 9), (7, 12, 5)])
+@pytest.mark.parametrize("num_classes", [2, 3, 4])
+@pytest.mark.parametrize("one_hot", [False, True])
+@pytest.mark.parametrize("selection", ["foreground", "last_and_background", "first"])
+def test_selected_channels_equal_the_full_map_exactly_and_the_rest_are_zero(
+    convention, shape, num_classes, one_hot, selection
+):
+    include_background, classes = {
+        "foreground": (False, None),
+        "last_and_background": (True, [num_classes - 1, 0]),
+        "first": (False, [1]),
+    }[selection]
+    rng = np.random.default_rng(7)
+    label = random_labels(rng, shape, num_classes)
+    spacing = (0.7, 1.3, 2.0)[: len(shape)]
+    if one_hot:
+        label = label[None] == np.arange(num_classes).reshape(-1, *(1,) * len(shape))
+    options = {"one_hot": one_hot}
+    full = signed_distance_map(label, num_classes, spacing, convention, **options)
+    part = signed_distance_map(
+        label,
+        num_classes,
+        spacing,
+        convention,
+        include_background=include_background,
+        classes=classes,
+        **options,
+    )
+    selected = sorted(classes) if classes is not None else range(1, num_classes)
+    for k in range(num_classes):
+        if k in selected:
+            np.testing.assert_array_equal(part[k], full[k])  # bit-identical, not close
+        else:
+            assert not part[k].any()
+    unsigned = unsigned_distance_map(
+        label, num_classes, spacing, convention, include_background=False, **options
+    )
+    np.testing.assert_array_equal(unsigned[1:], np.abs(full[1:]))
+
+
+def test_leaving_out_the_background_skips_its_outside_transform(monkeypatch):
+    label = np.zeros((12, 16, 10), dtype=np.int64)
+    label[2:6, 3:9, 2:5] = 1
+    label[7:10, 9:14, 4:8] = 2
+    calls = count_transforms(monkeypatch)
+    full = signed_distance_map(label, 3, (1.0, 0.5, 2.0))
+    # one multi-label transform for the insides + one outside transform per class
+    assert len(calls) == 4
+    calls.clear()
+    foreground = signed_distance_map(label, 3, (1.0, 0.5, 2.0), include_background=False)
+    assert len(calls) == 3
+    np.testing.assert_array_equal(foreground[1:], full[1:])
+    calls.clear()
+    empty = np.zeros_like(label)  # background only: no selected class has a boundary
+    assert not signed_distance_map(empty, 3, include_background=False).any()
+    assert calls == []
+
+
+def test_bad_class_selection():
+    label = np.zeros((6, 6), dtype=np.int64)
+    with pytest.raises(ValueError, match="out of range"):
+        signed_distance_map(label, 2, classes=[2])
+    with pytest.raises(ValueError, match="include_background=False"):
+        signed_distance_map(label, 2, include_background=False, classes=[0, 1])

@@ -147,7 +147,9 @@ class MapCache:
     def get_for(self, transform, label: np.ndarray, spacing: Sequence[float] | None) -> np.ndarray:
         """:meth:`get` with the settings of a :class:`~boundaryloss.maps.DistanceMapTransform`.
 
-        The transform's own ``spacing``, when set, overrides ``spacing``.
+        The transform's own ``spacing``, when set, overrides ``spacing``. Every channel
+        is cached (a superset of a transform that computes only some: the same values on
+        those), so one file serves consumers reading different channels.
         """
         spacing = transform.spacing if transform.spacing is not None else spacing
         if spacing is not None and np.isscalar(spacing):

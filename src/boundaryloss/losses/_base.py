@@ -83,9 +83,17 @@ class SegmentationLoss(nn.Module):
     def map_requirement(self) -> MapSpec | None:
         """The map this loss computes from the target, or None for a regional loss.
 
-        Its ``argument`` is the ``forward`` keyword that takes the map precomputed.
+        Its ``argument`` is the ``forward`` keyword that takes the map precomputed; its
+        channels are the classes this loss reads (:meth:`reads`), so a precomputed map
+        may leave the others zeros.
         """
         return None
+
+    def reads(self, spec: MapSpec) -> MapSpec:
+        """``spec`` restricted to the channels this loss reads: its ``include_background``
+        and ``classes`` (a precomputed map reaches the core through
+        :func:`~boundaryloss.losses._inputs.prepare_map`, which keeps only those)."""
+        return spec.with_classes(self.include_background, self.classes)
 
     def prepare(self, logits: torch.Tensor, target: torch.Tensor) -> SegmentationInputs:
         """Validated inputs with this loss's activation and classes."""

@@ -339,10 +339,12 @@ def target_map(
 
     Args:
         spec: the map, as the loss declares it in ``map_requirement()``; the data pipeline
-            computes the same map from the same spec.
+            computes the same map from the same spec (its channel selection is the
+            inputs' own here, already applied to the masks).
     """
     masks = inputs.select(inputs.target).to(torch.uint8)
-    out = spec.compute(masks, masks.shape[1], spacing, batch=True, one_hot=True)
+    every = spec.with_classes(True, None)
+    out = every.compute(masks, masks.shape[1], spacing, batch=True, one_hot=True)
     return out.to(device=inputs.logits.device, dtype=inputs.logits.dtype)
 
 

@@ -159,7 +159,7 @@ class BoundaryLoss(SegmentationLoss):
     core = staticmethod(_boundary_loss)
 
     def map_requirement(self) -> MapSpec:
-        return boundary_map(self.convention)
+        return self.reads(boundary_map(self.convention))
 
     def forward(
         self, logits: torch.Tensor, target: torch.Tensor, dist_map: torch.Tensor | None = None

@@ -30,6 +30,11 @@ def map_requirement_of(term: nn.Module) -> MapSpec | None:
     return spec
 
 
+def _same_map(specs: Sequence[MapSpec]) -> bool:
+    """Whether one map serves them all (they may read different channels of it)."""
+    return len({spec.with_classes(True, None) for spec in specs}) <= 1
+
+
 def _describe(spec: MapSpec) -> str:
     return spec.kind if spec.convention is None else f"{spec.kind}, convention {spec.convention}"
 
@@ -112,6 +117,9 @@ class CompoundLoss(nn.Module):
     def map_requirements(self) -> list[MapSpec]:
         """The distinct maps the terms declare, in term order (what a data pipeline computes).
 
+        Terms taking the same map but reading different channels of it share one map with
+        the union of their channels (:meth:`~boundaryloss.maps.MapSpec.merged`).
+
         Raises:
             ValueError: two terms take the same keyword but need different maps, so one
                 precomputed map cannot serve both.
@@ -121,13 +129,15 @@ class CompoundLoss(nn.Module):
             spec = map_requirement_of(term)
             if spec is None:
                 continue
-            if spec.argument in by_argument and by_argument[spec.argument][1] != spec:
+            if spec.argument in by_argument:
                 other, first = by_argument[spec.argument]
-                raise ValueError(
-                    f"loss terms {other!r} and {name!r} both take {spec.argument} but need "
-                    f"different maps ({_describe(first)} vs {_describe(spec)})"
-                )
-            by_argument.setdefault(spec.argument, (name, spec))
+                if not _same_map([first, spec]):
+                    raise ValueError(
+                        f"loss terms {other!r} and {name!r} both take {spec.argument} but need "
+                        f"different maps ({_describe(first)} vs {_describe(spec)})"
+                    )
+                spec = first.merged(spec)
+            by_argument[spec.argument] = (by_argument.get(spec.argument, (name,))[0], spec)
         return [spec for _, spec in by_argument.values()]
 
     def step(self) -> None:
@@ -153,7 +163,9 @@ class CompoundLoss(nn.Module):
             raise ValueError(f"maps accepts only {MAP_ARGUMENTS}, got unknown {unknown}")
         specs = {name: map_requirement_of(term) for name, term in self.terms.items()}
         for argument in maps:  # a precomputed map must suit every term taking it
-            if len({s for s in specs.values() if s is not None and s.argument == argument}) > 1:
+            if not _same_map(
+                [s for s in specs.values() if s is not None and s.argument == argument]
+            ):
                 self.map_requirements()  # raises, naming the two terms
         validated: dict[str | None, SegmentationInputs] = {}
         total: torch.Tensor | None = None

@@ -261,7 +261,7 @@ class RRWCrossEntropyLoss(SegmentationLoss):
     core = staticmethod(_rrw_cross_entropy_loss)
 
     def map_requirement(self) -> MapSpec:
-        return RRW_MAP
+        return self.reads(RRW_MAP)
 
     def forward(
         self, logits: torch.Tensor, target: torch.Tensor, rw_map: torch.Tensor | None = None

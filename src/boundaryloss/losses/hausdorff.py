@@ -150,7 +150,7 @@ class HausdorffDTLoss(SegmentationLoss):
     core = staticmethod(_hausdorff_dt_loss)
 
     def map_requirement(self) -> MapSpec:
-        return HAUSDORFF_MAP
+        return self.reads(HAUSDORFF_MAP)
 
     def forward(
         self, logits: torch.Tensor, target: torch.Tensor, dist_map: torch.Tensor | None = None

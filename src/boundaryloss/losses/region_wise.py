@@ -152,7 +152,7 @@ class RegionWiseLoss(SegmentationLoss):
     core = staticmethod(_region_wise_loss)
 
     def map_requirement(self) -> MapSpec:
-        return RW_MAPS[self.map]
+        return self.reads(RW_MAPS[self.map])
 
     def forward(
         self, logits: torch.Tensor, target: torch.Tensor, rw_map: torch.Tensor | None = None

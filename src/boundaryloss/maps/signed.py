@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .._validation import check_one_of
+from .._validation import check_classes, check_one_of, select_classes
 from ._backend import array_module, distance_to_other_label
 from ._distances import inside_distance, write_outside_distance
 from ._geometry import class_counts, interface_mask, shifted_labels
@@ -29,6 +29,8 @@ def signed_distance_map(
     *,
     batch: bool = False,
     one_hot: bool = False,
+    include_background: bool = True,
+    classes: Sequence[int] | None = None,
 ) -> Any:
     """Signed distance to the boundary of each class (one-vs-rest).
 
@@ -53,6 +55,13 @@ def signed_distance_map(
         its channel is all zeros (the original code returned scipy's edge-distance
         artefact for a full class).
 
+        ``include_background`` and ``classes`` select the channels that are computed,
+        as a loss selects its classes (MONAI's vocabulary); every other channel is left
+        all zeros, so a consumer must read only the selected ones. A selected channel is
+        bit-identical to the same channel of the full map. Leaving out the background
+        of a multi-class label saves its outside transform (one of ``1 + C`` distance
+        transforms), the classes' inside distances coming from one shared transform.
+
     Args:
         label: integer class indices ``(*spatial)`` (2D or 3D), or with
             ``one_hot=True`` binary masks ``(C, *spatial)`` (masks may overlap). With
@@ -64,6 +73,9 @@ def signed_distance_map(
         convention: ``"paper"``, ``"official"`` or ``"rw"``, see above.
         batch: ``label`` has a leading batch axis.
         one_hot: ``label`` holds one binary mask per class.
+        include_background: if False, channel 0 is not computed (left zeros).
+        classes: explicit channels to compute (the others left zeros); None: all (or
+            all but 0, with ``include_background=False``).
 
     Returns:
         float32 ``(C, *spatial)`` (or ``(B, C, *spatial)``), same array type as
@@ -71,7 +83,8 @@ def signed_distance_map(
 
     Raises:
         ValueError: unknown convention, labels outside ``[0, C)``, non-integral float
-            labels, wrong spacing length, non-positive spacing, bad shapes.
+            labels, wrong spacing length, non-positive spacing, bad shapes, a bad or
+            out-of-range ``classes``.
 
     Example:
         >>> import numpy as np
@@ -85,14 +98,19 @@ def signed_distance_map(
               dtype=float32)
     """
     check_one_of(convention, CONVENTIONS, "convention")
+    check_classes(classes, include_background)
     return compute_maps(
         label,
         num_classes,
         spacing,
         batch=batch,
         one_hot=one_hot,
-        from_labels=lambda lab, c, sp: _signed_from_labels(lab, c, sp, convention),
-        from_masks=lambda masks, sp: _signed_from_masks(masks, sp, convention),
+        from_labels=lambda lab, c, sp: _signed_from_labels(
+            lab, c, sp, convention, select_classes(c, include_background, classes)
+        ),
+        from_masks=lambda masks, sp: _signed_from_masks(
+            masks, sp, convention, select_classes(len(masks), include_background, classes)
+        ),
     )
 
 
@@ -104,6 +122,8 @@ def unsigned_distance_map(
     *,
     batch: bool = False,
     one_hot: bool = False,
+    include_background: bool = True,
+    classes: Sequence[int] | None = None,
 ) -> Any:
     """Unsigned distance map ``|signed_distance_map(...)|``, as used by the Hausdorff loss.
 
@@ -118,13 +138,24 @@ def unsigned_distance_map(
         float32 ``(C, *spatial)`` (or ``(B, C, *spatial)``), non-negative.
     """
     signed = signed_distance_map(
-        label, num_classes, spacing, convention, batch=batch, one_hot=one_hot
+        label,
+        num_classes,
+        spacing,
+        convention,
+        batch=batch,
+        one_hot=one_hot,
+        include_background=include_background,
+        classes=classes,
     )
     return abs(signed)
 
 
 def _signed_from_labels(
-    labels: Any, num_classes: int, spacing: tuple[float, ...] | None, convention: str
+    labels: Any,
+    num_classes: int,
+    spacing: tuple[float, ...] | None,
+    convention: str,
+    selected: Sequence[int],
 ) -> Any:
     """Kernel for mutually exclusive integer labels ``(*spatial)``.
 
@@ -133,13 +164,15 @@ def _signed_from_labels(
     interfaces, because for an interior pixel of class k the nearest pixel that is not
     interior to k lies on dG_k). Outside distances cost one binary transform per class,
     cropped to the class's complement; with exactly two classes present the
-    multi-label transform already holds them.
+    multi-label transform already holds them. Only the ``selected`` classes' channels
+    are written; which transforms run otherwise depends on the label alone, so each
+    selected channel is the same whatever the selection.
     """
     xp = array_module(labels)
     out = xp.zeros((num_classes, *labels.shape), dtype=xp.float32)
     counts = class_counts(labels, num_classes)
     present = [k for k, n in enumerate(counts) if 0 < n < labels.size]
-    if not present:
+    if not any(k in selected for k in present):
         return out
 
     shifted = shifted_labels(labels)
@@ -156,6 +189,8 @@ def _signed_from_labels(
 
     negated = 0.0 - inside  # "0.0 -" keeps the boundary's zeros positive (no -0.0)
     for k in present:
+        if k not in selected:
+            continue
         mask = labels == k
         if two_sided is not None and len(present) == 2:
             out[k] = two_sided
@@ -165,11 +200,15 @@ def _signed_from_labels(
     return out
 
 
-def _signed_from_masks(masks: Any, spacing: tuple[float, ...] | None, convention: str) -> Any:
-    """Kernel for one binary mask per class ``(C, *spatial)`` (masks may overlap)."""
+def _signed_from_masks(
+    masks: Any, spacing: tuple[float, ...] | None, convention: str, selected: Sequence[int]
+) -> Any:
+    """Kernel for one binary mask per class ``(C, *spatial)`` (masks may overlap); only
+    the ``selected`` channels are computed."""
     xp = array_module(masks)
     out = xp.zeros(masks.shape, dtype=xp.float32)
-    for k, mask in enumerate(masks):
+    for k in selected:
+        mask = masks[k]
         if not bool(mask.any()) or bool(mask.all()):
             continue
         if convention == "paper":

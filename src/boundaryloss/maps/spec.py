@@ -4,16 +4,19 @@ A loss that consumes a precomputed map says so with a :class:`MapSpec` (see
 ``SegmentationLoss.map_requirement``). The data pipeline builds its map transforms from
 it, the trainer passes the batch entry it names, and a compound loss routes each map to
 the terms that asked for it; two specs are equal exactly when they describe the same
-array, because the spec normalises itself.
+array, because the spec normalises itself. A distance map also names the channels its
+consumers read (``include_background``, ``classes``, as the loss selects its classes):
+the others are left zeros, which spares the background's distance transform when every
+consumer leaves the background out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from .._validation import check_one_of
+from .._validation import check_classes, check_one_of, select_classes
 from .signed import CONVENTIONS
 
 #: The kinds of map, as :func:`~boundaryloss.maps.compute_map` names them.
@@ -31,7 +34,8 @@ DEFAULT_ARGUMENTS = {"signed": "dist_map", "unsigned": "dist_map", "rrw": "rw_ma
 
 @dataclass(frozen=True)
 class MapSpec:
-    """A map computed from the target: its kind, convention and the keyword that takes it.
+    """A map computed from the target: its kind, convention, the keyword that takes it
+    and, for distance maps, the channels that are read.
 
     Attributes:
         kind: ``"signed"`` (:func:`~boundaryloss.maps.signed_distance_map`), ``"unsigned"``
@@ -43,32 +47,84 @@ class MapSpec:
             ``"ac"``, which ignore it, so that it cannot make two equal maps look different.
         argument: the loss's keyword for the precomputed map, ``"dist_map"`` or
             ``"rw_map"`` (default: ``dist_map`` for distances, ``rw_map`` otherwise).
+        include_background: whether a consumer reads channel 0 (as a loss's
+            ``include_background``); with an explicit ``classes`` it is normalised to
+            ``0 in classes``.
+        classes: the channels consumers read (as a loss's ``classes``), sorted; None:
+            every channel (but 0 without ``include_background``). The distance kinds
+            compute only these and leave the other channels all zeros; the region-wise
+            kinds compute every channel in one pass, so they normalise the selection
+            away (``True``, ``None``).
 
     Raises:
-        ValueError: unknown kind, convention or argument.
+        ValueError: unknown kind, convention or argument; bad ``classes``.
 
     Example:
         >>> MapSpec("rrw", "rw") == MapSpec("rrw", "paper", "rw_map")
         True
         >>> MapSpec("signed")
-        MapSpec(kind='signed', convention='paper', argument='dist_map')
-    """
+        MapSpec(kind='signed', convention='paper', argument='dist_map', include_background=True, classes=None)
+        >>> MapSpec("signed", classes=[2, 1]).include_background
+        False
+    """  # noqa: E501
 
     kind: str
     convention: str | None = None
     argument: str | None = None
+    include_background: bool = True
+    classes: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         check_one_of(self.kind, MAP_KINDS, "kind")
         if self.kind in DISTANCE_KINDS:
             convention = self.convention or DEFAULT_CONVENTIONS[self.kind]
             check_one_of(convention, CONVENTIONS, "convention")
+            classes = check_classes(self.classes, bool(self.include_background))
+            if classes is None:
+                include_background = bool(self.include_background)
+            else:
+                classes = tuple(sorted(classes))
+                include_background = 0 in classes
         else:
-            convention = None
+            convention, include_background, classes = None, True, None
         argument = self.argument or DEFAULT_ARGUMENTS[self.kind]
         check_one_of(argument, MAP_ARGUMENTS, "argument")
         object.__setattr__(self, "convention", convention)
         object.__setattr__(self, "argument", argument)
+        object.__setattr__(self, "include_background", include_background)
+        object.__setattr__(self, "classes", classes)
+
+    @property
+    def selects_all(self) -> bool:
+        """Whether every channel is computed (no channel left zeros)."""
+        return self.include_background and self.classes is None
+
+    def channels(self, num_classes: int) -> tuple[int, ...]:
+        """The channels computed for ``num_classes`` classes (as a loss selects them).
+
+        Raises:
+            ValueError: ``classes`` out of range for ``num_classes``.
+        """
+        return select_classes(num_classes, self.include_background, self.classes)
+
+    def with_classes(self, include_background: bool, classes: Sequence[int] | None) -> MapSpec:
+        """The same map with channels selected as a loss with these options selects them
+        (``True, None``: every channel)."""
+        return replace(self, include_background=include_background, classes=classes)
+
+    def merged(self, other: MapSpec) -> MapSpec:
+        """The map that serves the consumers of both: the same map, the union of their
+        channels.
+
+        Raises:
+            ValueError: the specs describe different maps (kind, convention or argument).
+        """
+        every = self.with_classes(True, None)
+        if every != other.with_classes(True, None):
+            raise ValueError(f"{self} and {other} are different maps")
+        if self.classes is None or other.classes is None:
+            return self.with_classes(self.include_background or other.include_background, None)
+        return self.with_classes(True, sorted(set(self.classes) | set(other.classes)))
 
     @property
     def uses_spacing(self) -> bool:
@@ -84,10 +140,20 @@ class MapSpec:
         batch: bool = False,
         one_hot: bool = False,
     ) -> Any:
-        """The map of ``label``; arguments as in :func:`~boundaryloss.maps.compute_map`."""
+        """The map of ``label``, only this spec's channels computed (the others zeros);
+        arguments as in :func:`~boundaryloss.maps.compute_map`. With ``one_hot`` the
+        channels are those of the masks."""
         from .transform import compute_map  # transform builds on this module
 
         convention = self.convention or "paper"  # ignored by the kinds without one
         return compute_map(
-            self.kind, label, num_classes, spacing, convention, batch=batch, one_hot=one_hot
+            self.kind,
+            label,
+            num_classes,
+            spacing,
+            convention,
+            batch=batch,
+            one_hot=one_hot,
+            include_background=self.include_background,
+            classes=self.classes,
         )

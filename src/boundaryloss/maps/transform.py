@@ -24,19 +24,35 @@ def compute_map(
     *,
     batch: bool = False,
     one_hot: bool = False,
+    include_background: bool = True,
+    classes: Sequence[int] | None = None,
 ) -> Any:
     """The map of ``kind`` (``"signed"``, ``"unsigned"``, ``"rrw"`` or ``"ac"``) of a label.
 
     One entry point for code that picks the map by name (data pipeline, caches, losses);
     arguments as in :func:`~boundaryloss.maps.signed_distance_map` (``convention`` only
     applies to the signed and unsigned maps, ``spacing`` not to ``"ac"``).
+    ``include_background`` and ``classes`` select the channels computed by the distance
+    kinds (the others are left zeros); the region-wise kinds compute every channel
+    (one pass gives them all) and must be called without a selection.
+
+    Raises:
+        ValueError: a channel selection for ``"rrw"`` or ``"ac"``; see the map functions.
     """
     check_one_of(kind, MAP_KINDS, "kind")
     options = {"batch": batch, "one_hot": one_hot}
+    selection = {"include_background": include_background, "classes": classes}
     if kind == "signed":
-        return signed_distance_map(label, num_classes, spacing, convention, **options)
+        return signed_distance_map(label, num_classes, spacing, convention, **options, **selection)
     if kind == "unsigned":
-        return unsigned_distance_map(label, num_classes, spacing, convention, **options)
+        return unsigned_distance_map(
+            label, num_classes, spacing, convention, **options, **selection
+        )
+    if not include_background or classes is not None:
+        raise ValueError(
+            f"kind {kind!r} computes every channel; got include_background="
+            f"{include_background!r}, classes={classes!r}"
+        )
     if kind == "rrw":
         return rrw_map(label, num_classes, spacing, **options)
     return ac_map(label, num_classes, **options)
@@ -84,6 +100,11 @@ class DistanceMapTransform:
         label_key: key of the label ``(*spatial)`` or ``(1, *spatial)`` in a dict sample.
         output_key: key the map is written to (default ``"dist_map"`` for distance maps,
             ``"rw_map"`` for region-wise maps, the losses' argument names).
+        include_background: for distance maps, whether channel 0 is computed.
+        classes: for distance maps, the channels computed (None: all, or all but 0
+            without ``include_background``); the others are left zeros, so give them
+            only when every consumer of the map reads the selected channels alone (see
+            :class:`~boundaryloss.maps.MapSpec`, :meth:`from_spec`).
 
     Called on an array or tensor, returns the ``(C, *spatial)`` map; called on a dict
     (MONAI-style), returns a shallow copy with the map added under ``output_key``.
@@ -97,14 +118,34 @@ class DistanceMapTransform:
         convention: str = "paper",
         label_key: str = "label",
         output_key: str | None = None,
+        include_background: bool = True,
+        classes: Sequence[int] | None = None,
     ) -> None:
-        spec = MapSpec(kind, convention)  # checks kind and convention; the default key
+        # checks kind, convention and classes; gives the default key
+        spec = MapSpec(kind, convention, include_background=include_background, classes=classes)
         self.kind = kind
         self.num_classes = num_classes
         self.spacing = spacing
         self.convention = spec.convention or convention
         self.label_key = label_key
         self.output_key = output_key or spec.argument
+        self.spec = spec
+
+    @classmethod
+    def from_spec(
+        cls, spec: MapSpec, num_classes: int, spacing: Sequence[float] | float | None = None
+    ) -> DistanceMapTransform:
+        """The transform computing the map ``spec`` describes (its channels only) under
+        the spec's ``argument``, the keyword of the loss that declared it."""
+        return cls(
+            spec.kind,
+            num_classes,
+            spacing,
+            convention=spec.convention or "paper",
+            output_key=spec.argument,
+            include_background=spec.include_background,
+            classes=spec.classes,
+        )
 
     def spacing_of(
         self, label: Any, sample_spacing: Any = None, spatial_ndim: int | None = None
@@ -125,7 +166,7 @@ class DistanceMapTransform:
     def _compute(self, label: Any, spacing: Any) -> Any:
         if label.ndim in (3, 4) and label.shape[0] == 1:
             label = label[0]  # a channel-first (1, *spatial) label
-        return compute_map(self.kind, label, self.num_classes, spacing, self.convention)
+        return self.spec.compute(label, self.num_classes, spacing)
 
     def __call__(self, sample: Any) -> Any:
         if isinstance(sample, Mapping):
@@ -142,5 +183,7 @@ class DistanceMapTransform:
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(kind={self.kind!r}, num_classes={self.num_classes}, "
-            f"spacing={self.spacing!r}, convention={self.convention!r})"
+            f"spacing={self.spacing!r}, convention={self.convention!r}, "
+            f"include_background={self.spec.include_background!r}, "
+            f"classes={self.spec.classes!r})"
         )

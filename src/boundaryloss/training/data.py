@@ -190,12 +190,8 @@ class PadToPatch:
 
 
 def map_transforms(specs: Sequence[MapSpec], num_classes: int) -> list[DistanceMapTransform]:
-    return [
-        DistanceMapTransform(
-            spec.kind, num_classes, convention=spec.convention, output_key=spec.argument
-        )
-        for spec in specs
-    ]
+    """One transform per map the loss declares, computing only the channels it reads."""
+    return [DistanceMapTransform.from_spec(spec, num_classes) for spec in specs]
 
 
 def context_margin(config, patch: Sequence[int] | None) -> tuple[int, ...] | int:
