@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import torch
@@ -12,7 +14,11 @@ from boundaryloss.data.cache import MapCache
 from boundaryloss.data.case import Case
 from boundaryloss.data.datasets import CaseDataset, PatchDataset, SliceDataset
 from boundaryloss.data.patches import crop_patch
-from boundaryloss.maps import DistanceMapTransform, rrw_map, signed_distance_map
+from boundaryloss.data.spatial import RandomSpatial
+from boundaryloss.losses import DeepSupervisionTargets
+from boundaryloss.losses.deep_supervision import SCALE_TARGETS
+from boundaryloss.maps import DistanceMapTransform, MapSpec, rrw_map, signed_distance_map
+from boundaryloss.nets import supervision_shapes
 
 from .pipeline_cases import blob_case
 
@@ -263,3 +269,43 @@ def test_bad_dataset_arguments():
     unlabelled = Case("u", np.zeros((1, 4, 4, 4), np.float32), None, (1.0, 1.0, 1.0))
     with pytest.raises(ValueError, match="label"):
         SliceDataset([unlabelled])
+
+
+@pytest.mark.parametrize("dataset_kind", ["slices", "patches_resampled", "patches_cropped"])
+def test_deep_supervision_targets_are_computed_per_sample_and_batch(dataset_kind):
+    spec = MapSpec("signed", include_background=False)
+    targets = DeepSupervisionTargets(
+        [spec], 3, functools.partial(supervision_shapes, depth=3), [0.5, 0.5, 0.0]
+    )
+    maps = [DistanceMapTransform.from_spec(spec, 3)]
+    cases = volumes(shape=(11, 13, 9), spacing=(2.0, 0.5, 0.7))
+    if dataset_kind == "slices":
+        dataset = SliceDataset(
+            cases, axis=0, transforms=RandomFlip(), maps=maps, scale_targets=targets
+        )
+        full, spacing = (13, 9), (0.5, 0.7)
+    else:
+        resample = dataset_kind == "patches_resampled"
+        dataset = PatchDataset(
+            cases,
+            (7, 9, 5),
+            maps=maps,
+            transforms=RandomSpatial(rotation=20.0, output_shape=(7, 9, 5)) if resample else None,
+            margin=2 if resample else 0,
+            scale_targets=targets,
+        )
+        full, spacing = (7, 9, 5), (2.0, 0.5, 0.7)
+    sample = dataset[0]
+    half, coarsest = sample[SCALE_TARGETS]
+    assert coarsest == {}  # weight 0: nothing computed
+    shape = tuple(-(-n // 2) for n in full)
+    assert half["label"].shape == shape and half["dist_map"].shape == (3, *shape)
+    # computed from the sample's own (augmented) label, as the loss would
+    expected = targets({"label": sample["label"].numpy(), "spacing": spacing})[SCALE_TARGETS]
+    assert torch.equal(half["label"], expected[0]["label"])
+    assert torch.equal(half["dist_map"], expected[0]["dist_map"])
+    loader = DataLoader(dataset, batch_size=3, num_workers=1)
+    batch = next(iter(loader))
+    half, coarsest = batch[SCALE_TARGETS]
+    assert coarsest == {}
+    assert half["label"].shape == (3, *shape) and half["dist_map"].shape == (3, 3, *shape)

@@ -1,20 +1,28 @@
-"""Deep supervision: nnU-Net's weights, targets and maps at each scale, written out."""
+"""Deep supervision: nnU-Net's weights, targets and maps at each scale, written out;
+the same targets and maps computed per sample in the data pipeline."""
 
 from __future__ import annotations
 
+import functools
+
+import numpy as np
 import pytest
 import torch
+from torch.utils.data import default_collate
 
 from boundaryloss.losses import (
     BoundaryLoss,
     CompoundLoss,
     CrossEntropyLoss,
     DeepSupervisionLoss,
+    DeepSupervisionTargets,
     GeneralizedDiceLoss,
     deep_supervision_weights,
     downsample_target,
 )
+from boundaryloss.losses.deep_supervision import SCALE_TARGETS
 from boundaryloss.maps import MapSpec, signed_distance_map
+from boundaryloss.nets import UNet, supervision_shapes
 
 
 def test_weights_are_nnunets():
@@ -52,7 +60,7 @@ def test_value_is_the_weighted_sum_over_scales_with_maps_of_the_downsampled_targ
     spacing = torch.tensor([[0.5 * (a + 1) for a in range(dims)], [1.0] * dims])
     full_maps = {"dist_map": signed_distance_map(target, 3, None, batch=True)}
     loss = DeepSupervisionLoss(compound())  # the maps the compound loss declares
-    assert loss.maps == [MapSpec("signed", "paper", "dist_map")]
+    assert loss.maps == [MapSpec("signed", "paper", "dist_map", include_background=False)]
     value = loss(outputs, target, spacing=spacing, **full_maps)
 
     reference = compound()
@@ -96,3 +104,125 @@ def test_bad_weights():
     loss = DeepSupervisionLoss(compound(), weights=[1.0, 0.5])
     with pytest.raises(ValueError, match="3 outputs but 2 weights"):
         loss([torch.randn(1, 3, 8, 8)] * 3, torch.zeros(1, 8, 8, dtype=torch.long))
+
+
+def nearest_exact(label: np.ndarray, shape) -> np.ndarray:
+    """Output voxel j takes input voxel floor((j + 0.5) * size / new_size), per axis."""
+    index = [
+        np.floor((np.arange(n) + 0.5) * size / n).astype(int)
+        for size, n in zip(label.shape, shape, strict=True)
+    ]
+    return label[np.ix_(*index)]
+
+
+def samples(dims: int, seed: int = 0):
+    """Labels of odd sizes with three classes, and an anisotropic spacing per sample."""
+    rng = np.random.default_rng(seed)
+    shape = (37, 50) if dims == 2 else (13, 19, 11)
+    out = []
+    for b in range(3):
+        label = np.zeros(shape, dtype=np.int64)
+        for k in (1, 2):
+            start = [int(rng.integers(0, n - n // 3)) for n in shape]
+            label[tuple(slice(s, s + n // 3) for s, n in zip(start, shape, strict=True))] = k
+        spacing = (0.8 + 0.3 * b, 1.7, 0.45)[:dims]
+        out.append({"label": label, "spacing": spacing})
+    return out
+
+
+def collated(batch):
+    return default_collate(
+        [
+            {
+                **s,
+                "label": torch.from_numpy(s["label"]),
+                "spacing": torch.tensor(s["spacing"], dtype=torch.float64),
+            }
+            for s in batch
+        ]
+    )
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+@pytest.mark.parametrize("weights", [None, [0.5, 0.0, 0.3, 0.2]])
+def test_targets_from_the_data_pipeline_give_exactly_the_in_forward_values(dims, weights):
+    torch.manual_seed(1)
+    depth = 4 if dims == 2 else 3
+    weights = weights[:depth] if weights else None
+    net = UNet(1, 3, spatial_dims=dims, base_channels=2, depth=depth, deep_supervision=True)
+    batch = samples(dims)
+    loss = DeepSupervisionLoss(compound(), weights=weights)
+    transform = DeepSupervisionTargets(loss.maps, 3, net.output_shapes, loss.scale_weights(depth))
+    full_maps = [signed_distance_map(s["label"], 3, s["spacing"]) for s in batch]
+    prepared = collated(
+        [
+            {**transform(s), "dist_map": torch.from_numpy(m)}
+            for s, m in zip(batch, full_maps, strict=True)
+        ]
+    )
+    image = torch.randn(len(batch), 1, *batch[0]["label"].shape)
+    outputs = net(image)
+    label, spacing, dist_map = prepared["label"], prepared["spacing"], prepared["dist_map"]
+    in_forward = loss(outputs, label, spacing=spacing, dist_map=dist_map)
+    gradients = torch.autograd.grad(in_forward, outputs)
+    precomputed = loss(
+        outputs, label, spacing=spacing, dist_map=dist_map, scale_targets=prepared[SCALE_TARGETS]
+    )
+    assert torch.equal(precomputed, in_forward)  # the same value, to the last bit
+    for a, b in zip(torch.autograd.grad(precomputed, outputs), gradients, strict=True):
+        assert torch.equal(a, b)
+
+    used = loss.scale_weights(depth)
+    scales = prepared[SCALE_TARGETS]
+    assert len(scales) == depth - 1
+    for i, (entry, output) in enumerate(zip(scales, outputs[1:], strict=True), start=1):
+        if used[i] == 0:
+            assert entry == {}  # nothing computed for a scale the loss does not read
+            continue
+        shape = tuple(output.shape[2:])
+        for b, sample in enumerate(batch):
+            small = nearest_exact(sample["label"], shape)
+            assert torch.equal(entry["label"][b], torch.from_numpy(small))
+            factor = [f / n for f, n in zip(sample["label"].shape, shape, strict=True)]
+            spacing_b = [s * f for s, f in zip(sample["spacing"], factor, strict=True)]
+            expected = signed_distance_map(small, 3, spacing_b)
+            np.testing.assert_array_equal(entry["dist_map"][b, 1:].numpy(), expected[1:])
+            assert not entry["dist_map"][b, 0].any()  # the background is never read
+
+
+def test_the_transform_keeps_the_sample_and_works_for_any_size():
+    transform = DeepSupervisionTargets(
+        [MapSpec("signed")], 2, functools.partial(supervision_shapes, depth=3)
+    )
+    label = np.zeros((9, 14), dtype=np.uint8)
+    label[2:6, 3:9] = 1
+    sample = {"label": label[:, ::-1], "image": "kept"}  # a flipped view, unit spacing
+    out = transform(sample)
+    assert out["image"] == "kept" and SCALE_TARGETS not in sample
+    (half, coarsest) = out[SCALE_TARGETS]
+    assert coarsest == {}  # weight 0 with nnU-Net's weights
+    assert half["label"].dtype == torch.int64 and tuple(half["label"].shape) == (5, 7)
+    np.testing.assert_array_equal(half["label"].numpy(), nearest_exact(label[:, ::-1], (5, 7)))
+    expected = signed_distance_map(half["label"].numpy(), 2, (9 / 5, 14 / 7))
+    np.testing.assert_array_equal(half["dist_map"].numpy(), expected)
+
+
+def test_precomputed_targets_that_do_not_fit_are_refused():
+    loss = DeepSupervisionLoss(compound())
+    target = torch.zeros(1, 8, 8, dtype=torch.long)
+    outputs = [torch.randn(1, 3, 8, 8), torch.randn(1, 3, 4, 4), torch.randn(1, 3, 2, 2)]
+    small = {"label": torch.zeros(1, 4, 4, dtype=torch.long), "dist_map": torch.zeros(1, 3, 4, 4)}
+    with pytest.raises(ValueError, match="3 outputs need 2 scale_targets, got 1"):
+        loss(outputs, target, scale_targets=[small])
+    with pytest.raises(ValueError, match=r"has no \['dist_map'\]"):
+        loss(outputs, target, scale_targets=[{"label": small["label"]}, {}])
+    with pytest.raises(ValueError, match=r"has no \['label', 'dist_map'\]"):
+        loss(outputs, target, scale_targets=[{}, {}])
+    wrong = {"label": torch.zeros(1, 5, 4, dtype=torch.long), "dist_map": torch.zeros(1, 3, 5, 4)}
+    with pytest.raises(ValueError, match=r"spatial shape \(5, 4\) but output 1 has \(4, 4\)"):
+        loss(outputs, target, scale_targets=[wrong, {}])
+    loss(outputs, target, scale_targets=[small, {}])  # the weight-0 scale is never read
+    with pytest.raises(ValueError, match="3 outputs but 2 weights"):
+        DeepSupervisionTargets([], 2, functools.partial(supervision_shapes, depth=3), [1.0, 0.0])(
+            {"label": np.zeros((8, 8), dtype=np.int64)}
+        )

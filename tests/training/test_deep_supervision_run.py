@@ -7,6 +7,7 @@ import torch
 
 from boundaryloss.config import ConfigError
 from boundaryloss.losses import DeepSupervisionLoss
+from boundaryloss.losses.deep_supervision import SCALE_TARGETS
 from boundaryloss.training.components import build_model
 from boundaryloss.training.engine import Trainer
 from boundaryloss.training.predict import Predictor
@@ -49,6 +50,33 @@ def test_deep_supervision_run_trains_every_head_and_predicts_full_resolution(tin
     assert {"term/gdl", "term/boundary"} <= set(summary["final"])
     predictor = Predictor.from_checkpoint(config.run_dir / "checkpoints" / "last.pt")
     assert predictor.model.deep_supervision and not predictor.model.training
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+def test_the_data_pipeline_computes_the_lower_scales_the_loss_would(tiny_config, dims):
+    config = tiny_config(
+        BOUNDARY,
+        "model.deep_supervision=true",
+        "model.kwargs={base_channels: 4, depth: 3}",
+        "data.num_workers=1",
+        "data.synthetic.num_classes=3",
+        "data.num_classes=3",
+        *TINY_PATCHES[dims],
+    )
+    trainer = Trainer(config)
+    trainer._setup()
+    batch = next(iter(trainer._loader(0)))
+    half, coarsest = batch[SCALE_TARGETS]  # depth 3: outputs at 1, 1/2 and 1/4
+    assert coarsest == {}  # weight 0 in nnU-Net's weights: nothing computed
+    torch.manual_seed(0)
+    outputs = trainer.model(batch["image"])
+    assert half["label"].shape[1:] == outputs[1].shape[2:]
+    maps = {"dist_map": batch["dist_map"]}
+    # the background channel, which no term reads, is not computed at any scale
+    assert not batch["dist_map"][:, 0].any() and not half["dist_map"][:, 0].any()
+    given = trainer.loss_fn(outputs, batch["label"], batch["spacing"], batch[SCALE_TARGETS], **maps)
+    computed = trainer.loss_fn(outputs, batch["label"], batch["spacing"], **maps)
+    assert torch.equal(given, computed)
 
 
 def test_deep_supervision_needs_the_unet(tiny_config):

@@ -6,9 +6,11 @@ Convention:
     ``(C_in, *spatial)``, ``"label"`` int64 ``(*spatial)``, ``"fov"`` bool
     ``(*spatial)`` when the case has one, maps float32 ``(C, *spatial)`` under the
     map transforms' keys (``"dist_map"``, ``"rw_map"``), ``"spacing"`` float64
-    ``(ndim,)`` (the sample's own pixel size, in-plane for slices) and ``"case_id"``
-    (a str; collated into a list). Everything heavy runs in ``__getitem__``, so in
-    DataLoader workers.
+    ``(ndim,)`` (the sample's own pixel size, in-plane for slices), ``"case_id"``
+    (a str; collated into a list) and, for deep supervision, what the training
+    datasets' ``scale_targets`` transform adds (the lower-resolution targets and maps,
+    :class:`~boundaryloss.losses.deep_supervision.DeepSupervisionTargets`). Everything
+    heavy runs in ``__getitem__``, so in DataLoader workers.
 
     Random augmentation draws from a NumPy generator created once per process and
     seeded from ``(seed, torch.initial_seed())``: each DataLoader worker (and each
@@ -126,14 +128,21 @@ def _apply_maps(sample: Sample, maps: Sequence[MapTransform]) -> Sample:
     return sample
 
 
+def _finish(sample: Sample, scale_targets: MapTransform | None) -> dict[str, Any]:
+    """The sample's deep-supervision targets (on its final label), then tensors."""
+    if scale_targets is not None:
+        sample = dict(scale_targets(sample))
+    return to_tensors(sample)
+
+
 class SliceDataset(_SeededDataset):
     """2D training samples: 2D cases, or every slice of 3D cases along one axis.
 
     Each sample is ``{"image" (C_in, H, W), "label" (H, W), "spacing" (2,),
-    "case_id", "slice_index", ["fov"], [maps]}``. ``slice_index`` is 0 for 2D cases.
-    Per sample, in order: slice, ``transforms`` (augmentation on NumPy arrays),
-    ``maps`` (so maps match the augmented label and use the slice's in-plane,
-    possibly rotated, spacing), conversion to tensors.
+    "case_id", "slice_index", ["fov"], [maps], ["scale_targets"]}``. ``slice_index`` is
+    0 for 2D cases. Per sample, in order: slice, ``transforms`` (augmentation on NumPy
+    arrays), ``maps`` (so maps match the augmented label and use the slice's in-plane,
+    possibly rotated, spacing), ``scale_targets``, conversion to tensors.
 
     Args:
         cases: case source (2D and/or 3D cases with labels).
@@ -143,6 +152,10 @@ class SliceDataset(_SeededDataset):
             or None.
         maps: map transforms ``sample -> sample`` applied after augmentation, e.g.
             ``[DistanceMapTransform("signed", num_classes)]``.
+        scale_targets: for deep supervision, a ``sample -> sample`` transform adding the
+            lower-resolution targets and their maps
+            (:class:`~boundaryloss.losses.deep_supervision.DeepSupervisionTargets`), run
+            last; None: the loss computes them.
         skip_empty: leave out slices whose label is all background.
         preprocess: ``case -> case`` run when a case is loaded (e.g.
             :class:`~boundaryloss.data.preprocess.Preprocess`).
@@ -164,11 +177,13 @@ class SliceDataset(_SeededDataset):
         preprocess: CasePreprocess | None = None,
         in_memory: bool = True,
         seed: int = 0,
+        scale_targets: MapTransform | None = None,
     ) -> None:
         super().__init__(seed)
         self.axis = check_axis(axis)
         self.transforms = transforms
         self.maps = list(maps)
+        self.scale_targets = scale_targets
         self.skip_empty = skip_empty
         self._store = _CaseStore(cases, preprocess, in_memory, require_label=True)
         self.entries: list[tuple[int, int]] = []
@@ -203,7 +218,7 @@ class SliceDataset(_SeededDataset):
             sample["fov"] = case.fov
         if self.transforms is not None:
             sample = self.transforms(sample, self.rng())
-        return to_tensors(_apply_maps(sample, self.maps))
+        return _finish(_apply_maps(sample, self.maps), self.scale_targets)
 
 
 def _check_rotation_planes(transforms: Transform | None, patch_size: tuple[int, ...]) -> None:
@@ -236,8 +251,10 @@ class PatchDataset(_SeededDataset):
     per sample after them, on the patch (as :class:`SliceDataset` does).
 
     Each sample is ``{"image", "label", "spacing", "case_id", "patch_start" (ndim,),
-    ["fov"], [maps]}``; ``len`` is ``len(cases) * patches_per_case``, sample ``i``
-    drawn from case ``i // patches_per_case``.
+    ["fov"], [maps], ["scale_targets"]}``; ``len`` is ``len(cases) * patches_per_case``,
+    sample ``i`` drawn from case ``i // patches_per_case``. The deep-supervision targets
+    (``scale_targets``) are always computed last, per sample, from the final patch label
+    (as the loss would from the batch).
 
     Args:
         cases: case source with labels.
@@ -259,6 +276,9 @@ class PatchDataset(_SeededDataset):
         seed: augmentation seed, combined with ``torch.initial_seed()``.
         margin: context voxels per side (int or one per axis) for transforms that do
             not preserve maps; must be 0 otherwise.
+        scale_targets: for deep supervision, a ``sample -> sample`` transform adding the
+            lower-resolution targets and their maps, run last on the patch; None: the
+            loss computes them.
 
     Raises:
         ValueError: ``patch_size`` larger than a case or malformed; a ``margin`` or
@@ -280,8 +300,10 @@ class PatchDataset(_SeededDataset):
         in_memory: bool = True,
         seed: int = 0,
         margin: int | Sequence[int] = 0,
+        scale_targets: MapTransform | None = None,
     ) -> None:
         super().__init__(seed)
+        self.scale_targets = scale_targets
         self.maps_after_transforms = transforms is not None and not getattr(
             transforms, "preserves_maps", False
         )
@@ -387,7 +409,7 @@ class PatchDataset(_SeededDataset):
                     f"{self.patch_size} (give RandomSpatial output_shape=patch_size)"
                 )
             sample = _apply_maps(sample, self.maps)
-        return to_tensors(sample)
+        return _finish(sample, self.scale_targets)
 
 
 class EpochDataset(Dataset):

@@ -15,7 +15,12 @@ from .cross_entropy import (
     cross_entropy_loss,
     rrw_cross_entropy_loss,
 )
-from .deep_supervision import DeepSupervisionLoss, deep_supervision_weights, downsample_target
+from .deep_supervision import (
+    DeepSupervisionLoss,
+    DeepSupervisionTargets,
+    deep_supervision_weights,
+    downsample_target,
+)
 from .dice import DiceLoss, GeneralizedDiceLoss, dice_loss, generalized_dice_loss
 from .focal import FocalLoss, focal_loss
 from .hausdorff import HausdorffDTLoss, hausdorff_dt_loss
@@ -26,6 +31,7 @@ __all__ = [
     "CompoundLoss",
     "CrossEntropyLoss",
     "DeepSupervisionLoss",
+    "DeepSupervisionTargets",
     "DiceLoss",
     "FocalLoss",
     "GeneralizedDiceLoss",

@@ -5,18 +5,29 @@ image segmentation", Nature Methods 2021: the decoder's lower-resolution outputs
 each compared with the target downsampled to their size, and the losses are summed
 with weights ``1 / 2**i`` (``i = 0`` full resolution), the lowest resolution's weight
 set to 0, normalised to sum 1.
+
+The lower-resolution targets and their maps are computed either inside the loss (from
+the batch's full-resolution target) or per sample in the data pipeline by
+:class:`DeepSupervisionTargets`, so in DataLoader workers; both use
+:func:`scale_target`, so the loss sees the same values either way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..maps import MapSpec
+
+#: The sample (and batch) key under which :class:`DeepSupervisionTargets` stores the
+#: lower-resolution targets, and the keyword of :meth:`DeepSupervisionLoss.forward`
+#: that takes them.
+SCALE_TARGETS = "scale_targets"
 
 
 def deep_supervision_weights(num_scales: int) -> list[float]:
@@ -74,6 +85,101 @@ def scaled_spacing(
     return tuple(float(s) * f / n for s, f, n in zip(spacing, full_shape, shape, strict=True))
 
 
+def scale_target(
+    label: torch.Tensor,
+    shape: Sequence[int],
+    maps: Sequence[MapSpec],
+    num_classes: int,
+    spacing: Sequence[float],
+) -> dict[str, torch.Tensor]:
+    """One sample's target at a lower scale and the maps of it.
+
+    Args:
+        label: full-resolution labels ``(*spatial)``, int64.
+        shape: the output's spatial shape at this scale.
+        maps: the maps to compute (each stored under its ``argument``).
+        num_classes: C.
+        spacing: voxel size of ``label`` per axis; the maps use it scaled by
+            :func:`scaled_spacing`, so distances keep their physical units.
+
+    Returns:
+        ``{"label": (*shape) int64, <argument>: (C, *shape) float32, ...}``: the
+        :func:`downsample_target` of ``label`` and its maps.
+    """
+    small = downsample_target(label[None], shape)[0]
+    small_spacing = scaled_spacing(spacing, label.shape, small.shape)
+    out = {"label": small}
+    for spec in maps:
+        out[spec.argument] = spec.compute(small, num_classes, small_spacing)
+    return out
+
+
+class DeepSupervisionTargets:
+    """Add the lower-resolution targets and maps of deep supervision to a sample.
+
+    A data-pipeline transform (``sample -> sample``, like
+    :class:`~boundaryloss.maps.DistanceMapTransform`; run it last, on the final label),
+    so the work happens in DataLoader workers instead of the loss's forward pass. The
+    sample gets ``SCALE_TARGETS`` (``"scale_targets"``): a list with one entry per output
+    below full resolution, in the network's order; an entry is :func:`scale_target`'s
+    dict (``"label"`` and the maps), or ``{}`` for a scale of weight 0, which the loss
+    never reads. PyTorch's default collate batches it into the same list of dicts of
+    ``(B, ...)`` tensors, which :class:`DeepSupervisionLoss` takes as ``scale_targets``.
+
+    Args:
+        maps: the maps the loss needs at every scale (e.g. ``loss.map_requirements()``).
+        num_classes: C.
+        output_shapes: ``spatial shape -> the network's output shapes``, full resolution
+            first (e.g. ``functools.partial(supervision_shapes, depth=3)`` or
+            ``UNet.output_shapes``); evaluated per sample, so samples of any size work.
+        weights: the loss's weight per output (:meth:`DeepSupervisionLoss.scale_weights`);
+            None: :func:`deep_supervision_weights` of the number of outputs.
+        label_key: key of the label ``(*spatial)`` (NumPy or torch, integer) in the
+            sample; its ``"spacing"`` entry (per axis) is the voxel size, else unit.
+
+    Raises:
+        ValueError (when called): as many weights as outputs are needed.
+    """
+
+    def __init__(
+        self,
+        maps: Sequence[MapSpec],
+        num_classes: int,
+        output_shapes: Callable[[tuple[int, ...]], Sequence[Sequence[int]]],
+        weights: Sequence[float] | None = None,
+        label_key: str = "label",
+    ) -> None:
+        self.maps = list(maps)
+        self.num_classes = int(num_classes)
+        self.output_shapes = output_shapes
+        self.weights = None if weights is None else [float(w) for w in weights]
+        self.label_key = label_key
+
+    def __call__(self, sample: Mapping[str, Any]) -> dict[str, Any]:
+        label = sample[self.label_key]
+        if isinstance(label, torch.Tensor):
+            label = label.to(torch.int64)
+        else:  # as the datasets' to_tensors: a C-contiguous int64 copy (flips give views)
+            label = torch.from_numpy(np.array(label, dtype=np.int64, order="C"))
+        shapes = [tuple(int(n) for n in s) for s in self.output_shapes(tuple(label.shape))]
+        weights = self.weights or deep_supervision_weights(len(shapes))
+        if len(weights) != len(shapes):
+            raise ValueError(f"{len(shapes)} outputs but {len(weights)} weights")
+        spacing = sample.get("spacing")
+        spacing = (1.0,) * label.ndim if spacing is None else tuple(float(s) for s in spacing)
+        scales = [
+            scale_target(label, shape, self.maps, self.num_classes, spacing) if weight else {}
+            for shape, weight in zip(shapes[1:], weights[1:], strict=True)
+        ]
+        return {**sample, SCALE_TARGETS: scales}
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(maps={self.maps!r}, num_classes={self.num_classes}, "
+            f"output_shapes={self.output_shapes!r}, weights={self.weights!r})"
+        )
+
+
 class DeepSupervisionLoss(nn.Module):
     """Weighted sum of a loss over the outputs of a deeply supervised network.
 
@@ -85,7 +191,9 @@ class DeepSupervisionLoss(nn.Module):
         and each map the loss needs (``maps``) is computed from that downsampled target
         with the spacing scaled by the size ratio (``spacing * size / new_size`` per
         axis), so a boundary term measures distances in the same physical units at
-        every scale.
+        every scale (:func:`scale_target`). With ``scale_targets`` (what
+        :class:`DeepSupervisionTargets` computed per sample in the data pipeline) those
+        targets and maps are used instead of being computed here: the same values.
         Maps passed to :meth:`forward` are used at full resolution only. A scale of
         weight 0 adds ``0 * outputs[i].sum()`` (its head gets zero gradients, which
         keeps DDP happy) and computes nothing.
@@ -106,7 +214,9 @@ class DeepSupervisionLoss(nn.Module):
 
     Shapes:
         outputs: list of ``(B, C, *spatial_i)``; target ``(B, *spatial_0)`` int;
-        spacing ``(B, ndim)`` or ``(ndim,)`` or None (unit); returns a scalar.
+        spacing ``(B, ndim)`` or ``(ndim,)`` or None (unit); scale_targets: list of
+        ``len(outputs) - 1`` dicts, ``"label"`` ``(B, *spatial_i)`` and each map
+        ``(B, C, *spatial_i)`` (``{}`` for a scale of weight 0); returns a scalar.
     """
 
     def __init__(
@@ -144,27 +254,46 @@ class DeepSupervisionLoss(nn.Module):
     def step(self) -> None:
         self.loss.step()
 
-    def _scale_maps(
-        self,
-        target: torch.Tensor,
-        num_classes: int,
-        spacing: torch.Tensor,
-        full_shape: Sequence[int],
-    ) -> dict[str, torch.Tensor]:
-        shape = tuple(target.shape[1:])
-        spacings = [scaled_spacing(s.tolist(), full_shape, shape) for s in spacing]
-        return {
-            spec.argument: torch.stack(
-                [spec.compute(target[b], num_classes, spacings[b]) for b in range(len(target))]
+    def scale_weights(self, num_scales: int) -> list[float]:
+        """The weight of each of ``num_scales`` outputs, full resolution first."""
+        return self.weights_per_scale or deep_supervision_weights(num_scales)
+
+    def _given_scale(
+        self, given: Mapping[str, Any], index: int, logits: torch.Tensor, device: torch.device
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The precomputed target and maps of output ``index``, checked against it."""
+        missing = [k for k in ("label", *(s.argument for s in self.maps)) if k not in given]
+        if missing:
+            raise ValueError(
+                f"scale_targets[{index - 1}] (output {index}) has no {missing}; it was "
+                "computed for other weights or maps than this loss's"
             )
-            for spec in self.maps
-        }
+        target = given["label"].to(device)
+        if tuple(target.shape[1:]) != tuple(logits.shape[2:]):
+            raise ValueError(
+                f"scale_targets[{index - 1}] has spatial shape {tuple(target.shape[1:])} but "
+                f"output {index} has {tuple(logits.shape[2:])}; compute them with the "
+                "network's output shapes"
+            )
+        return target, {spec.argument: given[spec.argument] for spec in self.maps}
+
+    def _computed_scale(
+        self, target: torch.Tensor, shape: Sequence[int], num_classes: int, spacing: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The target and maps of one lower output, computed here from the batch."""
+        entries = [
+            scale_target(target[b], shape, self.maps, num_classes, spacing[b].tolist())
+            for b in range(len(target))
+        ]
+        stacked = {key: torch.stack([entry[key] for entry in entries]) for key in entries[0]}
+        return stacked.pop("label"), stacked
 
     def forward(
         self,
         outputs: torch.Tensor | Sequence[torch.Tensor],
         target: torch.Tensor,
         spacing: torch.Tensor | Sequence[float] | None = None,
+        scale_targets: Sequence[Mapping[str, Any]] | None = None,
         **maps: Any,
     ) -> torch.Tensor:
         if isinstance(outputs, torch.Tensor):
@@ -172,11 +301,15 @@ class DeepSupervisionLoss(nn.Module):
             self.last_values = dict(getattr(self.loss, "last_values", {}))
             return value
         outputs = list(outputs)
-        weights = self.weights_per_scale or deep_supervision_weights(len(outputs))
+        weights = self.scale_weights(len(outputs))
         if len(weights) != len(outputs):
             raise ValueError(f"{len(outputs)} outputs but {len(weights)} weights")
-        full_shape = tuple(target.shape[1:])
-        ndim = len(full_shape)
+        if scale_targets is not None and len(scale_targets) != len(outputs) - 1:
+            raise ValueError(
+                f"{len(outputs)} outputs need {len(outputs) - 1} scale_targets, got "
+                f"{len(scale_targets)}"
+            )
+        ndim = target.ndim - 1
         if spacing is None:
             spacing = torch.ones(ndim, dtype=torch.float64)
         spacing = torch.as_tensor(spacing, dtype=torch.float64).cpu()
@@ -189,13 +322,16 @@ class DeepSupervisionLoss(nn.Module):
                 term = 0.0 * logits.sum()
             else:
                 if i == 0:
-                    scale_target, scale_maps = target, maps
-                else:
-                    scale_target = downsample_target(target, logits.shape[2:])
-                    scale_maps = self._scale_maps(
-                        scale_target, logits.shape[1], spacing, full_shape
+                    small, scale_maps = target, maps
+                elif scale_targets is not None:
+                    small, scale_maps = self._given_scale(
+                        scale_targets[i - 1], i, logits, target.device
                     )
-                term = weight * self.loss(logits, scale_target, **scale_maps)
+                else:
+                    small, scale_maps = self._computed_scale(
+                        target, logits.shape[2:], logits.shape[1], spacing
+                    )
+                term = weight * self.loss(logits, small, **scale_maps)
                 for name, value in getattr(self.loss, "last_values", {}).items():
                     values[name] = values.get(name, 0.0) + weight * value
             total = term if total is None else total + term

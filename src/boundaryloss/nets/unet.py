@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -16,6 +18,18 @@ from ._layers import (
     norm_layer,
     pad_to_multiple,
 )
+
+
+def supervision_shapes(shape: Sequence[int], depth: int) -> list[tuple[int, ...]]:
+    """Spatial shapes of a deeply supervised :class:`UNet`'s outputs for an input of
+    ``shape``: ``ceil(shape / 2**i)`` per axis for ``i = 0 .. depth - 1``, full resolution
+    first (the part of each decoder level that covers the input).
+
+    Example:
+        >>> supervision_shapes((32, 47, 31), 3)
+        [(32, 47, 31), (16, 24, 16), (8, 12, 8)]
+    """
+    return [tuple(-(-int(size) // 2**level) for size in shape) for level in range(depth)]
 
 
 class DoubleConv(nn.Sequential):
@@ -51,7 +65,8 @@ class UNet(nn.Module):
     With ``deep_supervision`` (nnU-Net), each decoder level below full resolution gets
     its own 1x1 convolution head, and in training mode ``forward`` returns a list of
     logits, full resolution first, then ``1/2``, ``1/4``, ... ``1/2**(depth-1)`` (each
-    cropped to ``ceil(size / 2**level)`` per axis, the part covering the input); in
+    cropped to ``ceil(size / 2**level)`` per axis, the part covering the input:
+    :meth:`output_shapes`); in
     eval mode it returns only the full-resolution logits, so inference is unchanged.
     Train with :class:`~boundaryloss.losses.DeepSupervisionLoss`.
 
@@ -129,6 +144,14 @@ class UNet(nn.Module):
                 for level in reversed(range(1, depth))
             )
 
+    def output_shapes(self, shape: Sequence[int]) -> list[tuple[int, ...]]:
+        """Spatial shapes of the training-mode outputs for an input of ``shape``, full
+        resolution first (:func:`supervision_shapes`; one shape without deep supervision).
+        """
+        if not self.deep_supervision:
+            return [tuple(int(n) for n in shape)]
+        return supervision_shapes(shape, self.depth)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor | list[torch.Tensor]:
         check_input(x, self.in_channels, self.spatial_dims, type(self).__name__)
         x, shape = pad_to_multiple(x, 2**self.depth)
@@ -139,6 +162,7 @@ class UNet(nn.Module):
             x = self.pool(x)
         x = self.bottleneck(x)
         supervise = self.deep_supervision and self.training
+        scaled = supervision_shapes(shape, self.depth)
         lower: list[torch.Tensor] = []
         for i, (up, decoder, skip) in enumerate(
             zip(self.ups, self.decoders, reversed(skips), strict=True)
@@ -146,8 +170,7 @@ class UNet(nn.Module):
             x = decoder(torch.cat([up(x), skip], dim=1))
             level = self.depth - 1 - i
             if supervise and level > 0:
-                scaled = tuple(-(-size // 2**level) for size in shape)  # ceil
-                lower.append(crop_to(self.supervision_heads[i](x), scaled))
+                lower.append(crop_to(self.supervision_heads[i](x), scaled[level]))
         full = crop_to(self.head(x), shape)
         if supervise:
             return [full, *reversed(lower)]

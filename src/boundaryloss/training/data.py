@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -336,11 +336,15 @@ def build_run_data(
     saved_split: Path | None,
     spatial_dims: int,
     seed: int,
+    scale_targets: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None,
 ) -> RunData:
     """Cases, split and datasets of a run; reads data but writes nothing.
 
     Args:
         saved_split: a resumed run's ``splits.json`` (reused), or None for a new split.
+        scale_targets: the deep-supervision targets transform the training datasets run
+            last on every sample (see :func:`~boundaryloss.training.supervision.
+            scale_targets_transform`), or None.
     """
     data = config
     cases = build_cases(data)
@@ -368,6 +372,7 @@ def build_run_data(
             maps=maps,
             preprocess=recorder,
             seed=seed,
+            scale_targets=scale_targets,
         )
         if patch is None:
             check_same_slice_size(recorder.shapes, data.slice_axis)
@@ -385,6 +390,7 @@ def build_run_data(
             foreground_probability=data.foreground_probability,
             preprocess=PadToPatch(preprocess, patch),
             seed=seed,
+            scale_targets=scale_targets,
         )
     if data.samples_per_epoch is not None:
         if data.samples_per_epoch < 1:

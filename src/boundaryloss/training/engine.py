@@ -49,7 +49,7 @@ from .run_dir import (
     snapshot_name,
 )
 from .run_log import environment, write_json
-from .supervision import batch_loss, full_resolution, training_loss
+from .supervision import batch_loss, full_resolution, scale_targets_transform, training_loss
 from .validation import Validator
 
 __all__ = [
@@ -162,6 +162,9 @@ class Trainer:
         self.loss_fn = build_loss(config.loss)
         self.map_specs = required_maps(self.loss_fn)
         self.loss_fn = training_loss(self.loss_fn, config, self.map_specs)
+        scale_targets = scale_targets_transform(
+            config, self.loss_fn, self.map_specs, config.model.spatial_dims
+        )
         try:
             self.data = build_run_data(
                 config.data,
@@ -169,6 +172,7 @@ class Trainer:
                 self.target.splits if self.resume else None,
                 config.model.spatial_dims,
                 config.train.seed,
+                scale_targets,
             )
         except ConfigError:
             raise
