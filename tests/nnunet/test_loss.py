@@ -78,3 +78,8 @@ def test_map_arguments_come_from_the_losses():
     assert loss.map_spec == MapSpec("signed", "paper", "dist_map")
     rw = ScheduledMapLoss([RRWCrossEntropyLoss()], Constant([1.0]))
     assert rw.map_spec == MapSpec("rrw") and rw.map_arguments == ("rw_map",)
+    # terms reading different channels of one map share it, with the union of the channels
+    both = ScheduledMapLoss(
+        [BoundaryLoss(classes=[2]), BoundaryLoss(classes=[1])], Constant([1.0, 0.5])
+    )
+    assert both.map_spec == MapSpec("signed", include_background=False, classes=[1, 2])

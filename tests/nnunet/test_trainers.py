@@ -91,13 +91,19 @@ def test_maps_handed_to_loss(nnunet_env, trainer_class, reference):
     assert [tuple(t.shape[2:]) for t in labels] == shapes
     nonzero = [s for s, w in enumerate(trainer.loss.weights) if w != 0]
     assert len(received) == len(nonzero) >= 2
+    # the channels the loss reads: the boundary term leaves the background out
+    read = list(trainer.loss.per_scale.map_spec.channels(3))
+    assert read == ([1, 2] if reference is signed_distance_map else [0, 1, 2])
+    unread = [k for k in range(3) if k not in read]
     for s, shape in enumerate(shapes):
         # each coarser target halves the patch along every axis: voxels twice as large
         spacing_s = tuple(spacing * (PATCH[0] / shape[0]))
         for b in range(labels[s].shape[0]):
             label = labels[s][b, 0].numpy().astype(np.int64)
             expected = reference(label, 3, spacing_s)
-            np.testing.assert_allclose(maps[s][b].numpy(), expected, rtol=1e-6, atol=1e-6)
+            got = maps[s][b].numpy()
+            np.testing.assert_allclose(got[read], expected[read], rtol=1e-6, atol=1e-6)
+            assert not got[unread].any()  # not computed: no consumer reads it
         if s in nonzero:
             target, handed = received[nonzero.index(s)]
             assert torch.equal(target, labels[s])

@@ -26,7 +26,8 @@ class ScheduledMapLoss(nn.Module):
     Each term is called as ``term(output, target)``, or, when it declares a map
     (:meth:`~boundaryloss.losses.SegmentationLoss.map_requirement`), as
     ``term(output, target, **{spec.argument: maps})``; the terms that declare one must
-    declare the same map (the batch carries one map per scale, :attr:`map_spec`).
+    declare the same map (the batch carries one map per scale, :attr:`map_spec`, with
+    the union of the channels they read).
     Unlike :class:`boundaryloss.losses.CompoundLoss` it records no per-term values, so the
     forward pass never waits for the device (one ``float()`` per term and scale would stall
     a GPU pipeline every iteration).
@@ -52,12 +53,17 @@ class ScheduledMapLoss(nn.Module):
                 "they must match"
             )
         specs = [map_requirement_of(term) for term in terms]  # None for nnU-Net's losses
-        declared = {spec for spec in specs if spec is not None}
-        if len(declared) > 1:
-            raise ValueError(f"the terms declare different maps {sorted(map(repr, declared))}")
+        declared = [spec for spec in specs if spec is not None]
+        map_spec = declared[0] if declared else None
+        for spec in declared[1:]:  # one map; the union of the channels the terms read
+            try:
+                map_spec = map_spec.merged(spec)
+            except ValueError:
+                names = sorted({repr(s) for s in declared})
+                raise ValueError(f"the terms declare different maps {names}") from None
         self.terms = nn.ModuleList(terms)
         self.map_arguments = tuple(spec.argument if spec else None for spec in specs)
-        self.map_spec = declared.pop() if declared else None
+        self.map_spec = map_spec
         self.schedule = schedule
 
     def forward(
