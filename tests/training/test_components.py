@@ -33,7 +33,7 @@ def test_required_maps_follow_the_terms():
         )
     )
     assert required_maps(loss) == [
-        MapSpec("signed", "official", "dist_map"),
+        MapSpec("signed", "official", "dist_map", include_background=False),
         MapSpec("rrw", "rw", "rw_map"),
     ]
     conflicting = build_loss(loss_config("{name: boundary}", "{name: hausdorff}"))
