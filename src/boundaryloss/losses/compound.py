@@ -136,8 +136,9 @@ class CompoundLoss(nn.Module):
                         f"loss terms {other!r} and {name!r} both take {spec.argument} but need "
                         f"different maps ({_describe(first)} vs {_describe(spec)})"
                     )
-                spec = first.merged(spec)
-            by_argument[spec.argument] = (by_argument.get(spec.argument, (name,))[0], spec)
+                by_argument[spec.argument] = (other, first.merged(spec))
+            else:
+                by_argument[spec.argument] = (name, spec)
         return [spec for _, spec in by_argument.values()]
 
     def step(self) -> None:
