@@ -17,6 +17,7 @@ from boundaryloss.losses import (
     DeepSupervisionLoss,
     DeepSupervisionTargets,
     GeneralizedDiceLoss,
+    HausdorffDTLoss,
     deep_supervision_weights,
     downsample_target,
 )
@@ -226,3 +227,35 @@ def test_precomputed_targets_that_do_not_fit_are_refused():
         DeepSupervisionTargets([], 2, functools.partial(supervision_shapes, depth=3), [1.0, 0.0])(
             {"label": np.zeros((8, 8), dtype=np.int64)}
         )
+
+
+@pytest.mark.parametrize(
+    ("maps", "message"),
+    [
+        (
+            [MapSpec("signed", include_background=False)],
+            r"every channel but 0, leaves out channels the loss reads \(every channel\)",
+        ),
+        ([MapSpec("signed", classes=[2])], r"channels \[2\], leaves out channels"),
+        ([MapSpec("unsigned", "rw")], "is not the map"),
+    ],
+)
+def test_lower_scale_maps_must_hold_every_channel_the_loss_reads(maps, message):
+    # BoundaryLoss() reads every channel: a map leaving one out (zeros there) or a map of
+    # another kind would change the loss silently at every lower scale
+    with pytest.raises(ValueError, match=message):
+        DeepSupervisionLoss(CompoundLoss([BoundaryLoss(), GeneralizedDiceLoss()]), maps=maps)
+    with pytest.raises(ValueError, match=message):
+        DeepSupervisionLoss(BoundaryLoss(), maps=maps)
+
+
+def test_lower_scale_maps_may_hold_more_channels_than_the_loss_reads():
+    torch.manual_seed(2)
+    target = torch.randint(0, 3, (2, 16, 16))
+    outputs = [torch.randn(2, 3, 16, 16), torch.randn(2, 3, 8, 8), torch.randn(2, 3, 4, 4)]
+    declared = DeepSupervisionLoss(compound())  # the foreground channels only
+    every = DeepSupervisionLoss(compound(), maps=[MapSpec("signed")])
+    assert torch.equal(declared(outputs, target), every(outputs, target))
+    # terms in conflict over one keyword take no precomputed map: nothing to check
+    conflicting = CompoundLoss([BoundaryLoss(), HausdorffDTLoss()])
+    assert DeepSupervisionLoss(conflicting, maps=[]).maps == []

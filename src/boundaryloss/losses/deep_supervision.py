@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..maps import MapSpec
+from .compound import CompoundLoss, map_requirement_of
 
 #: The sample (and batch) key under which :class:`DeepSupervisionTargets` stores the
 #: lower-resolution targets, and the keyword of :meth:`DeepSupervisionLoss.forward`
@@ -180,6 +181,43 @@ class DeepSupervisionTargets:
         )
 
 
+def _channels_read(spec: MapSpec) -> str:
+    if spec.classes is not None:
+        return f"channels {list(spec.classes)}"
+    return "every channel" if spec.include_background else "every channel but 0"
+
+
+def check_maps_serve(maps: Sequence[MapSpec], loss: nn.Module) -> None:
+    """Check that each of ``maps`` holds every channel that ``loss`` (or, for a
+    :class:`~boundaryloss.losses.CompoundLoss`, each of its terms) reads under its keyword.
+
+    A map computes only its own channels and leaves the others zeros, which a loss
+    reading them would take for an absent class without a word.
+
+    Raises:
+        ValueError: a map of another kind or convention than a term declares under the
+            same keyword, or one leaving out a channel that term reads.
+    """
+    terms = loss.terms.values() if isinstance(loss, CompoundLoss) else [loss]
+    declared = [spec for spec in map(map_requirement_of, terms) if spec is not None]
+    for spec in maps:
+        for need in declared:
+            if need.argument != spec.argument:
+                continue
+            try:
+                served = spec.merged(need) == spec
+            except ValueError:
+                raise ValueError(
+                    f"maps: {spec!r} is not the map the loss reads under {spec.argument} ({need!r})"
+                ) from None
+            if not served:
+                raise ValueError(
+                    f"maps: the {spec.argument} map, {_channels_read(spec)}, leaves out "
+                    f"channels the loss reads ({_channels_read(need)}); the others would be "
+                    "zeros (maps=None takes the loss's own)"
+                )
+
+
 class DeepSupervisionLoss(nn.Module):
     """Weighted sum of a loss over the outputs of a deeply supervised network.
 
@@ -206,11 +244,17 @@ class DeepSupervisionLoss(nn.Module):
         maps: the maps to compute at the lower scales, as
             :class:`~boundaryloss.maps.MapSpec` (each under its ``argument``); None: the
             ones ``loss`` declares (``loss.map_requirements()``, e.g. a
-            :class:`~boundaryloss.losses.CompoundLoss`), or none.
+            :class:`~boundaryloss.losses.CompoundLoss`), or none. Each must hold every
+            channel the terms taking it read (it may hold more).
 
     Attributes:
         last_values: per-term values of the last forward, summed over scales with the
             scale weights (when ``loss`` reports ``last_values``).
+
+    Raises:
+        ValueError: bad ``weights``; a map of ``maps`` that is not the map a term of
+            ``loss`` reads under its keyword, or that leaves out a channel it reads
+            (:func:`check_maps_serve`).
 
     Shapes:
         outputs: list of ``(B, C, *spatial_i)``; target ``(B, *spatial_0)`` int;
@@ -235,6 +279,7 @@ class DeepSupervisionLoss(nn.Module):
         if maps is None:
             requirements = getattr(loss, "map_requirements", None)
             maps = requirements() if callable(requirements) else []
+        check_maps_serve(maps, loss)
         self.maps = list(maps)
         self.last_values: dict[str, float] = {}
 
