@@ -15,9 +15,11 @@ import torch
 
 pytest.importorskip("nnunetv2", reason="nnunetv2 is not installed (extra boundaryloss[nnunet])")
 
+from boundaryloss.losses import BoundaryLoss, GeneralizedDiceLoss
 from boundaryloss.maps import rrw_map, signed_distance_map
 from boundaryloss.nnunet import trainers
-from boundaryloss.schedules import Rebalance
+from boundaryloss.nnunet.loss import DeepSupervisionMapLoss, ScheduledMapLoss
+from boundaryloss.schedules import Constant, Rebalance
 
 from .conftest import load_plans, make_trainer
 from .synthetic import PATCH, STRIDES
@@ -207,3 +209,32 @@ def test_map_margin(nnunet_env, monkeypatch):
     assert all(math.isfinite(v) for v in losses), losses
     assert np.mean(losses[-2:]) < np.mean(losses[:2]), losses
     trainer.on_train_end()
+
+
+class _BoundaryOnEveryClass(trainers.nnUNetTrainerDiceCEBoundaryConstant):
+    """nnU-Net's way to change the loss: a subclass overriding ``_build_loss``; here the
+    boundary term reads the background too."""
+
+    def _build_loss(self):
+        terms = [GeneralizedDiceLoss(), BoundaryLoss()]
+        return DeepSupervisionMapLoss(ScheduledMapLoss(terms, Constant([1.0, 0.5])), [1.0, 0.5])
+
+
+def test_the_maps_hold_every_channel_the_built_loss_reads():
+    # no planning needed: the attributes map_transform reads, on an uninitialised trainer
+    trainer = object.__new__(_BoundaryOnEveryClass)
+    trainer.configuration_manager = type("Configuration", (), {})()
+    trainer.configuration_manager.patch_size = [8, 8, 8]
+    trainer.configuration_manager.spacing = [2.0, 1.0, 1.0]
+    trainer.label_manager = type("Labels", (), {"num_segmentation_heads": 3})()
+    trainer.loss = trainer._build_loss()
+    transform = trainer.map_transform()
+    assert transform.spec == trainer.loss.per_scale.map_spec
+    label = torch.zeros((1, 8, 8, 8), dtype=torch.int16)
+    label[0, 2:6, 1:5, 3:7] = 1
+    label[0, 5:8, 5:8, 0:3] = 2
+    data = transform(**{"segmentation": [label], "image": torch.zeros((1, 8, 8, 8))})
+    (_, maps) = data["segmentation"]
+    expected = signed_distance_map(label[0].long(), 3, (2.0, 1.0, 1.0))
+    # the background channel the loss reads is computed, not left zeros
+    torch.testing.assert_close(maps, expected, rtol=1e-6, atol=1e-6)

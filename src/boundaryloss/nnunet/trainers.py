@@ -50,6 +50,7 @@ from torch import nn
 
 from .._validation import check_one_of
 from ..losses import BoundaryLoss, GeneralizedDiceLoss, RegionWiseLoss, RRWCrossEntropyLoss
+from ..maps import MapSpec
 from ..schedules import Constant, Schedule
 from .loss import DeepSupervisionMapLoss, ScheduledMapLoss
 from .settings import MapTermSettings
@@ -92,10 +93,22 @@ class nnUNetTrainerMapLossBase(nnUNetTrainer):
         """The transform appended to nnU-Net's training and validation pipelines."""
         patch_dims = len(self.configuration_manager.patch_size)
         spacing = list(self.configuration_manager.spacing)[-patch_dims:]
-        spec = MAP_TERMS[self.map_term]().map_requirement()  # the loss declares its map
         return DeepSupervisionMapsTransform(
-            spec, self.label_manager.num_segmentation_heads, spacing, margin
+            self.map_spec(), self.label_manager.num_segmentation_heads, spacing, margin
         )
+
+    def map_spec(self) -> MapSpec:
+        """The map the loss reads: the built loss's (the union of the channels its terms
+        read, so a subclass overriding ``_build_loss`` gets maps for its own terms), or
+        before ``initialize`` builds it, the map term's declaration.
+
+        A map holds only the channels it names (the others are zeros), so it must come
+        from the loss that reads it.
+        """
+        loss = getattr(self, "loss", None)  # nnU-Net sets it in initialize()
+        if isinstance(loss, DeepSupervisionMapLoss) and loss.per_scale.map_spec is not None:
+            return loss.per_scale.map_spec
+        return MAP_TERMS[self.map_term]().map_requirement()
 
     def map_margin(self) -> tuple[int, ...] | None:
         """Training maps' context per axis: ``map_margin`` rounded up to a multiple of the
