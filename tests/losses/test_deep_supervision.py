@@ -4,6 +4,7 @@ the same targets and maps computed per sample in the data pipeline."""
 from __future__ import annotations
 
 import functools
+import re
 
 import numpy as np
 import pytest
@@ -230,23 +231,28 @@ def test_precomputed_targets_that_do_not_fit_are_refused():
 
 
 @pytest.mark.parametrize(
-    ("maps", "message"),
+    ("maps", "missing"),
     [
-        (
-            [MapSpec("signed", include_background=False)],
-            r"every channel but 0, leaves out channels the loss reads \(every channel\)",
-        ),
-        ([MapSpec("signed", classes=[2])], r"channels \[2\], leaves out channels"),
-        ([MapSpec("unsigned", "rw")], "is not the map"),
+        ([MapSpec("signed", include_background=False)], "[0]"),
+        ([MapSpec("signed", classes=[2])], "[0, 1]"),
     ],
 )
-def test_lower_scale_maps_must_hold_every_channel_the_loss_reads(maps, message):
-    # BoundaryLoss() reads every channel: a map leaving one out (zeros there) or a map of
-    # another kind would change the loss silently at every lower scale
-    with pytest.raises(ValueError, match=message):
-        DeepSupervisionLoss(CompoundLoss([BoundaryLoss(), GeneralizedDiceLoss()]), maps=maps)
-    with pytest.raises(ValueError, match=message):
-        DeepSupervisionLoss(BoundaryLoss(), maps=maps)
+def test_lower_scale_maps_must_hold_every_channel_the_loss_reads(maps, missing):
+    # BoundaryLoss() reads every channel: a map leaving one out (zeros there) would change
+    # the loss silently at every lower scale
+    target = torch.randint(0, 3, (2, 16, 16))
+    outputs = [torch.randn(2, 3, 16, 16), torch.randn(2, 3, 8, 8), torch.randn(2, 3, 4, 4)]
+    for loss in (CompoundLoss([BoundaryLoss(), GeneralizedDiceLoss()]), BoundaryLoss()):
+        wrapped = DeepSupervisionLoss(loss, maps=maps)
+        with pytest.raises(ValueError, match=rf"leaves out channel\(s\) {re.escape(missing)} of 3"):
+            wrapped(outputs, target)
+    # nothing is read at the lower scales with their weights 0
+    DeepSupervisionLoss(BoundaryLoss(), [1.0, 0.0, 0.0], maps)(outputs, target)
+
+
+def test_lower_scale_maps_must_be_the_map_the_loss_takes():
+    with pytest.raises(ValueError, match="is not the map the loss takes as dist_map"):
+        DeepSupervisionLoss(CompoundLoss([BoundaryLoss()]), maps=[MapSpec("unsigned", "rw")])
 
 
 def test_lower_scale_maps_may_hold_more_channels_than_the_loss_reads():

@@ -181,22 +181,19 @@ class DeepSupervisionTargets:
         )
 
 
-def _channels_read(spec: MapSpec) -> str:
-    if spec.classes is not None:
-        return f"channels {list(spec.classes)}"
-    return "every channel" if spec.include_background else "every channel but 0"
-
-
-def check_maps_serve(maps: Sequence[MapSpec], loss: nn.Module) -> None:
-    """Check that each of ``maps`` holds every channel that ``loss`` (or, for a
-    :class:`~boundaryloss.losses.CompoundLoss`, each of its terms) reads under its keyword.
+def check_maps_serve(
+    maps: Sequence[MapSpec], loss: nn.Module, num_classes: int | None = None
+) -> None:
+    """Check that each of ``maps`` is the map ``loss`` (or, for a
+    :class:`~boundaryloss.losses.CompoundLoss`, each of its terms) takes under its keyword
+    and, for ``num_classes`` channels, holds every channel the loss reads of it.
 
     A map computes only its own channels and leaves the others zeros, which a loss
-    reading them would take for an absent class without a word.
+    reading them would take for a class without a boundary, without a word.
 
     Raises:
         ValueError: a map of another kind or convention than a term declares under the
-            same keyword, or one leaving out a channel that term reads.
+            same keyword; with ``num_classes``, one leaving out a channel that term reads.
     """
     terms = loss.terms.values() if isinstance(loss, CompoundLoss) else [loss]
     declared = [spec for spec in map(map_requirement_of, terms) if spec is not None]
@@ -204,17 +201,18 @@ def check_maps_serve(maps: Sequence[MapSpec], loss: nn.Module) -> None:
         for need in declared:
             if need.argument != spec.argument:
                 continue
-            try:
-                served = spec.merged(need) == spec
-            except ValueError:
+            if spec.with_classes(True, None) != need.with_classes(True, None):
                 raise ValueError(
-                    f"maps: {spec!r} is not the map the loss reads under {spec.argument} ({need!r})"
-                ) from None
-            if not served:
+                    f"maps: {spec!r} is not the map the loss takes as {spec.argument} ({need!r})"
+                )
+            if num_classes is None:
+                continue
+            missing = sorted(set(need.channels(num_classes)) - set(spec.channels(num_classes)))
+            if missing:
                 raise ValueError(
-                    f"maps: the {spec.argument} map, {_channels_read(spec)}, leaves out "
-                    f"channels the loss reads ({_channels_read(need)}); the others would be "
-                    "zeros (maps=None takes the loss's own)"
+                    f"maps: the {spec.argument} map leaves out channel(s) {missing} of "
+                    f"{num_classes}, which the loss reads (they would be zeros); give maps "
+                    "with the loss's channels (maps=None takes the loss's own)"
                 )
 
 
@@ -253,8 +251,8 @@ class DeepSupervisionLoss(nn.Module):
 
     Raises:
         ValueError: bad ``weights``; a map of ``maps`` that is not the map a term of
-            ``loss`` reads under its keyword, or that leaves out a channel it reads
-            (:func:`check_maps_serve`).
+            ``loss`` takes under its keyword, or (in ``forward``) that leaves out a
+            channel it reads (:func:`check_maps_serve`).
 
     Shapes:
         outputs: list of ``(B, C, *spatial_i)``; target ``(B, *spatial_0)`` int;
@@ -349,6 +347,8 @@ class DeepSupervisionLoss(nn.Module):
         weights = self.scale_weights(len(outputs))
         if len(weights) != len(outputs):
             raise ValueError(f"{len(outputs)} outputs but {len(weights)} weights")
+        if any(weights[1:]):  # the lower scales read self.maps, whoever computed them
+            check_maps_serve(self.maps, self.loss, outputs[0].shape[1])
         if scale_targets is not None and len(scale_targets) != len(outputs) - 1:
             raise ValueError(
                 f"{len(outputs)} outputs need {len(outputs) - 1} scale_targets, got "
