@@ -262,6 +262,8 @@ def test_lower_scale_maps_may_hold_more_channels_than_the_loss_reads():
     declared = DeepSupervisionLoss(compound())  # the foreground channels only
     every = DeepSupervisionLoss(compound(), maps=[MapSpec("signed")])
     assert torch.equal(declared(outputs, target), every(outputs, target))
+    listed = DeepSupervisionLoss(compound(), maps=[MapSpec("signed", classes=[1, 2])])
+    assert torch.equal(declared(outputs, target), listed(outputs, target))  # 3 classes
     # terms in conflict over one keyword take no precomputed map: nothing to check
     conflicting = CompoundLoss([BoundaryLoss(), HausdorffDTLoss()])
     assert DeepSupervisionLoss(conflicting, maps=[]).maps == []
