@@ -83,3 +83,12 @@ def test_deep_supervision_needs_the_unet(tiny_config):
     config = tiny_config("model.name=enet", "model.kwargs={}", "model.deep_supervision=true")
     with pytest.raises(ConfigError, match=r"model\.deep_supervision"):
         build_model(config.model, 1, 2, 2)
+
+
+def test_without_deep_supervision_samples_carry_no_lower_scales(tiny_config):
+    config = tiny_config(BOUNDARY, "model.kwargs={base_channels: 4, depth: 3}")
+    trainer = Trainer(config)
+    trainer._setup()
+    assert not isinstance(trainer.loss_fn, DeepSupervisionLoss)
+    batch = next(iter(trainer._loader(0)))
+    assert SCALE_TARGETS not in batch and "dist_map" in batch
