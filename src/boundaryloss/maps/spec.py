@@ -3,11 +3,15 @@
 A loss that consumes a precomputed map says so with a :class:`MapSpec` (see
 ``SegmentationLoss.map_requirement``). The data pipeline builds its map transforms from
 it, the trainer passes the batch entry it names, and a compound loss routes each map to
-the terms that asked for it; two specs are equal exactly when they describe the same
-array, because the spec normalises itself. A distance map also names the channels its
-consumers read (``include_background``, ``classes``, as the loss selects its classes):
-the others are left zeros, which spares the background's distance transform when every
-consumer leaves the background out.
+the terms that asked for it; equal specs describe the same array, because the spec
+normalises itself. A distance map also names the channels its consumers read
+(``include_background``, ``classes``, as the loss selects its classes): the others are
+left zeros, which spares the background's distance transform when every consumer leaves
+the background out. A zero channel reads like a class without a boundary, so a map must
+come from the spec of the loss that reads it (or a spec with more channels). Which
+channels a selection names can depend on the number of classes
+(``include_background=False`` and ``classes=[1, 2]`` name the same ones for 3 classes
+but compare unequal): compare :meth:`MapSpec.channels`.
 """
 
 from __future__ import annotations
