@@ -86,6 +86,9 @@ def test_merged_reads_the_union_of_the_channels(first, second, union):
 
 
 def test_only_the_same_map_merges():
+    assert MapSpec("signed", classes=[1]).same_map(MapSpec("signed", include_background=False))
+    assert not MapSpec("signed").same_map(MapSpec("signed", "official"))
+    assert not MapSpec("signed").same_map(MapSpec("signed", argument="rw_map"))
     with pytest.raises(ValueError, match="different maps"):
         MapSpec("signed").merged(MapSpec("signed", "official"))
     with pytest.raises(ValueError, match="different maps"):

@@ -32,7 +32,7 @@ def map_requirement_of(term: nn.Module) -> MapSpec | None:
 
 def _same_map(specs: Sequence[MapSpec]) -> bool:
     """Whether one map serves them all (they may read different channels of it)."""
-    return len({spec.with_classes(True, None) for spec in specs}) <= 1
+    return all(specs[0].same_map(spec) for spec in specs[1:])
 
 
 def _describe(spec: MapSpec) -> str:
@@ -131,7 +131,7 @@ class CompoundLoss(nn.Module):
                 continue
             if spec.argument in by_argument:
                 other, first = by_argument[spec.argument]
-                if not _same_map([first, spec]):
+                if not first.same_map(spec):
                     raise ValueError(
                         f"loss terms {other!r} and {name!r} both take {spec.argument} but need "
                         f"different maps ({_describe(first)} vs {_describe(spec)})"

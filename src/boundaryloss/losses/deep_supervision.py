@@ -201,7 +201,7 @@ def check_maps_serve(
         for need in declared:
             if need.argument != spec.argument:
                 continue
-            if spec.with_classes(True, None) != need.with_classes(True, None):
+            if not spec.same_map(need):
                 raise ValueError(
                     f"maps: {spec!r} is not the map the loss takes as {spec.argument} ({need!r})"
                 )

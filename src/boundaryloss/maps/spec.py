@@ -116,6 +116,11 @@ class MapSpec:
         (``True, None``: every channel)."""
         return replace(self, include_background=include_background, classes=classes)
 
+    def same_map(self, other: MapSpec) -> bool:
+        """Whether ``other`` describes the same map (kind, convention, argument), whatever
+        channels each names: one computed map can serve both (:meth:`merged`)."""
+        return self.with_classes(True, None) == other.with_classes(True, None)
+
     def merged(self, other: MapSpec) -> MapSpec:
         """The map that serves the consumers of both: the same map, the union of their
         channels.
@@ -123,8 +128,7 @@ class MapSpec:
         Raises:
             ValueError: the specs describe different maps (kind, convention or argument).
         """
-        every = self.with_classes(True, None)
-        if every != other.with_classes(True, None):
+        if not self.same_map(other):
             raise ValueError(f"{self} and {other} are different maps")
         if self.classes is None or other.classes is None:
             return self.with_classes(self.include_background or other.include_background, None)
