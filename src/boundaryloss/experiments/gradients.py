@@ -36,9 +36,10 @@ _TOLERANCE = 1e-9
 
 def region_wise_map(kind: str, labels: np.ndarray, num_classes: int, spacing) -> np.ndarray:
     """``(B, C, H, W)`` map of ``kind`` (``"boundary"`` or ``"rrw"``) for labels ``(B, H, W)``:
-    the map the region-wise loss with ``map=kind`` declares."""
+    the map the region-wise loss with ``map=kind`` declares, every channel computed
+    (:func:`negative_share` reads them all, whatever classes a loss would select)."""
     spec = RegionWiseLoss(map=check_one_of(kind, MAPS, "map")).map_requirement()
-    return spec.compute(labels, num_classes, spacing, batch=True)
+    return spec.with_classes(True, None).compute(labels, num_classes, spacing, batch=True)
 
 
 def negative_share(logits: torch.Tensor, weights: torch.Tensor) -> tuple[int, int]:
