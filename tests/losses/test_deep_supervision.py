@@ -267,3 +267,24 @@ def test_lower_scale_maps_may_hold_more_channels_than_the_loss_reads():
     # terms in conflict over one keyword take no precomputed map: nothing to check
     conflicting = CompoundLoss([BoundaryLoss(), HausdorffDTLoss()])
     assert DeepSupervisionLoss(conflicting, maps=[]).maps == []
+
+
+def test_a_single_boundary_term_gets_lower_scale_maps_with_the_scaled_spacing():
+    # A plain BoundaryLoss (no CompoundLoss around it) declares its map too: the lower
+    # scale's map must use the scaled spacing, not the loss's own unit voxels.
+    target = torch.zeros(1, 16, 16, dtype=torch.long)
+    target[0, 4:11, 3:9] = 1
+    outputs = [torch.randn(1, 2, 16 // 2**i, 16 // 2**i) for i in range(3)]
+    spacing = torch.tensor([[0.7, 2.0]])
+    loss = DeepSupervisionLoss(BoundaryLoss(include_background=False))
+    assert loss.maps == [MapSpec("signed", include_background=False)]
+    full = signed_distance_map(target, 2, None, batch=True)
+    value = loss(outputs, target, spacing=spacing, dist_map=full)
+
+    reference = BoundaryLoss(include_background=False)
+    small = target[:, 1::2, 1::2]
+    small_map = signed_distance_map(small[0], 2, (1.4, 4.0))[None]
+    expected = (2 / 3) * reference(outputs[0], target, dist_map=full) + (1 / 3) * reference(
+        outputs[1], small, dist_map=small_map
+    )
+    torch.testing.assert_close(value, expected)

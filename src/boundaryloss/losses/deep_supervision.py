@@ -241,8 +241,9 @@ class DeepSupervisionLoss(nn.Module):
             the number of outputs.
         maps: the maps to compute at the lower scales, as
             :class:`~boundaryloss.maps.MapSpec` (each under its ``argument``); None: the
-            ones ``loss`` declares (``loss.map_requirements()``, e.g. a
-            :class:`~boundaryloss.losses.CompoundLoss`), or none. Each must hold every
+            ones ``loss`` declares (``loss.map_requirements()`` of a
+            :class:`~boundaryloss.losses.CompoundLoss`, ``loss.map_requirement()`` of a
+            single term such as :class:`~boundaryloss.losses.BoundaryLoss`), or none. Each must hold every
             channel the terms taking it read (it may hold more).
 
     Attributes:
@@ -276,7 +277,11 @@ class DeepSupervisionLoss(nn.Module):
         self.weights_per_scale = weights
         if maps is None:
             requirements = getattr(loss, "map_requirements", None)
-            maps = requirements() if callable(requirements) else []
+            if callable(requirements):  # a CompoundLoss: every term's map
+                maps = requirements()
+            else:  # a single loss term such as BoundaryLoss
+                spec = map_requirement_of(loss)
+                maps = [spec] if spec is not None else []
         check_maps_serve(maps, loss)
         self.maps = list(maps)
         self.last_values: dict[str, float] = {}
