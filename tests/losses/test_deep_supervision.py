@@ -288,3 +288,31 @@ def test_a_single_boundary_term_gets_lower_scale_maps_with_the_scaled_spacing():
         outputs[1], small, dist_map=small_map
     )
     torch.testing.assert_close(value, expected)
+
+
+def test_the_transform_reads_spacing_as_the_full_resolution_maps_do():
+    # A MONAI MetaTensor label (channel first) carries its voxel size in its affine; the
+    # lower-scale maps must use it (scaled), as DistanceMapTransform does at full size.
+    monai_data = pytest.importorskip("monai.data")
+    label = np.zeros((1, 12, 10), dtype=np.int64)
+    label[0, 3:9, 2:7] = 1
+    affine = torch.diag(torch.tensor([0.5, 3.0, 1.0, 1.0], dtype=torch.float64))
+    meta_label = monai_data.MetaTensor(torch.from_numpy(label), affine=affine)
+    transform = DeepSupervisionTargets(
+        [MapSpec("signed")], 2, functools.partial(supervision_shapes, depth=3)
+    )
+    sample = {"label": meta_label, "spacing": (9.0, 9.0)}  # the metadata wins
+    half, _ = transform(sample)[SCALE_TARGETS]
+    assert type(half["label"]) is torch.Tensor and tuple(half["label"].shape) == (6, 5)
+    expected = signed_distance_map(half["label"].numpy(), 2, (0.5 * 2, 3.0 * 2))
+    np.testing.assert_array_equal(half["dist_map"].numpy(), expected)
+
+
+def test_the_transform_names_what_is_wrong():
+    transform = DeepSupervisionTargets(
+        [MapSpec("signed")], 2, functools.partial(supervision_shapes, depth=2)
+    )
+    with pytest.raises(ValueError, match="no 'label' entry"):
+        transform({"image": np.zeros((4, 4))})
+    with pytest.raises(ValueError, match="one weight per output"):
+        DeepSupervisionTargets([], 2, functools.partial(supervision_shapes, depth=2), weights=[])

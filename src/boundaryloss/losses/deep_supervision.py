@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..maps import MapSpec
+from ..maps.transform import metadata_spacing
 from .compound import CompoundLoss, map_requirement_of
 
 #: The sample (and batch) key under which :class:`DeepSupervisionTargets` stores the
@@ -135,8 +136,11 @@ class DeepSupervisionTargets:
             ``UNet.output_shapes``); evaluated per sample, so samples of any size work.
         weights: the loss's weight per output (:meth:`DeepSupervisionLoss.scale_weights`);
             None: :func:`deep_supervision_weights` of the number of outputs.
-        label_key: key of the label ``(*spatial)`` (NumPy or torch, integer) in the
-            sample; its ``"spacing"`` entry (per axis) is the voxel size, else unit.
+        label_key: key of the label ``(*spatial)`` or ``(1, *spatial)`` (NumPy or torch,
+            integer) in the sample. The voxel size is read as
+            :class:`~boundaryloss.maps.DistanceMapTransform` reads it: the label's
+            metadata (a MONAI ``MetaTensor``'s affine), else the sample's ``"spacing"``
+            entry (per axis), else unit.
 
     Raises:
         ValueError (when called): as many weights as outputs are needed.
@@ -153,20 +157,33 @@ class DeepSupervisionTargets:
         self.maps = list(maps)
         self.num_classes = int(num_classes)
         self.output_shapes = output_shapes
+        if weights is not None and not len(weights):
+            raise ValueError("weights must hold one weight per output, got none")
         self.weights = None if weights is None else [float(w) for w in weights]
         self.label_key = label_key
 
     def __call__(self, sample: Mapping[str, Any]) -> dict[str, Any]:
+        if self.label_key not in sample:
+            raise ValueError(f"sample has no {self.label_key!r} entry (keys: {sorted(sample)})")
         label = sample[self.label_key]
-        if isinstance(label, torch.Tensor):
-            label = label.to(torch.int64)
+        # The spacing rule of DistanceMapTransform, so that every scale's maps are in the
+        # same units as the full-resolution ones: a channel-first (1, *spatial) label is
+        # one channel; the label's own metadata (MONAI MetaTensor) first, then the
+        # sample's "spacing" entry, then unit voxels.
+        channel_first = label.ndim in (3, 4) and label.shape[0] == 1
+        spacing = metadata_spacing(label, label.ndim - int(channel_first))
+        if spacing is None:
+            spacing = sample.get("spacing")
+        if channel_first:
+            label = label[0]
+        if isinstance(label, torch.Tensor):  # a plain tensor, also for a MetaTensor
+            label = torch.as_tensor(label.detach().cpu().numpy(), dtype=torch.int64)
         else:  # as the datasets' to_tensors: a C-contiguous int64 copy (flips give views)
             label = torch.from_numpy(np.array(label, dtype=np.int64, order="C"))
         shapes = [tuple(int(n) for n in s) for s in self.output_shapes(tuple(label.shape))]
         weights = self.weights or deep_supervision_weights(len(shapes))
         if len(weights) != len(shapes):
             raise ValueError(f"{len(shapes)} outputs but {len(weights)} weights")
-        spacing = sample.get("spacing")
         spacing = (1.0,) * label.ndim if spacing is None else tuple(float(s) for s in spacing)
         scales = [
             scale_target(label, shape, self.maps, self.num_classes, spacing) if weight else {}
@@ -243,8 +260,8 @@ class DeepSupervisionLoss(nn.Module):
             :class:`~boundaryloss.maps.MapSpec` (each under its ``argument``); None: the
             ones ``loss`` declares (``loss.map_requirements()`` of a
             :class:`~boundaryloss.losses.CompoundLoss`, ``loss.map_requirement()`` of a
-            single term such as :class:`~boundaryloss.losses.BoundaryLoss`), or none. Each must hold every
-            channel the terms taking it read (it may hold more).
+            single term such as :class:`~boundaryloss.losses.BoundaryLoss`), or none.
+            Each must hold every channel the terms taking it read (it may hold more).
 
     Attributes:
         last_values: per-term values of the last forward, summed over scales with the
