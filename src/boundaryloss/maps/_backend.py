@@ -121,6 +121,10 @@ def distance_to_other_label(labels: Any, spacing: Sequence[float] | None) -> Any
     if isinstance(labels, np.ndarray):
         if cpu_backend() == "edt":
             labels = np.ascontiguousarray(labels)
+            if labels.dtype == np.bool_:
+                # Same 0/1 labels; edt is 2-5x slower on bool input (measured, 32x48x32:
+                # 3.2-5.6 ms for bool, 1.1-1.4 ms for uint8).
+                labels = labels.view(np.uint8)
             out = _edt.edt(
                 labels, anisotropy=spacing, black_border=False, parallel=_threads(labels.shape)
             )
