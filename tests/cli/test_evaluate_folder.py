@@ -14,7 +14,9 @@ import pytest
 from PIL import Image
 
 from boundaryloss.cli import main
+from boundaryloss.data.fov import restrict_case_to_fov
 from boundaryloss.data.io import write_nifti
+from boundaryloss.training import evaluate_folder as evaluate_folder_module
 from boundaryloss.training.evaluate_folder import evaluate_folder, match_cases
 from tests.metrics.reference import ball, monai_hd
 
@@ -165,6 +167,34 @@ def test_png_with_fov_masks(png_folders, tmp_path, capsys):
     assert plain.evaluator.values("specificity", 1)[0] == pytest.approx(33 / 42)
 
 
+def test_fov_is_applied_by_restrict_case_to_fov(png_folders, monkeypatch):
+    """The field of view is applied by the rule ``evaluate`` and validation use, and the
+    scores are those of the arrays that rule returns."""
+    pred_dir, ref_dir, mask_dir = png_folders
+    calls = []
+
+    def spy(prediction, reference, fov, case_id, **kwargs):
+        restricted = restrict_case_to_fov(prediction, reference, fov, case_id, **kwargs)
+        calls.append((case_id, fov, restricted))
+        return restricted
+
+    monkeypatch.setattr(evaluate_folder_module, "restrict_case_to_fov", spy)
+    result = evaluate_folder(pred_dir, ref_dir, mask_dir=mask_dir, id_regex=r"^(\d+)_")
+    assert [case_id for case_id, _, _ in calls] == ["01", "02"]
+    for index, (case_id, fov, (pred, ref)) in enumerate(calls):
+        mask = np.asarray(Image.open(mask_dir / f"{case_id}_test_mask.gif")) != 0
+        np.testing.assert_array_equal(fov, mask)
+        pred_file = np.asarray(Image.open(pred_dir / f"{case_id}_test.png")) == 255
+        np.testing.assert_array_equal(pred, pred_file & mask)
+        assert not ref[~mask].any()
+        tp = np.count_nonzero((pred == 1) & (ref == 1))
+        dice = 2 * tp / (np.count_nonzero(pred == 1) + np.count_nonzero(ref == 1))
+        assert result.evaluator.values("dice", 1)[index] == pytest.approx(dice)
+        assert result.evaluator.values("precision", 1)[index] == pytest.approx(
+            tp / np.count_nonzero(pred == 1)
+        )
+
+
 def test_png_lesion_metrics_in_2d(png_folders):
     pred_dir, ref_dir, mask_dir = png_folders
     result = evaluate_folder(pred_dir, ref_dir, mask_dir=mask_dir, id_regex=r"^(\d+)_", lesion=True)
@@ -290,3 +320,13 @@ def test_flipped_orientation_is_refused(nifti_folders, capsys):
 def test_lesion_options_need_lesion(tmp_path, capsys):
     assert main(["evaluate-folder", str(tmp_path), str(tmp_path), "--lesion-f1", "isles"]) == 1
     assert "--lesion-f1: only used with --lesion" in _error(capsys)
+
+
+def test_an_empty_mask_names_the_files(png_folders, capsys):
+    pred_dir, ref_dir, mask_dir = png_folders
+    _save(mask_dir / "02_test_mask.gif", np.zeros((6, 8)))
+    args = [str(pred_dir), str(ref_dir), "--mask-dir", str(mask_dir), "--id-regex", r"^(\d+)_"]
+    assert main(["evaluate-folder", *args]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[:-1] == ["[1/2] 01"]  # progress of the first case, then one error line
+    assert f"field-of-view mask of the prediction {pred_dir / '02_test.png'} is empty" in err[-1]

@@ -42,6 +42,8 @@ def test_a_case_is_restricted_on_both_sides_and_named_in_errors():
     assert unchanged[0] is pred and unchanged[1] is ref
     with pytest.raises(ValueError, match=r"field-of-view mask of the prediction of im0001 is"):
         restrict_case_to_fov(pred, ref, np.zeros_like(fov), "im0001")
+    with pytest.raises(ValueError, match=r"mask shape \(2, 3\) does not match ref\.png shape"):
+        restrict_case_to_fov(pred, ref[:, :2], fov, "im0001", names=("pred.png", "ref.png"))
 
 
 def test_solid_fov_of_nothing_and_without_erosion():

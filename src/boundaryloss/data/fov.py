@@ -4,8 +4,8 @@ Retinal photographs (DRIVE, STARE, CHASE_DB1) are scored inside the circular fie
 view only; readers put it in :attr:`Case.fov <boundaryloss.data.Case.fov>` (DRIVE's
 ``mask/`` files, prepared datasets' ``masks<Tr|Ts>/``, or the red-channel threshold of
 :func:`~boundaryloss.data.red_channel_fov` for CHASE_DB1 and STARE).
-:func:`restrict_case_to_fov` is the one rule by which ``boundaryloss evaluate`` and the
-validation during training both score a case inside it.
+:func:`restrict_case_to_fov` is the one rule by which ``boundaryloss evaluate``,
+``boundaryloss evaluate-folder`` and the validation during training score a case inside it.
 """
 
 from __future__ import annotations
@@ -84,19 +84,27 @@ def solid_fov(mask: np.ndarray, erosion: int = 0) -> np.ndarray:
 
 
 def restrict_case_to_fov(
-    prediction: np.ndarray, reference: np.ndarray, fov: np.ndarray | None, case_id: str
+    prediction: np.ndarray,
+    reference: np.ndarray,
+    fov: np.ndarray | None,
+    case_id: str,
+    *,
+    names: tuple[str, str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """A case's prediction and reference as they are scored: inside its field of view.
 
     Both are set to background outside ``fov`` (:func:`restrict_to_fov`), so a
     prediction that is wrong only outside the FOV scores as perfect. ``boundaryloss
-    evaluate`` and the validation during training both call this, so the checkpoint that
-    validation Dice selects is chosen by the score the evaluation reports.
+    evaluate``, ``boundaryloss evaluate-folder`` and the validation during training all
+    call this, so the checkpoint that validation Dice selects is chosen by the score the
+    evaluations report.
 
     Args:
         prediction, reference: integer class indices ``(*spatial)``.
         fov: bool ``(*spatial)``, True inside; None leaves both unchanged.
         case_id: names the case in error messages.
+        names: how error messages name the prediction and the reference (e.g. their
+            files); default ``"prediction of CASE"`` and ``"label of CASE"``.
 
     Returns:
         ``(prediction, reference)``, restricted.
@@ -104,7 +112,9 @@ def restrict_case_to_fov(
     Raises:
         ValueError: ``fov`` has another shape than either array, or is empty.
     """
+    if names is None:
+        names = (f"prediction of {case_id}", f"label of {case_id}")
     return (
-        restrict_to_fov(prediction, fov, f"prediction of {case_id}"),
-        restrict_to_fov(reference, fov, f"label of {case_id}"),
+        restrict_to_fov(prediction, fov, names[0]),
+        restrict_to_fov(reference, fov, names[1]),
     )

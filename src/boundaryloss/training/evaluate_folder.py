@@ -15,11 +15,12 @@ The analogue of nnU-Net's ``nnUNetv2_evaluate_folder``:
   spacing and axis directions; label values must be 0 or one of ``labels``. Every error
   names the file.
 * **Field of view**: with ``mask_dir``, each case's mask (non-zero = inside) restricts the
-  evaluation: prediction and reference are set to background outside it and specificity
-  and accuracy count true negatives inside it only, so every metric only sees the field
-  of view (as retinal-vessel papers score DRIVE and STARE). ``ignore_label`` does the
-  same for the voxels where the reference has that label (the WMH challenge's label 2,
-  "other pathology").
+  evaluation: prediction and reference are set to background outside it
+  (:func:`~boundaryloss.data.fov.restrict_case_to_fov`, the rule of ``evaluate`` and of
+  validation) and specificity and accuracy count true negatives inside it only, so every
+  metric only sees the field of view (as retinal-vessel papers score DRIVE and STARE).
+  ``ignore_label`` does the same for the voxels where the reference has that label (the
+  WMH challenge's label 2, "other pathology").
 * **Aggregates**: per case and class (the CSV), mean / std / median over cases with a 95 %
   bootstrap confidence interval of the mean (per-image aggregates), and the scores of the
   confusion counts summed over all cases (``pixel_level``: Dice, precision, recall =
@@ -42,7 +43,7 @@ import numpy as np
 
 from .._files import write_text_atomically
 from .._validation import is_integral
-from ..data.fov import restrict_to_fov
+from ..data.fov import restrict_case_to_fov
 from ..data.io import (
     LOSSLESS_2D_SUFFIXES,
     NIFTI_SUFFIXES,
@@ -393,9 +394,13 @@ def evaluate_folder(
         if ignore_label is not None:
             outside = ref == ignore_label
             keep = ~outside if keep is None else keep & ~outside
-        if keep is not None:
-            pred = restrict_to_fov(pred, keep, f"prediction {case.pred}")
-            ref = restrict_to_fov(ref, keep, f"reference {case.ref}")
+        pred, ref = restrict_case_to_fov(
+            pred,
+            ref,
+            keep,
+            case.case_id,
+            names=(f"prediction {case.pred}", f"reference {case.ref}"),
+        )
         if evaluator is None:
             names = tuple(metrics)
             if lesion is not False and ref.ndim == 3 and "avd_ml" not in names:
