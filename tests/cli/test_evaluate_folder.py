@@ -317,6 +317,33 @@ def test_flipped_orientation_is_refused(nifti_folders, capsys):
     assert "a.nii.gz: voxel axes point in other directions" in _error(capsys)
 
 
+def test_shifted_origin_is_refused(nifti_folders, capsys):
+    """Same shape, spacing and axes, but 3 mm elsewhere: the voxels are other anatomy."""
+    pred_dir, ref_dir, cases = nifti_folders
+    shifted = np.diag([*SPACING, 1.0])
+    shifted[:3, 3] = (0.0, 3.0, 0.0)
+    write_nifti(pred_dir / "a.nii.gz", cases["a"][0], affine=shifted)
+    assert main(["evaluate-folder", str(pred_dir), str(ref_dir)]) == 1
+    err = _error(capsys)
+    assert f"{pred_dir / 'a.nii.gz'}: origin (0.0, 3.0, 0.0) mm differs from the reference " in err
+    assert f"{ref_dir / 'a.nii.gz'} (0.0, 0.0, 0.0) mm" in err
+    float_noise = shifted.copy()
+    float_noise[:3, 3] = (2e-4, -3e-4, 0.0)
+    write_nifti(pred_dir / "a.nii.gz", cases["a"][0], affine=float_noise)
+    assert main(["evaluate-folder", str(pred_dir), str(ref_dir)]) == 0
+
+
+def test_a_nifti_mask_elsewhere_is_refused(nifti_folders, tmp_path, capsys):
+    pred_dir, ref_dir, _ = nifti_folders
+    mask_dir = tmp_path / "mask"
+    moved = np.diag([*SPACING, 1.0])
+    moved[:3, 3] = (-4.0, 0.0, 0.0)
+    write_nifti(mask_dir / "a.nii.gz", np.ones(SHAPE, np.uint8), spacing=SPACING)
+    write_nifti(mask_dir / "b.nii.gz", np.ones(SHAPE, np.uint8), affine=moved)
+    assert main(["evaluate-folder", str(pred_dir), str(ref_dir), "--mask-dir", str(mask_dir)]) == 1
+    assert f"{mask_dir / 'b.nii.gz'}: origin (-4.0, 0.0, 0.0) mm differs" in capsys.readouterr().err
+
+
 def test_lesion_options_need_lesion(tmp_path, capsys):
     assert main(["evaluate-folder", str(tmp_path), str(tmp_path), "--lesion-f1", "isles"]) == 1
     assert "--lesion-f1: only used with --lesion" in _error(capsys)

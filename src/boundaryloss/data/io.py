@@ -66,14 +66,24 @@ def read_nifti(path: str | os.PathLike) -> tuple[np.ndarray, tuple[float, ...], 
         ValueError: the file is missing, unreadable or corrupt (the message names it).
     """
     image = load_nifti(path)
+    data = read_nifti_voxels(image, path)
+    zooms = tuple(float(z) for z in image.header.get_zooms()[: min(data.ndim, 3)])
+    return data, zooms, np.asarray(image.affine, dtype=np.float64)
+
+
+def read_nifti_voxels(image, path: str | os.PathLike) -> np.ndarray:
+    """The voxels of a NIfTI image opened with :func:`load_nifti`, as stored.
+
+    Raises:
+        ValueError: the data cannot be read, or is not 2D, 3D or 4D (naming ``path``).
+    """
     try:
         data = np.asanyarray(image.dataobj)
     except Exception as error:  # truncated gzip, short file
         raise ValueError(f"{path}: cannot read NIfTI file ({error})") from error
     if data.ndim not in (2, 3, 4):
         raise ValueError(f"{path}: expected a 2D, 3D or 4D image, got shape {data.shape}")
-    zooms = tuple(float(z) for z in image.header.get_zooms()[: min(data.ndim, 3)])
-    return data, zooms, np.asarray(image.affine, dtype=np.float64)
+    return data
 
 
 def drop_singleton_channel(data: np.ndarray) -> np.ndarray:

@@ -31,6 +31,7 @@ import numpy as np
 
 from .._validation import is_integral
 from .case import Case
+from .geometry import AFFINE_ATOL_MM
 from .io import (
     IMAGE_2D_SUFFIXES,
     NIFTI_SUFFIXES,
@@ -94,7 +95,7 @@ class DecathlonDataset(CaseSource):
         root: str | os.PathLike,
         split: Literal["train", "test"] = "train",
         *,
-        affine_atol: float = 1e-3,
+        affine_atol: float = AFFINE_ATOL_MM,
         label_set: str | None = None,
     ) -> None:
         if split not in ("train", "test"):

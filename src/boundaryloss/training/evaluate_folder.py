@@ -11,9 +11,10 @@ The analogue of nnU-Net's ``nnUNetv2_evaluate_folder``:
   and ``01_test_mask.gif``). An nnU-Net channel suffix ``_0000`` is dropped from an id
   when that alone makes it match, unambiguously. Any id found in only one folder is an
   error that lists them.
-* **Checks**: prediction and reference of a case must have the same shape and (NIfTI)
-  spacing and axis directions; label values must be 0 or one of ``labels``. Every error
-  names the file.
+* **Checks**: prediction, reference (and mask) of a case must have the same shape and,
+  for NIfTI, the same voxel grid: spacing, axis directions, origin, and any qform or
+  sform both files set (:func:`~boundaryloss.data.geometry.check_same_grid`); label values
+  must be 0 or one of ``labels``. Every error names the file.
 * **Field of view**: with ``mask_dir``, each case's mask (non-zero = inside) restricts the
   evaluation: prediction and reference are set to background outside it
   (:func:`~boundaryloss.data.fov.restrict_case_to_fov`, the rule of ``evaluate`` and of
@@ -37,19 +38,21 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from .._files import write_text_atomically
 from .._validation import is_integral
 from ..data.fov import restrict_case_to_fov
+from ..data.geometry import VoxelGrid, check_same_grid
 from ..data.io import (
     LOSSLESS_2D_SUFFIXES,
     NIFTI_SUFFIXES,
     drop_singleton_channel,
+    load_nifti,
     read_grey_2d,
-    read_nifti,
+    read_nifti_voxels,
 )
 from ..metrics import LesionOptions, SegmentationEvaluator
 from .pixel_level import PixelLevel
@@ -66,12 +69,8 @@ DEFAULT_METRICS = (
     "hd95",
     "assd",
 )
-#: Relative tolerance on prediction vs reference spacing (headers store float32).
-SPACING_RTOL = 1e-4
 #: Level of the bootstrap confidence intervals of the means in the summary.
 CONFIDENCE = 0.95
-#: Tolerance on the unit axis directions of the two affines.
-DIRECTION_ATOL = 1e-3
 _CHANNEL_SUFFIX = re.compile(r"(.+)_\d{4}")
 #: The first entry of every summary JSON this command writes: the mark by which a later
 #: run knows it may replace the file.
@@ -189,39 +188,28 @@ def match_cases(
     return [CaseFiles(c, preds[c], refs[c], masks.get(c)) for c in sorted(refs)]
 
 
-class Header(NamedTuple):
-    """What a NIfTI header says about the voxel grid."""
-
-    spacing: tuple[float, ...]
-    #: Unit world direction of each voxel axis (columns of the affine over their length).
-    directions: np.ndarray
-
-
-def _read(path: Path) -> tuple[np.ndarray, Header | None]:
-    """The stored array and its NIfTI header, or None for a 2D image."""
+def _read(path: Path) -> tuple[np.ndarray, VoxelGrid | None]:
+    """The stored array and its NIfTI voxel grid, or None for a 2D image."""
     if format_suffix(path) in NIFTI_SUFFIXES:
-        data, spacing, affine = read_nifti(path)
-        data = drop_singleton_channel(data)
+        image = load_nifti(path)
+        data = drop_singleton_channel(read_nifti_voxels(image, path))
         if data.ndim not in (2, 3):
             raise ValueError(f"{path}: expected a 2D or 3D label map, got shape {data.shape}")
-        axes = affine[:3, : data.ndim]
-        lengths = np.linalg.norm(axes, axis=0)
-        directions = axes / np.where(lengths > 0, lengths, 1.0)
-        return np.asarray(data), Header(spacing[: data.ndim], directions)
+        return np.asarray(data), VoxelGrid.of(image, data.ndim)
     return read_grey_2d(path), None
 
 
-def read_label(path: Path, labels: Sequence[int]) -> tuple[np.ndarray, Header | None]:
+def read_label(path: Path, labels: Sequence[int]) -> tuple[np.ndarray, VoxelGrid | None]:
     """Read a label map and check its values are 0 or one of ``labels``.
 
     A 2D image holding only {0, 255} is a binary mask: 255 reads as label 1.
 
     Returns:
-        ``(int64 label map, NIfTI header or None)``.
+        ``(int64 label map, NIfTI voxel grid or None)``.
     """
-    raw, header = _read(path)
+    raw, grid = _read(path)
     label = _integral(raw, path)
-    if header is None and 255 not in labels and set(np.unique(label).tolist()) <= {0, 255}:
+    if grid is None and 255 not in labels and set(np.unique(label).tolist()) <= {0, 255}:
         label = (label == 255).astype(np.int64)  # a binary mask saved as 8-bit {0, 255}
     unexpected = sorted(set(np.unique(label).tolist()) - {0, *labels})
     if unexpected:
@@ -229,7 +217,7 @@ def read_label(path: Path, labels: Sequence[int]) -> tuple[np.ndarray, Header | 
             f"{path}: label value(s) {_preview([str(v) for v in unexpected])} not in "
             f"{sorted(labels)} (--labels)"
         )
-    return label, header
+    return label, grid
 
 
 def _integral(raw: np.ndarray, path: Path) -> np.ndarray:
@@ -242,35 +230,28 @@ def _integral(raw: np.ndarray, path: Path) -> np.ndarray:
     return raw.astype(np.int64)
 
 
-def read_mask(path: Path) -> np.ndarray:
-    """A field-of-view mask: non-zero voxels are inside."""
-    raw, _ = _read(path)
-    return np.asarray(raw) != 0
+def read_mask(path: Path) -> tuple[np.ndarray, VoxelGrid | None]:
+    """A field-of-view mask (non-zero voxels are inside) and its NIfTI voxel grid or None."""
+    raw, grid = _read(path)
+    return np.asarray(raw) != 0, grid
 
 
 def _check_pair(
-    case: CaseFiles, pred: np.ndarray, ref: np.ndarray, pred_header, ref_header
+    case: CaseFiles,
+    pred: np.ndarray,
+    ref: np.ndarray,
+    pred_grid: VoxelGrid | None,
+    ref_grid: VoxelGrid | None,
 ) -> None:
     if pred.shape != ref.shape:
         raise ValueError(
             f"{case.pred}: shape {pred.shape} differs from the reference {case.ref.name} "
             f"{ref.shape}"
         )
-    if (pred_header is None) != (ref_header is None):
+    if (pred_grid is None) != (ref_grid is None):
         raise ValueError(f"{case.pred}: one of prediction and reference {case.ref.name} is NIfTI")
-    if pred_header is None:
-        return
-    if not np.allclose(pred_header.spacing, ref_header.spacing, rtol=SPACING_RTOL, atol=0.0):
-        shown = [tuple(round(s, 6) for s in h.spacing) for h in (pred_header, ref_header)]
-        raise ValueError(
-            f"{case.pred}: spacing {shown[0]} differs from the reference {case.ref.name} {shown[1]}"
-        )
-    # A flipped or permuted prediction has the same shape and spacing but wrong voxels.
-    if not np.allclose(pred_header.directions, ref_header.directions, atol=DIRECTION_ATOL):
-        raise ValueError(
-            f"{case.pred}: voxel axes point in other directions than in the reference "
-            f"{case.ref.name} (affine orientation differs); resample or reorient it first"
-        )
+    if pred_grid is not None and ref_grid is not None:
+        check_same_grid(pred_grid, ref_grid, case.pred, case.ref)
 
 
 def is_own_summary(path: Path) -> bool:
@@ -376,21 +357,23 @@ def evaluate_folder(
     pixels = PixelLevel(labels, empty)
     kinds: set[str] = set()
     for index, case in enumerate(cases):
-        pred, pred_header = read_label(case.pred, labels)
-        ref, ref_header = read_label(case.ref, (*labels, *_as_tuple(ignore_label)))
-        _check_pair(case, pred, ref, pred_header, ref_header)
-        spacing = None if ref_header is None else ref_header.spacing
-        kinds.add("nifti" if ref_header is not None else "image")
+        pred, pred_grid = read_label(case.pred, labels)
+        ref, ref_grid = read_label(case.ref, (*labels, *_as_tuple(ignore_label)))
+        _check_pair(case, pred, ref, pred_grid, ref_grid)
+        spacing = None if ref_grid is None else ref_grid.spacing
+        kinds.add("nifti" if ref_grid is not None else "image")
         if len(kinds) > 1:
             raise ValueError(f"{case.ref}: the folders mix NIfTI files and 2D images")
         keep = None
         if case.mask is not None:
-            keep = read_mask(case.mask)
+            keep, mask_grid = read_mask(case.mask)
             if keep.shape != ref.shape:
                 raise ValueError(
                     f"{case.mask}: mask shape {keep.shape} differs from the reference "
                     f"{case.ref.name} {ref.shape}"
                 )
+            if mask_grid is not None and ref_grid is not None:
+                check_same_grid(mask_grid, ref_grid, case.mask, case.ref)
         if ignore_label is not None:
             outside = ref == ignore_label
             keep = ~outside if keep is None else keep & ~outside

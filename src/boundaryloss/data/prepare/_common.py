@@ -28,15 +28,13 @@ import numpy as np
 
 from ..._files import current_umask, write_text_atomically
 from ..._validation import is_integral
+from ..geometry import AFFINE_ATOL_MM
 from ..io import load_nifti, read_grey_2d, read_image_2d, write_png
 
 Split = Literal["training", "test"]
 
 #: Output folder suffix of each split, as in the MSD / nnU-Net raw layout.
 SPLIT_SUFFIX: dict[str, str] = {"training": "Tr", "test": "Ts"}
-
-#: Affines of a case's files may differ by float noise from the writing software.
-_AFFINE_ATOL_MM = 1e-3
 
 
 @dataclass(frozen=True)
@@ -282,7 +280,7 @@ def _check_geometry(reference, reference_path: Path, image, path: Path) -> None:
             f"{path}: shape {tuple(image.shape)} does not match {reference_path.name} "
             f"{tuple(reference.shape)}"
         )
-    if not np.allclose(image.affine, reference.affine, rtol=0.0, atol=_AFFINE_ATOL_MM):
+    if not np.allclose(image.affine, reference.affine, rtol=0.0, atol=AFFINE_ATOL_MM):
         raise ValueError(
             f"{path}: affine {_rows(image.affine)} does not match {reference_path.name} "
             f"{_rows(reference.affine)}"

@@ -1,0 +1,135 @@
+"""Where a NIfTI file's voxels lie in the world, and whether two files share a voxel grid.
+
+A prediction is scored voxel by voxel against its reference, so the two files must put
+every voxel at the same place: the same shape (the caller's check), spacing, axis
+directions and origin. A prediction resampled, reoriented or shifted by another tool
+keeps the shape but scores against the wrong anatomy, so :func:`check_same_grid` refuses
+it instead.
+
+Convention:
+    The grid is nibabel's ``affine``: the sform when its code is set, else the qform.
+    A file may hold both, and readers differ in which one they take first (nibabel the
+    sform, ITK-based readers may take the qform), so every form that both files set must
+    agree as well. Tolerances: :data:`SPACING_RTOL` relative on the spacing (headers store
+    float32), :data:`DIRECTION_ATOL` on the unit axis directions, :data:`AFFINE_ATOL_MM`
+    on the origin and on the entries of each form, in mm (the tolerance the dataset
+    readers here allow between a case's files). nnU-Net v2's dataset check compares the
+    same quantities (spacing, origin and direction, or the nibabel affine) but only warns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+#: Largest difference, in mm, between two origins or two affines' entries that is still
+#: float noise from the writing software (also the readers' tolerance between a case's
+#: files).
+AFFINE_ATOL_MM = 1e-3
+#: Relative tolerance on two spacings (NIfTI headers store them as float32).
+SPACING_RTOL = 1e-4
+#: Tolerance on the unit world direction vectors of the voxel axes.
+DIRECTION_ATOL = 1e-3
+#: The coded voxel-to-world matrices a NIfTI header may hold.
+FORMS = ("qform", "sform")
+
+
+@dataclass(frozen=True)
+class VoxelGrid:
+    """What a NIfTI header says about the voxel grid of its first ``ndim`` axes.
+
+    Attributes:
+        spacing: voxel size per axis (the header's zooms), in mm.
+        directions: ``(3, ndim)`` unit world direction of each voxel axis.
+        origin: ``(3,)`` world position of voxel 0, in mm.
+        affine: the ``(4, 4)`` voxel-to-world matrix nibabel uses.
+        forms: ``{"qform" | "sform": (4, 4)}`` for each form whose code is set.
+    """
+
+    spacing: tuple[float, ...]
+    directions: np.ndarray
+    origin: np.ndarray
+    affine: np.ndarray
+    forms: Mapping[str, np.ndarray]
+
+    @classmethod
+    def of(cls, image, ndim: int) -> VoxelGrid:
+        """The grid of a nibabel image's first ``ndim`` (2 or 3) voxel axes."""
+        affine = np.asarray(image.affine, dtype=np.float64)
+        axes = affine[:3, :ndim]
+        lengths = np.linalg.norm(axes, axis=0)
+        forms = {}
+        for form in FORMS:
+            getter = getattr(image.header, f"get_{form}", None)
+            matrix, code = getter(coded=True) if getter is not None else (None, 0)
+            if matrix is not None and int(code) > 0:
+                forms[form] = np.asarray(matrix, dtype=np.float64)
+        return cls(
+            spacing=tuple(float(z) for z in image.header.get_zooms()[:ndim]),
+            directions=axes / np.where(lengths > 0, lengths, 1.0),
+            origin=affine[:3, 3].copy(),
+            affine=affine,
+            forms=forms,
+        )
+
+    def axis_codes(self) -> str:
+        """The world direction each voxel axis points to most, e.g. ``"RAS"``
+        (nibabel's convention: R = +x, A = +y, S = +z)."""
+        letters = np.array([["L", "R"], ["P", "A"], ["I", "S"]])
+        codes = []
+        for column in self.directions.T:
+            world = int(np.argmax(np.abs(column)))
+            codes.append(letters[world][int(column[world] > 0)])
+        return "".join(codes)
+
+
+def _shown(values) -> tuple[float, ...]:
+    return tuple(round(float(v), 4) for v in values)
+
+
+def check_same_grid(
+    grid: VoxelGrid, reference: VoxelGrid, path: Path, reference_path: Path
+) -> None:
+    """Refuse a file whose voxels lie elsewhere in the world than the reference's.
+
+    Args:
+        grid, reference: the grids of ``path`` and ``reference_path``, same ``ndim``.
+
+    Raises:
+        ValueError: one line naming both files and what differs (spacing, axis
+            directions, origin, or a qform/sform both files set).
+    """
+    if not np.allclose(grid.spacing, reference.spacing, rtol=SPACING_RTOL, atol=0.0):
+        shown = [tuple(round(s, 6) for s in g.spacing) for g in (grid, reference)]
+        raise ValueError(
+            f"{path}: spacing {shown[0]} differs from the reference {reference_path} {shown[1]}"
+        )
+    # A flipped or permuted file has the same shape and spacing but other voxels.
+    if not np.allclose(grid.directions, reference.directions, atol=DIRECTION_ATOL):
+        turned = float(np.max(np.abs(grid.directions - reference.directions)))
+        raise ValueError(
+            f"{path}: voxel axes point in other directions ({grid.axis_codes()}) than in the "
+            f"reference {reference_path} ({reference.axis_codes()}; unit directions differ by "
+            f"up to {turned:.3g}); resample or reorient it first"
+        )
+    if not np.allclose(grid.origin, reference.origin, rtol=0.0, atol=AFFINE_ATOL_MM):
+        shift = float(np.max(np.abs(grid.origin - reference.origin)))
+        raise ValueError(
+            f"{path}: origin {_shown(grid.origin)} mm differs from the reference "
+            f"{reference_path} {_shown(reference.origin)} mm (by up to {shift:.4g} mm, "
+            f"tolerance {AFFINE_ATOL_MM} mm); resample it onto the reference grid first"
+        )
+    for form in FORMS:
+        if form in grid.forms and form in reference.forms:
+            mine, theirs = grid.forms[form], reference.forms[form]
+            if not np.allclose(mine, theirs, rtol=0.0, atol=AFFINE_ATOL_MM):
+                difference = float(np.max(np.abs(mine - theirs)))
+                raise ValueError(
+                    f"{path}: {form} differs from the reference {reference_path}'s by up to "
+                    f"{difference:.4g} (tolerance {AFFINE_ATOL_MM} mm): "
+                    f"{np.round(mine[:3], 4).tolist()} vs {np.round(theirs[:3], 4).tolist()}; "
+                    "readers that use it would place the voxels elsewhere"
+                )
