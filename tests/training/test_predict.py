@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import nibabel as nib
 import numpy as np
 import pytest
 
 from boundaryloss.cli import main
+from boundaryloss.data.case import Case
 from boundaryloss.data.io import read_image_2d, read_nifti, write_image_2d, write_nifti
 from boundaryloss.training.engine import Trainer
 from boundaryloss.training.predict import Predictor, read_input
+
+from .conftest import TINY_PATCHES
 
 
 @pytest.fixture
@@ -66,3 +70,67 @@ def test_checkpoint_from_another_architecture(trained_2d, tmp_path, capsys):
     assert main(["predict", str(tmp_path / "other.pt"), str(tmp_path), str(tmp_path / "o")]) == 1
     err = capsys.readouterr().err.strip()
     assert "checkpoint does not fit this model" in err and "\n" not in err
+
+
+def _itk_style_nifti(path, data, affine):
+    """A NIfTI file as ITK-based tools (nnU-Net's SimpleITKIO) write it: qform and sform
+    both set (code 1), units in mm, a description, an intensity display range."""
+    image = nib.Nifti1Image(data, None)
+    image.set_qform(affine, code=1)
+    image.set_sform(affine, code=1)
+    image.header.set_xyzt_units("mm", "sec")
+    image.header["descrip"] = b"2D slice"
+    image.header["cal_max"] = 800.0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nib.save(image, str(path))
+
+
+@pytest.mark.parametrize("stored", [(30, 41), (30, 41, 1)])
+def test_predict_2d_nifti_keeps_shape_affine_and_header(tiny_config, tmp_path, stored):
+    """nnU-Net 2D datasets: one (X, Y) or (X, Y, 1) NIfTI per image. The labels are those of
+    the 2D image (a model that slices volumes along axis 0 must not slice it), written
+    with the input's shape, affine and header."""
+    config = tiny_config("train.epochs=1", "data.slice_axis=0")
+    Trainer(config).fit()
+    checkpoint = config.run_dir / "checkpoints" / "last.pt"
+    pixels = (np.random.default_rng(5).random((30, 41)) * 600).astype(np.float32)
+    affine = np.array(
+        [[0.0, -0.7, 0.0, 80.0], [0.6, 0.0, 0.0, -20.0], [0.0, 0.0, 3.0, 11.0], [0, 0, 0, 1.0]]
+    )
+    source = tmp_path / "imagesTs" / "slice_012_0000.nii.gz"
+    _itk_style_nifti(source, pixels.reshape(stored), affine)
+    output = tmp_path / "predictions"
+    assert main(["predict", str(checkpoint), str(source.parent), str(output)]) == 0
+    written = nib.load(str(output / "slice_012_0000.nii.gz"))
+    labels = np.asarray(written.dataobj)
+    assert labels.shape == stored and labels.dtype == np.uint8
+    expected = Predictor.from_checkpoint(checkpoint).segment(
+        Case("slice", pixels[None], None, (0.6, 0.7))
+    )
+    np.testing.assert_array_equal(labels.reshape(30, 41), expected)
+    np.testing.assert_allclose(written.affine, affine, atol=1e-6)
+    header, original = written.header, nib.load(str(source)).header
+    for key in ("qform_code", "sform_code", "descrip", "xyzt_units"):
+        assert header[key] == original[key], key
+    np.testing.assert_allclose(header.get_qform(), original.get_qform(), atol=1e-6)
+    np.testing.assert_allclose(header.get_zooms(), original.get_zooms())
+    assert header["cal_max"] == 0  # the input's intensity range says nothing of labels
+    assert sorted(p.name for p in source.parent.iterdir()) == ["slice_012_0000.nii.gz"]
+
+
+def test_2d_nifti_to_a_3d_model_is_one_line(tiny_config, tmp_path, capsys):
+    config = tiny_config(*TINY_PATCHES[3], "train.epochs=1", name="run3d")
+    Trainer(config).fit()
+    checkpoint = config.run_dir / "checkpoints" / "last.pt"
+    capsys.readouterr()  # the training's epoch line
+    for stored in ((16, 16), (16, 16, 1)):
+        source = tmp_path / "in" / "slice.nii.gz"
+        write_nifti(source, np.zeros(stored, np.float32), spacing=(0.8, 0.8))
+        assert main(["predict", str(checkpoint), str(source), str(tmp_path / "o.nii.gz")]) == 1
+        err = capsys.readouterr().err.strip()
+        assert "\n" not in err and "Traceback" not in err
+        assert (
+            f"{source}: the model is 3D and segments volumes; this is a 2D image of shape " in err
+        )
+        assert err.endswith(f"{stored}")
+        assert not (tmp_path / "o.nii.gz").exists()

@@ -1,7 +1,9 @@
 """``boundaryloss predict CHECKPOINT INPUT OUTPUT``: segment NIfTI volumes or 2D images.
 
 INPUT is a file or a folder of files; labels are written in the input's format (NIfTI
-with the input's affine and spacing, or PNG), one file per input.
+with the input's shape, affine and header, or PNG), one file per input. A 2D model
+segments 2D images, including NIfTI of shape (X, Y) or (X, Y, 1) as nnU-Net's 2D
+datasets ship them, and volumes slice by slice; a 3D model segments volumes only.
 """
 
 from __future__ import annotations

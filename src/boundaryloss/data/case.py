@@ -17,6 +17,8 @@ class Case:
         spatial axes are the file's voxel axes (i, j, k) as nibabel returns them, and
         ``spacing`` is the voxel size along those axes, in millimetres
         (``header.get_zooms()[:3]``); ``affine`` is the file's voxel-to-world matrix.
+        A 2D NIfTI image (stored ``(X, Y)`` or ``(X, Y, 1)``) has the axes (i, j), their
+        spacing in mm and the file's 4x4 affine.
         For 2D images the axes are (row, column) and spacing is in pixels (1, 1) unless
         the dataset knows better.
 

@@ -97,20 +97,32 @@ def write_nifti(
     data: np.ndarray,
     affine: np.ndarray | None = None,
     spacing: tuple[float, ...] | None = None,
+    header=None,
 ) -> None:
     """Write ``data`` as NIfTI atomically.
 
     Args:
-        data: 3D (or 4D) array in voxel axis order.
+        data: 2D, 3D (or 4D) array in voxel axis order.
         affine: 4x4 voxel-to-world matrix; when None, a diagonal affine of ``spacing``.
-        spacing: voxel size, used when ``affine`` is None (default 1 mm).
+        spacing: voxel size, used when ``affine`` is None (default 1 mm; a 2D spacing
+            gets 1 mm along the third axis).
+        header: a nibabel header to write the data with (a prediction keeps its input's
+            qform and sform codes, units and description, so tools that compare
+            geometry see the input's); its data type, scaling and display range
+            (``cal_min``/``cal_max``), which describe the input's intensities, are
+            replaced by ``data``'s. None writes a fresh header.
     """
     import nibabel as nib
 
     if affine is None:
-        affine = np.diag([*(spacing or (1.0, 1.0, 1.0))[:3], 1.0])
-    image = nib.Nifti1Image(np.asarray(data), np.asarray(affine, dtype=np.float64))
-    image.header.set_data_dtype(np.asarray(data).dtype)
+        sizes = (*(spacing or ()), 1.0, 1.0, 1.0)[:3]
+        affine = np.diag([*sizes, 1.0])
+    data = np.asarray(data)
+    image = nib.Nifti1Image(data, np.asarray(affine, dtype=np.float64), header)
+    image.header.set_data_dtype(data.dtype)
+    if header is not None:
+        image.header.set_slope_inter(None, None)
+        image.header["cal_min"] = image.header["cal_max"] = 0
     with atomic_path(path) as tmp:
         nib.save(image, str(tmp))
 

@@ -18,8 +18,9 @@ from ..data.io import (
     LOSSLESS_2D_SUFFIXES,
     NIFTI_SUFFIXES,
     has_suffix,
+    load_nifti,
     read_image_channels,
-    read_nifti,
+    read_nifti_voxels,
     write_image_2d,
     write_nifti,
 )
@@ -84,7 +85,10 @@ class Predictor:
                 f"got {case.image.shape[0]}"
             )
         if self.config.model.spatial_dims == 3 and case.ndim != 3:
-            raise ValueError(f"{source}: the model is 3D, this image is {case.ndim}D")
+            raise ValueError(
+                f"{source}: the model is 3D and segments volumes; this is a 2D image of "
+                f"shape {case.meta.get(STORED_SHAPE, case.spatial_shape)}"
+            )
         bad = int(np.count_nonzero(~np.isfinite(case.image)))
         if bad:  # normalisation would spread NaN over the image: a blank, wrong label map
             raise ValueError(f"{source}: the image holds {bad} NaN or infinite value(s)")
@@ -125,18 +129,53 @@ class Predictor:
         return self.probabilities(case).argmax(0).astype(np.uint8)
 
 
+#: ``Case.meta`` key of a NIfTI input's spatial shape as stored, e.g. ``(X, Y, 1)``.
+STORED_SHAPE = "stored_shape"
+#: ``Case.meta`` key of a NIfTI input's header, which its prediction is written with.
+NIFTI_HEADER = "nifti_header"
+
+
+def nifti_channels(data: np.ndarray, path: Path) -> np.ndarray:
+    """The channel-first image ``(C, *spatial)`` of a NIfTI file's voxels.
+
+    Convention:
+        ``(X, Y)`` and ``(X, Y, 1)`` are 2D images (nnU-Net's 2D datasets store them so),
+        ``(X, Y, Z)`` a volume, ``(X, Y, Z, C)`` a volume with its channels last (MSD),
+        and ``(X, Y, 1, C)`` a 2D image with its channels last.
+
+    Raises:
+        ValueError: any other shape (naming ``path``).
+    """
+    if data.ndim == 4:
+        channels = np.moveaxis(data, -1, 0)
+    elif data.ndim in (2, 3):
+        channels = data[None]
+    else:
+        raise ValueError(f"{path}: expected a 2D, 3D or 4D NIfTI image, got shape {data.shape}")
+    if channels.ndim == 4 and channels.shape[3] == 1:  # one slice: a 2D image
+        channels = channels[..., 0]
+    return channels
+
+
 def read_input(path: Path) -> Case:
-    """A single image file as an unlabelled case (NIfTI 3D/4D, or a 2D image)."""
+    """A single image file as an unlabelled case (NIfTI 2D/3D/4D, or a 2D image).
+
+    A NIfTI case keeps its header and stored shape in ``meta`` (:data:`NIFTI_HEADER`,
+    :data:`STORED_SHAPE`), so :func:`write_output` writes its labels as the input is.
+    """
     if has_suffix(path, NIFTI_SUFFIXES):
-        data, spacing, affine = read_nifti(path)
-        if data.ndim == 4:  # MSD 4D files: channels last
-            image = np.moveaxis(data, -1, 0)
-        elif data.ndim == 3:
-            image = data[None]
-        else:
-            raise ValueError(f"{path}: expected a 3D or 4D NIfTI volume, got shape {data.shape}")
+        nifti = load_nifti(path)
+        data = read_nifti_voxels(nifti, path)
+        image = nifti_channels(data, path)
+        spacing = tuple(float(z) for z in nifti.header.get_zooms()[: image.ndim - 1])
         return Case(
-            path.name, image.astype(np.float32), None, spacing[:3], affine=affine, source=(path,)
+            path.name,
+            image.astype(np.float32),
+            None,
+            spacing,
+            affine=np.asarray(nifti.affine, dtype=np.float64),
+            source=(path,),
+            meta={STORED_SHAPE: data.shape[:3], NIFTI_HEADER: nifti.header},
         )
     if has_suffix(path, IMAGE_2D_SUFFIXES):
         image = read_image_channels(path)
@@ -148,11 +187,15 @@ def read_input(path: Path) -> Case:
 
 
 def write_output(path: Path, labels: np.ndarray, case: Case) -> None:
-    """Write labels in the input's format: NIfTI with the input's affine, or PNG."""
+    """Write uint8 labels in the input's format: NIfTI of the input's stored shape with
+    its affine and header (:func:`~boundaryloss.data.io.write_nifti`), or a 2D image."""
+    labels = labels.astype(np.uint8)
     if case.affine is not None:
-        write_nifti(path, labels.astype(np.uint8), affine=case.affine)
+        shape = case.meta.get(STORED_SHAPE, labels.shape)
+        header = case.meta.get(NIFTI_HEADER)
+        write_nifti(path, labels.reshape(shape), affine=case.affine, header=header)
     else:
-        write_image_2d(path, labels.astype(np.uint8))
+        write_image_2d(path, labels)
 
 
 def output_name(input_path: Path) -> str:
