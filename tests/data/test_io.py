@@ -31,6 +31,40 @@ def _only(folder) -> list[str]:
 # --- NIfTI ----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("kind", ["Nifti1Image", "Nifti2Image"])
+def test_nifti_written_with_a_template_header(tmp_path, kind):
+    """Labels written with an input's header: its codes and units stay, its NIfTI version
+    too; its intensity scaling and display range go."""
+    import nibabel as nib
+
+    matrix = affine(spacing=(0.7, 0.8, 2.5))
+    source = getattr(nib, kind)(np.arange(60, dtype=np.int16).reshape(3, 4, 5), None)
+    source.set_qform(matrix, code=1)
+    source.set_sform(matrix, code=4)
+    source.header.set_xyzt_units("mm", "sec")
+    source.header.set_slope_inter(0.5, -3.0)
+    source.header["cal_max"] = 900.0
+    nib.save(source, str(tmp_path / "image.nii"))
+    template = nib.load(str(tmp_path / "image.nii"))
+    labels = (np.arange(60).reshape(3, 4, 5) % 3).astype(np.uint8)
+    write_nifti(tmp_path / "labels.nii.gz", labels, template.affine, header=template.header)
+    written = nib.load(str(tmp_path / "labels.nii.gz"))
+    assert type(written).__name__ == kind
+    np.testing.assert_array_equal(np.asarray(written.dataobj), labels)
+    assert np.asarray(written.dataobj).dtype == np.uint8
+    assert (written.header["qform_code"], written.header["sform_code"]) == (1, 4)
+    assert written.header.get_xyzt_units() == ("mm", "sec")
+    assert written.header["cal_max"] == 0
+    np.testing.assert_allclose(written.affine, matrix)
+
+
+def test_nifti_2d_spacing_gets_1mm_along_the_third_axis(tmp_path):
+    write_nifti(tmp_path / "x.nii", np.zeros((3, 4), np.uint8), spacing=(0.5, 0.25))
+    data, spacing, matrix = read_nifti(tmp_path / "x.nii")
+    assert data.shape == (3, 4) and spacing == (0.5, 0.25)
+    np.testing.assert_allclose(matrix, np.diag([0.5, 0.25, 1.0, 1.0]))
+
+
 @pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.float32])
 def test_nifti_round_trip_keeps_affine_spacing_dtype(tmp_path, dtype):
     rng = np.random.default_rng(0)

@@ -110,7 +110,8 @@ def write_nifti(
             qform and sform codes, units and description, so tools that compare
             geometry see the input's); its data type, scaling and display range
             (``cal_min``/``cal_max``), which describe the input's intensities, are
-            replaced by ``data``'s. None writes a fresh header.
+            replaced by ``data``'s; a NIfTI-2 header writes NIfTI-2. None writes a fresh
+            NIfTI-1 header.
     """
     import nibabel as nib
 
@@ -118,7 +119,8 @@ def write_nifti(
         sizes = (*(spacing or ()), 1.0, 1.0, 1.0)[:3]
         affine = np.diag([*sizes, 1.0])
     data = np.asarray(data)
-    image = nib.Nifti1Image(data, np.asarray(affine, dtype=np.float64), header)
+    kind = nib.Nifti2Image if isinstance(header, nib.Nifti2Header) else nib.Nifti1Image
+    image = kind(data, np.asarray(affine, dtype=np.float64), header)
     image.header.set_data_dtype(data.dtype)
     if header is not None:
         image.header.set_slope_inter(None, None)
