@@ -154,7 +154,8 @@ def test_targets_from_the_data_pipeline_give_exactly_the_in_forward_values(dims,
     net = UNet(1, 3, spatial_dims=dims, base_channels=2, depth=depth, deep_supervision=True)
     batch = samples(dims)
     loss = DeepSupervisionLoss(compound(), weights=weights)
-    transform = DeepSupervisionTargets(loss.maps, 3, net.output_shapes, loss.scale_weights(depth))
+    shapes = functools.partial(supervision_shapes, depth=depth)
+    transform = DeepSupervisionTargets(loss.maps, 3, shapes, loss.scale_weights(depth))
     full_maps = [signed_distance_map(s["label"], 3, s["spacing"]) for s in batch]
     prepared = collated(
         [

@@ -95,5 +95,5 @@ def test_a_distance_map_declares_the_classes_its_loss_reads(name, selection):
 
 
 def test_region_wise_maps_keep_every_channel():
-    assert RegionWiseLoss(include_background=False).map_requirement().selects_all
-    assert RRWCrossEntropyLoss(classes=[1]).map_requirement().selects_all
+    assert RegionWiseLoss(include_background=False).map_requirement().channels(3) == (0, 1, 2)
+    assert RRWCrossEntropyLoss(classes=[1]).map_requirement().channels(3) == (0, 1, 2)

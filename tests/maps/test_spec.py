@@ -56,12 +56,13 @@ def test_the_channel_selection_is_normalised():
         "signed", include_background=False, classes=[1, 2]
     )
     assert MapSpec("signed", classes=[0, 2]).include_background
-    assert MapSpec("signed").selects_all and not MapSpec("signed", classes=[0, 1]).selects_all
+    assert MapSpec("signed").channels(3) == (0, 1, 2)
+    assert MapSpec("signed", classes=[0, 1]).channels(3) == (0, 1)
     assert MapSpec("signed", include_background=False).channels(3) == (1, 2)
     assert MapSpec("unsigned", classes=[2]).channels(4) == (2,)
     # region-wise maps are computed for every channel in one pass: no selection to keep
     assert MapSpec("rrw", include_background=False) == MapSpec("rrw")
-    assert MapSpec("ac", classes=[1]).selects_all
+    assert MapSpec("ac", classes=[1]).channels(3) == (0, 1, 2)
     with pytest.raises(ValueError, match="include_background=False"):
         MapSpec("signed", include_background=False, classes=[0, 1])
 

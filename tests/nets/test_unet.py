@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from boundaryloss.nets import UNet
+from boundaryloss.nets import UNet, supervision_shapes
 
 
 def n_params(module: torch.nn.Module) -> int:
@@ -93,8 +93,7 @@ def test_deep_supervision_outputs_in_training_only(dims, shape, depth):
         expected = tuple(-(-s // 2**level) for s in shape)  # ceil(s / 2**level)
         assert out.shape == (2, 3, *expected)
     # what the data pipeline computes deep-supervision targets for
-    assert net.output_shapes(shape) == [tuple(out.shape[2:]) for out in outputs]
-    assert UNet(1, 3, spatial_dims=dims, depth=depth).output_shapes(shape) == [shape]
+    assert supervision_shapes(shape, depth) == [tuple(out.shape[2:]) for out in outputs]
     sum(o.sum() for o in outputs).backward()
     assert all(p.grad is not None for p in net.parameters())
     # Eval mode: the plain network's output, from the same weights.

@@ -132,8 +132,8 @@ class DeepSupervisionTargets:
         maps: the maps the loss needs at every scale (e.g. ``loss.map_requirements()``).
         num_classes: C.
         output_shapes: ``spatial shape -> the network's output shapes``, full resolution
-            first (e.g. ``functools.partial(supervision_shapes, depth=3)`` or
-            ``UNet.output_shapes``); evaluated per sample, so samples of any size work.
+            first (e.g. ``functools.partial(supervision_shapes, depth=3)`` for a
+            ``UNet`` of depth 3); evaluated per sample, so samples of any size work.
         weights: the loss's weight per output (:meth:`DeepSupervisionLoss.scale_weights`);
             None: :func:`deep_supervision_weights` of the number of outputs.
         label_key: key of the label ``(*spatial)`` or ``(1, *spatial)`` (NumPy or torch,

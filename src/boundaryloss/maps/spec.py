@@ -98,11 +98,6 @@ class MapSpec:
         object.__setattr__(self, "include_background", include_background)
         object.__setattr__(self, "classes", classes)
 
-    @property
-    def selects_all(self) -> bool:
-        """Whether every channel is computed (no channel left zeros)."""
-        return self.include_background and self.classes is None
-
     def channels(self, num_classes: int) -> tuple[int, ...]:
         """The channels computed for ``num_classes`` classes (as a loss selects them).
 

@@ -66,7 +66,7 @@ class UNet(nn.Module):
     its own 1x1 convolution head, and in training mode ``forward`` returns a list of
     logits, full resolution first, then ``1/2``, ``1/4``, ... ``1/2**(depth-1)`` (each
     cropped to ``ceil(size / 2**level)`` per axis, the part covering the input:
-    :meth:`output_shapes`); in
+    :func:`supervision_shapes`); in
     eval mode it returns only the full-resolution logits, so inference is unchanged.
     Train with :class:`~boundaryloss.losses.DeepSupervisionLoss`.
 
@@ -143,14 +143,6 @@ class UNet(nn.Module):
                 conv(spatial_dims)(widths[level], num_classes, 1)
                 for level in reversed(range(1, depth))
             )
-
-    def output_shapes(self, shape: Sequence[int]) -> list[tuple[int, ...]]:
-        """Spatial shapes of the training-mode outputs for an input of ``shape``, full
-        resolution first (:func:`supervision_shapes`; one shape without deep supervision).
-        """
-        if not self.deep_supervision:
-            return [tuple(int(n) for n in shape)]
-        return supervision_shapes(shape, self.depth)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | list[torch.Tensor]:
         check_input(x, self.in_channels, self.spatial_dims, type(self).__name__)
