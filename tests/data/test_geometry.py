@@ -88,6 +88,21 @@ def test_a_qform_both_files_set_must_agree(tmp_path):
     _check(tmp_path, affine(), affine(), qform=moved, qform_code=0)  # not set: not read
 
 
+def test_a_reference_whose_forms_disagree_is_named(tmp_path):
+    """A prediction written from the reference's qform, which nibabel does not read: the
+    message says the reference's own forms disagree."""
+    qform = affine(origin=(10.0, -5.0, 6.0))
+    pred = _save(tmp_path / "pred.nii.gz", qform)
+    ref = _save(tmp_path / "ref.nii.gz", affine(), qform=qform)
+    assert _grid(ref).forms_disagree() and not _grid(pred).forms_disagree()
+    with pytest.raises(ValueError) as error:
+        check_same_grid(_grid(pred), _grid(ref), pred, ref)
+    assert str(error.value).startswith(f"{pred}: origin (10.0, -5.0, 6.0) mm differs")
+    assert str(error.value).endswith(
+        f"(the qform and sform of {ref} disagree; readers differ in which they use)"
+    )
+
+
 def test_2d_nifti_grids(tmp_path):
     pred = _save(tmp_path / "pred.nii.gz", affine(origin=(0, 0, 1.0)), shape=(6, 5))
     ref = _save(tmp_path / "ref.nii.gz", affine(origin=(0, 0, 0)), shape=(6, 5))

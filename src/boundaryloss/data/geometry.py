@@ -45,14 +45,12 @@ class VoxelGrid:
         spacing: voxel size per axis (the header's zooms), in mm.
         directions: ``(3, ndim)`` unit world direction of each voxel axis.
         origin: ``(3,)`` world position of voxel 0, in mm.
-        affine: the ``(4, 4)`` voxel-to-world matrix nibabel uses.
         forms: ``{"qform" | "sform": (4, 4)}`` for each form whose code is set.
     """
 
     spacing: tuple[float, ...]
     directions: np.ndarray
     origin: np.ndarray
-    affine: np.ndarray
     forms: Mapping[str, np.ndarray]
 
     @classmethod
@@ -71,7 +69,6 @@ class VoxelGrid:
             spacing=tuple(float(z) for z in image.header.get_zooms()[:ndim]),
             directions=axes / np.where(lengths > 0, lengths, 1.0),
             origin=affine[:3, 3].copy(),
-            affine=affine,
             forms=forms,
         )
 
@@ -85,9 +82,50 @@ class VoxelGrid:
             codes.append(letters[world][int(column[world] > 0)])
         return "".join(codes)
 
+    def forms_disagree(self) -> bool:
+        """Whether the file sets both a qform and an sform that place voxels differently."""
+        if len(self.forms) < len(FORMS):
+            return False
+        qform, sform = (self.forms[form] for form in FORMS)
+        return not np.allclose(qform, sform, rtol=0.0, atol=AFFINE_ATOL_MM)
+
 
 def _shown(values) -> tuple[float, ...]:
     return tuple(round(float(v), 4) for v in values)
+
+
+def _difference(grid: VoxelGrid, reference: VoxelGrid, reference_path: Path) -> str | None:
+    """The first way ``grid`` differs from the reference's, in words, or None."""
+    if not np.allclose(grid.spacing, reference.spacing, rtol=SPACING_RTOL, atol=0.0):
+        shown = [tuple(round(s, 6) for s in g.spacing) for g in (grid, reference)]
+        return f"spacing {shown[0]} differs from the reference {reference_path} {shown[1]}"
+    # A flipped or permuted file has the same shape and spacing but other voxels.
+    if not np.allclose(grid.directions, reference.directions, atol=DIRECTION_ATOL):
+        turned = float(np.max(np.abs(grid.directions - reference.directions)))
+        return (
+            f"voxel axes point in other directions ({grid.axis_codes()}) than in the "
+            f"reference {reference_path} ({reference.axis_codes()}; unit directions differ by "
+            f"up to {turned:.3g}); resample or reorient it first"
+        )
+    if not np.allclose(grid.origin, reference.origin, rtol=0.0, atol=AFFINE_ATOL_MM):
+        shift = float(np.max(np.abs(grid.origin - reference.origin)))
+        return (
+            f"origin {_shown(grid.origin)} mm differs from the reference {reference_path} "
+            f"{_shown(reference.origin)} mm (by up to {shift:.4g} mm, tolerance "
+            f"{AFFINE_ATOL_MM} mm); resample it onto the reference grid first"
+        )
+    for form in FORMS:
+        if form in grid.forms and form in reference.forms:
+            mine, theirs = grid.forms[form], reference.forms[form]
+            if not np.allclose(mine, theirs, rtol=0.0, atol=AFFINE_ATOL_MM):
+                difference = float(np.max(np.abs(mine - theirs)))
+                return (
+                    f"{form} differs from the reference {reference_path}'s by up to "
+                    f"{difference:.4g} (tolerance {AFFINE_ATOL_MM} mm): "
+                    f"{np.round(mine[:3], 4).tolist()} vs {np.round(theirs[:3], 4).tolist()}; "
+                    "readers that use it would place the voxels elsewhere"
+                )
+    return None
 
 
 def check_same_grid(
@@ -100,36 +138,18 @@ def check_same_grid(
 
     Raises:
         ValueError: one line naming both files and what differs (spacing, axis
-            directions, origin, or a qform/sform both files set).
+            directions, origin, or a qform/sform both files set), and which of them
+            holds a qform and an sform that disagree (a prediction written from the
+            other form than the one nibabel reads differs for that reason).
     """
-    if not np.allclose(grid.spacing, reference.spacing, rtol=SPACING_RTOL, atol=0.0):
-        shown = [tuple(round(s, 6) for s in g.spacing) for g in (grid, reference)]
-        raise ValueError(
-            f"{path}: spacing {shown[0]} differs from the reference {reference_path} {shown[1]}"
+    problem = _difference(grid, reference, reference_path)
+    if problem is None:
+        return
+    torn = [str(p) for g, p in ((grid, path), (reference, reference_path)) if g.forms_disagree()]
+    note = ""
+    if torn:
+        note = (
+            f" (the qform and sform of {' and of '.join(torn)} disagree; readers differ in "
+            "which they use)"
         )
-    # A flipped or permuted file has the same shape and spacing but other voxels.
-    if not np.allclose(grid.directions, reference.directions, atol=DIRECTION_ATOL):
-        turned = float(np.max(np.abs(grid.directions - reference.directions)))
-        raise ValueError(
-            f"{path}: voxel axes point in other directions ({grid.axis_codes()}) than in the "
-            f"reference {reference_path} ({reference.axis_codes()}; unit directions differ by "
-            f"up to {turned:.3g}); resample or reorient it first"
-        )
-    if not np.allclose(grid.origin, reference.origin, rtol=0.0, atol=AFFINE_ATOL_MM):
-        shift = float(np.max(np.abs(grid.origin - reference.origin)))
-        raise ValueError(
-            f"{path}: origin {_shown(grid.origin)} mm differs from the reference "
-            f"{reference_path} {_shown(reference.origin)} mm (by up to {shift:.4g} mm, "
-            f"tolerance {AFFINE_ATOL_MM} mm); resample it onto the reference grid first"
-        )
-    for form in FORMS:
-        if form in grid.forms and form in reference.forms:
-            mine, theirs = grid.forms[form], reference.forms[form]
-            if not np.allclose(mine, theirs, rtol=0.0, atol=AFFINE_ATOL_MM):
-                difference = float(np.max(np.abs(mine - theirs)))
-                raise ValueError(
-                    f"{path}: {form} differs from the reference {reference_path}'s by up to "
-                    f"{difference:.4g} (tolerance {AFFINE_ATOL_MM} mm): "
-                    f"{np.round(mine[:3], 4).tolist()} vs {np.round(theirs[:3], 4).tolist()}; "
-                    "readers that use it would place the voxels elsewhere"
-                )
+    raise ValueError(f"{path}: {problem}{note}")
