@@ -7,13 +7,23 @@ from typing import Any
 from ._backend import array_module
 
 
-def interface_mask(labels: Any) -> Any:
+def interface_mask(labels: Any, box: tuple[slice, ...] | None = None) -> Any:
     """Pixels with at least one face-neighbour of a different label.
 
     For a binary mask ``G`` the boundary set of the paper convention is
     ``interface_mask(G) & G``: pixels of G with a face-neighbour outside G. Neighbours
     beyond the image edge do not exist, so the image edge is never an interface.
+
+    With ``box`` (slices of ``labels``), only that part is computed: the same values as
+    ``interface_mask(labels)[box]``, read from the box grown by the one pixel that
+    decides whether its outer pixels are interfaces.
     """
+    if box is not None:
+        outer = grow_box(box, 1, labels.shape)
+        inner = tuple(
+            slice(b.start - o.start, b.stop - o.start) for b, o in zip(box, outer, strict=True)
+        )
+        return interface_mask(labels[outer])[inner]
     xp = array_module(labels)
     out = xp.zeros(labels.shape, dtype=bool)
     for axis in range(labels.ndim):
@@ -25,6 +35,15 @@ def interface_mask(labels: Any) -> Any:
         out[tuple(lower)] |= differs
         out[tuple(upper)] |= differs
     return out
+
+
+def grow_box(box: tuple[slice, ...], margin: int, shape: tuple[int, ...]) -> tuple[slice, ...]:
+    """``box`` (slices with explicit bounds) grown by ``margin`` pixels on each side,
+    clipped to an image of ``shape``."""
+    return tuple(
+        slice(max(s.start - margin, 0), min(s.stop + margin, n))
+        for s, n in zip(box, shape, strict=True)
+    )
 
 
 def bounding_box(mask: Any, margin: int = 0) -> tuple[slice, ...] | None:
@@ -44,10 +63,7 @@ def bounding_box(mask: Any, margin: int = 0) -> tuple[slice, ...] | None:
         index = [slice(None)] * mask.ndim
         index[axis] = tight[-1]
         view = view[tuple(index)]
-    return tuple(
-        slice(max(s.start - margin, 0), min(s.stop + margin, n))
-        for s, n in zip(tight, mask.shape, strict=True)
-    )
+    return grow_box(tuple(tight), margin, mask.shape)
 
 
 def class_counts(labels: Any, num_classes: int) -> list[int]:
