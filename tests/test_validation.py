@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from boundaryloss._validation import (
+    all_finite,
     check_integral,
     check_non_negative,
     check_not_empty,
@@ -87,3 +88,32 @@ def test_spacing_limits_follow_the_dtype_of_the_distances():
     assert check_spacing(1e300, 2) == (1e300, 1e300)
     with pytest.raises(ValueError, match="positive and finite"):
         check_spacing((1.0, 0.0), 2)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16, torch.bfloat16])
+def test_all_finite_equals_isfinite_all(dtype):
+    rng = np.random.default_rng(0)
+    for trial in range(200):
+        values = torch.from_numpy(rng.normal(size=(3, 2, 7, 5)) * 10.0 ** rng.integers(-3, 4))
+        values = values.to(dtype)
+        bad = rng.integers(0, 4)
+        for _ in range(bad):
+            index = tuple(int(rng.integers(0, n)) for n in values.shape)
+            values[index] = float(rng.choice([math.nan, math.inf, -math.inf]))
+        assert all_finite(values) == bool(torch.isfinite(values).all()), (trial, bad)
+
+
+def test_all_finite_edge_cases():
+    largest = torch.finfo(torch.float32).max
+    # finite values whose sum overflows: the slow path must still say finite
+    assert all_finite(torch.tensor([largest, largest, -1.0]))
+    assert all_finite(torch.full((1000,), 60000.0, dtype=torch.float16))
+    assert not all_finite(torch.tensor([math.inf, -math.inf]))  # sum is nan
+    assert not all_finite(torch.tensor([largest, math.nan]))
+    assert not all_finite(torch.tensor([1.0, 2.0])[None].expand(3, 2).clone().fill_(math.inf))
+    assert all_finite(torch.zeros(0))
+    assert all_finite(torch.tensor([3, -2]))  # integers and bools are always finite
+    assert all_finite(torch.tensor([True]))
+    strided = torch.randn(4, 6)[:, ::2]
+    strided[1, 1] = math.nan
+    assert not all_finite(strided)

@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from .._validation import (
+    all_finite,
     check_integral,
     check_not_empty,
     check_one_of,
@@ -190,7 +191,7 @@ def _check_logits(logits: torch.Tensor, activation: str | None) -> None:
     check_not_empty(logits.shape[1], "logits", "channel", logits.shape)
     check_spatial_ndim(logits.shape[2:], "logits")
     values = logits.detach()
-    if not bool(torch.isfinite(values).all()):
+    if not all_finite(values):
         raise ValueError("logits contains NaN or inf values")
     if activation == "softmax" and logits.shape[1] == 1:
         raise ValueError(
@@ -231,7 +232,7 @@ def _labels_to_one_hot(label: torch.Tensor, num_classes: int, dtype: torch.dtype
 def _check_one_hot(
     target: torch.Tensor, activation: str | None, dtype: torch.dtype
 ) -> torch.Tensor:
-    if target.is_floating_point() and not bool(torch.isfinite(target).all()):
+    if not all_finite(target):
         raise ValueError("target (one-hot) contains NaN or inf values")
     if target.dtype != torch.bool and not bool(((target == 0) | (target == 1)).all()):
         bad = torch.unique(target[(target != 0) & (target != 1)])[:5].tolist()
@@ -316,7 +317,7 @@ def prepare_map(
             f"{list(inputs.classes)}), got {tuple(weight_map.shape)}"
         )
     weight_map = weight_map.detach().to(device=inputs.logits.device, dtype=inputs.logits.dtype)
-    if not bool(torch.isfinite(weight_map).all()):
+    if not all_finite(weight_map):
         raise ValueError(f"{name} contains NaN or inf values")
     if non_negative and bool((weight_map < 0).any()):
         raise ValueError(
@@ -381,7 +382,7 @@ def reduce_contributions(contributions: torch.Tensor, reduction: str) -> torch.T
     the per-sample losses) and ``"sum"`` is the sum of everything.
     """
     check_reduction(reduction)
-    if not bool(torch.isfinite(contributions.detach()).all()):
+    if not all_finite(contributions.detach()):
         # Validated logits, targets and maps are finite, so only an overflow (maps too
         # large for the compute dtype, e.g. a spacing in the wrong units) or a 0/0 (zero
         # smoothing on an empty class) gets here; never hand back nan or inf.

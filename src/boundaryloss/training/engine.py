@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
+from .._validation import all_finite
 from ..config import ConfigError, to_dict
 from ..data.splits import save_splits
 from .batching import MixedSizes, check_batch_size, epoch_loader, smallest_batch
@@ -428,7 +429,7 @@ class Trainer:
         else:
             kept = "no checkpoint had been written, so nothing is kept"
         where = f"at epoch {epoch + 1}, step {step + 1}; stopping ({kept})"
-        if not bool(torch.isfinite(logits.detach()).all()):
+        if not all_finite(logits.detach()):
             raise TrainingDiverged(f"the network output became NaN or inf {where}")
         loss = batch_loss(self.loss_fn, outputs, batch, maps)
         if not torch.isfinite(loss):
