@@ -171,6 +171,7 @@ def _signed_from_labels(
     is the same whatever the selection.
     """
     xp = array_module(labels)
+    labels = xp.ascontiguousarray(labels)  # flipped patches: one copy, then fast passes
     out = xp.zeros((num_classes, *labels.shape), dtype=xp.float32)
     counts = class_counts(labels, num_classes)
     present = [k for k, n in enumerate(counts) if 0 < n < labels.size]
@@ -180,18 +181,19 @@ def _signed_from_labels(
 
     masks = {k: labels == k for k in wanted}
     box = _inside_box(masks, labels.shape, xp)
+    shifted = shifted_labels(labels)
     two_sided = None  # both sides of the only interface, when two classes are present
     if len(present) == 2:
-        two_sided = distance_to_other_label(shifted_labels(labels), spacing)
+        two_sided = distance_to_other_label(shifted, spacing)
     if convention == "paper":
-        shifted = shifted_labels(labels[box])
-        zeros_at_interfaces = xp.where(interface_mask(labels, box), 0, shifted)
-        inside = distance_to_other_label(zeros_at_interfaces.astype(shifted.dtype), spacing)
+        zeros_at_interfaces = xp.where(interface_mask(labels, box), 0, shifted[box])
+        zeros_at_interfaces = zeros_at_interfaces.astype(shifted.dtype, copy=False)
+        inside = distance_to_other_label(zeros_at_interfaces, spacing)
     else:
         if two_sided is not None:
             inside = two_sided[box]
         else:
-            inside = distance_to_other_label(shifted_labels(labels[box]), spacing)
+            inside = distance_to_other_label(shifted[box], spacing)
         if convention == "official":
             inside = inside - 1.0
 
