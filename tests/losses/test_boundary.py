@@ -62,6 +62,26 @@ def test_given_map_full_or_selected_channels():
     torch.testing.assert_close(full, expected)
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_given_map_with_a_non_finite_value_is_refused(bad):
+    logits, label = random_case((2, 3, 8, 8), seed=4)
+    phi = torch.randn(2, 3, 8, 8)
+    phi[1, 2, 3, 4] = bad
+    with pytest.raises(ValueError, match="dist_map contains NaN or inf"):
+        BoundaryLoss()(logits, label, dist_map=phi)
+
+
+def test_given_map_whose_sum_overflows_is_finite():
+    from boundaryloss.losses._inputs import prepare_inputs, prepare_map
+
+    logits, label = random_case((2, 3, 8, 8), seed=4)
+    inputs = prepare_inputs(
+        logits, label, activation="softmax", include_background=True, classes=None
+    )
+    huge = torch.full((2, 3, 8, 8), torch.finfo(torch.float32).max)
+    assert torch.equal(prepare_map(huge, "dist_map", inputs), huge)
+
+
 def test_absent_class_contributes_zero():
     logits = torch.randn(1, 3, 8, 8)
     label = torch.zeros(1, 8, 8, dtype=torch.long)

@@ -143,3 +143,29 @@ def test_the_inside_transform_runs_on_the_selected_classes_box(monkeypatch):
     calls.clear()
     signed_distance_map(label, 3, (1.0, 0.5, 2.0))  # with the background: whole image
     assert calls[0] == (30, 40, 20)
+
+
+@pytest.mark.parametrize("ndim", [2, 3])
+def test_flipped_and_strided_labels_give_the_map_of_their_contiguous_copy(monkeypatch, ndim):
+    rng = np.random.default_rng(4)
+    shape = (30, 26) if ndim == 2 else (14, 12, 10)
+    base = structures(rng, shape, 3)
+    views = {
+        "flipped": base[::-1, ..., ::-1],
+        "every other row": base[::2],
+        "transposed": base.T,
+    }
+    spacing = (0.7, 1.3, 2.0)[:ndim]
+    for name, view in views.items():
+        assert not view.flags.c_contiguous, name
+        copy = np.ascontiguousarray(view)
+        for convention in CONVENTIONS:
+            ours = signed_distance_map(view, 3, spacing, convention, include_background=False)
+            expected = signed_distance_map(copy, 3, spacing, convention, include_background=False)
+            np.testing.assert_array_equal(ours.view(np.uint32), expected.view(np.uint32))
+            with monkeypatch.context() as patch:
+                uncropped(patch)
+                whole = signed_distance_map(view, 3, spacing, convention, include_background=False)
+            np.testing.assert_array_equal(ours.view(np.uint32), whole.view(np.uint32))
+            reference = per_class(REFERENCES[convention], copy, 3, spacing)
+            np.testing.assert_allclose(ours[1:], reference[1:], rtol=1e-5, atol=1e-5)
