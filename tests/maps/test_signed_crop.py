@@ -33,13 +33,16 @@ def structures(rng: np.random.Generator, shape: tuple[int, ...], num_classes: in
     return label
 
 
+@pytest.fixture(autouse=True)
+def crop_every_size(monkeypatch):
+    """Crop whatever the image size: the random cases are small, exactness does not
+    depend on the size gate."""
+    monkeypatch.setattr(signed_module, "CROP_MIN_PIXELS", 0)
+
+
 def uncropped(monkeypatch) -> None:
     """Make the kernel run its inside transform on the whole image (the previous code)."""
-    monkeypatch.setattr(
-        signed_module,
-        "_inside_box",
-        lambda masks, shape, xp: tuple(slice(0, n) for n in shape),
-    )
+    monkeypatch.setattr(signed_module, "_inside_box", lambda masks, shape, xp: None)
 
 
 def selection(choice, num_classes: int) -> tuple[bool, list[int] | None]:
@@ -143,6 +146,10 @@ def test_the_inside_transform_runs_on_the_selected_classes_box(monkeypatch):
     calls.clear()
     signed_distance_map(label, 3, (1.0, 0.5, 2.0))  # with the background: whole image
     assert calls[0] == (30, 40, 20)
+    calls.clear()
+    monkeypatch.setattr(signed_module, "CROP_MIN_PIXELS", label.size + 1)
+    signed_distance_map(label, 3, (1.0, 0.5, 2.0), include_background=False)
+    assert calls[0] == (30, 40, 20)  # too small to be worth finding the box
 
 
 @pytest.mark.parametrize("ndim", [2, 3])
