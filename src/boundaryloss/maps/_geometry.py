@@ -66,9 +66,17 @@ def bounding_box(mask: Any, margin: int = 0) -> tuple[slice, ...] | None:
     return grow_box(tuple(tight), margin, mask.shape)
 
 
+#: Up to this many classes, counting them one comparison at a time beats ``bincount``
+#: (measured on int64 labels: 7 vs 35 us for 2 classes of 128x128, 27 vs 108 us for 3
+#: classes of 32x48x32).
+FEW_CLASSES = 8
+
+
 def class_counts(labels: Any, num_classes: int) -> list[int]:
     """Number of pixels of each class ``0..num_classes-1``."""
     xp = array_module(labels)
+    if num_classes <= FEW_CLASSES:
+        return [int(xp.count_nonzero(labels == k)) for k in range(num_classes)]
     return [int(c) for c in xp.bincount(labels.ravel(), minlength=num_classes).tolist()]
 
 
