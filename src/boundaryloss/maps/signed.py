@@ -62,7 +62,9 @@ def signed_distance_map(
         all zeros, so a consumer must read only the selected ones. A selected channel is
         bit-identical to the same channel of the full map. Leaving out the background
         of a multi-class label saves its outside transform (one of ``1 + C`` distance
-        transforms), the classes' inside distances coming from one shared transform.
+        transforms), the classes' inside distances coming from one shared transform,
+        which then runs only on the selected classes' bounding box (from 8192 pixels;
+        the values are the same bits).
 
     Args:
         label: integer class indices ``(*spatial)`` (2D or 3D), or with
