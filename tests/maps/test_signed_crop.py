@@ -1,13 +1,16 @@
-"""The inside transform of integer-label maps runs on the selected classes' box only:
-bit-identical to the uncropped transform, and to the scipy reference within float32."""
+"""The inside transform of integer-label maps runs on the selected classes' box only,
+and only for their pixels (the other classes' pixels are zeros of it): bit-identical to
+the uncropped transform of every class, and to the scipy reference within float32."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from boundaryloss._validation import select_classes
 from boundaryloss.maps import set_backend, signed_distance_map
 from boundaryloss.maps import signed as signed_module
+from boundaryloss.maps._geometry import interface_mask
 
 from .reference import REFERENCES, per_class
 from .test_signed import count_transforms
@@ -42,7 +45,7 @@ def crop_every_size(monkeypatch):
 
 def uncropped(monkeypatch) -> None:
     """Make the kernel run its inside transform on the whole image (the previous code)."""
-    monkeypatch.setattr(signed_module, "_inside_box", lambda masks, shape, xp: None)
+    monkeypatch.setattr(signed_module, "_inside_box", lambda pixels, shape, xp: None)
 
 
 def selection(choice, num_classes: int) -> tuple[bool, list[int] | None]:
@@ -78,9 +81,16 @@ def test_cropped_inside_transform_is_bit_identical_to_the_uncropped_one(
                 with monkeypatch.context() as patch:
                     uncropped(patch)
                     expected = signed_distance_map(*args, **options)
+                    # every class selected: the inside transform of the whole image with
+                    # every pixel a label (nothing cropped, nothing made a zero)
+                    every_class = signed_distance_map(*args)
                 ours = signed_distance_map(*args, **options)
                 # bit-identical, -0.0 vs 0.0 included
                 np.testing.assert_array_equal(ours.view(np.uint32), expected.view(np.uint32))
+                chosen = list(select_classes(num_classes, include_background, classes))
+                np.testing.assert_array_equal(
+                    ours[chosen].view(np.uint32), every_class[chosen].view(np.uint32)
+                )
     finally:
         set_backend(None)
 
@@ -176,3 +186,38 @@ def test_flipped_and_strided_labels_give_the_map_of_their_contiguous_copy(monkey
             np.testing.assert_array_equal(ours.view(np.uint32), whole.view(np.uint32))
             reference = per_class(REFERENCES[convention], copy, 3, spacing)
             np.testing.assert_allclose(ours[1:], reference[1:], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("convention", CONVENTIONS)
+def test_the_inside_transform_sees_only_the_selected_classes_pixels(monkeypatch, convention):
+    """The background (and any unselected class) is made zeros of the inside transform,
+    so the transform skips it; with every class selected nothing is zeroed."""
+    from boundaryloss.maps import _backend
+
+    label = np.zeros((30, 40), dtype=np.int64)
+    label[5:20, 10:30] = 1
+    label[8:12, 12:16] = 2
+    label[22:28, 3:9] = 3
+    seen: list[np.ndarray] = []
+    original = _backend.distance_to_other_label
+
+    def recorded(labels, spacing):
+        seen.append(np.array(labels))
+        return original(labels, spacing)
+
+    monkeypatch.setattr(signed_module, "distance_to_other_label", recorded)
+    signed_distance_map(label, 4, (0.7, 1.3), convention, classes=[1, 2])
+    inside = seen[0]  # the shared inside transform comes first (on the box of 1 and 2)
+    assert inside.shape == (17, 22)
+    box = label[4:21, 9:31]
+    assert not inside[(box == 0) | (box == 3)].any()
+    if convention != "paper":  # the paper's zeros also mark the interfaces
+        np.testing.assert_array_equal(inside[box == 1], 2)
+        np.testing.assert_array_equal(inside[box == 2], 3)
+    seen.clear()
+    signed_distance_map(label, 4, (0.7, 1.3), convention)
+    assert seen[0].shape == label.shape
+    background = label == 0
+    if convention == "paper":
+        background &= ~interface_mask(label)
+    np.testing.assert_array_equal(seen[0][background], 1)

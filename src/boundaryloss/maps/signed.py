@@ -170,8 +170,9 @@ def _signed_from_labels(
     cropped to the class's complement; with exactly two classes present the
     multi-label transform already holds them. Only the ``selected`` classes' channels
     are written, and the inside transform runs only on their box
-    (:func:`_inside_box`), which gives bit-identical values; so each selected channel
-    is the same whatever the selection.
+    (:func:`_inside_box`) and only for their pixels (the other classes' pixels are
+    zeros of it), which gives bit-identical values; so each selected channel is the
+    same whatever the selection.
     """
     xp = array_module(labels)
     labels = xp.ascontiguousarray(labels)  # flipped patches: one copy, then fast passes
@@ -183,19 +184,28 @@ def _signed_from_labels(
         return out
 
     masks = {k: labels == k for k in wanted}
-    box = _inside_box(masks, labels.shape, xp)  # None: the whole image
+    wanted_pixels = functools.reduce(xp.logical_or, masks.values())
+    box = _inside_box(wanted_pixels, labels.shape, xp)  # None: the whole image
     region = box if box is not None else (slice(None),) * labels.ndim
     shifted = shifted_labels(labels)
+    # Pixels of present classes that are not wanted become zeros of the inside transform:
+    # to a wanted pixel they are "another label" either way, so its distance is the same
+    # bits, and the transform skips them (the background is most of the image).
+    others_present = len(wanted) < len(present)
     two_sided = None  # both sides of the only interface, when two classes are present
     if len(present) == 2:
         two_sided = distance_to_other_label(shifted, spacing)
     if convention == "paper":
         # the shifted labels with 0 at every interface (a product: 5x faster than where)
-        zeros_at_interfaces = shifted[region] * ~interface_mask(shifted, box)
-        inside = distance_to_other_label(zeros_at_interfaces, spacing)
+        keep = ~interface_mask(shifted, box)
+        if others_present:
+            keep &= wanted_pixels[region]
+        inside = distance_to_other_label(shifted[region] * keep, spacing)
     else:
         if two_sided is not None:
             inside = two_sided[region]
+        elif others_present:
+            inside = distance_to_other_label(shifted[region] * wanted_pixels[region], spacing)
         else:
             inside = distance_to_other_label(shifted[region], spacing)
         if convention == "official":
@@ -217,10 +227,11 @@ def _signed_from_labels(
 CROP_MIN_PIXELS = 8192
 
 
-def _inside_box(masks: dict[int, Any], shape: tuple[int, ...], xp: Any) -> tuple[slice, ...] | None:
-    """Where the inside transform of the classes of ``masks`` must run: their bounding
-    box grown by one pixel, or None for the whole image (the box is the whole image, the
-    image has fewer than :data:`CROP_MIN_PIXELS` pixels, or the arrays are CuPy's).
+def _inside_box(pixels: Any, shape: tuple[int, ...], xp: Any) -> tuple[slice, ...] | None:
+    """Where the inside transform of the selected classes' ``pixels`` (a boolean mask)
+    must run: their bounding box grown by one pixel, or None for the whole image (the
+    box is the whole image, the image has fewer than :data:`CROP_MIN_PIXELS` pixels, or
+    the arrays are CuPy's).
 
     Exact, not an approximation: a pixel y outside the box is never the nearest other
     label of a pixel x of these classes, because clamping y onto the box gives a pixel
@@ -233,7 +244,7 @@ def _inside_box(masks: dict[int, Any], shape: tuple[int, ...], xp: Any) -> tuple
     """
     if xp is not np or math.prod(shape) < CROP_MIN_PIXELS:
         return None
-    box = bounding_box(functools.reduce(np.logical_or, masks.values()), margin=1)
+    box = bounding_box(pixels, margin=1)
     if all(b.stop - b.start == n for b, n in zip(box, shape, strict=True)):
         return None
     return box
