@@ -10,7 +10,7 @@ forward, backward and Adam update of the CPU configs' networks with deep supervi
 It reports the median step time of CE + 0.05 boundary over the median of CE alone
 (same network and same random draws), the issue's target being at most 1.05x.
 
-Two loaders per setting:
+Three runs per setting:
 
 - ``num_workers=0`` (the shipped default): the batch is prepared in the training
   process, so every map is on the step's clock. The two losses alternate step by step.
@@ -20,6 +20,12 @@ Two loaders per setting:
   alternate in blocks so that one worker at a time is busy, as in a run; each block's
   first ``2 * num_workers`` steps (batches prefetched while the other block ran) are
   not timed.
+- ``num_workers=0`` with PyTorch on one thread: what one core's work the boundary term
+  adds, without the interplay of PyTorch's OpenMP threads and the single-threaded map
+  code on a 2-core machine.
+
+Each ratio is a median over ``3 * repeats`` steps per loss (``4 * repeats`` with a
+worker): on a shared machine five steps left a noise of about +-0.03.
 
 - 3D: a 3D U-Net (8 channels, depth 3, instance norm) on batches of 4 32x48x32
   patches from hippocampus-sized synthetic volumes (36x50x36, 3 classes).
@@ -54,6 +60,9 @@ from boundaryloss.training.data import map_transforms
 
 #: The loaders compared (see the module docstring).
 NUM_WORKERS = (0, 1)
+#: Steps per loss and repeat with ``num_workers=0`` (one per round, the losses
+#: alternating step by step).
+STEPS_PER_REPEAT = 3
 
 SETTINGS = {
     "3D U-Net (8 ch, depth 3), batch 4, 32x48x32 patches, 3 classes": {
@@ -158,7 +167,21 @@ def endless(loader):
         yield from loader
 
 
-def run_setting(setting: dict, repeats: int, num_workers: int = 0) -> dict:
+def run_setting(
+    setting: dict, repeats: int, num_workers: int = 0, threads: int | None = None
+) -> dict:
+    """Median step times of CE and CE + boundary; ``threads`` sets PyTorch's threads for
+    the run (restored after it), None keeps the process's setting."""
+    previous = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        return _run_setting(setting, repeats, num_workers)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _run_setting(setting: dict, repeats: int, num_workers: int) -> dict:
     torch.manual_seed(0)
     model = UNet(
         1,
@@ -187,8 +210,9 @@ def run_setting(setting: dict, repeats: int, num_workers: int = 0) -> dict:
     # prefetched while the other loss's block ran, so they are not timed.
     prefetched = 2 * num_workers
     block = prefetched + (1 if num_workers == 0 else 4)
+    rounds = repeats * (STEPS_PER_REPEAT if num_workers == 0 else 1)
     times: dict[str, list[float]] = {"ce": [], "ce_boundary": []}
-    for i in range(repeats + 1):  # alternating; the first round warms up
+    for i in range(rounds + 1):  # alternating; the first round warms up
         for name, (batches, loss_fn) in pipelines.items():
             for j in range(block):
                 seconds = step_seconds(model, optimizer, loss_fn, batches)
@@ -196,6 +220,8 @@ def run_setting(setting: dict, repeats: int, num_workers: int = 0) -> dict:
                     times[name].append(seconds)
     ce, combined = float(np.median(times["ce"])), float(np.median(times["ce_boundary"]))
     return {
+        "torch_threads": torch.get_num_threads(),
+        "timed_steps_per_loss": len(times["ce"]),
         "step_ce_s": ce,
         "step_ce_boundary_s": combined,
         "ce_boundary_over_ce": combined / ce,
@@ -206,11 +232,15 @@ def run_setting(setting: dict, repeats: int, num_workers: int = 0) -> dict:
 def run(
     repeats: int = 5, settings: dict | None = None, num_workers: tuple[int, ...] = NUM_WORKERS
 ) -> dict:
-    return {
-        f"{name}, num_workers={workers}": run_setting(setting, repeats, workers)
-        for name, setting in (settings or SETTINGS).items()
-        for workers in num_workers
-    }
+    results = {}
+    for name, setting in (settings or SETTINGS).items():
+        for workers in num_workers:
+            results[f"{name}, num_workers={workers}"] = run_setting(setting, repeats, workers)
+        if 0 in num_workers:
+            results[f"{name}, num_workers=0, one torch thread"] = run_setting(
+                setting, repeats, 0, threads=1
+            )
+    return results
 
 
 if __name__ == "__main__":
