@@ -9,6 +9,7 @@ import re
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from torch.utils.data import default_collate
 
 from boundaryloss.losses import (
@@ -22,7 +23,7 @@ from boundaryloss.losses import (
     deep_supervision_weights,
     downsample_target,
 )
-from boundaryloss.losses.deep_supervision import SCALE_TARGETS
+from boundaryloss.losses.deep_supervision import SCALE_TARGETS, nearest_exact_indices
 from boundaryloss.maps import MapSpec, signed_distance_map
 from boundaryloss.nets import UNet, supervision_shapes
 
@@ -42,6 +43,45 @@ def test_downsampling_by_two_takes_the_second_voxel_of_each_pair(dims):
     small = downsample_target(target, (4,) * dims)
     expected = target[(slice(None), *(slice(1, None, 2),) * dims)]
     assert torch.equal(small, expected) and small.dtype == target.dtype
+
+
+def test_indices_are_the_voxels_pytorch_nearest_exact_picks():
+    for size in range(1, 401):
+        row = torch.arange(size, dtype=torch.float32)[None, None]
+        for new_size in {
+            1,
+            2,
+            3,
+            size,
+            2 * size,
+            max(1, size // 2),
+            (size + 1) // 2,
+            max(1, size // 3),
+            max(1, size // 4),
+            max(1, size - 1),
+        }:
+            expected = F.interpolate(row, size=new_size, mode="nearest-exact")[0, 0].long()
+            np.testing.assert_array_equal(
+                nearest_exact_indices(size, new_size),
+                expected.numpy(),
+                err_msg=f"{size}->{new_size}",
+            )
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+def test_downsampling_equals_nearest_exact_interpolation_for_arrays_and_tensors(dims):
+    rng = np.random.default_rng(dims)
+    for _ in range(40):
+        shape = tuple(int(n) for n in rng.integers(3, 70 if dims == 2 else 30, size=dims))
+        small = tuple(int(rng.integers(1, n + 1)) for n in shape)
+        target = torch.from_numpy(rng.integers(0, 4, size=(2, *shape)))
+        expected = F.interpolate(target[:, None].float(), size=small, mode="nearest-exact")
+        expected = expected[:, 0].long()
+        ours = downsample_target(target, small)
+        assert torch.equal(ours, expected) and ours.dtype == torch.int64
+        from_array = downsample_target(target.numpy(), small)
+        assert isinstance(from_array, np.ndarray)
+        np.testing.assert_array_equal(from_array, expected.numpy())
 
 
 def compound():

@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..maps import MapSpec
@@ -52,18 +51,51 @@ def deep_supervision_weights(num_scales: int) -> list[float]:
     return [w / total for w in weights]
 
 
-def downsample_target(target: torch.Tensor, shape: Sequence[int]) -> torch.Tensor:
+def nearest_exact_indices(size: int, new_size: int) -> np.ndarray:
+    """The input index each output index takes when an axis of ``size`` voxels is resized
+    to ``new_size`` by ``F.interpolate(mode="nearest-exact")``:
+    ``min(floor((j + 0.5) * size / new_size), size - 1)``, computed in float32 as
+    PyTorch computes it (float64 picks another voxel for some sizes, e.g. 3 of 400).
+
+    Returns:
+        int64 ``(new_size,)``.
+    """
+    scale = np.float32(size) / np.float32(new_size)
+    positions = np.arange(new_size, dtype=np.float32) + np.float32(0.5)
+    return np.minimum(np.floor(positions * scale).astype(np.int64), size - 1)
+
+
+def downsample_target(target: Any, shape: Sequence[int]) -> Any:
     """Integer labels ``(B, *spatial)`` resampled to ``shape`` by nearest neighbour.
 
-    Uses ``F.interpolate(mode="nearest-exact")`` as nnU-Net does: output voxel ``j``
-    takes input voxel ``floor((j + 0.5) * size / new_size)``, i.e. for a factor of 2 the
-    second voxel of each pair (``target[..., 1::2]``).
+    The voxels ``F.interpolate(mode="nearest-exact")`` picks, as nnU-Net does: output
+    voxel ``j`` takes input voxel ``floor((j + 0.5) * size / new_size)``, i.e. for a
+    factor of 2 the second voxel of each pair (``target[..., 1::2]``). Picked by
+    indexing (:func:`nearest_exact_indices`), with no float copy of the labels and no
+    PyTorch kernel: in a data pipeline, a kernel on several threads leaves PyTorch's
+    OpenMP threads spinning beside the distance transforms that follow.
+
+    Args:
+        target: NumPy array or torch tensor (any device) ``(B, *spatial)``.
+        shape: the spatial shape wanted.
+
+    Returns:
+        the same kind of array, ``(B, *shape)``, same dtype (``target`` itself when it
+        already has ``shape``).
     """
     shape = tuple(int(n) for n in shape)
     if tuple(target.shape[1:]) == shape:
         return target
-    resized = F.interpolate(target[:, None].float(), size=shape, mode="nearest-exact")
-    return resized[:, 0].to(target.dtype)
+    if len(shape) != target.ndim - 1:
+        raise ValueError(
+            f"shape {shape} must have one entry per spatial axis of the target "
+            f"{tuple(target.shape)} (B, *spatial)"
+        )
+    axes = zip(target.shape[1:], shape, strict=True)
+    index = np.ix_(*(nearest_exact_indices(n, m) for n, m in axes))
+    if isinstance(target, torch.Tensor):
+        index = tuple(torch.from_numpy(i).to(target.device) for i in index)
+    return target[(slice(None), *index)]
 
 
 def scaled_spacing(
@@ -88,7 +120,7 @@ def scaled_spacing(
 
 
 def scale_target(
-    label: torch.Tensor,
+    label: Any,
     shape: Sequence[int],
     maps: Sequence[MapSpec],
     num_classes: int,
@@ -97,7 +129,9 @@ def scale_target(
     """One sample's target at a lower scale and the maps of it.
 
     Args:
-        label: full-resolution labels ``(*spatial)``, int64.
+        label: full-resolution labels ``(*spatial)``, int64: a torch tensor (the loss,
+            from the batch) or a NumPy array (the data pipeline, which so runs no
+            PyTorch kernel; the values are the same).
         shape: the output's spatial shape at this scale.
         maps: the maps to compute (each stored under its ``argument``).
         num_classes: C.
@@ -106,14 +140,15 @@ def scale_target(
 
     Returns:
         ``{"label": (*shape) int64, <argument>: (C, *shape) float32, ...}``: the
-        :func:`downsample_target` of ``label`` and its maps.
+        :func:`downsample_target` of ``label`` and its maps, torch tensors (on the
+        label's device).
     """
     small = downsample_target(label[None], shape)[0]
     small_spacing = scaled_spacing(spacing, label.shape, small.shape)
     out = {"label": small}
     for spec in maps:
         out[spec.argument] = spec.compute(small, num_classes, small_spacing)
-    return out
+    return {key: torch.as_tensor(value) for key, value in out.items()}
 
 
 class DeepSupervisionTargets:
@@ -176,10 +211,10 @@ class DeepSupervisionTargets:
             spacing = sample.get("spacing")
         if channel_first:
             label = label[0]
-        if isinstance(label, torch.Tensor):  # a plain tensor, also for a MetaTensor
-            label = torch.as_tensor(label.detach().cpu().numpy(), dtype=torch.int64)
-        else:  # as the datasets' to_tensors: a C-contiguous int64 copy (flips give views)
-            label = torch.from_numpy(np.array(label, dtype=np.int64, order="C"))
+        # a C-contiguous int64 NumPy copy, as the datasets' to_tensors (flips give views)
+        if isinstance(label, torch.Tensor):  # also a MetaTensor
+            label = label.detach().cpu().numpy()
+        label = np.array(label, dtype=np.int64, order="C")
         shapes = [tuple(int(n) for n in s) for s in self.output_shapes(tuple(label.shape))]
         weights = self.weights or deep_supervision_weights(len(shapes))
         if len(weights) != len(shapes):
