@@ -39,7 +39,7 @@ def test_drive_training(tmp_path):
     np.testing.assert_array_equal(case.label, written["21"]["label"] // 255)
     assert case.fov.dtype == bool
     np.testing.assert_array_equal(case.fov, written["21"]["mask"] > 0)
-    assert case.spacing == (1.0, 1.0)
+    assert case.spacing == (1.0, 1.0) and case.spacing_unit == "px"
     assert [p.name for p in case.source] == [
         "21_training.tif",
         "21_manual1.gif",
@@ -71,6 +71,7 @@ def test_stare_layouts(tmp_path):
         for case in source:
             np.testing.assert_array_equal(case.label, written[case.case_id]["label"] // 255)
             assert case.image.shape == (3, *SHAPE_2D) and case.fov.dtype == bool
+            assert case.spacing_unit == "px"
         assert [p.name for p in source.files("im0044")[:2]] == ["im0044.ppm", "im0044.ah.ppm.gz"]
 
 
@@ -129,6 +130,7 @@ def test_chase_db1_flat_layout(tmp_path):
     source = chase_db1(tmp_path, observer="2ndHO")
     assert source.case_ids == ("Image_01L", "Image_01R")
     assert source[1].source[1].name == "Image_01R_2ndHO.png"
+    assert source[1].spacing_unit == "px"
     with pytest.raises(ValueError, match="observer"):
         chase_db1(tmp_path, observer="3rdHO")
 
@@ -279,6 +281,15 @@ def test_bad_mask_values_and_colour_labels(tmp_path):
     images, labels = _folder(tmp_path / "colour", {"a": rgb(np.random.default_rng(0))})
     with pytest.raises(ValueError, match=r"a\.png: label has colour channels that differ"):
         ImageFolderDataset(images, labels)[0]
+
+
+def test_spacing_unit_pixels_unless_given(tmp_path):
+    images, labels = _folder(tmp_path, {"a": binary_255(np.random.default_rng(0))})
+    assert ImageFolderDataset(images, labels)[0].spacing_unit == "px"
+    known = ImageFolderDataset(images, labels, spacing=(0.02, 0.02), spacing_unit="mm")[0]
+    assert known.spacing == (0.02, 0.02) and known.spacing_unit == "mm"
+    with pytest.raises(ValueError, match=r"spacing_unit must be one of \('mm', 'px'\), got 'um'"):
+        ImageFolderDataset(images, labels, spacing_unit="um")
 
 
 def test_bad_arguments(tmp_path):

@@ -50,6 +50,7 @@ def test_msd_4d_channels_last(tmp_path):
     np.testing.assert_array_equal(case.image[1], stored["image"][..., 1])
     np.testing.assert_array_equal(case.label, stored["label"])
     np.testing.assert_allclose(case.spacing, (0.9, 0.8, 2.0), rtol=1e-6)
+    assert case.spacing_unit == "mm"  # the NIfTI header's zooms
     np.testing.assert_allclose(case.affine, affine())
 
 
@@ -61,7 +62,7 @@ def test_nnunet_channel_files_and_v2_labels(tmp_path):
     assert case.image.shape == (2, 9, 7, 6)
     np.testing.assert_array_equal(case.image[1], written["brain_02"]["channels"][1])
     np.testing.assert_array_equal(case.label, written["brain_02"]["label"])  # float32 on disk
-    assert case.label.dtype == np.int64
+    assert case.label.dtype == np.int64 and case.spacing_unit == "mm"
     assert source.label_names == {0: "background", 1: "left", 2: "right"}
     assert [p.name for p in case.source] == [
         "brain_02_0000.nii.gz",
@@ -112,6 +113,7 @@ def test_nnunet_2d_png_with_masks(tmp_path):
         written = write_nnunet_2d(root, rgb_file=rgb_file)
         case = DecathlonDataset(root).load("02")
         assert case.image.shape == (3, *SHAPE_2D) and case.spacing == (1.0, 1.0)
+        assert case.spacing_unit == "px"  # PNG files carry no physical pixel size
         np.testing.assert_allclose(case.image, np.moveaxis(written["02"]["image"], -1, 0) / 255)
         np.testing.assert_array_equal(case.label, written["02"]["label"])
         np.testing.assert_array_equal(case.fov, written["02"]["mask"] > 0)

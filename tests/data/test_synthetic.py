@@ -30,6 +30,7 @@ def test_2d_cases():
         assert case.label.shape == (64, 80) and case.label.dtype == np.int64
         assert set(np.unique(case.label)) == {0, 1}
         assert case.spacing == (1.0, 1.0) and case.fov is None
+        assert case.spacing_unit == "px"
 
 
 def test_3d_cases():
@@ -37,6 +38,7 @@ def test_3d_cases():
     for case in cases:
         assert case.image.shape == (1, 24, 32, 20) and case.ndim == 3
         assert case.label.dtype == np.int64 and case.spacing == (1.0, 1.0, 1.0)
+        assert case.spacing_unit == "px"
         assert np.count_nonzero(case.label) == round(0.02 * 24 * 32 * 20)
     assert cases[0].case_id == "synth3d_0000"
 

@@ -31,7 +31,7 @@ def finished(tmp_path_factory):
 
 def test_compare_writes_report(finished):
     root, _, out = finished
-    assert "Dice (class 1)" in out and "HD95 mm (class 2)" in out
+    assert "Dice (class 1)" in out and "HD95 px (class 2)" in out  # synthetic: pixels
     assert str(root / "tiny" / "report.html") in out
 
     output = root / "tiny"

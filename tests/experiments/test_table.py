@@ -39,9 +39,9 @@ def _records(loss, dice, hd95, seed=0):
     return rows
 
 
-def _table(records, losses=("good", "bad"), reference="good"):
+def _table(records, losses=("good", "bad"), reference="good", unit="mm"):
     stats = compute_statistics(records, list(losses), reference, n_permutations=10000)
-    return stats, build_table(stats, alpha=0.05)
+    return stats, build_table(stats, alpha=0.05, unit=unit)
 
 
 def test_strong_difference_is_significant_and_best_is_bold():
@@ -59,6 +59,15 @@ def test_strong_difference_is_significant_and_best_is_bold():
     assert "| bad | 0.301 ± 0.057 \\* | 9.00 ± 0.00 \\* |" in md
     assert "<b>0.886 ± 0.023</b>" in to_html(header, rows)
     assert "[0.886 ± 0.023]" in to_text(header, rows)
+
+
+def test_hd95_header_names_the_unit():
+    records = _records("good", [0.9, 0.8], [2.0, 3.0]) + _records("bad", [0.5, 0.4], [6.0, 7.0])
+    _, (header, _) = _table(records, unit="px")
+    assert header == ["loss", "Dice (class 1)", "HD95 px (class 1)"]
+    stats = compute_statistics(records, ["good", "bad"], "good")
+    with pytest.raises(ValueError, match="unit must be one of"):
+        build_table(stats, unit="pixels")
 
 
 def test_small_difference_is_not_marked():

@@ -105,6 +105,7 @@ def test_prepared_dataset_test_split_uses_its_masks(tiny_config, drive_root, tmp
     assert main(["evaluate", str(run), "--split", "test", "--checkpoint", "last"]) == 0
     out = capsys.readouterr().out
     assert "2 cases (test)" in out and "inside the field of view (2 cases)" in out
+    assert "; distances (hd, hd95, assd) in px" in out  # prepared PNGs: no physical size
     assert "pixel-level class 1: dice" in out
     rows = read_rows(run / "evaluation_test" / "cases.csv")
     masks = {c: drive(drive_root, "test").load(c).fov.sum() for c in ("01", "02")}
@@ -166,6 +167,8 @@ def test_3d_test_split_is_predicted_with_sliding_windows(tiny_config, tmp_path, 
     )
     summary = evaluate_run(run, split="test", checkpoint="last")
     assert windows[-1] == [8, 8, 8] and summary["fov"] == {"applied": False, "num_cases": 0}
+    assert summary["spacing_unit"] == "mm"  # NIfTI: the header's voxel size
+    assert json.loads((run / "summary.json").read_text())["spacing_unit"] == "mm"
     predictor = Predictor.from_checkpoint(run / "checkpoints" / "last.pt")
     case = DecathlonDataset(root, "test").load("brain_09")
     prediction = predictor.segment(case)

@@ -48,6 +48,14 @@ def test_predict_png(trained_2d, tmp_path):
     assert read_image_2d(tmp_path / "labels.png").shape == (30, 41)
 
 
+def test_read_input_spacing_unit(tmp_path):
+    write_nifti(tmp_path / "scan.nii.gz", np.zeros((6, 5, 4), np.float32), spacing=(0.7, 0.7, 3))
+    write_image_2d(tmp_path / "photo.png", np.zeros((6, 5), np.uint8))
+    scan, photo = read_input(tmp_path / "scan.nii.gz"), read_input(tmp_path / "photo.png")
+    assert scan.spacing_unit == "mm" and scan.spacing == pytest.approx((0.7, 0.7, 3.0))
+    assert photo.spacing_unit == "px" and photo.spacing == (1.0, 1.0)
+
+
 def test_wrong_channels_and_bad_inputs(trained_2d, tmp_path, capsys):
     rgb = np.zeros((8, 8, 3), np.uint8)
     write_image_2d(tmp_path / "rgb.png", rgb)

@@ -81,12 +81,15 @@ def test_validation_equals_evaluate_inside_the_fov(tmp_path, capsys):
     assert row["val_fov_cases"] == 2
     summary = json.loads((run / "summary.json").read_text())
     assert summary["val_fov"] == {"applied": True, "num_cases": 2}
+    assert summary["spacing_unit"] == "px"  # DRIVE's TIFF/GIF files: no physical size
     out = capsys.readouterr()
     assert f"best validation Dice {row['val_dice_mean']:.4f} (inside the field of view)" in out.out
     assert "val Dice" in out.err and "(in FOV)" in out.err
+    assert f"| HD95 {row['val_hd95/1']:.2f} px |" in out.err
 
     evaluation = evaluate_run(run, split="val", checkpoint="last")
     assert evaluation["fov"] == {"applied": True, "num_cases": 2}
+    assert evaluation["spacing_unit"] == "px"
     for metric in ("dice", "hd95"):
         assert row[f"val_{metric}/1"] == pytest.approx(evaluation["metrics"][metric][1]["mean"])
 

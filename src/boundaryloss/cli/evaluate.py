@@ -77,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
     where = f"inside the field of view ({fov['num_cases']} cases)" if fov["applied"] else "no FOV"
     print(
         f"{summary['num_cases']} cases ({summary['split']}), checkpoint "
-        f"{summary['checkpoint']}, {where}"
+        f"{summary['checkpoint']}, {where}; distances (hd, hd95, assd) in "
+        f"{summary['spacing_unit']}"
     )
     for metric, per_class in summary["metrics"].items():
         for cls, stats in per_class.items():

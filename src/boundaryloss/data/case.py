@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+
+from .._validation import check_one_of
+
+#: ``Case.spacing`` in millimetres: a physical voxel size from a file's header (NIfTI).
+MILLIMETRES = "mm"
+#: ``Case.spacing`` in pixels: the image grid's own pixel (voxel) width, for images that
+#: carry no physical size (PNG, TIFF, GIF, JPEG, ... and synthetic data).
+PIXELS = "px"
+#: The units ``Case.spacing`` can be in, as written after a distance ("3.2 mm").
+SPACING_UNITS = (MILLIMETRES, PIXELS)
 
 
 @dataclass
@@ -21,18 +32,30 @@ class Case:
         spacing in mm and the file's 4x4 affine.
         For 2D images the axes are (row, column) and spacing is in pixels (1, 1) unless
         the dataset knows better.
+        ``spacing_unit`` says which: every reader sets it, ``"mm"`` where the spacing is
+        a header's physical voxel size (NIfTI, MSD / nnU-Net 3D), ``"px"`` where the
+        files have none (2D image formats, nnU-Net 2D datasets, synthetic data). Every
+        distance measured on the case (HD95, the image diagonal that stands in for a
+        missed structure, distance maps) is in that unit; resizing or slicing a case
+        keeps it (a resized ``"px"`` case measures in the original image's pixels).
 
     Attributes:
         case_id: unique id within a dataset (e.g. ``"hippocampus_001"``, ``"21"``).
         image: float32 ``(C_in, *spatial)``.
         label: int64 ``(*spatial)`` class indices, or None for unlabelled cases.
-        spacing: physical pixel size per spatial axis.
+        spacing: pixel size per spatial axis, in ``spacing_unit``.
         affine: 4x4 voxel-to-world matrix (NIfTI), or None.
         fov: bool ``(*spatial)`` field-of-view mask (retinal images), or None; evaluation
             scores inside it only (:func:`~boundaryloss.data.fov.restrict_to_fov`).
         source: the file(s) the case was read from, for error messages and writing
             predictions back in the input's format.
         meta: anything else a reader knows (modalities, frame, observer, ...).
+        spacing_unit: ``"mm"`` (:data:`MILLIMETRES`, the default) or ``"px"``
+            (:data:`PIXELS`), see the convention above.
+
+    Raises:
+        ValueError: arrays of inconsistent shapes, a spacing without one value per
+            spatial axis, or an unknown ``spacing_unit``.
     """
 
     case_id: str
@@ -43,6 +66,7 @@ class Case:
     fov: np.ndarray | None = None
     source: tuple[Path, ...] = ()
     meta: dict = field(default_factory=dict)
+    spacing_unit: str = MILLIMETRES
 
     def __post_init__(self) -> None:
         spatial = self.image.shape[1:]
@@ -67,6 +91,7 @@ class Case:
                 f"spatial axis ({len(spatial)})"
             )
         self.spacing = tuple(float(s) for s in self.spacing)
+        check_one_of(self.spacing_unit, SPACING_UNITS, f"case {self.case_id}: spacing_unit")
 
     @property
     def spatial_shape(self) -> tuple[int, ...]:
@@ -80,3 +105,19 @@ class Case:
     def with_arrays(self, **changes) -> Case:
         """A copy with some fields replaced (arrays are not copied)."""
         return replace(self, **changes)
+
+
+def shared_spacing_unit(units: Iterable[str]) -> str:
+    """The one unit of a set of cases' ``spacing_unit`` values: the unit of every distance
+    measured on them, to be averaged together (:data:`MILLIMETRES` when there are none).
+
+    Raises:
+        ValueError: the cases measure in different units.
+    """
+    found = sorted(set(units))
+    if len(found) > 1:
+        raise ValueError(
+            f"the cases' spacing is in different units ({', '.join(found)}); distances in "
+            "different units cannot be averaged"
+        )
+    return found[0] if found else MILLIMETRES

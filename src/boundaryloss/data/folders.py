@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 
 from .._validation import check_one_of, is_integral
-from .case import Case
+from .case import PIXELS, SPACING_UNITS, Case
 from .fov import solid_fov
 from .io import read_grey_2d, read_image_channels, read_mask_2d
 from .source import CaseSource
@@ -43,7 +43,8 @@ class ImageFolderDataset(CaseSource):
         values are class indices (every value < ``num_classes``, or < 32 when that is
         not given), unless ``label_values`` maps stored values to classes. ``fov`` is
         a bool ``(H, W)`` mask from a mask file ({0, 255} or {0, 1}) or computed from
-        the image, else None. ``spacing`` is in pixels, (1, 1) by default.
+        the image, else None. ``spacing`` is in pixels, (1, 1) by default
+        (``spacing_unit`` ``"px"``: the image files carry no physical pixel size).
 
     Args:
         images: folder of image files.
@@ -64,7 +65,9 @@ class ImageFolderDataset(CaseSource):
         id_regex: what ``{id}`` may match (a regular expression), e.g. ``r"\\d+"``.
         on_missing_label: an image without a label file is an ``"error"``, is
             ``"skip"``-ped, or becomes an ``"unlabelled"`` case (label None).
-        spacing: pixel size (row, column).
+        spacing: pixel size (row, column), in ``spacing_unit``.
+        spacing_unit: ``"px"`` (default) or ``"mm"`` when ``spacing`` is a known
+            physical pixel size (see :class:`~boundaryloss.data.case.Case`).
         meta: copied into every case's ``meta`` (e.g. dataset name, observer).
 
     Raises:
@@ -101,6 +104,7 @@ class ImageFolderDataset(CaseSource):
         on_missing_label: Literal["error", "skip", "unlabelled"] = "error",
         spacing: tuple[float, float] = (1.0, 1.0),
         meta: Mapping | None = None,
+        spacing_unit: str = PIXELS,
     ) -> None:
         if on_missing_label not in ("error", "skip", "unlabelled"):
             raise ValueError(
@@ -123,6 +127,7 @@ class ImageFolderDataset(CaseSource):
         self.label_values = None if label_values is None else dict(label_values)
         self.num_classes = num_classes
         self.spacing = spacing
+        self.spacing_unit = check_one_of(spacing_unit, SPACING_UNITS, "spacing_unit")
         self.meta = dict(meta or {})
 
         found = _find_ids(self.images_dir, self.image_patterns, id_regex)
@@ -184,6 +189,7 @@ class ImageFolderDataset(CaseSource):
             image=image,
             label=label,
             spacing=self.spacing,
+            spacing_unit=self.spacing_unit,
             fov=fov,
             source=sources,
             meta=dict(self.meta),

@@ -30,7 +30,7 @@ from typing import Literal
 import numpy as np
 
 from .._validation import is_integral
-from .case import Case
+from .case import MILLIMETRES, PIXELS, Case
 from .geometry import AFFINE_ATOL_MM
 from .io import (
     IMAGE_2D_SUFFIXES,
@@ -56,15 +56,15 @@ class DecathlonDataset(CaseSource):
         an MSD 4D file's last axis becomes the channel axis, nnU-Net ``_0000``,
         ``_0001``... files are stacked in channel order. ``label`` is int64
         ``(X, Y, Z)``; float-stored labels are accepted when integral. ``spacing`` is
-        the image's voxel size in mm (the header's zooms) and ``affine`` its
-        voxel-to-world matrix. ``meta`` holds ``"channels"`` (names, in order) and
-        ``"labels"`` (class index -> name).
+        the image's voxel size in mm (the header's zooms; ``spacing_unit`` ``"mm"``)
+        and ``affine`` its voxel-to-world matrix. ``meta`` holds ``"channels"``
+        (names, in order) and ``"labels"`` (class index -> name).
 
         2D datasets (an image ``file_ending`` such as ``.png``): ``image`` float32
         ``(C_in, H, W)`` scaled to [0, 1] from the file's dtype range (as
         :class:`~boundaryloss.data.folders.ImageFolderDataset`), labels read as stored
-        class indices, spacing (1, 1) pixels, no affine, and ``fov`` from
-        ``masks<Tr|Ts>/<case><ending>`` when that folder exists.
+        class indices, spacing (1, 1) pixels (``spacing_unit`` ``"px"``), no affine,
+        and ``fov`` from ``masks<Tr|Ts>/<case><ending>`` when that folder exists.
 
     Args:
         root: the dataset folder (holding ``imagesTr/`` and usually ``dataset.json``).
@@ -224,6 +224,7 @@ class DecathlonDataset(CaseSource):
             image=image,
             label=label,
             spacing=spacing,
+            spacing_unit=MILLIMETRES,
             affine=affine,
             source=(*image_paths, *([label_path] if label_path else [])),
             meta={
@@ -274,6 +275,7 @@ class DecathlonDataset(CaseSource):
             image=image,
             label=label,
             spacing=(1.0, 1.0),
+            spacing_unit=PIXELS,
             fov=fov,
             source=tuple(sources),
             meta={"dataset": self.name, "channels": self.channels, "labels": self.label_names},

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import ndimage
 
-from .case import Case
+from .case import PIXELS, Case
 
 #: Largest foreground fraction the generators accept.
 MAX_FOREGROUND_FRACTION = 0.3
@@ -75,7 +75,7 @@ def synthetic_2d(
         distractors: add unlabelled faint structures.
 
     Returns:
-        ``n_cases`` :class:`Case` objects.
+        ``n_cases`` :class:`Case` objects, spacing 1 pixel (``spacing_unit`` ``"px"``).
 
     Raises:
         ValueError: an argument out of range.
@@ -104,8 +104,9 @@ def synthetic_3d(
     """Generate 3D cases of thin tubes and small ellipsoids in noise.
 
     As :func:`synthetic_2d`, in three dimensions: ``image`` float32 ``(1, D, H, W)``,
-    ``label`` int64 ``(D, H, W)``, spacing (1, 1, 1), ids ``"synth3d_0000"``...;
-    tubes are 1-3 voxels thick. Each axis of ``shape`` must be at least 8.
+    ``label`` int64 ``(D, H, W)``, spacing (1, 1, 1) voxels (``"px"``), ids
+    ``"synth3d_0000"``...; tubes are 1-3 voxels thick. Each axis of ``shape`` must be at
+    least 8.
     """
     return _generate(
         n_cases, shape, 3, foreground_fraction, num_classes, seed, contrast, noise, distractors
@@ -170,6 +171,7 @@ def _case(index, shape, fraction, num_classes, seed, contrast, noise, distractor
         image=image[None],
         label=label,
         spacing=(1.0,) * ndim,
+        spacing_unit=PIXELS,
         meta={
             "dataset": "synthetic",
             "seed": seed,

@@ -17,6 +17,7 @@ import yaml
 from .._files import check_output_folder, remove_temporaries, write_text_atomically
 from .._lock import DirectoryLock
 from ..config import to_dict
+from ..data.case import PIXELS
 from ..data.slicing import most_foreground_slice
 from ..training.predict import Predictor
 from ..training.run_dir import RunDirectory
@@ -295,6 +296,7 @@ class ReportInputs:
     gradient_rows: Sequence[dict[str, Any]]
     panels: list
     wall_seconds: float
+    unit: str  # of HD95 and the image diagonal: "mm" or "px" (see results.diagonals)
     other_table_md: str | None = None
     other_table_html: str | None = None
 
@@ -302,6 +304,16 @@ class ReportInputs:
 def figures_folder(output: Path) -> Path:
     """Where a comparison's figures go: ``OUTPUT/figures``."""
     return output / "figures"
+
+
+def _unit_sentence(unit: str) -> str:
+    """What the report says about the unit of HD95."""
+    if unit == PIXELS:
+        return (
+            "HD95 is in pixels (px): the dataset's images carry no physical pixel size, so "
+            "distances are counted in pixel widths."
+        )
+    return f"HD95 is in {unit}."
 
 
 def build_report(experiment: Experiment, inputs: ReportInputs) -> Report:
@@ -326,10 +338,11 @@ def build_report(experiment: Experiment, inputs: ReportInputs) -> Report:
         f"in its column at the shown precision (Dice highest, HD95 lowest). '*': the paired "
         f"permutation test against {experiment.reference} gives p < {cfg.report.alpha:g} "
         f"(per-case values averaged over seeds, paired by case id; exact when 2^cases <= "
-        f"{n_perm}, otherwise {n_perm} random sign flips). HD95 is in mm. A missed structure "
-        "(present in the reference, absent from the prediction, or the reverse) has HD95 = "
-        "inf; its HD95 mean and test use the image diagonal (mm) in its place, and the "
-        "number of such misses is shown next to the mean. Per-case values are in cases.csv."
+        f"{n_perm}, otherwise {n_perm} random sign flips). {_unit_sentence(inputs.unit)} A "
+        "missed structure (present in the reference, absent from the prediction, or the "
+        "reverse) has HD95 = inf; its HD95 mean and test use the image diagonal "
+        f"({inputs.unit}) in its place, and the number of such misses is shown next to the "
+        "mean. Per-case values are in cases.csv."
     )
     if inputs.other_table_md is not None and inputs.other_table_html is not None:
         other = other_checkpoint(cfg.report.checkpoint)
@@ -352,12 +365,13 @@ def build_report(experiment: Experiment, inputs: ReportInputs) -> Report:
     report.bullets(inputs.findings)
 
     report.heading("Learning curves")
-    plots.learning_curves(results, losses, figures / "learning_curves.png")
+    plots.learning_curves(results, losses, figures / "learning_curves.png", inputs.unit)
     report.figure(
         Figure(
             figures / "learning_curves.png",
-            "Validation Dice and HD95 per epoch (mean over seeds; band: min-max over seeds). "
-            "Training-time validation counts a missed structure as the image diagonal.",
+            f"Validation Dice and HD95 ({inputs.unit}) per epoch (mean over seeds; band: "
+            "min-max over seeds). Training-time validation counts a missed structure as the "
+            "image diagonal.",
         )
     )
     report.heading("Training stability")
@@ -490,11 +504,12 @@ def _run_compare(experiment: Experiment, resume: bool, log: Callable[[str], None
     outcomes = train_all(experiment, resume=resume, log=log)
     results = collect(experiment, log=log)
     cases = validation_cases(experiment, results[0].val_ids)
-    recs = records(results, diagonals(cases))
+    penalties, unit = diagonals(cases)
+    recs = records(results, penalties)
     stats = compute_statistics(
         recs, experiment.loss_names, experiment.reference, cfg.report.n_permutations
     )
-    header, cells = build_table(stats, cfg.report.alpha)
+    header, cells = build_table(stats, cfg.report.alpha, unit=unit)
     convergence = {
         loss: [
             convergence_epoch(r.history, cfg.report.convergence_fraction)
@@ -511,11 +526,11 @@ def _run_compare(experiment: Experiment, resume: bool, log: Callable[[str], None
     other_name = other_checkpoint(cfg.report.checkpoint)
     if cfg.report.last_epoch:
         other_results = [replace(r, rows=r.other_rows) for r in results]
-        other_recs = records(other_results, diagonals(cases))
+        other_recs = records(other_results, penalties)
         other_stats = compute_statistics(
             other_recs, experiment.loss_names, experiment.reference, cfg.report.n_permutations
         )
-        other_header, other_cells = build_table(other_stats, cfg.report.alpha)
+        other_header, other_cells = build_table(other_stats, cfg.report.alpha, unit=unit)
         other_table = (
             to_markdown(other_header, other_cells),
             to_html(other_header, other_cells),
@@ -541,6 +556,7 @@ def _run_compare(experiment: Experiment, resume: bool, log: Callable[[str], None
             gradient_rows=gradient_rows,
             panels=panels,
             wall_seconds=time.perf_counter() - started,
+            unit=unit,
             other_table_md=other_table[0] if other_table else None,
             other_table_html=other_table[1] if other_table else None,
         ),

@@ -23,19 +23,19 @@ def _by_loss(results: Sequence[RunResult], losses: Sequence[str]) -> dict[str, l
 
 
 def learning_curves(
-    results: Sequence[RunResult], losses: Sequence[str], path: str | os.PathLike
+    results: Sequence[RunResult], losses: Sequence[str], path: str | os.PathLike, unit: str
 ) -> None:
     """Validation Dice and HD95 per epoch for every loss: mean over seeds, min-max band.
 
     HD95 here is the training-time validation value, where a missed structure counts as
-    the image diagonal.
+    the image diagonal; ``unit`` (``"mm"`` or ``"px"``) is the unit of both.
     """
     plt = pyplot()
     colors = _colors(losses)
     fig, axes = plt.subplots(1, 2, figsize=(12, 4))
     panels = (
         ("val_dice_mean", "validation Dice (mean over classes)"),
-        ("val_hd95_mean", "validation HD95 (mm; miss = image diagonal)"),
+        ("val_hd95_mean", f"validation HD95 ({unit}; miss = image diagonal)"),
     )
     for ax, (key, title) in zip(axes, panels, strict=True):
         for loss, runs in _by_loss(results, losses).items():

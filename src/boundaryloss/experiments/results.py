@@ -1,10 +1,11 @@
 """Collect what the runs of an experiment produced: per-case metrics, histories, timing.
 
 Every run is evaluated with :func:`~boundaryloss.training.evaluate.evaluate_run` on the
-validation cases (per-case, per-class Dice and HD95 in mm; a missed structure has HD95
-``inf``), at the report's checkpoint and, when ``report.last_epoch`` is on, at the other
-one too (``best`` and ``last``). Each checkpoint's evaluation is cached on its own, so an
-interrupted comparison resumes without evaluating again: the report's checkpoint in
+validation cases (per-case, per-class Dice and HD95 in the unit of the cases' spacing,
+mm or px: see :func:`diagonals`; a missed structure has HD95 ``inf``), at the report's
+checkpoint and, when ``report.last_epoch`` is on, at the other one too (``best`` and
+``last``). Each checkpoint's evaluation is cached on its own, so an interrupted
+comparison resumes without evaluating again: the report's checkpoint in
 ``RUN_DIR/evaluation`` (the folder of ``boundaryloss evaluate``), the other one in
 ``RUN_DIR/evaluation_best`` or ``RUN_DIR/evaluation_last``; a cache is redone only when
 its checkpoint is newer. When ``best.pt`` and ``last.pt`` hold the same weights (the
@@ -25,6 +26,7 @@ from typing import Any
 
 import torch
 
+from ..data.case import shared_spacing_unit
 from ..data.splits import load_splits, select_cases
 from ..metrics._empty import image_diagonal
 from ..training.checkpoint import load_checkpoint
@@ -239,13 +241,25 @@ def validation_cases(experiment: Experiment, val_ids: Sequence[str]) -> Sequence
     return select_cases(build_cases(experiment.runs[0].config.data), list(val_ids))
 
 
-def diagonals(cases: Sequence) -> dict[str, float]:
-    """Image diagonal (mm) per case id: the finite penalty of a missed structure."""
-    out = {}
+def diagonals(cases: Sequence) -> tuple[dict[str, float], str]:
+    """The image diagonal per case id (the finite penalty of a missed structure) and the
+    unit of every distance measured on the cases (HD95, the diagonal).
+
+    The unit is the cases' :attr:`~boundaryloss.data.case.Case.spacing_unit`, ``"mm"`` or
+    ``"px"``, as the dataset's reader sets it; it is read from the cases, not from the
+    runs' files, so a report rebuilt from runs evaluated before the unit was recorded
+    has it too.
+
+    Raises:
+        ValueError: the cases measure in different units.
+    """
+    out: dict[str, float] = {}
+    units: set[str] = set()
     for i in range(len(cases)):
         case = cases[i]
         out[case.case_id] = image_diagonal(case.spatial_shape, case.spacing)
-    return out
+        units.add(case.spacing_unit)
+    return out, shared_spacing_unit(units)
 
 
 def penalised(value: float, diagonal: float) -> float:

@@ -5,8 +5,10 @@ Rules (also written into the report):
 * Every (case, seed) value enters ``mean ± std`` (population std, ``ddof=0``).
 * A structure present in the reference but absent from the prediction (or the other
   way round) has HD95 ``inf``. The table never averages ``inf`` away: the HD95 column
-  averages *penalised* values, where a miss counts as the image diagonal (mm), and
-  says how many of the values were misses.
+  averages *penalised* values, where a miss counts as the image diagonal, and says how
+  many of the values were misses. HD95 and the diagonal are in the unit of the cases'
+  spacing: mm for NIfTI data, px for 2D image files and synthetic data (the header says
+  which: ``HD95 mm``, ``HD95 px``).
 * Significance against the reference loss: the paired permutation test
   (:func:`~boundaryloss.stats.paired_permutation_test`) on per-case values, each case's
   value averaged over seeds, pairs matched by case id; Dice as it is (a miss is 0), HD95
@@ -31,10 +33,12 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import check_one_of
+from ..data.case import SPACING_UNITS
 from ..stats import bootstrap_ci, paired_permutation_test
 from .results import RunResult, penalised
 
-#: Display precision: Dice, HD95 (mm).
+#: Display precision: Dice, HD95 (mm or px).
 DICE_DIGITS = 3
 HD_DIGITS = 2
 MISSED_STATUSES = ("missed", "spurious")
@@ -175,11 +179,18 @@ def _best(values: list[float], higher: bool) -> float | None:
 
 
 def build_table(
-    stats: Sequence[LossStats], alpha: float = 0.05
+    stats: Sequence[LossStats], alpha: float = 0.05, *, unit: str
 ) -> tuple[list[str], list[list[Cell]]]:
-    """Header and rows of cells: per class a Dice and an HD95 column (and lesion columns)."""
+    """Header and rows of cells: per class a Dice and an HD95 column (and lesion columns).
+
+    Args:
+        unit: the unit of the HD95 values, ``"mm"`` or ``"px"``
+            (:func:`~boundaryloss.experiments.results.diagonals`), shown in the
+            HD95 header (``HD95 px (class 1)``).
+    """
+    check_one_of(unit, SPACING_UNITS, "unit")
     classes = sorted(stats[0].dice) if stats else []
-    columns = [("dice", "Dice", DICE_DIGITS, True), ("hd95", "HD95 mm", HD_DIGITS, False)]
+    columns = [("dice", "Dice", DICE_DIGITS, True), ("hd95", f"HD95 {unit}", HD_DIGITS, False)]
     if stats:
         columns += [c for c in LESION_COLUMNS if c[0] in stats[0].lesion]
     header = ["loss"]

@@ -71,7 +71,8 @@ class DataConfig:
     ``source``: ``synthetic``, ``msd`` (MSD/nnU-Net raw layout, e.g. the output of
     ``boundaryloss prepare``), ``chase_db1``, ``drive`` or ``stare`` (at ``root``).
     3D cases are sliced along ``slice_axis`` when the network is 2D; validation always
-    reassembles whole cases so metrics are 3D and in millimetres.
+    reassembles whole cases so metrics are 3D, with distances in the unit of the cases'
+    spacing (mm for NIfTI data, px for 2D image files and synthetic data).
 
     ``samples_per_epoch``: training samples (patches or slices) drawn per epoch, each
     from a training item (case or slice) in turn, with a new random patch and

@@ -20,6 +20,7 @@ from ..data.augment import (
     RandomIntensity,
     RandomRot90,
 )
+from ..data.case import MILLIMETRES
 from ..data.datasets import CaseDataset, EpochDataset, PatchDataset, SliceDataset
 from ..data.intensity import (
     RandomBrightness,
@@ -328,6 +329,7 @@ class RunData:
     slice_axis: int
     absent_classes: tuple[int, ...] = ()
     sample_shape: tuple[int, ...] = ()  # spatial shape of a training sample (the first)
+    spacing_unit: str = MILLIMETRES  # of the cases' spacing, so of validation HD95
 
 
 def build_run_data(
@@ -406,6 +408,7 @@ def build_run_data(
         slice_axis=data.slice_axis,
         absent_classes=absent_classes(data, cases),
         sample_shape=sample_shape(first.spatial_shape, patch, spatial_dims, data.slice_axis),
+        spacing_unit=first.spacing_unit,
     )
 
 

@@ -251,6 +251,7 @@ class Trainer:
         self.log = EpochLog(
             self.run,
             config.train.epochs,
+            self.data.spacing_unit,
             active=fabric.is_global_zero,
             tensorboard=config.train.tensorboard,
             figures=config.train.figures,
@@ -307,8 +308,9 @@ class Trainer:
     # --- validation -------------------------------------------------------------------
 
     def validate(self) -> dict[str, float]:
-        """3D Dice and HD95 per foreground class on whole validation cases (mm), inside
-        their fields of view; see :class:`~boundaryloss.training.validation.Validator`."""
+        """3D Dice and HD95 per foreground class on whole validation cases (HD95 in the
+        cases' unit, ``data.spacing_unit``: mm or px), inside their fields of view; see
+        :class:`~boundaryloss.training.validation.Validator`."""
         return self.validator(self.model, validation_dataset(self.data), self.fabric.device)
 
     # --- the loop ---------------------------------------------------------------------
@@ -455,6 +457,7 @@ class Trainer:
             "epochs": self.config.train.epochs,
             "best_val_dice_mean": self.policy.best_score,
             "val_fov": self._validation_fov(),
+            "spacing_unit": self.data.spacing_unit,
             "train_seconds": seconds,
             "device": str(self.fabric.device),
             "world_size": self.fabric.world_size,

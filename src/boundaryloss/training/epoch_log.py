@@ -34,10 +34,11 @@ def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def epoch_line(row: dict[str, Any], epochs: int) -> str:
+def epoch_line(row: dict[str, Any], epochs: int, unit: str) -> str:
     """One line per epoch, e.g.
-    ``epoch 3/20 | loss 0.4127 (gdl 0.4, boundary 0.01) | val Dice 0.812 | HD95 3.21 | 4.2s``
-    (``val Dice 0.812 (in FOV)`` when validation scored inside fields of view)."""
+    ``epoch 3/20 | loss 0.4127 (gdl 0.4, boundary 0.01) | val Dice 0.812 | HD95 3.21 mm | 4.2s``
+    (``val Dice 0.812 (in FOV)`` when validation scored inside fields of view; HD95 in
+    ``unit``, the cases' ``"mm"`` or ``"px"``)."""
     parts = [f"epoch {row['epoch']}/{epochs}", f"loss {row['train_loss']:.4f}"]
     terms = {k[5:]: v for k, v in row.items() if k.startswith("term/")}
     if len(terms) > 1:
@@ -47,7 +48,7 @@ def epoch_line(row: dict[str, Any], epochs: int) -> str:
         parts.append(f"val Dice {row['val_dice_mean']:.3f}{inside}")
         hd = [v for k, v in row.items() if k.startswith("val_hd95/")]
         if hd:
-            parts.append(f"HD95 {np.mean(hd):.2f}")
+            parts.append(f"HD95 {np.mean(hd):.2f} {unit}")
     parts.append(f"{row['epoch_seconds']:.1f}s")
     return " | ".join(parts)
 
@@ -59,6 +60,8 @@ class EpochLog:
         run: the run directory (its path may move at the first checkpoint; the log
             follows it because it holds the same :class:`RunDirectory`).
         epochs: the planned number of epochs (for the console line).
+        unit: the unit of the validation HD95, the cases'
+            :attr:`~boundaryloss.data.case.Case.spacing_unit` (``"mm"`` or ``"px"``).
         active: False on the other DDP ranks: then nothing is printed or written.
         tensorboard: also write TensorBoard scalars to ``RUN/tensorboard``.
         figures: redraw ``figures/curves.png`` after each epoch.
@@ -69,6 +72,7 @@ class EpochLog:
         self,
         run: RunDirectory,
         epochs: int,
+        unit: str,
         active: bool = True,
         tensorboard: bool = False,
         figures: bool = True,
@@ -76,6 +80,7 @@ class EpochLog:
     ) -> None:
         self.run = run
         self.epochs = epochs
+        self.unit = unit
         self.active = active
         self.figures = figures
         self.echo = echo
@@ -111,14 +116,14 @@ class EpochLog:
         if not self.active:
             return
         self.metrics.append(row)
-        self.echo(epoch_line(row, self.epochs))
+        self.echo(epoch_line(row, self.epochs, self.unit))
         if self.tensorboard is not None:
             for key, value in row.items():
                 if key != "epoch" and isinstance(value, (int, float)):
                     self.tensorboard.add_scalar(key, value, row["epoch"])
             self.tensorboard.flush()
         if self.figures:
-            learning_curves(self.rows, self.run.figures / "curves.png")
+            learning_curves(self.rows, self.run.figures / "curves.png", self.unit)
 
     def before_move(self) -> None:
         """Close files held open (TensorBoard) before the run directory is renamed."""

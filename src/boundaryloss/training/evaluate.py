@@ -11,6 +11,7 @@ from typing import Any
 from .._files import check_output_folder, write_text_atomically
 from .._lock import DirectoryLock
 from .._validation import check_one_of
+from ..data.case import shared_spacing_unit
 from ..data.fov import restrict_case_to_fov
 from ..data.splits import load_splits, select_cases
 from ..metrics import SegmentationEvaluator
@@ -68,7 +69,10 @@ def evaluate_run(
     see :func:`~boundaryloss.data.fov.restrict_case_to_fov`. The CSV says per row whether the FOV
     was applied (``fov``) and how many pixels were scored; the summary holds the mean
     of per-image scores (``metrics``) and the scores of the counts pooled over every
-    image (``pixel_level``, see :mod:`~boundaryloss.training.pixel_level`).
+    image (``pixel_level``, see :mod:`~boundaryloss.training.pixel_level`). Distances
+    (``hd``, ``hd95``, ``assd``) are in the unit of the cases' spacing, which the summary
+    states as ``spacing_unit``: ``"mm"`` for NIfTI data, ``"px"`` for 2D image files and
+    synthetic data (:class:`~boundaryloss.data.case.Case`).
 
     Args:
         run_dir: a training run directory.
@@ -136,6 +140,7 @@ def evaluate_run(
     pixels = PixelLevel(range(1, data_config.num_classes))
     extra: dict[tuple[str, int], dict[str, Any]] = {}
     fov_cases = 0
+    units: set[str] = set()
     for i in range(len(cases)):
         case = cases[i]
         if case.label is None:
@@ -148,6 +153,7 @@ def evaluate_run(
             predictor.segment(case), case.label, case.fov, case.case_id
         )
         fov_cases += int(case.fov is not None)
+        units.add(case.spacing_unit)
         evaluator.update(case.case_id, prediction, reference, spacing=case.spacing)
         for cls, counts in pixels.update(prediction, reference, case.fov).items():
             extra[(case.case_id, cls)] = {
@@ -163,6 +169,7 @@ def evaluate_run(
         "data_root": data_config.root,
         "num_cases": len(cases),
         "missing": missing,
+        "spacing_unit": shared_spacing_unit(units),
         "fov": {"applied": fov_cases > 0, "num_cases": fov_cases},
         "lesion": lesion,
         "metrics": evaluator.summary(confidence=0.95),

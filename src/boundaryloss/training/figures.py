@@ -28,15 +28,16 @@ def save_figure(fig, path: str | os.PathLike) -> None:
     pyplot().close(fig)
 
 
-def learning_curves(rows: Sequence[dict[str, Any]], path: str | os.PathLike) -> None:
-    """Training loss and loss weights, validation Dice and HD95 per class, over epochs."""
+def learning_curves(rows: Sequence[dict[str, Any]], path: str | os.PathLike, unit: str) -> None:
+    """Training loss and loss weights, validation Dice and HD95 per class (in ``unit``,
+    ``"mm"`` or ``"px"``), over epochs."""
     plt = pyplot()
     epochs = [row["epoch"] for row in rows]
     panels = [
         ("loss", [k for k in rows[-1] if k == "train_loss" or k.startswith("term/")]),
         ("loss weights", [k for k in rows[-1] if k.startswith("weight/")]),
         ("validation Dice", [k for k in rows[-1] if k.startswith("val_dice/")]),
-        ("validation HD95 (mm)", [k for k in rows[-1] if k.startswith("val_hd95/")]),
+        (f"validation HD95 ({unit})", [k for k in rows[-1] if k.startswith("val_hd95/")]),
     ]
     fig, axes = plt.subplots(1, 4, figsize=(17, 3.6))
     for ax, (title, keys) in zip(axes, panels, strict=True):

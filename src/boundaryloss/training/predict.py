@@ -12,7 +12,7 @@ import torch
 from scipy import ndimage
 
 from .._files import TEMP_MARKER, final_suffix
-from ..data.case import Case
+from ..data.case import MILLIMETRES, PIXELS, Case
 from ..data.io import (
     IMAGE_2D_SUFFIXES,
     LOSSLESS_2D_SUFFIXES,
@@ -173,13 +173,14 @@ def read_input(path: Path) -> Case:
             image.astype(np.float32),
             None,
             spacing,
+            spacing_unit=MILLIMETRES,
             affine=np.asarray(nifti.affine, dtype=np.float64),
             source=(path,),
             meta={STORED_SHAPE: data.shape[:3], NIFTI_HEADER: nifti.header},
         )
     if has_suffix(path, IMAGE_2D_SUFFIXES):
         image = read_image_channels(path)
-        return Case(path.name, image, None, (1.0, 1.0), source=(path,))
+        return Case(path.name, image, None, (1.0, 1.0), source=(path,), spacing_unit=PIXELS)
     raise ValueError(
         f"{path}: unsupported file type; expected NIfTI ({', '.join(NIFTI_SUFFIXES)}) or a 2D "
         f"image ({', '.join(IMAGE_2D_SUFFIXES)})"

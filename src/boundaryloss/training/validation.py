@@ -1,5 +1,6 @@
-"""Validation during training: whole cases, 3D Dice and HD95 per class in mm, scored
-inside each case's field of view as ``boundaryloss evaluate`` scores it."""
+"""Validation during training: whole cases, 3D Dice and HD95 per class (in the unit of
+the cases' spacing, mm or px), scored inside each case's field of view as
+``boundaryloss evaluate`` scores it."""
 
 from __future__ import annotations
 
