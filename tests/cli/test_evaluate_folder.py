@@ -72,7 +72,7 @@ def test_nifti_with_spacing_and_lesion_metrics(nifti_folders, tmp_path, capsys):
         os.umask(old)
     assert code == 0
     printed = capsys.readouterr().out
-    assert "2 cases; no FOV mask; spacing from the NIfTI headers (mm)" in printed
+    assert "2 cases; no FOV mask; spacing from the NIfTI headers (mm); avd_ml in ml" in printed
     rows = {row["case"]: row for row in _rows(out)}
     assert set(rows) == {"a", "b"}
     voxel_ml = math.prod(SPACING) / 1000
@@ -95,6 +95,8 @@ def test_nifti_with_spacing_and_lesion_metrics(nifti_folders, tmp_path, capsys):
     assert summary["fov_applied"] is False
     assert summary["num_cases"] == 2
     assert summary["lesion"]["f1"] == "wmh"
+    assert summary["volume_difference"] == "avd_ml"  # NIfTI: a physical volume
+    assert "avd_voxels" not in rows["a"]
     dices = [float(rows[c]["dice"]) for c in ("a", "b")]
     assert summary["metrics"]["dice"]["1"]["mean"] == pytest.approx(np.mean(dices))
     for path in (out, out.with_suffix(".json")):
@@ -195,14 +197,35 @@ def test_fov_is_applied_by_restrict_case_to_fov(png_folders, monkeypatch):
         )
 
 
-def test_png_lesion_metrics_in_2d(png_folders):
+def test_png_lesion_metrics_in_2d(png_folders, tmp_path, capsys):
     pred_dir, ref_dir, mask_dir = png_folders
     result = evaluate_folder(pred_dir, ref_dir, mask_dir=mask_dir, id_regex=r"^(\d+)_", lesion=True)
-    assert "avd_ml" not in result.evaluator.metrics  # 2D: no volume in ml
+    # 2D images have no physical pixel size: the volume difference is a pixel count.
+    assert "avd_ml" not in result.evaluator.metrics
+    assert result.summary["volume_difference"] == "avd_voxels"
+    for index, number in enumerate(("01", "02")):
+        fov = np.asarray(Image.open(mask_dir / f"{number}_test_mask.gif")) != 0
+        pred = np.asarray(Image.open(pred_dir / f"{number}_test.png")) == 255
+        ref = np.asarray(Image.open(ref_dir / f"{number}_manual1.gif")) != 0
+        expected = abs(int((pred & fov).sum()) - int((ref & fov).sum()))
+        assert result.evaluator.values("avd_voxels", 1)[index] == expected
+    assert list(result.evaluator.values("avd_voxels", 1)) == [1.0, 0.0]  # 5 vs 6 pixels; perfect
     # Image 1: one reference segment, predicted segment + one spurious pixel (8-connected
     # to nothing): recall 1, precision 1/2.
     assert result.evaluator.values("lesion_precision", 1)[0] == pytest.approx(0.5)
     assert result.evaluator.values("lesion_recall", 1)[0] == 1.0
+    args = [str(pred_dir), str(ref_dir), "--mask-dir", str(mask_dir), "--id-regex", r"^(\d+)_"]
+    assert main(["evaluate-folder", *args, "--lesion"]) == 0
+    assert "distances in pixels; avd_voxels in voxels" in capsys.readouterr().out
+
+
+def test_help_gives_the_nsd_tolerance_in_mm_or_pixels(capsys):
+    with pytest.raises(SystemExit):
+        main(["evaluate-folder", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "NSD tolerance for 'nsd', in the unit of the distances: mm for NIfTI files, " in text
+    assert "pixels for 2D images" in text
+    assert "tolerance (mm)" not in text
 
 
 def test_unmatched_ids_are_listed(nifti_folders, tmp_path, capsys):

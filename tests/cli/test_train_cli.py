@@ -31,8 +31,13 @@ def test_train_then_evaluate(tmp_path, capsys):
     lesion_dir = tmp_path / "lesion"
     args = ["evaluate", str(tmp_path / "cli"), "--lesion", "--output", str(lesion_dir)]
     assert main([*args, "--checkpoint", "last"]) == 0
-    assert "lesion_f1 class 1" in capsys.readouterr().out
-    assert json.loads((lesion_dir / "summary.json").read_text())["lesion"] is True
+    out = capsys.readouterr().out
+    assert "lesion_f1 class 1" in out
+    # Synthetic 2D images: spacing in px, so the volume difference is a pixel count.
+    assert "distances (hd, hd95, assd) in px; avd_voxels in voxels" in out
+    assert "avd_voxels class 1" in out and "avd_ml" not in out
+    summary = json.loads((lesion_dir / "summary.json").read_text())
+    assert summary["lesion"] is True and summary["volume_difference"] == "avd_voxels"
 
 
 def test_bad_configuration_is_one_line(tmp_path, capsys):

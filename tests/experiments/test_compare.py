@@ -106,6 +106,11 @@ def test_lesion_report_reuses_runs_and_adds_lesion_columns(finished):
     result = run_compare(load_experiment(lesion_path), log=lambda line: None)
     assert "lesion F1 (class 2)" in result.table_text
     assert "lesion recall (class 1)" in result.table_text
+    # Synthetic data: spacing in px, so the volume difference is a pixel count.
+    assert "AVD voxels (class 1)" in result.table_text and "AVD ml" not in result.table_text
+    md = result.markdown.read_text()
+    assert "AVD is the absolute volume difference in voxels (pixels in 2D)" in md
+    assert "in ml" not in md
     f1 = result.statistics[1].lesion["lesion_f1"][1]
     assert f1.pvalue is not None and f1.ci is not None and f1.ci[0] <= f1.mean <= f1.ci[1]
     assert all("lesion_f1" in record for record in result.records)

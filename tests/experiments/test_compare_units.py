@@ -1,12 +1,14 @@
 """The comparison report gives HD95 and its miss penalty in the unit of the dataset's
 spacing: px for 2D image files (a DRIVE folder of TIFF/GIF files), mm for NIfTI (an
-MSD dataset), also when rebuilt from runs whose evaluations predate the unit."""
+MSD dataset), also when rebuilt from runs whose evaluations predate the unit; the lesion
+table's volume difference follows it (a voxel count in px, ml in mm)."""
 
 from __future__ import annotations
 
 import copy
 import json
 import math
+import shutil
 from types import SimpleNamespace
 
 import numpy as np
@@ -68,6 +70,38 @@ def test_report_gives_hd95_in_the_datasets_unit(compared):
         assert "HD95 is in pixels (px): the dataset's images carry no physical" in md
     else:
         assert "HD95 is in mm." in md
+
+
+def test_lesion_table_gives_the_volume_difference_in_that_unit(compared, tmp_path):
+    """With ``report.lesion`` the AVD column is a voxel (here pixel) count for DRIVE's
+    pixel spacing and millilitres for MSD's NIfTI volumes; the report text says which.
+    Run on a copy of the comparison, so the other tests keep their evaluations."""
+    layout, _, path, output, _ = compared
+    unit = LAYOUTS[layout][1]
+    shutil.copytree(output, tmp_path / output.name)
+    data = yaml.safe_load(path.read_text())
+    data["output_dir"] = str(tmp_path)
+    data["report"]["lesion"] = True
+    lesion_path = tmp_path / "lesion.yaml"
+    lesion_path.write_text(yaml.safe_dump(data))
+    lines: list[str] = []
+    result = run_compare(load_experiment(lesion_path), log=lines.append)
+    assert sum("skipped" in line for line in lines) == 2  # the runs are reused
+    md = (tmp_path / output.name / "report.md").read_text()
+    if unit == "px":
+        column, other, title = "avd_voxels", "avd_ml", "AVD voxels"
+        assert "AVD is the absolute volume difference in voxels (pixels in 2D)" in md
+        per_voxel = 1.0
+    else:
+        column, other, title = "avd_ml", "avd_voxels", "AVD ml"
+        assert "AVD is the absolute volume difference in ml." in md
+        per_voxel = math.prod(MSD_SPACING) / 1000  # mm^3 per voxel, 1000 mm^3 per ml
+    assert f"{title} (class 1)" in result.table_text and f"{title} (class 1)" in md
+    assert "AVD ml" not in md if unit == "px" else "AVD voxels" not in md
+    assert result.records and all(other not in record for record in result.records)
+    for record in result.records:
+        count = abs(record["pred_voxels"] - record["ref_voxels"])
+        assert record[column] == pytest.approx(count * per_voxel, rel=1e-5)
 
 
 def test_diagonals_are_in_that_unit(compared):

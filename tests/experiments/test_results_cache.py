@@ -1,4 +1,5 @@
-"""The cached evaluation of a run is redone when it predates fields of view."""
+"""The cached evaluation of a run is redone when it predates fields of view, or the
+volume difference's unit."""
 
 from __future__ import annotations
 
@@ -17,3 +18,26 @@ def test_evaluation_without_fov_field_is_redone(tmp_path):
     summary["fov"] = {"applied": True, "num_cases": 2}
     (tmp_path / "summary.json").write_text(json.dumps(summary))
     assert _evaluation_is_current(tmp_path, checkpoint)
+
+
+def test_lesion_evaluation_with_a_volume_in_ml_of_pixels_is_redone(tmp_path):
+    """A lesion evaluation written before the volume difference followed the spacing
+    unit is redone when its cases are in px (its ``avd_ml`` came from pixel widths) or
+    do not say; one in mm is kept, and so is any that records its volume difference."""
+    checkpoint = tmp_path / "best.pt"
+    checkpoint.write_bytes(b"weights")
+    (tmp_path / "cases.csv").write_text("case\n")
+    base = {"checkpoint": str(checkpoint), "missing": "inf", "fov": {}, "lesion": True}
+    expected = [
+        ({"spacing_unit": "px"}, False),
+        ({}, False),
+        ({"spacing_unit": "mm"}, True),
+        ({"spacing_unit": "px", "volume_difference": "avd_voxels"}, True),
+        ({"spacing_unit": "mm", "volume_difference": None}, True),
+    ]
+    for fields, current in expected:
+        (tmp_path / "summary.json").write_text(json.dumps({**base, **fields}))
+        assert _evaluation_is_current(tmp_path, checkpoint, lesion=True) is current, fields
+    # Without lesion metrics there is no volume difference to be wrong.
+    (tmp_path / "summary.json").write_text(json.dumps({**base, "lesion": False}))
+    assert _evaluation_is_current(tmp_path, checkpoint, lesion=False)

@@ -145,3 +145,18 @@ def test_lesion_columns_with_permutation_test_and_bootstrap_ci():
     assert rows[0][4].bold and not rows[1][4].bold  # lower volume difference is better
     plain, (plain_header, _) = _table(_records("good", [0.9], [2.0]), losses=("good",))
     assert plain[0].lesion == {} and len(plain_header) == 3
+
+
+def test_volume_difference_in_voxels_for_pixel_data():
+    """Cases whose spacing is in px have their volume difference as a voxel count, under
+    its own header (never "ml"), lower being better."""
+    good = _records("good", [0.9] * 4, [2.0] * 4)
+    bad = _records("bad", [0.5] * 4, [6.0] * 4)
+    for row, count in zip(good + bad, [3, 1, 2, 2, 40, 38, 41, 39], strict=True):
+        row["avd_voxels"] = float(count)
+    stats, (header, rows) = _table(good + bad, unit="px")
+    assert header == ["loss", "Dice (class 1)", "HD95 px (class 1)", "AVD voxels (class 1)"]
+    assert not any("ml" in title for title in header)
+    assert rows[0][3].text.startswith("2.0 ± 0.7 [")  # mean ± population std of 3, 1, 2, 2
+    assert rows[0][3].bold and not rows[1][3].bold
+    assert stats[1].lesion["avd_voxels"][1].mean == pytest.approx(39.5)

@@ -182,6 +182,26 @@ def test_lesion_true_uses_default_options_and_avd_ml_needs_3d():
         SegmentationEvaluator(lesion="yes")
 
 
+def test_volume_differences_are_added_by_name_only():
+    """``lesion=True`` adds no absolute volume difference: its unit (ml or voxels)
+    depends on the spacing's, which the caller knows; named, each is the function's."""
+    assert not {"avd_ml", "avd_voxels"} & set(DEFAULT_LESION_METRICS)
+    assert "avd_percent" in DEFAULT_LESION_METRICS
+    ev = SegmentationEvaluator(
+        metrics=("avd_voxels", "avd_ml"), num_classes=3, spacing=SPACING, lesion=True
+    )
+    for case_id, (pred, ref) in _cases().items():
+        ev.update(case_id, pred, ref)
+        rows = {row["class"]: row for row in ev.rows() if row["case"] == case_id}
+        for cls, row in rows.items():
+            count = abs(int(np.count_nonzero(pred == cls)) - int(np.count_nonzero(ref == cls)))
+            assert row["avd_voxels"] == count
+            assert row["avd_ml"] == pytest.approx(count * math.prod(SPACING) / 1000)
+    ev2d = SegmentationEvaluator(metrics=("avd_voxels",), spacing=(0.5, 0.5))
+    ev2d.update("a", np.array([[1, 1, 1, 0, 0, 1]]), np.array([[1, 0, 1, 0, 0, 0]]))
+    assert ev2d.rows()[0]["avd_voxels"] == 2.0  # pixels in 2D, the spacing unused
+
+
 def test_csv_permissions_follow_umask(tmp_path):
     ev = SegmentationEvaluator(metrics=("dice",))
     ev.update("a", np.ones((3, 3), int), np.ones((3, 3), int))

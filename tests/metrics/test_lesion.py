@@ -19,6 +19,7 @@ from boundaryloss.metrics import (
     lesion_precision,
     lesion_recall,
 )
+from boundaryloss.metrics.lesion import absolute_volume_metric
 
 sitk = pytest.importorskip("SimpleITK")
 
@@ -131,6 +132,8 @@ def test_hand_computed_3d():
         1: pytest.approx(0.009)
     }
     assert absolute_volume_difference(pred, ref, unit="percent") == {1: pytest.approx(100 / 7)}
+    # In voxels: 8 - 7 = 1, whatever the spacing.
+    assert absolute_volume_difference(pred, ref, spacing=(2.0, 1.5, 3.0), unit="voxels") == {1: 1.0}
 
 
 def test_matches_wmh_and_isles_on_hand_made_case():
@@ -161,6 +164,31 @@ def test_matches_wmh_and_isles_on_random_lesions(seed):
     assert absolute_volume_difference(pred, ref, unit="percent")[1] == pytest.approx(
         wmh_avd(ref, pred)
     )
+    # In voxels: ISLES's difference with a voxel volume of 1, the spacing ignored.
+    assert absolute_volume_difference(pred, ref, spacing=spacing, unit="voxels")[1] == (
+        isles_volume_difference(ref, pred, 1.0)
+    )
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_volume_difference_in_voxels_in_2d(seed):
+    """A pixel count in 2D (where ml is refused), from the masks' sums."""
+    rng = np.random.default_rng(seed)
+    ref = rng.random((20, 23)) < 0.15
+    pred = rng.random((20, 23)) < 0.1 + 0.05 * seed
+    expected = abs(int(pred.sum()) - int(ref.sum()))
+    assert absolute_volume_difference(pred, ref, unit="voxels") == {1: float(expected)}
+    assert absolute_volume_difference(pred, ref, spacing=(0.5, 3.0), unit="voxels") == {
+        1: float(expected)
+    }
+
+
+@pytest.mark.parametrize(
+    ("ndim", "spacing_in_mm", "expected"),
+    [(3, True, "avd_ml"), (2, True, None), (3, False, "avd_voxels"), (2, False, "avd_voxels")],
+)
+def test_absolute_volume_metric_follows_the_spacing_unit(ndim, spacing_in_mm, expected):
+    assert absolute_volume_metric(ndim, spacing_in_mm) == expected
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -244,6 +272,7 @@ def test_both_empty(empty):
         lesion_count_difference(zero, zero, empty=empty)[1],
         absolute_volume_difference(zero, zero, empty=empty)[1],
         absolute_volume_difference(zero, zero, unit="percent", empty=empty)[1],
+        absolute_volume_difference(zero, zero, unit="voxels", empty=empty)[1],
     ):
         assert value == pytest.approx(difference, nan_ok=True)
     assert lesion_detection(zero, zero)[1] == LesionDetection(0, 0, 0, 0)
@@ -266,6 +295,7 @@ def test_only_reference_empty():
     assert isles_lesion_f1(ref > 0, pred > 0) == 0.0
     assert lesion_count_difference(pred, ref) == {1: 2.0}
     assert absolute_volume_difference(pred, ref, spacing=(1, 2, 5)) == {1: pytest.approx(0.03)}
+    assert absolute_volume_difference(pred, ref, spacing=(1, 2, 5), unit="voxels") == {1: 3.0}
     assert absolute_volume_difference(pred, ref, unit="percent") == {1: math.inf}
 
 
@@ -281,6 +311,7 @@ def test_only_prediction_empty():
     assert lesion_count_difference(pred, ref) == {1: 1.0}
     assert absolute_volume_difference(pred, ref, unit="percent") == {1: 100.0}
     assert absolute_volume_difference(pred, ref) == {1: pytest.approx(0.001)}
+    assert absolute_volume_difference(pred, ref, unit="voxels") == {1: 1.0}
 
 
 # --- layouts and errors --------------------------------------------------------------------
@@ -315,7 +346,7 @@ def test_multiclass_one_hot_and_torch():
         (lambda a: lesion_detection(a[1], a[1], match="half"), "match must be"),
         (lambda a: lesion_f1(a[1], a[1], f1="brats"), "f1 must be one of"),
         (lambda a: lesion_recall(a[1], a[1], empty="zero"), "empty must be one of"),
-        (lambda a: absolute_volume_difference(a[0], a[0]), "needs 3 spatial axes"),
+        (lambda a: absolute_volume_difference(a[0], a[0]), "needs 3 spatial axes.*'voxels'"),
         (lambda a: absolute_volume_difference(a[1], a[1], unit="l"), "unit must be one of"),
         (lambda a: lesion_f1(a[1], a[1][0]), "same shape"),
     ],

@@ -43,7 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--lesion",
         action="store_true",
-        help="add lesion-wise metrics (lesion counts, recall, precision, F1, volume differences)",
+        help="add lesion-wise metrics (lesion counts, recall, precision, F1, volume "
+        "differences: in percent, and in ml for 3D NIfTI data or as a voxel count for "
+        "2D image files and synthetic data, whose spacing is in px)",
     )
     parser.add_argument(
         "--mirror",
@@ -59,6 +61,7 @@ def _fmt(value: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..metrics.lesion import ABSOLUTE_VOLUME_UNITS
     from ..training.evaluate import evaluate_run
     from ..training.pixel_level import PIXEL_SCORES
 
@@ -75,10 +78,12 @@ def run(args: argparse.Namespace) -> int:
     )
     fov = summary["fov"]
     where = f"inside the field of view ({fov['num_cases']} cases)" if fov["applied"] else "no FOV"
+    volume = summary["volume_difference"]
+    volume_unit = f"; {volume} in {ABSOLUTE_VOLUME_UNITS[volume]}" if volume else ""
     print(
         f"{summary['num_cases']} cases ({summary['split']}), checkpoint "
         f"{summary['checkpoint']}, {where}; distances (hd, hd95, assd) in "
-        f"{summary['spacing_unit']}"
+        f"{summary['spacing_unit']}{volume_unit}"
     )
     for metric, per_class in summary["metrics"].items():
         for cls, stats in per_class.items():

@@ -1,11 +1,12 @@
 """``boundaryloss evaluate-folder PRED_DIR REF_DIR``: score predictions made by any tool.
 
 Cases are matched by file name (without .nii.gz/.nii/.png/...); spacing comes from the
-NIfTI headers. Prints per-image (mean over cases, with a 95 % bootstrap confidence
-interval) and pixel-level (pooled) aggregates;
-with --output FILE.csv writes the per-case, per-class table there and the summary to
-FILE.json (a FILE.json it did not write is refused, not replaced). Nothing is written
-inside PRED_DIR or REF_DIR unless --output points there.
+NIfTI headers, in mm; 2D images have none, so their distances, --nsd-tolerance and
+lesion volume differences are in pixels. Prints per-image (mean over cases, with a 95 %
+bootstrap confidence interval) and pixel-level (pooled) aggregates; with --output
+FILE.csv writes the per-case, per-class table there and the summary to FILE.json (a
+FILE.json it did not write is refused, not replaced). Nothing is written inside PRED_DIR
+or REF_DIR unless --output points there.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--lesion",
         action="store_true",
         help="add lesion-wise metrics: lesion counts, recall, precision, F1, count and "
-        "volume differences (WMH 2017 / ISLES 2022 definitions)",
+        "volume differences (WMH 2017 / ISLES 2022 definitions; the absolute volume "
+        "difference in ml for 3D NIfTI files, as a pixel count for 2D images)",
     )
     parser.add_argument(
         "--connectivity",
@@ -73,7 +75,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--id-regex",
         help="regular expression whose first group is the case id (default: whole name)",
     )
-    parser.add_argument("--nsd-tolerance", type=float, help="NSD tolerance (mm) for 'nsd'")
+    parser.add_argument(
+        "--nsd-tolerance",
+        type=float,
+        help="NSD tolerance for 'nsd', in the unit of the distances: mm for NIfTI files, "
+        "pixels for 2D images",
+    )
     parser.add_argument(
         "--missing",
         default="inf",
@@ -90,6 +97,7 @@ def _fmt(value: float) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ..metrics import LesionOptions
+    from ..metrics.lesion import ABSOLUTE_VOLUME_UNITS
     from ..training.evaluate_folder import DEFAULT_METRICS, evaluate_folder
     from ..training.pixel_level import PIXEL_SCORES
 
@@ -120,7 +128,9 @@ def run(args: argparse.Namespace) -> int:
     )
     summary = result.summary
     fov = f"field of view from {summary['mask_dir']}" if summary["fov_applied"] else "no FOV mask"
-    print(f"{summary['num_cases']} cases; {fov}; spacing {summary['spacing']}")
+    volume = summary["volume_difference"]
+    volume_unit = f"; {volume} in {ABSOLUTE_VOLUME_UNITS[volume]}" if volume else ""
+    print(f"{summary['num_cases']} cases; {fov}; spacing {summary['spacing']}{volume_unit}")
     print("per image (mean [95 % bootstrap CI] / std / median over cases):")
     for metric, per_class in summary["metrics"].items():
         for cls, stats in per_class.items():

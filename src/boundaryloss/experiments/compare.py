@@ -316,6 +316,19 @@ def _unit_sentence(unit: str) -> str:
     return f"HD95 is in {unit}."
 
 
+def _volume_sentence(stats: Sequence[LossStats]) -> str:
+    """What the report says about the unit of the lesion table's volume difference."""
+    columns = stats[0].lesion if stats else {}
+    if "avd_ml" in columns:
+        return " AVD is the absolute volume difference in ml."
+    if "avd_voxels" in columns:
+        return (
+            " AVD is the absolute volume difference in voxels (pixels in 2D): the "
+            "dataset's images carry no physical voxel size, so volumes are voxel counts."
+        )
+    return ""
+
+
 def build_report(experiment: Experiment, inputs: ReportInputs) -> Report:
     """Draw the figures into ``OUTPUT/figures`` and assemble the report."""
     results, convergence = inputs.results, inputs.convergence
@@ -357,8 +370,8 @@ def build_report(experiment: Experiment, inputs: ReportInputs) -> Report:
         report.paragraph(
             "Lesion columns: lesions are 26-connected components in 3D (8 in 2D); a lesion "
             "counts as detected when one voxel overlaps (WMH 2017 / ISLES 2022 evaluation "
-            "code). Lesion F1 is the harmonic mean of lesion precision and recall; AVD is the "
-            "absolute volume difference in ml. In brackets: the 95 % percentile bootstrap "
+            "code). Lesion F1 is the harmonic mean of lesion precision and recall."
+            f"{_volume_sentence(inputs.stats)} In brackets: the 95 % percentile bootstrap "
             "confidence interval of the mean over cases (values averaged over seeds)."
         )
     report.heading("Findings (computed from the results above)")

@@ -8,9 +8,10 @@ checkpoint and, when ``report.last_epoch`` is on, at the other one too (``best``
 comparison resumes without evaluating again: the report's checkpoint in
 ``RUN_DIR/evaluation`` (the folder of ``boundaryloss evaluate``), the other one in
 ``RUN_DIR/evaluation_best`` or ``RUN_DIR/evaluation_last``; a cache is redone only when
-its checkpoint is newer. When ``best.pt`` and ``last.pt`` hold the same weights (the
-best validation Dice came at the last epoch) the second evaluation is not run: the first
-one's rows are reused.
+its checkpoint is newer, its settings differ, or it is a lesion evaluation whose volume
+difference predates the spacing unit (:func:`_volume_difference_is_current`). When
+``best.pt`` and ``last.pt`` hold the same weights (the best validation Dice came at the
+last epoch) the second evaluation is not run: the first one's rows are reused.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 
 import torch
 
-from ..data.case import shared_spacing_unit
+from ..data.case import MILLIMETRES, shared_spacing_unit
 from ..data.splits import load_splits, select_cases
 from ..metrics._empty import image_diagonal
 from ..training.checkpoint import load_checkpoint
@@ -39,7 +40,7 @@ from .config import Experiment, RunSpec
 _INT_COLUMNS = ("class", "pred_voxels", "ref_voxels")
 _FLOAT_COLUMNS = ("dice", "hd95")
 #: Read when present (runs evaluated with ``lesion=True``).
-_LESION_COLUMNS = ("lesion_f1", "lesion_recall", "lesion_precision", "avd_ml")
+_LESION_COLUMNS = ("lesion_f1", "lesion_recall", "lesion_precision", "avd_ml", "avd_voxels")
 #: The checkpoints a comparison can report.
 CHECKPOINTS = ("best", "last")
 
@@ -114,8 +115,21 @@ def _evaluation_is_current(output: Path, checkpoint: Path, lesion: bool = False)
         and saved.get("missing") == "inf"
         and "fov" in saved  # evaluations from before fields of view were applied are redone
         and saved.get("lesion", False) == lesion
+        and (not lesion or _volume_difference_is_current(saved))
         and cases.stat().st_mtime >= checkpoint.stat().st_mtime
     )
+
+
+def _volume_difference_is_current(saved: dict[str, Any]) -> bool:
+    """Whether a lesion evaluation's volume difference is in the unit its cases allow.
+
+    Evaluations written before the volume difference followed the spacing unit (no
+    ``volume_difference`` in the summary) gave cases in px an ``avd_ml`` computed from
+    pixel widths, and none for 2D cases: those are redone, and so are the ones older
+    than the summaries' ``spacing_unit``, which cannot tell; the ones whose cases are in
+    mm are kept (their ``avd_ml`` is unchanged).
+    """
+    return "volume_difference" in saved or saved.get("spacing_unit") == MILLIMETRES
 
 
 def other_checkpoint(checkpoint: str) -> str:

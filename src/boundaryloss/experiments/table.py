@@ -15,11 +15,14 @@ Rules (also written into the report):
   penalised as above. ``*`` marks ``p < alpha``.
 * Best: highest mean Dice, lowest mean penalised HD95, compared at the shown precision
   (ties are all bold).
-* Lesion-wise columns (lesion F1, recall and precision, volume difference in ml, lesion
+* Lesion-wise columns (lesion F1, recall and precision, absolute volume difference, lesion
   count difference; :mod:`boundaryloss.metrics.lesion`) appear when the runs were
-  evaluated with them (a lesion-like task). Each also shows the 95 % percentile bootstrap
-  confidence interval (:func:`~boundaryloss.stats.bootstrap_ci`) of the mean over cases,
-  each case's value averaged over seeds, and gets the same permutation test.
+  evaluated with them (a lesion-like task). The volume difference is in the unit the
+  cases' spacing allows: ``AVD ml`` for 3D cases in mm, ``AVD voxels`` (a voxel, in 2D
+  pixel, count) for cases in px, none for 2D cases in mm. Each also shows the 95 %
+  percentile bootstrap confidence interval (:func:`~boundaryloss.stats.bootstrap_ci`) of
+  the mean over cases, each case's value averaged over seeds, and gets the same
+  permutation test.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ LESION_COLUMNS = (
     ("lesion_recall", "lesion recall", 3, True),
     ("lesion_precision", "lesion precision", 3, True),
     ("avd_ml", "AVD ml", 2, False),
+    ("avd_voxels", "AVD voxels", 1, False),
     ("lesion_count_difference", "lesion count diff.", 1, False),
 )
 BOOTSTRAP_RESAMPLES = 10000

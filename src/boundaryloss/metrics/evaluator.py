@@ -26,7 +26,7 @@ from ._empty import (
 from ._inputs import prepare_case
 from ._surface import surface_distances
 from .hausdorff import check_mode, reduce_hausdorff
-from .lesion import LESION_METRICS, LesionOptions, lesion_values
+from .lesion import ABSOLUTE_VOLUME_UNITS, LESION_METRICS, LesionOptions, lesion_values
 from .overlap import OVERLAP_METRICS, overlap_score
 from .specificity import NEGATIVE_METRICS, check_roi, negative_score
 from .surface_dice import check_tolerance, reduce_surface_dice
@@ -36,9 +36,11 @@ DISTANCE_METRICS = ("hd", "hd95", "assd")
 METRICS = (*OVERLAP_METRICS, *NEGATIVE_METRICS, *DISTANCE_METRICS, "nsd", *LESION_METRICS)
 DEFAULT_METRICS = ("dice", "hd95", "assd")
 BOOTSTRAP_RESAMPLES = 10000
-#: Lesion metrics added by ``lesion=True``: every one that is defined in 2D and 3D
-#: (``"avd_ml"`` needs 3D cases and is added by name).
-DEFAULT_LESION_METRICS = tuple(m for m in LESION_METRICS if m != "avd_ml")
+#: Lesion metrics added by ``lesion=True``: every one whose value does not depend on the
+#: unit of the spacing. The absolute volume differences (``"avd_ml"`` for 3D cases with a
+#: spacing in mm, ``"avd_voxels"`` for a spacing in pixels) are added by name, as
+#: :func:`~boundaryloss.metrics.lesion.absolute_volume_metric` picks.
+DEFAULT_LESION_METRICS = tuple(m for m in LESION_METRICS if m not in ABSOLUTE_VOLUME_UNITS)
 #: Per (case, class) status: both present, present only in the reference (a missed
 #: structure), present only in the prediction (a spurious one), absent from both.
 STATUSES = ("ok", "missed", "spurious", "both_empty")
@@ -108,7 +110,8 @@ class SegmentationEvaluator:
             and the lesion metrics
             ``"lesions_pred"``, ``"lesions_ref"``, ``"lesion_recall"``,
             ``"lesion_precision"``, ``"lesion_f1"``, ``"lesion_count_difference"``,
-            ``"avd_percent"``, ``"avd_ml"`` (see :mod:`boundaryloss.metrics.lesion`).
+            ``"avd_percent"``, ``"avd_ml"``, ``"avd_voxels"`` (see
+            :mod:`boundaryloss.metrics.lesion`).
         num_classes: number of classes of a label map (default 2: a binary mask).
         include_background: evaluate class 0 too.
         classes: explicit class indices to evaluate.
@@ -126,8 +129,10 @@ class SegmentationEvaluator:
             percent) — for lesion-like tasks (WMH, ISLES). ``True`` uses the default
             :class:`~boundaryloss.metrics.LesionOptions` (full connectivity, any overlap, WMH
             F1); a ``LesionOptions`` sets connectivity, matching rule and F1 definition, and
-            also applies to lesion metrics named in ``metrics``. ``"avd_ml"`` (3D only) is
-            added by name.
+            also applies to lesion metrics named in ``metrics``. The absolute volume
+            difference is added by name, in the unit the spacing allows: ``"avd_ml"``
+            (3D, spacing in mm) or ``"avd_voxels"`` (a voxel count, for a spacing in
+            pixels).
 
     Raises:
         ValueError: unknown or duplicate metric names, ``"nsd"`` without a tolerance, or an

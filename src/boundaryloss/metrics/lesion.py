@@ -18,8 +18,11 @@ What the lesion segmentation challenges rank by, per class:
   covers several reference lesions (or the other way round).
 * **Lesion-count difference** ``|lesions(pred) - lesions(ref)|``.
 * **Absolute volume difference** ``|V(pred) - V(ref)|`` in ml (``unit="ml"``, 3D only;
-  ``spacing`` in mm, 1 ml = 1000 mm³) or in percent of the reference volume
-  (``unit="percent"``, voxel counts, so ``spacing`` cancels).
+  ``spacing`` in mm, 1 ml = 1000 mm³), in voxels (``unit="voxels"``, a voxel — in 2D
+  pixel — count, for images whose spacing is in pixels and so has no physical volume)
+  or in percent of the reference volume (``unit="percent"``, voxel counts, so
+  ``spacing`` cancels). :func:`absolute_volume_metric` says which absolute difference
+  (``"avd_ml"`` or ``"avd_voxels"``) suits a dataset's spacing unit.
 
 Which published evaluation code each definition reproduces:
 
@@ -35,6 +38,7 @@ lesion F1 ``f1="isles"``   ISLES 2022 ``eval_utils.py`` ``compute_lesion_f1_scor
                            (``cc3d`` connectivity 26, any overlap)
 lesion-count difference    ISLES 2022 ``compute_absolute_lesion_difference``
 volume difference, ml      ISLES 2022 ``compute_absolute_volume_difference``
+volume difference, voxels  the same with a voxel volume of 1 (no physical spacing)
 volume difference, %       WMH 2017 ``getAVD`` (the challenge's AVD)
 =========================  ====================================================================
 
@@ -73,7 +77,9 @@ from ._surface import bounding_box
 #: Connectivities accepted per number of spatial axes, and the ``scipy.ndimage`` rank of each.
 CONNECTIVITIES = {2: {4: 1, 8: 2}, 3: {6: 1, 18: 2, 26: 3}}
 F1_DEFINITIONS = ("wmh", "isles")
-VOLUME_UNITS = ("ml", "percent")
+VOLUME_UNITS = ("ml", "voxels", "percent")
+#: The absolute volume differences (not relative to the reference): metric name -> unit.
+ABSOLUTE_VOLUME_UNITS = {"avd_ml": "ml", "avd_voxels": "voxels"}
 #: Metric names of the lesion family, as :class:`~boundaryloss.metrics.SegmentationEvaluator`
 #: columns.
 LESION_METRICS = (
@@ -84,7 +90,7 @@ LESION_METRICS = (
     "lesion_f1",
     "lesion_count_difference",
     "avd_percent",
-    "avd_ml",
+    *ABSOLUTE_VOLUME_UNITS,
 )
 MM3_PER_ML = 1000.0
 
@@ -119,7 +125,7 @@ def check_f1(f1: str) -> str:
 
 
 def check_unit(unit: str) -> str:
-    """Return ``unit`` after checking it is ``"ml"`` or ``"percent"``."""
+    """Return ``unit`` after checking it is ``"ml"``, ``"voxels"`` or ``"percent"``."""
     return check_one_of(unit, VOLUME_UNITS, "unit")
 
 
@@ -255,19 +261,37 @@ def volume_difference(
     """Absolute volume difference of two boolean masks, with the empty-mask rule.
 
     ``unit="ml"``: ``|V(pred) - V(ref)|`` with the voxel volume ``prod(spacing) / 1000``
-    (spacing in mm; 3D masks only). ``unit="percent"``: ``100 |n(pred) - n(ref)| / n(ref)``
-    in voxel counts; ``inf`` when only the reference is empty.
+    (spacing in mm; 3D masks only). ``unit="voxels"``: ``|n(pred) - n(ref)|`` in voxel
+    (2D: pixel) counts, ``spacing`` unused. ``unit="percent"``:
+    ``100 |n(pred) - n(ref)| / n(ref)`` in voxel counts; ``inf`` when only the reference
+    is empty.
     """
     n_pred, n_ref = int(np.count_nonzero(pred)), int(np.count_nonzero(ref))
     if unit == "ml" and len(spacing) != 3:
         raise ValueError(
-            f"a volume in ml needs 3 spatial axes, got {len(spacing)}; use unit='percent'"
+            f"a volume in ml needs 3 spatial axes, got {len(spacing)}; use unit='voxels' "
+            "or 'percent'"
         )
     if n_pred == 0 and n_ref == 0:
         return both_empty_distance(empty)
     if unit == "percent":
         return math.inf if n_ref == 0 else 100.0 * abs(n_pred - n_ref) / n_ref
+    if unit == "voxels":
+        return float(abs(n_pred - n_ref))
     return abs(n_pred - n_ref) * math.prod(spacing) / MM3_PER_ML
+
+
+def absolute_volume_metric(ndim: int, spacing_in_mm: bool) -> str | None:
+    """The absolute volume difference to report for cases with ``ndim`` spatial axes.
+
+    ``"avd_ml"`` (millilitres) when the spacing is a physical voxel size in mm and the
+    cases are 3D; ``"avd_voxels"`` (a voxel — in 2D pixel — count) when the spacing is
+    in pixels, where a volume in ml would be meaningless; ``None`` for 2D cases with a
+    spacing in mm (an area is no volume; ``"avd_percent"`` still applies).
+    """
+    if not spacing_in_mm:
+        return "avd_voxels"
+    return "avd_ml" if ndim == 3 else None
 
 
 # --- public, per-class functions -------------------------------------------------------------
@@ -506,24 +530,27 @@ def absolute_volume_difference(
     one_hot: bool = False,
     empty: str = "perfect",
 ) -> dict[int, float]:
-    """Absolute volume difference per class, in ml or in percent of the reference volume.
+    """Absolute volume difference per class, in ml, in voxels or in percent of the
+    reference volume.
 
     Convention:
         ``unit="ml"``: ``|V(pred) - V(ref)|`` in millilitres, the voxel volume being
         ``prod(spacing) / 1000`` with ``spacing`` in mm (``None``: 1 mm³ voxels); 3D only.
         ISLES 2022 ``compute_absolute_volume_difference``.
+        ``unit="voxels"``: ``|n(pred) - n(ref)|``, the voxel (2D: pixel) counts, for
+        images without a physical spacing; ``spacing`` is unused; 2D and 3D.
         ``unit="percent"``: ``100 |V(pred) - V(ref)| / V(ref)``, the WMH 2017 challenge's
         AVD (``getAVD``); ``spacing`` cancels. Empty masks: both empty gives 0 (NaN with
         ``empty="nan"``); an empty reference with a non-empty prediction gives ``inf`` in
         percent; otherwise the difference is computed.
 
     Args:
-        spacing: voxel size per spatial axis in mm.
-        unit: ``"ml"`` or ``"percent"``.
+        spacing: voxel size per spatial axis in mm (used by ``unit="ml"`` only).
+        unit: ``"ml"``, ``"voxels"`` or ``"percent"``.
         Others: as :func:`~boundaryloss.metrics.dice`.
 
     Returns:
-        ``{class index: difference}`` as floats (ml or %).
+        ``{class index: difference}`` as floats (ml, voxels or %).
 
     Raises:
         ValueError: ``unit="ml"`` with 2D masks, a bad ``unit``, or an input error.
@@ -533,7 +560,9 @@ def absolute_volume_difference(
         >>> ref = np.zeros((2, 2, 4), int); ref[0, 0] = 1; pred = ref.copy(); pred[1, 1] = 1
         >>> absolute_volume_difference(pred, ref, spacing=(10, 10, 10), unit="percent")
         {1: 100.0}
-        >>> absolute_volume_difference(pred, ref, spacing=(10, 10, 10))
+        >>> absolute_volume_difference(pred, ref, spacing=(5, 5, 4))
+        {1: 0.4}
+        >>> absolute_volume_difference(pred, ref, unit="voxels")
         {1: 4.0}
     """
     check_unit(unit)
@@ -574,8 +603,8 @@ def lesion_values(
             values[name] = detection.count_difference(empty)
         elif name == "avd_percent":
             values[name] = volume_difference(pred, ref, spacing, "percent", empty)
-        elif name == "avd_ml":
-            values[name] = volume_difference(pred, ref, spacing, "ml", empty)
+        elif name in ABSOLUTE_VOLUME_UNITS:
+            values[name] = volume_difference(pred, ref, spacing, ABSOLUTE_VOLUME_UNITS[name], empty)
         else:
             check_one_of(name, LESION_METRICS, "lesion metric")
     return values

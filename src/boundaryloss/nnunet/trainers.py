@@ -73,7 +73,8 @@ class nnUNetTrainerMapLossBase(nnUNetTrainer):
         regional: ``"dice_ce"`` (nnU-Net's own Dice + CE), ``"gdl"`` (generalized Dice,
             all classes) or None (the map term alone).
         map_term: ``"boundary"`` (boundary loss on the foreground classes, signed maps,
-            paper convention, mm), ``"region_wise"`` (region-wise loss with RRW maps, all
+            paper convention, in the plans' spacing: mm for NIfTI datasets, pixels for 2D
+            image datasets), ``"region_wise"`` (region-wise loss with RRW maps, all
             classes) or ``"rrw_ce"`` (RRW-weighted cross-entropy, all classes).
         settings: the schedule of ``(regional, map term)``; ignored without a regional
             term (the map term then has weight 1).

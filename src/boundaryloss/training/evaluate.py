@@ -11,10 +11,11 @@ from typing import Any
 from .._files import check_output_folder, write_text_atomically
 from .._lock import DirectoryLock
 from .._validation import check_one_of
-from ..data.case import shared_spacing_unit
+from ..data.case import MILLIMETRES, shared_spacing_unit
 from ..data.fov import restrict_case_to_fov
 from ..data.splits import load_splits, select_cases
 from ..metrics import SegmentationEvaluator
+from ..metrics.lesion import absolute_volume_metric
 from .data import build_cases, case_ids
 from .pixel_level import PixelLevel
 from .predict import Predictor
@@ -72,7 +73,11 @@ def evaluate_run(
     image (``pixel_level``, see :mod:`~boundaryloss.training.pixel_level`). Distances
     (``hd``, ``hd95``, ``assd``) are in the unit of the cases' spacing, which the summary
     states as ``spacing_unit``: ``"mm"`` for NIfTI data, ``"px"`` for 2D image files and
-    synthetic data (:class:`~boundaryloss.data.case.Case`).
+    synthetic data (:class:`~boundaryloss.data.case.Case`). With ``lesion`` the absolute
+    volume difference follows that unit too (``volume_difference`` in the summary):
+    ``"avd_ml"`` in millilitres for 3D cases in mm, ``"avd_voxels"`` (a voxel count) for
+    cases in px, none for 2D cases in mm; ``"avd_percent"`` (the WMH challenge's AVD)
+    is unit-free and always there.
 
     Args:
         run_dir: a training run directory.
@@ -85,8 +90,9 @@ def evaluate_run(
             ``RUN_DIR/evaluation``, ``RUN_DIR/evaluation_test`` for the test split).
         missing: distance reported for a missed structure (``"inf"``, ``"nan"``,
             ``"diagonal"``), see :mod:`boundaryloss.metrics`.
-        lesion: also compute the lesion-wise metrics (a lesion-like task; ``"avd_ml"``
-            for 3D cases), see :mod:`boundaryloss.metrics.lesion`.
+        lesion: also compute the lesion-wise metrics (a lesion-like task) and the
+            absolute volume difference in the cases' unit (see above and
+            :func:`~boundaryloss.metrics.lesion.absolute_volume_metric`).
         mirror: test-time mirroring on or off (default: the run's ``inference.mirror``).
 
     Returns:
@@ -132,8 +138,12 @@ def evaluate_run(
             )
         cases = select_cases(cases, wanted)
     metrics = METRICS
-    if lesion and len(cases) and len(cases[0].spatial_shape) == 3:
-        metrics += ("avd_ml",)
+    volume = None
+    if lesion and len(cases):
+        first = cases[0]
+        volume = absolute_volume_metric(first.ndim, first.spacing_unit == MILLIMETRES)
+    if volume is not None:
+        metrics += (volume,)
     evaluator = SegmentationEvaluator(
         metrics=metrics, num_classes=data_config.num_classes, missing=missing, lesion=lesion
     )
@@ -172,6 +182,7 @@ def evaluate_run(
         "spacing_unit": shared_spacing_unit(units),
         "fov": {"applied": fov_cases > 0, "num_cases": fov_cases},
         "lesion": lesion,
+        "volume_difference": volume,
         "metrics": evaluator.summary(confidence=0.95),
         "pixel_level": pixels.summary(),
     }

@@ -3,7 +3,8 @@
 The analogue of nnU-Net's ``nnUNetv2_evaluate_folder``:
 
 * **Files**: NIfTI (``.nii``, ``.nii.gz``; spacing from the header, in mm) and lossless 2D
-  images (PNG, TIFF, GIF, BMP, PGM/PPM; spacing 1, distances in pixels). Other files
+  images (PNG, TIFF, GIF, BMP, PGM/PPM; spacing 1: distances, the NSD tolerance and the
+  lesion volume difference are in pixels). Other files
   (``dataset.json``, ``plans.json``, hidden files) are ignored. 2D labels stored as
   {0, 255} read as binary.
 * **Cases** are matched by id: the file name without its format suffix, or the first group
@@ -55,6 +56,7 @@ from ..data.io import (
     read_nifti_voxels,
 )
 from ..metrics import LesionOptions, SegmentationEvaluator
+from ..metrics.lesion import absolute_volume_metric
 from .pixel_level import PixelLevel
 
 #: Formats read as label maps (not JPEG: lossy compression would blur label values).
@@ -323,8 +325,12 @@ def evaluate_folder(
         id_regex: regular expression whose first group (or whole match) is the case id in
             a file name without suffix (default: the whole name).
         ignore_label: reference label whose voxels are left out (WMH: 2).
-        lesion: add the lesion-wise metrics (and ``"avd_ml"`` for 3D NIfTI cases).
-        missing, empty, nsd_tolerance: as :class:`~boundaryloss.metrics.SegmentationEvaluator`.
+        lesion: add the lesion-wise metrics, with the absolute volume difference in ml
+            (``"avd_ml"``) for 3D NIfTI cases or as a pixel count (``"avd_voxels"``) for
+            2D images, which have no physical spacing (none for 2D NIfTI images).
+        missing, empty: as :class:`~boundaryloss.metrics.SegmentationEvaluator`.
+        nsd_tolerance: as :class:`~boundaryloss.metrics.SegmentationEvaluator`, in the unit
+            of the distances: mm for NIfTI files, pixels for 2D images.
         progress: called with one line per case.
 
     Returns:
@@ -354,6 +360,7 @@ def evaluate_folder(
         folders = [d for d in (pred_dir, ref_dir, mask_path) if d is not None]
         summary_path = check_output(Path(output), inputs, folders)
     evaluator: SegmentationEvaluator | None = None
+    volume: str | None = None
     pixels = PixelLevel(labels, empty)
     kinds: set[str] = set()
     for index, case in enumerate(cases):
@@ -386,8 +393,10 @@ def evaluate_folder(
         )
         if evaluator is None:
             names = tuple(metrics)
-            if lesion is not False and ref.ndim == 3 and "avd_ml" not in names:
-                names += ("avd_ml",)
+            if lesion is not False:
+                volume = absolute_volume_metric(ref.ndim, spacing_in_mm=ref_grid is not None)
+            if volume is not None and volume not in names:
+                names += (volume,)
             evaluator = SegmentationEvaluator(
                 names,
                 num_classes=max(labels) + 1,
@@ -421,6 +430,7 @@ def evaluate_folder(
         "missing": missing,
         "empty": empty,
         "lesion": _lesion_summary(lesion),
+        "volume_difference": volume,
         "confidence": CONFIDENCE,
         "metrics": evaluator.summary(confidence=CONFIDENCE),
         "pixel_level": pixels.summary(),

@@ -1,0 +1,79 @@
+"""``evaluate_run(..., lesion=True)``: the absolute volume difference is in the unit of
+the cases' spacing — a voxel count for synthetic 3D volumes (spacing in px), never
+millilitres computed from pixel widths; millilitres for NIfTI volumes (spacing in mm) —
+recomputed here from the predictions."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+
+from boundaryloss.cli import main
+from boundaryloss.data.splits import load_splits, select_cases
+from boundaryloss.training.data import build_cases
+from boundaryloss.training.engine import Trainer
+from boundaryloss.training.evaluate import evaluate_run
+from boundaryloss.training.predict import Predictor
+from boundaryloss.training.run_dir import RunDirectory
+from tests.data.layouts import write_nnunet
+from tests.training.conftest import TINY_PATCHES
+
+#: source -> (spacing unit, the volume difference's column, its unit, the other column)
+SOURCES = {
+    "synthetic": ("px", "avd_voxels", "voxels", "avd_ml"),
+    "msd": ("mm", "avd_ml", "ml", "avd_voxels"),
+}
+
+
+@pytest.mark.parametrize("source", sorted(SOURCES))
+def test_volume_difference_follows_the_spacing_unit(source, tiny_config, tmp_path, capsys):
+    unit, column, volume_unit, other = SOURCES[source]
+    overrides = [*TINY_PATCHES[3], "train.epochs=1", "data.val_fraction=0.34"]
+    if source == "msd":
+        root = tmp_path / "Dataset001_Fixture"
+        write_nnunet(root, ids=tuple(f"brain_{n:02d}" for n in range(1, 7)), shape=(16, 16, 12))
+        overrides += [
+            "data.source=msd",
+            f"data.root={root}",
+            "data.num_classes=3",
+            "data.normalization=zscore",
+        ]
+    config = tiny_config(*overrides, name=source)
+    Trainer(config).fit()
+    run = config.run_dir
+    output = tmp_path / "lesion"
+    summary = evaluate_run(run, checkpoint="last", output=output, lesion=True)
+    assert summary["spacing_unit"] == unit and summary["volume_difference"] == column
+    assert json.loads((output / "summary.json").read_text())["volume_difference"] == column
+    assert column in summary["metrics"] and other not in summary["metrics"]
+    with open(output / "cases.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows and all(other not in row for row in rows)
+
+    predictor = Predictor.from_checkpoint(run / "checkpoints" / "last.pt")
+    val_ids = load_splits(RunDirectory(run).splits)[0].val
+    by_key = {(row["case"], int(row["class"])): row for row in rows}
+    differences = []
+    for case in select_cases(build_cases(config.data), val_ids):
+        assert case.ndim == 3 and case.spacing_unit == unit
+        prediction = predictor.segment(case)
+        # ml: voxels of prod(spacing) mm^3, 1000 mm^3 per ml; voxels: the count itself.
+        per_voxel = math.prod(case.spacing) / 1000 if unit == "mm" else 1.0
+        for cls in range(1, config.data.num_classes):
+            count = abs(int((prediction == cls).sum()) - int((case.label == cls).sum()))
+            value = float(by_key[(case.case_id, cls)][column])
+            assert value == pytest.approx(count * per_voxel)
+            differences.append(count)
+    assert any(differences)  # the comparison above compared something
+    class_1 = [float(row[column]) for row in rows if row["class"] == "1"]
+    assert summary["metrics"][column][1]["mean"] == pytest.approx(np.mean(class_1))
+
+    capsys.readouterr()
+    args = ["evaluate", str(run), "--checkpoint", "last", "--lesion", "--output", str(output)]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert f"distances (hd, hd95, assd) in {unit}; {column} in {volume_unit}" in printed
