@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import yaml
+from scipy import ndimage
+
+from boundaryloss.data.splits import load_splits
+from boundaryloss.experiments.results import validation_cases
+from boundaryloss.training.predict import Predictor
+from boundaryloss.training.run_dir import RunDirectory
 
 TINY_BASE = {
     "data": {
@@ -51,3 +58,27 @@ def write_experiment(tmp_path):
         return path
 
     return write
+
+
+def recounted_lesion_differences(experiment, checkpoint: str = "best") -> dict[tuple, float]:
+    """``|lesions(pred) - lesions(ref)|`` per ``(loss, seed, case, class)``, recounted
+    without :mod:`boundaryloss.metrics`: each run's ``checkpoint`` segments its
+    validation cases again, both maps are set to background outside a case's field of
+    view, and lesions are the fully connected components (8 in 2D, 26 in 3D) that
+    ``scipy.ndimage.label`` finds in each foreground class."""
+    out = {}
+    for spec in experiment.runs:
+        run = RunDirectory(spec.run_dir)
+        predictor = Predictor.from_checkpoint(run.checkpoint(checkpoint))
+        cases = validation_cases(experiment, load_splits(run.splits)[0].val)
+        for i in range(len(cases)):
+            case = cases[i]
+            pred, ref = predictor.segment(case), np.asarray(case.label)
+            if case.fov is not None:
+                pred, ref = np.where(case.fov, pred, 0), np.where(case.fov, ref, 0)
+            structure = np.ones((3,) * pred.ndim, bool)
+            for cls in range(1, spec.config.data.num_classes):
+                n_pred = ndimage.label(pred == cls, structure)[1]
+                n_ref = ndimage.label(ref == cls, structure)[1]
+                out[(spec.loss, spec.seed, case.case_id, cls)] = float(abs(n_pred - n_ref))
+    return out

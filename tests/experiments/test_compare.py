@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import re
+import shutil
 
+import numpy as np
 import pytest
 import yaml
 
@@ -13,7 +16,7 @@ from boundaryloss.cli import main
 from boundaryloss.experiments import load_experiment, run_compare
 from boundaryloss.training.engine import Trainer
 
-from .conftest import tiny_experiment
+from .conftest import recounted_lesion_differences, tiny_experiment
 
 
 @pytest.fixture(scope="module")
@@ -114,3 +117,68 @@ def test_lesion_report_reuses_runs_and_adds_lesion_columns(finished):
     f1 = result.statistics[1].lesion["lesion_f1"][1]
     assert f1.pvalue is not None and f1.ci is not None and f1.ci[0] <= f1.mean <= f1.ci[1]
     assert all("lesion_f1" in record for record in result.records)
+
+
+def test_lesion_report_shows_the_lesion_count_difference(finished):
+    """The lesion-count difference of every (run, case, class) is the recount of the
+    components of the run's prediction and of the reference, and its column's mean
+    is theirs."""
+    _, path, _ = finished
+    data = yaml.safe_load(path.read_text())
+    data["report"]["lesion"] = True
+    lesion_path = path.with_name("lesion.yaml")
+    lesion_path.write_text(yaml.safe_dump(data))
+    experiment = load_experiment(lesion_path)
+    result = run_compare(experiment, log=lambda line: None)
+    for cls in (1, 2):
+        assert f"lesion count diff. (class {cls})" in result.table_text
+        assert f"lesion count diff. (class {cls})" in result.markdown.read_text()
+    assert "|lesions(prediction) - lesions(reference)|" in result.markdown.read_text()
+    expected = recounted_lesion_differences(experiment)
+    got = {
+        (r["loss"], r["seed"], r["case"], r["class"]): r["lesion_count_difference"]
+        for r in result.records
+    }
+    assert got == expected
+    assert any(value > 0 for value in expected.values())  # not all trivially 0
+    for s in result.statistics:
+        for cls in (1, 2):
+            values = [v for (loss, _, _, c), v in expected.items() if (loss, c) == (s.loss, cls)]
+            column = s.lesion["lesion_count_difference"][cls]
+            assert column.mean == pytest.approx(np.mean(values))
+            assert column.ci is not None and column.n == len(values)
+
+
+def test_lesion_report_from_evaluations_without_the_count_difference(finished, tmp_path):
+    """An evaluation whose cases.csv has no lesion_count_difference column is reused as
+    it is: the report leaves that column out and keeps the other lesion columns. Run
+    on a copy of the comparison, so the other tests keep their evaluations."""
+    root, path, _ = finished
+    shutil.copytree(root / "tiny", tmp_path / "tiny")
+    data = yaml.safe_load(path.read_text())
+    data["output_dir"] = str(tmp_path)
+    data["report"]["lesion"] = True
+    data["report"]["last_epoch"] = False
+    lesion_path = tmp_path / "lesion.yaml"
+    lesion_path.write_text(yaml.safe_dump(data))
+    run_compare(load_experiment(lesion_path), log=lambda line: None)
+    # The reference run first: its rows lead the report's cases.csv.
+    old = tmp_path / "tiny" / "runs" / "gdl" / "seed0" / "evaluation" / "cases.csv"
+    with open(old, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        del row["lesion_count_difference"]
+    with open(old, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    written = old.read_text()
+    result = run_compare(load_experiment(lesion_path), log=lambda line: None)
+    assert old.read_text() == written  # not evaluated again
+    assert "lesion count diff." not in result.table_text
+    assert "lesion F1 (class 1)" in result.table_text
+    assert "lesion_count_difference" not in result.statistics[0].lesion
+    with open(tmp_path / "tiny" / "cases.csv", newline="") as handle:
+        report_rows = list(csv.DictReader(handle))
+    by_loss = {row["loss"]: row["lesion_count_difference"] for row in report_rows}
+    assert by_loss["gdl"] == "" and float(by_loss["rrw"]) >= 0  # empty where it is missing

@@ -20,7 +20,7 @@ from boundaryloss.experiments import load_experiment, plots, run_compare
 from boundaryloss.experiments.results import RunResult, diagonals
 from tests.data.layouts import write_drive, write_msd_4d
 
-from .conftest import TINY_BASE, tiny_experiment
+from .conftest import TINY_BASE, recounted_lesion_differences, tiny_experiment
 
 #: layout -> (data section, the unit its report must use, the other unit)
 LAYOUTS = {
@@ -102,6 +102,15 @@ def test_lesion_table_gives_the_volume_difference_in_that_unit(compared, tmp_pat
     for record in result.records:
         count = abs(record["pred_voxels"] - record["ref_voxels"])
         assert record[column] == pytest.approx(count * per_voxel, rel=1e-5)
+    # The lesion-count difference, recounted from the runs' predictions (inside DRIVE's
+    # field of view; 26-connected in MSD's 3D volumes).
+    assert "lesion count diff. (class 1)" in result.table_text
+    expected = recounted_lesion_differences(load_experiment(lesion_path))
+    got = {
+        (r["loss"], r["seed"], r["case"], r["class"]): r["lesion_count_difference"]
+        for r in result.records
+    }
+    assert got == expected
 
 
 def test_diagonals_are_in_that_unit(compared):

@@ -208,8 +208,11 @@ def _overlay_panels(
 
 
 def _records_csv(recs: Sequence[dict[str, Any]]) -> str:
+    """The records as CSV; a column some runs' evaluations lack (an older cases.csv)
+    is left empty in their rows."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(recs[0]))
+    columns = list(dict.fromkeys(key for rec in recs for key in rec))
+    writer = csv.DictWriter(buffer, fieldnames=columns)
     writer.writeheader()
     writer.writerows(recs)
     return buffer.getvalue()
@@ -329,6 +332,16 @@ def _volume_sentence(stats: Sequence[LossStats]) -> str:
     return ""
 
 
+def _count_sentence(stats: Sequence[LossStats]) -> str:
+    """What the report says about the lesion table's lesion-count difference."""
+    if not stats or "lesion_count_difference" not in stats[0].lesion:
+        return ""
+    return (
+        " Lesion count diff. is |lesions(prediction) - lesions(reference)| per case "
+        "(ISLES 2022), 0 when the class is in neither."
+    )
+
+
 def build_report(experiment: Experiment, inputs: ReportInputs) -> Report:
     """Draw the figures into ``OUTPUT/figures`` and assemble the report."""
     results, convergence = inputs.results, inputs.convergence
@@ -371,8 +384,9 @@ def build_report(experiment: Experiment, inputs: ReportInputs) -> Report:
             "Lesion columns: lesions are 26-connected components in 3D (8 in 2D); a lesion "
             "counts as detected when one voxel overlaps (WMH 2017 / ISLES 2022 evaluation "
             "code). Lesion F1 is the harmonic mean of lesion precision and recall."
-            f"{_volume_sentence(inputs.stats)} In brackets: the 95 % percentile bootstrap "
-            "confidence interval of the mean over cases (values averaged over seeds)."
+            f"{_volume_sentence(inputs.stats)}{_count_sentence(inputs.stats)} In brackets: "
+            "the 95 % percentile bootstrap confidence interval of the mean over cases "
+            "(values averaged over seeds)."
         )
     report.heading("Findings (computed from the results above)")
     report.bullets(inputs.findings)

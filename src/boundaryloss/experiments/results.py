@@ -30,6 +30,7 @@ import torch
 from ..data.case import MILLIMETRES, shared_spacing_unit
 from ..data.splits import load_splits, select_cases
 from ..metrics._empty import image_diagonal
+from ..metrics.lesion import LESION_COUNTS, LESION_METRICS
 from ..training.checkpoint import load_checkpoint
 from ..training.data import build_cases
 from ..training.evaluate import evaluate_run
@@ -39,8 +40,6 @@ from .config import Experiment, RunSpec
 
 _INT_COLUMNS = ("class", "pred_voxels", "ref_voxels")
 _FLOAT_COLUMNS = ("dice", "hd95")
-#: Read when present (runs evaluated with ``lesion=True``).
-_LESION_COLUMNS = ("lesion_f1", "lesion_recall", "lesion_precision", "avd_ml", "avd_voxels")
 #: The checkpoints a comparison can report.
 CHECKPOINTS = ("best", "last")
 
@@ -76,7 +75,8 @@ class RunResult:
 
 
 def read_cases_csv(path: Path) -> list[dict[str, Any]]:
-    """Rows of an evaluation ``cases.csv`` with numbers parsed (``inf`` stays ``inf``)."""
+    """Rows of an evaluation ``cases.csv`` with numbers parsed (``inf`` stays ``inf``),
+    the lesion metrics (:data:`~boundaryloss.metrics.lesion.LESION_METRICS`) where present."""
     rows = []
     with open(path, newline="", encoding="utf-8") as handle:
         for raw in csv.DictReader(handle):
@@ -85,9 +85,13 @@ def read_cases_csv(path: Path) -> list[dict[str, Any]]:
                 row[key] = int(raw[key])
             for key in _FLOAT_COLUMNS:
                 row[key] = float(raw[key])
-            for key in _LESION_COLUMNS:
+            # Every lesion metric the evaluation wrote (runs evaluated with
+            # ``lesion=True``), whichever the table shows; a column missing from an
+            # older cases.csv is left out of its rows, and the table shows only the
+            # columns that every row has.
+            for key in LESION_METRICS:
                 if raw.get(key):
-                    row[key] = float(raw[key])
+                    row[key] = int(raw[key]) if key in LESION_COUNTS else float(raw[key])
             rows.append(row)
     return rows
 

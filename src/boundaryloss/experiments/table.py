@@ -16,13 +16,14 @@ Rules (also written into the report):
 * Best: highest mean Dice, lowest mean penalised HD95, compared at the shown precision
   (ties are all bold).
 * Lesion-wise columns (lesion F1, recall and precision, absolute volume difference, lesion
-  count difference; :mod:`boundaryloss.metrics.lesion`) appear when the runs were
-  evaluated with them (a lesion-like task). The volume difference is in the unit the
-  cases' spacing allows: ``AVD ml`` for 3D cases in mm, ``AVD voxels`` (a voxel, in 2D
-  pixel, count) for cases in px, none for 2D cases in mm. Each also shows the 95 %
-  percentile bootstrap confidence interval (:func:`~boundaryloss.stats.bootstrap_ci`) of
-  the mean over cases, each case's value averaged over seeds, and gets the same
-  permutation test.
+  count difference ``|lesions(pred) - lesions(ref)|`` as ISLES 2022;
+  :mod:`boundaryloss.metrics.lesion`) appear when the runs were evaluated with them (a
+  lesion-like task; a column only when every run's evaluation has it). The volume
+  difference is in the unit the cases' spacing allows: ``AVD ml`` for 3D cases in mm,
+  ``AVD voxels`` (a voxel, in 2D pixel, count) for cases in px, none for 2D cases in mm.
+  Each also shows the 95 % percentile bootstrap confidence interval
+  (:func:`~boundaryloss.stats.bootstrap_ci`) of the mean over cases, each case's value
+  averaged over seeds, and gets the same permutation test.
 """
 
 from __future__ import annotations

@@ -80,11 +80,12 @@ F1_DEFINITIONS = ("wmh", "isles")
 VOLUME_UNITS = ("ml", "voxels", "percent")
 #: The absolute volume differences (not relative to the reference): metric name -> unit.
 ABSOLUTE_VOLUME_UNITS = {"avd_ml": "ml", "avd_voxels": "voxels"}
+#: The lesion counts (ints) among the lesion metrics; every other one is a float.
+LESION_COUNTS = ("lesions_pred", "lesions_ref")
 #: Metric names of the lesion family, as :class:`~boundaryloss.metrics.SegmentationEvaluator`
 #: columns.
 LESION_METRICS = (
-    "lesions_pred",
-    "lesions_ref",
+    *LESION_COUNTS,
     "lesion_recall",
     "lesion_precision",
     "lesion_f1",
