@@ -25,12 +25,35 @@ Three runs per setting:
   code on a 2-core machine.
 
 Each ratio is a median over ``3 * repeats`` steps per loss (``4 * repeats`` with a
-worker): on a shared machine five steps left a noise of about +-0.03.
+worker; ``steps_per_repeat * repeats`` for the settings at nnU-Net's width, below): on
+a shared machine five steps left a noise of about +-0.03.
 
 - 3D: a 3D U-Net (8 channels, depth 3, instance norm) on batches of 4 32x48x32
   patches from hippocampus-sized synthetic volumes (36x50x36, 3 classes).
 - 2D: a 2D U-Net (16 channels, depth 4, instance norm) on batches of 8 128x128
   patches from synthetic 2D images (320x320, 2 classes).
+
+These are the CPU configs' small networks, whose steps are cheap next to the boundary
+term's fixed per-sample work (the maps of each resampled patch). What users train are
+nnU-Net-sized networks, so the same data, batches and pipeline are also run with
+nnU-Net's base width (``NNUNET_WIDTH_SETTINGS``, keys "... at nnU-Net's width ...,
+num_workers=0"):
+
+- 3D: 32 base channels, depth 3 (widths 32, 64, 128, 256). nnU-Net pools an axis
+  only while its feature map stays at least 4 voxels wide, which on 32x48x32 patches
+  gives 3 poolings: 4 stages of 32-256 channels, those of its Hippocampus 3d_fullres
+  plan. The project's :class:`~boundaryloss.nets.UNet` would accept depth 4 here
+  (the patch is a multiple of 16; bottleneck 2x3x2) but nnU-Net would not pool so far.
+- 2D: 32 base channels, depth 4 (widths 32-512), as the small 2D setting. nnU-Net
+  would pool 128x128 five times (down to 4x4) with a sixth stage of 512 channels;
+  depth 5 here would give that stage 1024 channels instead, because the project's
+  UNet doubles the width at every level without a cap (nnU-Net caps at 320 channels
+  in 3D and 512 in 2D; neither cap is reached by the two settings chosen). The stage
+  left out works on 4x4 maps: about a fifth of depth 5's FLOPs (uncapped), less
+  capped, so the ratio measured is, if anything, a little high.
+
+They run only with ``num_workers=0`` at PyTorch's default threads, the losses
+alternating step by step, on fewer steps (``steps_per_repeat`` of the setting).
 """
 
 from __future__ import annotations
@@ -61,7 +84,7 @@ from boundaryloss.training.data import map_transforms
 #: The loaders compared (see the module docstring).
 NUM_WORKERS = (0, 1)
 #: Steps per loss and repeat with ``num_workers=0`` (one per round, the losses
-#: alternating step by step).
+#: alternating step by step), unless the setting has its own ``steps_per_repeat``.
 STEPS_PER_REPEAT = 3
 
 SETTINGS = {
@@ -82,6 +105,30 @@ SETTINGS = {
         "batch": 8,
         "base": 16,
         "depth": 4,
+    },
+}
+
+#: The same data, batches and pipeline with networks of nnU-Net's base width (32
+#: channels; depths and channel caps: see the module docstring), run with
+#: ``num_workers=0`` only. Step times estimated from forward + backward FLOPs
+#: (``torch.utils.flop_counter``) against the small settings, scaling their whole
+#: step (an upper bound: the data pipeline, normalisation and activations grow less):
+#: 3D 252 GFLOP a batch vs 15.9 (x15.8), 0.27 s -> <= 4.3 s a step; 2D 144 GFLOP vs
+#: 36.2 (x4.0), 0.23 s -> <= 0.93 s. With ``make bench``'s 5 repeats, 3D runs (5 + 1
+#: warm-up) x 2 losses = 12 steps (<= 52 s) and 2D (10 + 1) x 2 = 22 steps (<= 21 s):
+#: at most ~75 s added to the benchmark.
+NNUNET_WIDTH_SETTINGS = {
+    "3D U-Net at nnU-Net's width (32 ch, depth 3), batch 4, 32x48x32 patches, 3 classes": {
+        **SETTINGS["3D U-Net (8 ch, depth 3), batch 4, 32x48x32 patches, 3 classes"],
+        "base": 32,
+        "depth": 3,
+        "steps_per_repeat": 1,
+    },
+    "2D U-Net at nnU-Net's width (32 ch, depth 4), batch 8, 128x128 patches, 2 classes": {
+        **SETTINGS["2D U-Net (16 ch, depth 4), batch 8, 128x128 patches, 2 classes"],
+        "base": 32,
+        "depth": 4,
+        "steps_per_repeat": 2,
     },
 }
 
@@ -210,7 +257,8 @@ def _run_setting(setting: dict, repeats: int, num_workers: int) -> dict:
     # prefetched while the other loss's block ran, so they are not timed.
     prefetched = 2 * num_workers
     block = prefetched + (1 if num_workers == 0 else 4)
-    rounds = repeats * (STEPS_PER_REPEAT if num_workers == 0 else 1)
+    steps_per_repeat = setting.get("steps_per_repeat", STEPS_PER_REPEAT)
+    rounds = repeats * (steps_per_repeat if num_workers == 0 else 1)
     times: dict[str, list[float]] = {"ce": [], "ce_boundary": []}
     for i in range(rounds + 1):  # alternating; the first round warms up
         for name, (batches, loss_fn) in pipelines.items():
@@ -230,8 +278,14 @@ def _run_setting(setting: dict, repeats: int, num_workers: int) -> dict:
 
 
 def run(
-    repeats: int = 5, settings: dict | None = None, num_workers: tuple[int, ...] = NUM_WORKERS
+    repeats: int = 5,
+    settings: dict | None = None,
+    num_workers: tuple[int, ...] = NUM_WORKERS,
+    wide_settings: dict | None = None,
 ) -> dict:
+    """Every loader of ``settings`` (default :data:`SETTINGS`), then ``wide_settings``
+    (default :data:`NNUNET_WIDTH_SETTINGS`) with ``num_workers=0`` only, if 0 is among
+    ``num_workers``; keys ``"<setting>, num_workers=<n>[, one torch thread]"``."""
     results = {}
     for name, setting in (settings or SETTINGS).items():
         for workers in num_workers:
@@ -240,6 +294,9 @@ def run(
             results[f"{name}, num_workers=0, one torch thread"] = run_setting(
                 setting, repeats, 0, threads=1
             )
+    if 0 in num_workers:
+        for name, setting in (wide_settings or NNUNET_WIDTH_SETTINGS).items():
+            results[f"{name}, num_workers=0"] = run_setting(setting, repeats, 0)
     return results
 
 
