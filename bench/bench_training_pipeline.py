@@ -48,7 +48,7 @@ num_workers=0"):
   would pool 128x128 five times (down to 4x4) with a sixth stage of 512 channels;
   depth 5 here would give that stage 1024 channels instead, because the project's
   UNet doubles the width at every level without a cap (nnU-Net caps at 320 channels
-  in 3D and 512 in 2D; neither cap is reached by the two settings chosen). The stage
+  in 3D and 512 in 2D; neither cap is exceeded by the two settings chosen). The stage
   left out works on 4x4 maps: about a fifth of depth 5's FLOPs (uncapped), less
   capped, so the ratio measured is, if anything, a little high.
 
