@@ -110,25 +110,23 @@ SETTINGS = {
 
 #: The same data, batches and pipeline with networks of nnU-Net's base width (32
 #: channels; depths and channel caps: see the module docstring), run with
-#: ``num_workers=0`` only. Step times estimated from forward + backward FLOPs
-#: (``torch.utils.flop_counter``) against the small settings, scaling their whole
-#: step (an upper bound: the data pipeline, normalisation and activations grow less):
-#: 3D 252 GFLOP a batch vs 15.9 (x15.8), 0.27 s -> <= 4.3 s a step; 2D 144 GFLOP vs
-#: 36.2 (x4.0), 0.23 s -> <= 0.93 s. With ``make bench``'s 5 repeats, 3D runs (5 + 1
-#: warm-up) x 2 losses = 12 steps (<= 52 s) and 2D (10 + 1) x 2 = 22 steps (<= 21 s):
-#: at most ~75 s added to the benchmark.
+#: ``num_workers=0`` only. Measured on the idle 2-core machine: about 1.0 s a step in
+#: 3D and 0.65 s in 2D (the FLOP ratios, x15.8 and x4.0, overstate it: the small
+#: networks are slow per FLOP). Five timed steps a loss left ratios between 1.01 and
+#: 1.13 across runs of the same code, so 3D times 10 steps a loss and 2D 15:
+#: (10 + 1) x 2 x 1.0 s and (15 + 1) x 2 x 0.65 s, about 45 s added to the benchmark.
 NNUNET_WIDTH_SETTINGS = {
     "3D U-Net at nnU-Net's width (32 ch, depth 3), batch 4, 32x48x32 patches, 3 classes": {
         **SETTINGS["3D U-Net (8 ch, depth 3), batch 4, 32x48x32 patches, 3 classes"],
         "base": 32,
         "depth": 3,
-        "steps_per_repeat": 1,
+        "steps_per_repeat": 2,
     },
     "2D U-Net at nnU-Net's width (32 ch, depth 4), batch 8, 128x128 patches, 2 classes": {
         **SETTINGS["2D U-Net (16 ch, depth 4), batch 8, 128x128 patches, 2 classes"],
         "base": 32,
         "depth": 4,
-        "steps_per_repeat": 2,
+        "steps_per_repeat": 3,
     },
 }
 
