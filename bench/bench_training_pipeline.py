@@ -113,7 +113,7 @@ SETTINGS = {
 #: ``num_workers=0`` only. Measured on the idle 2-core machine: about 1.0 s a step in
 #: 3D and 0.65 s in 2D (the FLOP ratios, x15.8 and x4.0, overstate it: the small
 #: networks are slow per FLOP). Five timed steps a loss left ratios between 1.01 and
-#: 1.13 across runs of the same code, so 3D times 10 steps a loss and 2D 15:
+#: 1.16 across runs of the same code, so 3D times 10 steps a loss and 2D 15:
 #: (10 + 1) x 2 x 1.0 s and (15 + 1) x 2 x 0.65 s, about 45 s added to the benchmark.
 NNUNET_WIDTH_SETTINGS = {
     "3D U-Net at nnU-Net's width (32 ch, depth 3), batch 4, 32x48x32 patches, 3 classes": {
