@@ -38,6 +38,10 @@ def test_slicing_resizing_and_copies_keep_the_unit(unit):
 def test_shared_spacing_unit():
     assert shared_spacing_unit(["px", "px"]) == "px"
     assert shared_spacing_unit(iter(["mm"])) == "mm"
-    assert shared_spacing_unit([]) == "mm"
     with pytest.raises(ValueError, match=r"different units \(mm, px\)"):
         shared_spacing_unit(["px", "mm", "px"])
+
+
+def test_shared_spacing_unit_of_no_cases_is_refused():
+    with pytest.raises(ValueError, match="no cases: their spacing has no unit"):
+        shared_spacing_unit([])

@@ -12,9 +12,11 @@ import pytest
 from boundaryloss.cli import main
 from boundaryloss.data import drive
 from boundaryloss.data.prepare import prepare_dataset
+from boundaryloss.data.splits import Split, load_splits, save_splits
 from boundaryloss.training.engine import Trainer
 from boundaryloss.training.evaluate import evaluate_run
 from boundaryloss.training.predict import Predictor
+from boundaryloss.training.run_dir import RunDirectory
 from tests.data.layouts import write_drive, write_nnunet
 
 TRAINING_IDS = ("21", "22", "23", "24", "25")
@@ -181,3 +183,12 @@ def test_3d_test_split_is_predicted_with_sliding_windows(tiny_config, tmp_path, 
         assert int(row["scored_voxels"]) == prediction.size
         assert float(row["dice"]) == pytest.approx(2 * (p & r).sum() / (p.sum() + r.sum()))
     assert sorted(read_rows(run / "evaluation_test" / "cases.csv")) == ["brain_08", "brain_09"]
+
+
+def test_a_split_without_cases_is_refused(tiny_config):
+    run = train(tiny_config)  # synthetic cases: in px, so no unit to assume (not "mm")
+    splits = RunDirectory(run).splits
+    save_splits(splits, Split(train=load_splits(splits)[0].train, val=()))
+    with pytest.raises(ValueError, match=r"^split 'val': no cases to evaluate$"):
+        evaluate_run(run, split="val", checkpoint="last")
+    assert not (run / "evaluation" / "summary.json").exists()

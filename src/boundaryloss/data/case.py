@@ -109,15 +109,21 @@ class Case:
 
 def shared_spacing_unit(units: Iterable[str]) -> str:
     """The one unit of a set of cases' ``spacing_unit`` values: the unit of every distance
-    measured on them, to be averaged together (:data:`MILLIMETRES` when there are none).
+    measured on them, to be averaged together.
+
+    There is no default: an empty set (no cases) has no unit, and naming one would label
+    distances that were never measured (``Case.spacing_unit``'s own default, ``"mm"``, is
+    for a single case built without saying).
 
     Raises:
-        ValueError: the cases measure in different units.
+        ValueError: no units (no cases), or the cases measure in different units.
     """
     found = sorted(set(units))
+    if not found:
+        raise ValueError("no cases: their spacing has no unit to name")
     if len(found) > 1:
         raise ValueError(
             f"the cases' spacing is in different units ({', '.join(found)}); distances in "
             "different units cannot be averaged"
         )
-    return found[0] if found else MILLIMETRES
+    return found[0]

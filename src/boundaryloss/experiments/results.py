@@ -269,7 +269,7 @@ def diagonals(cases: Sequence) -> tuple[dict[str, float], str]:
     has it too.
 
     Raises:
-        ValueError: the cases measure in different units.
+        ValueError: no cases, or the cases measure in different units.
     """
     out: dict[str, float] = {}
     units: set[str] = set()

@@ -20,7 +20,7 @@ from ..data.augment import (
     RandomIntensity,
     RandomRot90,
 )
-from ..data.case import MILLIMETRES
+from ..data.case import MILLIMETRES, shared_spacing_unit
 from ..data.datasets import CaseDataset, EpochDataset, PatchDataset, SliceDataset
 from ..data.intensity import (
     RandomBrightness,
@@ -282,15 +282,18 @@ def sample_shape(
 
 
 class _ShapeRecorder:
-    """A case preprocess that also notes the spatial shape of every case it prepares."""
+    """A case preprocess that also notes the spatial shape and the spacing unit of every
+    case it prepares (the training datasets load each case once when built)."""
 
     def __init__(self, preprocess: Preprocess) -> None:
         self.preprocess = preprocess
         self.shapes: dict[str, tuple[int, ...]] = {}
+        self.units: set[str] = set()
 
     def __call__(self, case):
         case = self.preprocess(case)
         self.shapes[case.case_id] = tuple(case.spatial_shape)
+        self.units.add(case.spacing_unit)
         return case
 
 
@@ -363,10 +366,10 @@ def build_run_data(
         )
     maps = map_transforms(specs, data.num_classes)
     patch = tuple(data.patch_size) if data.patch_size else None
+    recorder = _ShapeRecorder(preprocess)
     if spatial_dims == 2:
         if patch is not None and len(patch) != 2:
             raise ConfigError(f"data.patch_size: a 2D network needs 2 sizes, got {list(patch)}")
-        recorder = _ShapeRecorder(preprocess)
         train = SliceDataset(  # loads every training case once: the recorder sees them
             train_cases,
             axis=data.slice_axis,
@@ -390,7 +393,7 @@ def build_run_data(
             transforms=training_transforms(data, 3, patch),
             margin=context_margin(data, patch),
             foreground_probability=data.foreground_probability,
-            preprocess=PadToPatch(preprocess, patch),
+            preprocess=PadToPatch(recorder, patch),  # loads every training case once
             seed=seed,
             scale_targets=scale_targets,
         )
@@ -398,6 +401,9 @@ def build_run_data(
         if data.samples_per_epoch < 1:
             raise ConfigError(f"data.samples_per_epoch: must be >= 1, got {data.samples_per_epoch}")
         train = EpochDataset(train, data.samples_per_epoch)
+    # The unit of validation HD95 (and of the distance maps): one for all the cases.
+    units = recorder.units | {case.spacing_unit for case in val_cases}
+    spacing_unit = shared_spacing_unit(units)  # ValueError for mixed units
     return RunData(
         train=train,
         val_cases=val_cases,
@@ -408,7 +414,7 @@ def build_run_data(
         slice_axis=data.slice_axis,
         absent_classes=absent_classes(data, cases),
         sample_shape=sample_shape(first.spatial_shape, patch, spatial_dims, data.slice_axis),
-        spacing_unit=first.spacing_unit,
+        spacing_unit=spacing_unit,
     )
 
 

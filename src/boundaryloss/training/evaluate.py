@@ -99,8 +99,9 @@ def evaluate_run(
         The summary written to ``summary.json``.
 
     Raises:
-        ValueError: unknown split, a source without a test split, a case without a
-            reference label, or the readers' errors (naming the files).
+        ValueError: unknown split, a source without a test split, a split without
+            cases, a case without a reference label, cases whose spacing is in
+            different units, or the readers' errors (naming the files).
     """
     run = RunDirectory(run_dir)
     run_dir = run.path
@@ -137,9 +138,11 @@ def evaluate_run(
                 "evaluate on the run's own data root, or split 'all'"
             )
         cases = select_cases(cases, wanted)
+    if not len(cases):  # nothing to score, and no unit to state the distances in
+        raise ValueError(f"split {split!r}: no cases to evaluate")
     metrics = METRICS
     volume = None
-    if lesion and len(cases):
+    if lesion:
         first = cases[0]
         volume = absolute_volume_metric(first.ndim, first.spacing_unit == MILLIMETRES)
     if volume is not None:
