@@ -16,8 +16,10 @@ import pytest
 import yaml
 
 from boundaryloss.data import Case, DecathlonDataset, drive
-from boundaryloss.experiments import load_experiment, plots, run_compare
+from boundaryloss.experiments import compare, load_experiment, plots, run_compare
 from boundaryloss.experiments.results import RunResult, diagonals
+from boundaryloss.experiments.table import LESION_COLUMNS, LossStats
+from boundaryloss.metrics.lesion import ABSOLUTE_VOLUME_UNITS
 from tests.data.layouts import write_drive, write_msd_4d
 
 from .conftest import TINY_BASE, recounted_lesion_differences, tiny_experiment
@@ -173,3 +175,29 @@ def test_mixed_units_are_refused():
     ]
     with pytest.raises(ValueError, match="different units"):
         diagonals(cases)
+
+
+def _volume_sentence(*columns: str) -> str:
+    return compare._volume_sentence([LossStats("loss", lesion={c: {} for c in columns})])
+
+
+def test_volume_sentence_names_the_columns_unit():
+    assert _volume_sentence("avd_ml", "lesion_f1") == (
+        " AVD is the absolute volume difference in ml."
+    )
+    assert _volume_sentence("avd_voxels") == (
+        " AVD is the absolute volume difference in voxels (pixels in 2D): the dataset's "
+        "images carry no physical voxel size, so volumes are voxel counts."
+    )
+    assert _volume_sentence("lesion_f1") == "" and compare._volume_sentence([]) == ""
+
+
+def test_volume_units_come_from_the_metrics_owner(monkeypatch):
+    """The report's sentence and the table's headers take each volume difference's unit
+    from metrics.lesion.ABSOLUTE_VOLUME_UNITS, not a copy of it."""
+    monkeypatch.setattr(compare, "ABSOLUTE_VOLUME_UNITS", {"avd_ml": "millilitres"})
+    assert _volume_sentence("avd_ml") == " AVD is the absolute volume difference in millilitres."
+    titles = {key: title for key, title, *_ in LESION_COLUMNS}
+    assert {key: titles[key] for key in ABSOLUTE_VOLUME_UNITS} == {
+        key: f"AVD {unit}" for key, unit in ABSOLUTE_VOLUME_UNITS.items()
+    }

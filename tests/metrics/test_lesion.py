@@ -184,11 +184,17 @@ def test_volume_difference_in_voxels_in_2d(seed):
 
 
 @pytest.mark.parametrize(
-    ("ndim", "spacing_in_mm", "expected"),
-    [(3, True, "avd_ml"), (2, True, None), (3, False, "avd_voxels"), (2, False, "avd_voxels")],
+    ("ndim", "spacing_unit", "expected"),
+    [(3, "mm", "avd_ml"), (2, "mm", None), (3, "px", "avd_voxels"), (2, "px", "avd_voxels")],
 )
-def test_absolute_volume_metric_follows_the_spacing_unit(ndim, spacing_in_mm, expected):
-    assert absolute_volume_metric(ndim, spacing_in_mm) == expected
+def test_absolute_volume_metric_follows_the_spacing_unit(ndim, spacing_unit, expected):
+    assert absolute_volume_metric(ndim, spacing_unit) == expected
+
+
+@pytest.mark.parametrize("spacing_unit", [True, False, "pixels", None])
+def test_absolute_volume_metric_refuses_other_units(spacing_unit):
+    with pytest.raises(ValueError, match=r"spacing_unit must be one of \('mm', 'px'\), got"):
+        absolute_volume_metric(3, spacing_unit)
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -8,15 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
+# ``Case.spacing``'s units, MILLIMETRES ("mm", a header's physical voxel size) and PIXELS
+# ("px", images without one), and SPACING_UNITS, both: defined in boundaryloss._units so
+# that the core (metrics) names them without importing the data stack; re-exported here.
+from .._units import MILLIMETRES as MILLIMETRES
+from .._units import PIXELS as PIXELS
+from .._units import SPACING_UNITS as SPACING_UNITS
 from .._validation import check_one_of
-
-#: ``Case.spacing`` in millimetres: a physical voxel size from a file's header (NIfTI).
-MILLIMETRES = "mm"
-#: ``Case.spacing`` in pixels: the image grid's own pixel (voxel) width, for images that
-#: carry no physical size (PNG, TIFF, GIF, JPEG, ... and synthetic data).
-PIXELS = "px"
-#: The units ``Case.spacing`` can be in, as written after a distance ("3.2 mm").
-SPACING_UNITS = (MILLIMETRES, PIXELS)
 
 
 @dataclass

@@ -19,6 +19,7 @@ from .._lock import DirectoryLock
 from ..config import to_dict
 from ..data.case import PIXELS
 from ..data.slicing import most_foreground_slice
+from ..metrics.lesion import ABSOLUTE_VOLUME_UNITS
 from ..training.predict import Predictor
 from ..training.run_dir import RunDirectory
 from . import plots
@@ -319,17 +320,24 @@ def _unit_sentence(unit: str) -> str:
     return f"HD95 is in {unit}."
 
 
+#: Why a volume difference is in a unit that is no physical volume, per unit.
+_VOLUME_UNIT_NOTES = {
+    "voxels": (
+        " (pixels in 2D): the dataset's images carry no physical voxel size, so volumes "
+        "are voxel counts"
+    ),
+}
+
+
 def _volume_sentence(stats: Sequence[LossStats]) -> str:
-    """What the report says about the unit of the lesion table's volume difference."""
+    """What the report says about the unit of the lesion table's volume difference (the
+    unit :data:`~boundaryloss.metrics.lesion.ABSOLUTE_VOLUME_UNITS` gives its column)."""
     columns = stats[0].lesion if stats else {}
-    if "avd_ml" in columns:
-        return " AVD is the absolute volume difference in ml."
-    if "avd_voxels" in columns:
-        return (
-            " AVD is the absolute volume difference in voxels (pixels in 2D): the "
-            "dataset's images carry no physical voxel size, so volumes are voxel counts."
-        )
-    return ""
+    volume = next((name for name in ABSOLUTE_VOLUME_UNITS if name in columns), None)
+    if volume is None:
+        return ""
+    unit = ABSOLUTE_VOLUME_UNITS[volume]
+    return f" AVD is the absolute volume difference in {unit}{_VOLUME_UNIT_NOTES.get(unit, '')}."
 
 
 def _count_sentence(stats: Sequence[LossStats]) -> str:

@@ -39,6 +39,7 @@ import numpy as np
 
 from .._validation import check_one_of
 from ..data.case import SPACING_UNITS
+from ..metrics.lesion import ABSOLUTE_VOLUME_UNITS
 from ..stats import bootstrap_ci, paired_permutation_test
 from .results import RunResult, penalised
 
@@ -46,13 +47,16 @@ from .results import RunResult, penalised
 DICE_DIGITS = 3
 HD_DIGITS = 2
 MISSED_STATUSES = ("missed", "spurious")
-#: Lesion-wise columns: record key, header, digits, higher is better.
+#: Display precision of each absolute volume difference: ml, voxel counts.
+AVD_DIGITS = {"avd_ml": 2, "avd_voxels": 1}
+#: Lesion-wise columns: record key, header, digits, higher is better. The volume
+#: differences are headed by their unit (``AVD ml``, ``AVD voxels``) as
+#: :data:`~boundaryloss.metrics.lesion.ABSOLUTE_VOLUME_UNITS` gives it.
 LESION_COLUMNS = (
     ("lesion_f1", "lesion F1", 3, True),
     ("lesion_recall", "lesion recall", 3, True),
     ("lesion_precision", "lesion precision", 3, True),
-    ("avd_ml", "AVD ml", 2, False),
-    ("avd_voxels", "AVD voxels", 1, False),
+    *((key, f"AVD {unit}", AVD_DIGITS[key], False) for key, unit in ABSOLUTE_VOLUME_UNITS.items()),
     ("lesion_count_difference", "lesion count diff.", 1, False),
 )
 BOOTSTRAP_RESAMPLES = 10000

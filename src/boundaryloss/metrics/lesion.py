@@ -69,6 +69,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from .._units import PIXELS, SPACING_UNITS
 from .._validation import ArrayLike, check_one_of
 from ._empty import MISSED_SCORE, both_empty_distance, both_empty_score, check_empty
 from ._inputs import CaseMasks, prepare_case
@@ -282,15 +283,25 @@ def volume_difference(
     return abs(n_pred - n_ref) * math.prod(spacing) / MM3_PER_ML
 
 
-def absolute_volume_metric(ndim: int, spacing_in_mm: bool) -> str | None:
-    """The absolute volume difference to report for cases with ``ndim`` spatial axes.
+def absolute_volume_metric(ndim: int, spacing_unit: str) -> str | None:
+    """The absolute volume difference to report for cases with ``ndim`` spatial axes
+    whose spacing is in ``spacing_unit``.
 
     ``"avd_ml"`` (millilitres) when the spacing is a physical voxel size in mm and the
     cases are 3D; ``"avd_voxels"`` (a voxel — in 2D pixel — count) when the spacing is
     in pixels, where a volume in ml would be meaningless; ``None`` for 2D cases with a
     spacing in mm (an area is no volume; ``"avd_percent"`` still applies).
+
+    Args:
+        ndim: spatial axes of the cases, 2 or 3.
+        spacing_unit: ``"mm"`` or ``"px"``, as :attr:`~boundaryloss.data.case.Case.
+            spacing_unit` (:data:`~boundaryloss.data.case.SPACING_UNITS`).
+
+    Raises:
+        ValueError: another ``spacing_unit``.
     """
-    if not spacing_in_mm:
+    check_one_of(spacing_unit, SPACING_UNITS, "spacing_unit")
+    if spacing_unit == PIXELS:
         return "avd_voxels"
     return "avd_ml" if ndim == 3 else None
 

@@ -11,7 +11,7 @@ from typing import Any
 from .._files import check_output_folder, write_text_atomically
 from .._lock import DirectoryLock
 from .._validation import check_one_of
-from ..data.case import MILLIMETRES, shared_spacing_unit
+from ..data.case import shared_spacing_unit
 from ..data.fov import restrict_case_to_fov
 from ..data.splits import load_splits, select_cases
 from ..metrics import SegmentationEvaluator
@@ -144,7 +144,7 @@ def evaluate_run(
     volume = None
     if lesion:
         first = cases[0]
-        volume = absolute_volume_metric(first.ndim, first.spacing_unit == MILLIMETRES)
+        volume = absolute_volume_metric(first.ndim, first.spacing_unit)
     if volume is not None:
         metrics += (volume,)
     evaluator = SegmentationEvaluator(

@@ -45,6 +45,7 @@ import numpy as np
 
 from .._files import write_text_atomically
 from .._validation import is_integral
+from ..data.case import MILLIMETRES, PIXELS
 from ..data.fov import restrict_case_to_fov
 from ..data.geometry import VoxelGrid, check_same_grid
 from ..data.io import (
@@ -362,14 +363,15 @@ def evaluate_folder(
     evaluator: SegmentationEvaluator | None = None
     volume: str | None = None
     pixels = PixelLevel(labels, empty)
-    kinds: set[str] = set()
+    units: set[str] = set()
     for index, case in enumerate(cases):
         pred, pred_grid = read_label(case.pred, labels)
         ref, ref_grid = read_label(case.ref, (*labels, *_as_tuple(ignore_label)))
         _check_pair(case, pred, ref, pred_grid, ref_grid)
         spacing = None if ref_grid is None else ref_grid.spacing
-        kinds.add("nifti" if ref_grid is not None else "image")
-        if len(kinds) > 1:
+        unit = _spacing_unit(ref_grid)
+        units.add(unit)
+        if len(units) > 1:
             raise ValueError(f"{case.ref}: the folders mix NIfTI files and 2D images")
         keep = None
         if case.mask is not None:
@@ -394,7 +396,7 @@ def evaluate_folder(
         if evaluator is None:
             names = tuple(metrics)
             if lesion is not False:
-                volume = absolute_volume_metric(ref.ndim, spacing_in_mm=ref_grid is not None)
+                volume = absolute_volume_metric(ref.ndim, unit)
             if volume is not None and volume not in names:
                 names += (volume,)
             evaluator = SegmentationEvaluator(
@@ -425,7 +427,7 @@ def evaluate_folder(
         "labels": list(labels),
         "num_cases": len(cases),
         "spacing": "from the NIfTI headers (mm)"
-        if kinds == {"nifti"}
+        if units == {MILLIMETRES}
         else "none in 2D images: distances in pixels",
         "missing": missing,
         "empty": empty,
@@ -441,6 +443,12 @@ def evaluate_folder(
         text = json.dumps(_json_safe(summary), indent=2) + "\n"
         result.written.append(write_text_atomically(summary_path, text))
     return result
+
+
+def _spacing_unit(grid: VoxelGrid | None) -> str:
+    """The unit of the distances measured on a file read with ``grid``: ``"mm"`` for a
+    NIfTI file (its header's voxel size), ``"px"`` for a 2D image (none, ``grid`` None)."""
+    return PIXELS if grid is None else MILLIMETRES
 
 
 def _as_tuple(value: int | None) -> tuple[int, ...]:
