@@ -23,7 +23,11 @@ from boundaryloss.losses import (
     deep_supervision_weights,
     downsample_target,
 )
-from boundaryloss.losses.deep_supervision import SCALE_TARGETS, nearest_exact_indices
+from boundaryloss.losses.deep_supervision import (
+    SCALE_TARGETS,
+    nearest_exact_indices,
+    scale_target,
+)
 from boundaryloss.maps import MapSpec, signed_distance_map
 from boundaryloss.nets import UNet, supervision_shapes
 
@@ -357,3 +361,29 @@ def test_the_transform_names_what_is_wrong():
         transform({"image": np.zeros((4, 4))})
     with pytest.raises(ValueError, match="one weight per output"):
         DeepSupervisionTargets([], 2, functools.partial(supervision_shapes, depth=2), weights=[])
+
+
+@pytest.mark.parametrize("shape", [(16, 16), (8, 8), (16, 8)])
+@pytest.mark.parametrize(
+    "flip", [np.s_[::-1], np.s_[:, ::-1], np.s_[::-1, ::-1]], ids=["rows", "cols", "both"]
+)
+def test_scale_target_of_a_flipped_numpy_label(shape, flip):
+    """A NumPy label with negative strides (a flip augmentation's view) gives the same
+    target and maps as its contiguous copy, also when its shape is already the target's
+    (where the label is not resampled, so not copied, on the way)."""
+    rng = np.random.default_rng(0)
+    flipped = rng.integers(0, 2, (16, 16))[flip]
+    assert any(stride < 0 for stride in flipped.strides)
+    maps = [MapSpec("signed")]
+    got = scale_target(flipped, shape, maps, 2, (1.0, 1.0))
+    expected = scale_target(flipped.copy(), shape, maps, 2, (1.0, 1.0))
+    assert got.keys() == expected.keys() == {"label", "dist_map"}
+    for key, value in got.items():
+        assert value.is_contiguous() and value.dtype == expected[key].dtype
+        torch.testing.assert_close(value, expected[key], rtol=0, atol=0)
+    assert got["label"].shape == shape
+
+
+def test_scale_target_does_not_copy_a_contiguous_label_of_the_target_shape():
+    label = np.random.default_rng(0).integers(0, 2, (16, 16))
+    assert np.shares_memory(scale_target(label, (16, 16), [], 2, (1.0, 1.0))["label"], label)

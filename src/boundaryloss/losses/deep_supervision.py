@@ -148,7 +148,15 @@ def scale_target(
     out = {"label": small}
     for spec in maps:
         out[spec.argument] = spec.compute(small, num_classes, small_spacing)
-    return {key: torch.as_tensor(value) for key, value in out.items()}
+    return {key: _as_tensor(value) for key, value in out.items()}
+
+
+def _as_tensor(value: Any) -> torch.Tensor:
+    """``torch.as_tensor`` of an array or tensor; a NumPy array that is not C-contiguous
+    (e.g. a flipped label, negative strides, which PyTorch refuses) is copied first."""
+    if isinstance(value, np.ndarray):
+        value = np.ascontiguousarray(value)  # no copy when it already is
+    return torch.as_tensor(value)
 
 
 class DeepSupervisionTargets:
