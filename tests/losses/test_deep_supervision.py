@@ -387,3 +387,15 @@ def test_scale_target_of_a_flipped_numpy_label(shape, flip):
 def test_scale_target_does_not_copy_a_contiguous_label_of_the_target_shape():
     label = np.random.default_rng(0).integers(0, 2, (16, 16))
     assert np.shares_memory(scale_target(label, (16, 16), [], 2, (1.0, 1.0))["label"], label)
+
+
+def test_float64_picks_another_voxel_where_the_docstring_says():
+    """30 -> 29, the first pair where float64 arithmetic (either order) differs from
+    PyTorch's float32 nearest-exact, which nearest_exact_indices matches."""
+    size, new_size = 30, 29
+    row = torch.arange(size, dtype=torch.float32)[None, None]
+    expected = F.interpolate(row, size=new_size, mode="nearest-exact")[0, 0].long().numpy()
+    j = np.arange(new_size, dtype=np.float64)
+    for positions in ((j + 0.5) * (size / new_size), (j + 0.5) * size / new_size):
+        assert not np.array_equal(np.minimum(np.floor(positions), size - 1), expected)
+    np.testing.assert_array_equal(nearest_exact_indices(size, new_size), expected)
