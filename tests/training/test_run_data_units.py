@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from boundaryloss.training import data as run_data
-from boundaryloss.training.data import build_run_data
+from boundaryloss.training.data import build_run_data, validation_dataset
 
 from .conftest import TINY_PATCHES
 
@@ -31,4 +31,7 @@ def test_a_case_in_another_unit_is_refused(tiny_config, monkeypatch, dims, where
     mixed = [c.with_arrays(spacing_unit="mm") if c.case_id == odd else c for c in cases]
     monkeypatch.setattr(run_data, "build_cases", lambda *args, **kwargs: mixed)
     with pytest.raises(ValueError, match=r"^the cases' spacing is in different units \(mm, px\)"):
-        _build(config, dims)
+        built = _build(config, dims)  # a training case: refused here
+        assert where == "val"
+        for _ in validation_dataset(built):  # a validation case: refused when it is read
+            pass

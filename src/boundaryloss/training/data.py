@@ -401,9 +401,10 @@ def build_run_data(
         if data.samples_per_epoch < 1:
             raise ConfigError(f"data.samples_per_epoch: must be >= 1, got {data.samples_per_epoch}")
         train = EpochDataset(train, data.samples_per_epoch)
-    # The unit of validation HD95 (and of the distance maps): one for all the cases.
-    units = recorder.units | {case.spacing_unit for case in val_cases}
-    spacing_unit = shared_spacing_unit(units)  # ValueError for mixed units
+    # The unit of validation HD95 (and of the distance maps): one for all the cases. The
+    # training cases were all loaded above; the validation cases are checked as they are
+    # read (validation_dataset), so no case is read twice for it.
+    spacing_unit = shared_spacing_unit(recorder.units)  # ValueError for mixed units
     return RunData(
         train=train,
         val_cases=val_cases,
@@ -419,4 +420,21 @@ def build_run_data(
 
 
 def validation_dataset(run_data: RunData) -> CaseDataset:
-    return CaseDataset(run_data.val_cases, preprocess=run_data.preprocess)
+    """The run's whole validation cases, preprocessed; each must measure in the run's
+    spacing unit (``run_data.spacing_unit``, the training cases'), else ValueError when
+    it is read."""
+    return CaseDataset(
+        run_data.val_cases, preprocess=_SameUnit(run_data.preprocess, run_data.spacing_unit)
+    )
+
+
+class _SameUnit:
+    """A case preprocess that refuses a case whose spacing is not in ``unit``."""
+
+    def __init__(self, preprocess: Preprocess, unit: str) -> None:
+        self.preprocess = preprocess
+        self.unit = unit
+
+    def __call__(self, case):
+        shared_spacing_unit({case.spacing_unit, self.unit})  # ValueError for another unit
+        return self.preprocess(case)
