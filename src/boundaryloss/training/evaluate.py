@@ -101,7 +101,10 @@ def evaluate_run(
     Raises:
         ValueError: unknown split, a source without a test split, a split without
             cases, a case without a reference label, cases whose spacing is in
-            different units, or the readers' errors (naming the files).
+            different units (the first case in a unit other than the first case's is
+            refused as it is read, before it is predicted), or the readers' errors
+            (naming the files). Both files are written only once every case is
+            scored, so a refused evaluation leaves ``output`` as it was.
     """
     run = RunDirectory(run_dir)
     run_dir = run.path
@@ -140,11 +143,13 @@ def evaluate_run(
         cases = select_cases(cases, wanted)
     if not len(cases):  # nothing to score, and no unit to state the distances in
         raise ValueError(f"split {split!r}: no cases to evaluate")
+    # The first case's unit is the split's: every later case is held to it as it is read,
+    # before it is predicted (a mixed split fails at its first odd case, not after
+    # predicting them all). The first case is read once, here, and scored first below.
+    case = cases[0]
+    unit = case.spacing_unit
     metrics = METRICS
-    volume = None
-    if lesion:
-        first = cases[0]
-        volume = absolute_volume_metric(first.ndim, first.spacing_unit)
+    volume = absolute_volume_metric(case.ndim, unit) if lesion else None
     if volume is not None:
         metrics += (volume,)
     evaluator = SegmentationEvaluator(
@@ -153,9 +158,10 @@ def evaluate_run(
     pixels = PixelLevel(range(1, data_config.num_classes))
     extra: dict[tuple[str, int], dict[str, Any]] = {}
     fov_cases = 0
-    units: set[str] = set()
     for i in range(len(cases)):
-        case = cases[i]
+        if i:
+            case = cases[i]
+            shared_spacing_unit({unit, case.spacing_unit})  # ValueError for another unit
         if case.label is None:
             where = case.source[0] if case.source else "in memory"
             raise ValueError(
@@ -166,7 +172,6 @@ def evaluate_run(
             predictor.segment(case), case.label, case.fov, case.case_id
         )
         fov_cases += int(case.fov is not None)
-        units.add(case.spacing_unit)
         evaluator.update(case.case_id, prediction, reference, spacing=case.spacing)
         for cls, counts in pixels.update(prediction, reference, case.fov).items():
             extra[(case.case_id, cls)] = {
@@ -182,7 +187,7 @@ def evaluate_run(
         "data_root": data_config.root,
         "num_cases": len(cases),
         "missing": missing,
-        "spacing_unit": shared_spacing_unit(units),
+        "spacing_unit": unit,
         "fov": {"applied": fov_cases > 0, "num_cases": fov_cases},
         "lesion": lesion,
         "volume_difference": volume,
