@@ -69,6 +69,17 @@ def test_model_builder():
         build_model(config, 1, 3, 3)
 
 
+def test_model_config_passes_max_channels_to_the_unet():
+    kwargs = "model.kwargs={base_channels: 4, depth: 3, max_channels: 8}"
+    model = build_model(load_config(None, [kwargs]).model, 1, 2, 3)
+    assert [block[0].out_channels for block in model.encoders] == [4, 8, 8]
+    assert model.bottleneck[0].out_channels == 8
+    assert model(torch.zeros(2, 1, 16, 16, 16)).shape == (2, 2, 16, 16, 16)
+    bad = load_config(None, ["model.kwargs={base_channels: 4, max_channels: 2}"]).model
+    with pytest.raises(ConfigError, match=r"model: UNet: max_channels .* got 2$"):
+        build_model(bad, 1, 2, 2)
+
+
 def test_plateau_halving_by_hand():
     optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
     schedule = PlateauHalving(optimizer, patience=2, factor=0.5)

@@ -32,6 +32,33 @@ def supervision_shapes(shape: Sequence[int], depth: int) -> list[tuple[int, ...]
     return [tuple(-(-int(size) // 2**level) for size in shape) for level in range(depth)]
 
 
+def unet_widths(base_channels: int, depth: int, max_channels: int | None = None) -> list[int]:
+    """Channels of a :class:`UNet`'s levels, first level to bottleneck (``depth + 1``
+    values): ``min(base_channels * 2**level, max_channels)``; decoder level ``i`` has the
+    width of encoder level ``i``.
+
+    Raises:
+        ValueError: ``max_channels`` is neither None nor an int >= ``base_channels``.
+
+    Example:
+        >>> unet_widths(32, 5, max_channels=320)
+        [32, 64, 128, 256, 320, 320]
+    """
+    widths = [base_channels * 2**level for level in range(depth + 1)]
+    if max_channels is None:
+        return widths
+    if (
+        not isinstance(max_channels, int)
+        or isinstance(max_channels, bool)
+        or max_channels < base_channels
+    ):
+        raise ValueError(
+            f"max_channels must be None or an int >= base_channels ({base_channels}), "
+            f"got {max_channels!r}"
+        )
+    return [min(width, max_channels) for width in widths]
+
+
 class DoubleConv(nn.Sequential):
     """(conv 3 -> norm -> ReLU) x 2, same padding."""
 
@@ -75,12 +102,22 @@ class UNet(nn.Module):
     2D is 1.9 M; 3D ``base_channels=16, depth=3`` is 1.4 M (see
     ``tests/nets/test_unet.py``).
 
+    ``max_channels`` caps every hidden width, as nnU-Net does (320 channels in 3D, 512
+    in 2D): level ``i`` (the bottleneck is level ``depth``) has
+    ``min(base_channels * 2**i, max_channels)`` channels in the encoder and the decoder
+    alike (:func:`unet_widths`). Without a cap (None, the default) the network, its
+    parameter names and shapes are those of earlier versions, so checkpoints still load.
+    E.g. ``base_channels=32, depth=5`` gives a 1024-channel bottleneck, with
+    ``max_channels=320`` 320 (widths 32, 64, 128, 256, 320, 320).
+
     Args:
         in_channels: image channels (modalities).
         num_classes: output channels (logits, one per class).
         spatial_dims: 2 or 3.
         base_channels: channels of the first level; doubled at each level.
         depth: number of down-sampling steps.
+        max_channels: the most channels of any level, an int >= ``base_channels``;
+            None for no cap.
         norm: ``"batch"``, ``"instance"``, ``"group"`` or ``"none"``.
         dropout: channel dropout after the bottleneck block.
         deep_supervision: add the lower-resolution outputs in training mode.
@@ -101,6 +138,7 @@ class UNet(nn.Module):
         norm: str = "batch",
         dropout: float = 0.0,
         deep_supervision: bool = False,
+        max_channels: int | None = None,
     ) -> None:
         super().__init__()
         check_spatial_dims(spatial_dims)
@@ -119,7 +157,7 @@ class UNet(nn.Module):
         self.spatial_dims = spatial_dims
         self.depth = depth
 
-        widths = [base_channels * 2**level for level in range(depth + 1)]
+        widths = unet_widths(base_channels, depth, max_channels)
         self.encoders = nn.ModuleList()
         cin = in_channels
         for width in widths[:-1]:

@@ -193,7 +193,7 @@ def check_model(
             f"model.kwargs: {config.kwargs} gives a {config.name} of {count:,} parameters, "
             f"needing about {needed / 2**30:.1f} GiB for weights, gradients and optimiser "
             f"state; {available / 2**30:.1f} GiB is available. Use a smaller depth or "
-            "base_channels"
+            "base_channels, or (unet) a max_channels cap"
         )
     if sample_shape:
         batch = torch.empty((smallest_batch, in_channels, *sample_shape), device="meta")

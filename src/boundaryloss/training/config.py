@@ -103,7 +103,12 @@ class DataConfig:
 class ModelConfig:
     """The network; ``deep_supervision`` (UNet only) adds lower-resolution outputs in
     training, each with its own loss (nnU-Net's weights), see
-    :class:`~boundaryloss.losses.DeepSupervisionLoss`."""
+    :class:`~boundaryloss.losses.DeepSupervisionLoss`.
+
+    ``kwargs`` go to the network's constructor and are checked against its arguments:
+    for the UNet ``base_channels``, ``depth``, ``norm``, ``dropout`` and
+    ``max_channels`` (a cap on every level's width; nnU-Net caps at 320 in 3D and 512
+    in 2D), see :class:`~boundaryloss.nets.UNet`."""
 
     name: Literal["unet", "enet"] = "unet"
     spatial_dims: Literal[2, 3] = 2
