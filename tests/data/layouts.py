@@ -167,3 +167,52 @@ def write_nnunet_2d(root: Path, ids=("01", "02"), shape=SHAPE_2D, rgb_file: bool
         write_image_2d(root / "masksTr" / f"{case_id}.png", mask)
         written[case_id] = {"image": image, "label": label, "mask": mask}
     return written
+
+
+def fundus(rng: np.random.Generator, shape=SHAPE_2D) -> np.ndarray:
+    """An RGB photograph: a bright disc (red >= 60) on a black border (red 0)."""
+    rows, cols = np.mgrid[: shape[0], : shape[1]]
+    disc = (rows - shape[0] / 2) ** 2 + (cols - shape[1] / 2) ** 2 <= (min(shape) / 2 - 1) ** 2
+    image = rng.integers(60, 256, (*shape, 3), dtype=np.uint8)
+    image[~disc] = 0
+    return image
+
+
+def write_idrid(
+    root: Path,
+    split: str = "a. Training Set",
+    ids=("IDRiD_01", "IDRiD_02", "IDRiD_03"),
+    lesions=("1. Microaneurysms/MA", "3. Hard Exudates/EX"),
+    missing=(("IDRiD_02", "MA"),),
+    red: bool = True,
+) -> dict:
+    """IDRiD's official segmentation layout under ``root/A. Segmentation``: JPEG images,
+    TIF masks; a lesion mask is stored the official way, as red ``(255, 0, 0)`` pixels
+    on black RGB (``red``), or as grey {0, 255}. ``missing`` (id, type) pairs get no mask
+    file (no lesion). Returns ``{id: {"image", TYPE: bool mask or None}}``; images are
+    PNG-exact only as JPEG allows, so tests compare masks, not image values."""
+    rng = np.random.default_rng(1)
+    base = root / "A. Segmentation"
+    written = {}
+    for case_id in ids:
+        image = fundus(rng)
+        write_image_2d(base / "1. Original Images" / split / f"{case_id}.jpg", image)
+        written[case_id] = {"image": image}
+        for folder_and_type in lesions:
+            folder, kind = folder_and_type.split("/")
+            mask = rng.random(SHAPE_2D) < 0.05
+            mask[12, 10] = True  # never empty, inside the disc
+            mask[0, 0] = False
+            folder_path = base / "2. All Segmentation Groundtruths" / split / folder
+            folder_path.mkdir(parents=True, exist_ok=True)
+            if (case_id, kind) in missing:
+                written[case_id][kind] = None
+                continue
+            if red:
+                stored = np.zeros((*SHAPE_2D, 3), np.uint8)
+                stored[mask, 0] = 255
+            else:
+                stored = mask.astype(np.uint8) * 255
+            write_image_2d(folder_path / f"{case_id}_{kind}.tif", stored)
+            written[case_id][kind] = mask
+    return written

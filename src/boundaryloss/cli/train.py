@@ -30,6 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..training.config import load_config
     from ..training.engine import NoCheckpointError, RunExistsError, Trainer, TrainingDiverged
+    from ..training.validation import best_score_line
 
     config = load_config(args.config, args.overrides)
     try:
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     if trainer.fabric.is_global_zero:
         inside = " (inside the field of view)" if (summary["val_fov"] or {}).get("applied") else ""
         print(
-            f"best validation Dice {summary['best_val_dice_mean']:.4f}{inside}; "
+            f"{best_score_line(summary, inside)}; "
             f"run in {summary['run_dir']}"
         )
     return 0

@@ -23,6 +23,7 @@ from .case import Case
 from .datasets import CaseDataset, EpochDataset, PatchDataset, SliceDataset, to_tensors
 from .folders import CHASE_DB1_SPLITS, ImageFolderDataset, chase_db1, drive, red_channel_fov, stare
 from .fov import restrict_to_fov
+from .idrid import IDRID_LESIONS, idrid
 from .intensity import (
     RandomBrightness,
     RandomContrast,
@@ -58,6 +59,7 @@ from .synthetic import synthetic_2d, synthetic_3d
 
 __all__ = [
     "CHASE_DB1_SPLITS",
+    "IDRID_LESIONS",
     "NORMALIZATIONS",
     "SPATIAL_KEYS",
     "Case",
@@ -92,6 +94,7 @@ __all__ = [
     "drive",
     "foreground_locations",
     "group_of",
+    "idrid",
     "kfold_splits",
     "load_splits",
     "map_key",

@@ -19,12 +19,17 @@ import numpy as np
 from .._validation import check_one_of, is_integral
 from .case import PIXELS, SPACING_UNITS, Case
 from .fov import solid_fov
-from .io import read_grey_2d, read_image_channels, read_mask_2d
+from .io import read_grey_2d, read_image_channels, read_mask_2d, read_nonzero_mask_2d
 from .source import CaseSource
 
 #: Label images whose values are neither {0, 255} nor in ``label_values`` are read as
 #: class indices only when every value is below this (pass ``num_classes`` for more).
 MAX_AUTO_CLASSES = 32
+
+#: What :class:`ImageFolderDataset` does with an image that has no label file.
+MISSING_LABEL_RULES = ("error", "skip", "unlabelled", "background")
+#: How :class:`ImageFolderDataset` reads label files: by value, or any non-zero pixel.
+LABEL_RULES = ("values", "nonzero")
 
 Patterns = str | Sequence[str]
 FovFromImage = Callable[[np.ndarray], np.ndarray]
@@ -61,10 +66,15 @@ class ImageFolderDataset(CaseSource):
             ``(C_in, H, W)`` to a bool ``(H, W)`` mask (e.g. :func:`red_channel_fov`).
         label_values: explicit map from stored label value to class index, e.g.
             ``{0: 0, 128: 1, 255: 2}``; any other stored value is an error.
+        label_rule: ``"values"`` reads labels as above; ``"nonzero"`` reads a binary
+            label in which any non-zero pixel (in any colour channel) is class 1
+            (:func:`~boundaryloss.data.io.read_nonzero_mask_2d`; IDRiD's lesion masks).
         num_classes: when given, class-index labels must lie in ``[0, num_classes)``.
         id_regex: what ``{id}`` may match (a regular expression), e.g. ``r"\\d+"``.
         on_missing_label: an image without a label file is an ``"error"``, is
-            ``"skip"``-ped, or becomes an ``"unlabelled"`` case (label None).
+            ``"skip"``-ped, becomes an ``"unlabelled"`` case (label None), or has an
+            all-``"background"`` label (layouts that omit the masks of images without
+            the structure, as IDRiD does).
         spacing: pixel size (row, column), in ``spacing_unit``.
         spacing_unit: ``"px"`` (default) or ``"mm"`` when ``spacing`` is a known
             physical pixel size (see :class:`~boundaryloss.data.case.Case`).
@@ -101,15 +111,18 @@ class ImageFolderDataset(CaseSource):
         label_values: Mapping[int, int] | None = None,
         num_classes: int | None = None,
         id_regex: str = ".+",
-        on_missing_label: Literal["error", "skip", "unlabelled"] = "error",
+        on_missing_label: Literal["error", "skip", "unlabelled", "background"] = "error",
         spacing: tuple[float, float] = (1.0, 1.0),
         meta: Mapping | None = None,
         spacing_unit: str = PIXELS,
+        label_rule: Literal["values", "nonzero"] = "values",
     ) -> None:
-        if on_missing_label not in ("error", "skip", "unlabelled"):
+        check_one_of(on_missing_label, MISSING_LABEL_RULES, "on_missing_label")
+        check_one_of(label_rule, LABEL_RULES, "label_rule")
+        if label_rule == "nonzero" and (label_values is not None or num_classes not in (None, 2)):
             raise ValueError(
-                "on_missing_label must be 'error', 'skip' or 'unlabelled', "
-                f"got {on_missing_label!r}"
+                "label_rule='nonzero' reads binary labels; it takes neither label_values "
+                f"nor num_classes={num_classes}"
             )
         if fov is not None and fov_from_image is not None:
             raise ValueError("give either fov (mask files) or fov_from_image, not both")
@@ -125,6 +138,8 @@ class ImageFolderDataset(CaseSource):
         self.fov_patterns = _patterns(fov_pattern) if fov is not None else ()
         self.fov_from_image = fov_from_image
         self.label_values = None if label_values is None else dict(label_values)
+        self.label_rule = label_rule
+        self.missing_label = on_missing_label
         self.num_classes = num_classes
         self.spacing = spacing
         self.spacing_unit = check_one_of(spacing_unit, SPACING_UNITS, "spacing_unit")
@@ -173,10 +188,16 @@ class ImageFolderDataset(CaseSource):
         image = read_image_channels(image_path)
         spatial = image.shape[1:]
         label = None
-        if label_path is not None:
+        if label_path is not None and self.label_rule == "nonzero":
+            mask = read_nonzero_mask_2d(label_path, "label")
+            _check_shape(mask, spatial, label_path, image_path, "label")
+            label = mask.astype(np.int64)
+        elif label_path is not None:
             raw = read_grey_2d(label_path, "label")
             _check_shape(raw, spatial, label_path, image_path, "label")
             label = decode_label(raw, label_path, self.label_values, self.num_classes)
+        elif self.labels_dir is not None and self.missing_label == "background":
+            label = np.zeros(spatial, dtype=np.int64)
         fov = None
         if fov_path is not None:
             fov = read_mask_2d(fov_path)

@@ -285,6 +285,36 @@ def read_mask_2d(path: str | os.PathLike) -> np.ndarray:
     return raw > 0
 
 
+def read_nonzero_mask_2d(path: str | os.PathLike, what: str = "label") -> np.ndarray:
+    """Read a binary mask in which any non-zero pixel is foreground, as bool ``(H, W)``.
+
+    For layouts whose masks are not stored as clean grey levels, such as IDRiD's lesion
+    masks (a lesion is any non-zero pixel, whether the file stores it as 1, 255 or a red
+    ``(255, 0, 0)`` pixel). A pixel is foreground when any of its colour channels (a
+    palette entry's colour, for palette images) is non-zero; alpha is ignored.
+
+    Args:
+        what: ``"label"`` or ``"mask"``, for error messages.
+
+    Raises:
+        ValueError: the file is missing, unreadable or corrupt (the message names it).
+    """
+    with _open_pillow(path) as image:
+        mode = image.mode
+        if mode in ("P", "PA"):
+            image = image.convert("RGB")
+        elif mode in ("1", "LA", "La"):
+            image = image.convert("L")
+        elif mode not in ("L", "RGB", "F", "I") and not mode.startswith("I;16"):
+            image = image.convert("RGB")  # RGBA, CMYK, YCbCr: alpha dropped
+        data = np.asarray(image)
+    if data.ndim == 3:
+        return np.any(data != 0, axis=-1)
+    if data.ndim != 2:
+        raise ValueError(f"{path}: {what} has shape {data.shape}; expected a 2D image")
+    return data != 0
+
+
 def _palette_has_colour(image) -> bool:
     rgb = np.asarray(image.convert("RGB"))
     return bool(np.any(rgb != rgb[..., :1]))

@@ -19,6 +19,7 @@ from ..training.checks import check_run_config
 from ..training.config import load_config
 from ..training.engine import Trainer, TrainingDiverged
 from ..training.run_dir import RunDirectory
+from ..training.validation import best_score_line
 from .config import Experiment, RunSpec
 
 
@@ -130,8 +131,7 @@ def train_all(
             ) from error
         seconds = time.perf_counter() - started
         log(
-            f"{label}: done in {seconds:.1f}s, best validation Dice "
-            f"{summary['best_val_dice_mean']:.4f}"
+            f"{label}: done in {seconds:.1f}s, {best_score_line(summary)}"
         )
         outcomes.append(RunOutcome(spec, action, seconds))
     return outcomes

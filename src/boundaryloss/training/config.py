@@ -25,6 +25,54 @@ class SyntheticConfig:
 
 
 @dataclass
+class IdridConfig:
+    """IDRiD's segmentation set (``data.source: idrid``): which masks are the labels.
+
+    ``lesion``: ``MA`` microaneurysms, ``HE`` haemorrhages, ``EX`` hard exudates, ``SE``
+    soft exudates or ``OD`` optic disc (binary labels; a missing mask is no lesion).
+    ``fov_threshold``: the field of view is the red channel above this 8-bit value.
+    """
+
+    lesion: Literal["MA", "HE", "EX", "SE", "OD"] = "EX"
+    fov_threshold: int = 20
+
+
+@dataclass
+class FoldersConfig:
+    """Any 2D dataset stored as folders of image files (``data.source: folders``).
+
+    Folders are relative to ``data.root`` (or absolute). Patterns are file names with one
+    ``{id}`` placeholder (several: the first that matches wins), e.g. ``"{id}.jpg"`` and
+    ``"{id}_mask.png"``; ``id_regex`` limits what ``{id}`` matches.
+
+    ``labels``: read by value ({0, 255} is binary, else class indices below
+    ``data.num_classes``; ``label_values`` maps stored values to classes, e.g.
+    ``{0: 0, 128: 1, 255: 2}``) or, with ``label_rule: nonzero``, any non-zero pixel is
+    class 1. ``missing_label``: an image without a label file is an ``error``, is
+    ``skip``-ped, or is all ``background`` (datasets that omit masks of lesion-free
+    images). The field of view comes from mask files (``fov`` folder + ``fov_pattern``)
+    or from the red channel above ``fov_threshold`` (fundus photographs), or is absent.
+    ``test_images``, ``test_labels``, ``test_fov``: the folders ``evaluate --split test``
+    reads (same patterns); unset: the dataset has no test split.
+    """
+
+    images: str = "images"
+    labels: str = "labels"
+    image_pattern: str | list[str] = "{id}.png"
+    label_pattern: str | list[str] | None = None
+    fov: str | None = None
+    fov_pattern: str | list[str] | None = None
+    fov_threshold: int | None = None
+    id_regex: str = ".+"
+    label_rule: Literal["values", "nonzero"] = "values"
+    label_values: dict[str, int] | None = None
+    missing_label: Literal["error", "skip", "background"] = "error"
+    test_images: str | None = None
+    test_labels: str | None = None
+    test_fov: str | None = None
+
+
+@dataclass
 class AugmentConfig:
     """Training augmentation; every probability is per sample, 0 switches a transform off.
 
@@ -69,7 +117,9 @@ class DataConfig:
     """Where cases come from and how they become training batches.
 
     ``source``: ``synthetic``, ``msd`` (MSD/nnU-Net raw layout, e.g. the output of
-    ``boundaryloss prepare``), ``chase_db1``, ``drive`` or ``stare`` (at ``root``).
+    ``boundaryloss prepare``), ``chase_db1``, ``drive``, ``stare``, ``idrid`` (the
+    official segmentation layout; ``idrid.lesion`` picks the masks) or ``folders`` (any
+    2D dataset as folders of files, see :class:`FoldersConfig`) at ``root``.
     3D cases are sliced along ``slice_axis`` when the network is 2D; validation always
     reassembles whole cases so metrics are 3D, with distances in the unit of the cases'
     spacing (mm for NIfTI data, px for 2D image files and synthetic data).
@@ -77,13 +127,19 @@ class DataConfig:
     ``samples_per_epoch``: training samples (patches or slices) drawn per epoch, each
     from a training item (case or slice) in turn, with a new random patch and
     augmentation on each visit; None: one per item. ``foreground_probability``: the
-    chance a patch is centred on a foreground voxel (nnU-Net: 1/3).
+    chance a patch is centred on a foreground voxel (nnU-Net: 1/3); a case without
+    foreground (a lesion-free image) always gets a uniformly placed patch, so it is still
+    seen once per visit.
     """
 
-    source: Literal["synthetic", "msd", "chase_db1", "drive", "stare"] = "synthetic"
+    source: Literal["synthetic", "msd", "chase_db1", "drive", "stare", "idrid", "folders"] = (
+        "synthetic"
+    )
     root: str | None = None
     num_classes: int = 2
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
+    idrid: IdridConfig = field(default_factory=IdridConfig)
+    folders: FoldersConfig = field(default_factory=FoldersConfig)
     normalization: Literal["minmax", "zscore", "percentile", "none"] = "minmax"
     resize: list[int] | None = None
     slice_axis: int = 2
@@ -154,6 +210,19 @@ class OptimConfig:
 
 @dataclass
 class TrainConfig:
+    """How long and where to train, and how validation picks the best checkpoint.
+
+    ``selection_metric``: the validation score whose mean over the foreground classes
+    selects ``best.pt`` (and drives the plateau learning-rate schedule): ``dice`` (mean
+    of per-case Dice), ``pooled_dice`` (Dice of the counts summed over every case),
+    ``aupr`` (area under the precision-recall curve over every pixel, the IDRiD
+    challenge's ranking) or ``lesion_f1`` (lesion F1 pooled over every case's lesions).
+    The Dice of a class covering 0.2 % of an image is a noisy selector; the pooled
+    scores are steadier. ``val_lesion_metrics``: also log AUPR and the lesion-wise scores
+    (lesion F1, recall, precision, false-positive lesions per lesion-free case) at each
+    validation; ``aupr`` and ``lesion_f1`` switch on what they need.
+    """
+
     epochs: int = 20
     seed: int = 0
     accelerator: str = "cpu"
@@ -167,6 +236,8 @@ class TrainConfig:
     progress: bool = True
     tensorboard: bool = False
     figures: bool = True
+    selection_metric: Literal["dice", "pooled_dice", "aupr", "lesion_f1"] = "dice"
+    val_lesion_metrics: bool = False
 
 
 @dataclass

@@ -10,7 +10,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..config import ConfigError
-from ..data import DecathlonDataset, chase_db1, drive, stare, synthetic_2d, synthetic_3d
+from ..data import (
+    DecathlonDataset,
+    ImageFolderDataset,
+    chase_db1,
+    drive,
+    red_channel_fov,
+    stare,
+    synthetic_2d,
+    synthetic_3d,
+)
 from ..data.augment import (
     Compose,
     Pad,
@@ -22,6 +31,7 @@ from ..data.augment import (
 )
 from ..data.case import MILLIMETRES, shared_spacing_unit
 from ..data.datasets import CaseDataset, EpochDataset, PatchDataset, SliceDataset
+from ..data.idrid import IDRID_SPLITS, idrid, idrid_has_split
 from ..data.intensity import (
     RandomBrightness,
     RandomContrast,
@@ -65,13 +75,17 @@ def build_cases(config, split: Literal["train", "test"] = "train") -> Sequence:
     if not root.exists():
         raise ConfigError(f"data.root: {root} does not exist")
     if split == "test":
-        return dataset_test_split(config.source, root)
+        return dataset_test_split(config, root)
     readers = {
         "msd": lambda: DecathlonDataset(root),
         # The conventional CHASE_DB1 test images (children 11-14) stay out of training.
         "chase_db1": lambda: chase_db1(root, split="training"),
         "drive": lambda: drive(root, "training"),
         "stare": lambda: stare(root),
+        "idrid": lambda: idrid(
+            root, config.idrid.lesion, "training", fov_threshold=config.idrid.fov_threshold
+        ),
+        "folders": lambda: folder_cases(config, root, "train"),
     }
     cases = readers[config.source]()
     if config.max_cases is not None:
@@ -79,31 +93,102 @@ def build_cases(config, split: Literal["train", "test"] = "train") -> Sequence:
     return cases
 
 
-def dataset_test_split(source: str, root: Path) -> Sequence:
+def dataset_test_split(config, root: Path) -> Sequence:
     """The test split of the dataset at ``root``, read as ``data.source`` names it.
 
     ``msd`` (and every dataset ``boundaryloss prepare`` writes): ``imagesTs`` with
     ``labelsTs`` (and ``masksTs`` field-of-view masks for 2D datasets); ``drive``:
     ``test/images`` with ``test/1st_manual`` and ``test/mask``; ``chase_db1``: the
-    conventional last 8 images (children 11-14), as the dataset defines no split.
-    STARE defines no test split either, and papers disagree on one (leave-one-out,
-    halves), so ``stare`` is an error.
+    conventional last 8 images (children 11-14), as the dataset defines no split;
+    ``idrid``: ``b. Testing Set`` with the same lesion's masks; ``folders``: the
+    ``data.folders.test_*`` folders. STARE defines no test split either, and papers
+    disagree on one (leave-one-out, halves), so ``stare`` is an error.
+
+    Args:
+        config: the ``DataConfig``.
 
     Raises:
         ConfigError: a source without a test split.
         ValueError: the split's folders or files are missing (named), as the readers.
     """
+    source = config.source
     if source == "stare":
         raise ConfigError(
             "data.source: STARE defines no test split (papers use leave-one-out or their "
             "own halves); evaluate the run's validation cases (--split val) instead"
         )
+    if source == "idrid" and not idrid_has_split(root, "test"):
+        raise ValueError(
+            f"{root}: this IDRiD copy has no '{IDRID_SPLITS['test']}' folder (the official "
+            "test set: IDRiD_55-81); evaluate the run's validation cases (--split val) instead"
+        )
+    if source == "folders" and config.folders.test_images is None:
+        raise ConfigError(
+            "data.folders.test_images: not set, so the dataset has no test split; set it "
+            "(and test_labels) or evaluate the run's validation cases (--split val)"
+        )
     readers = {
         "msd": lambda: DecathlonDataset(root, "test"),
         "chase_db1": lambda: chase_db1(root, split="test"),
         "drive": lambda: drive(root, "test"),
+        "idrid": lambda: idrid(
+            root, config.idrid.lesion, "test", fov_threshold=config.idrid.fov_threshold
+        ),
+        "folders": lambda: folder_cases(config, root, "test"),
     }
     return readers[source]()
+
+
+def folder_cases(config, root: Path, split: Literal["train", "test"]) -> ImageFolderDataset:
+    """The cases of ``data.source: folders`` (see ``FoldersConfig``), folders taken
+    relative to ``root``.
+
+    Raises:
+        ConfigError: a ``label_values`` key that is not an integer (names the key).
+        ValueError: as :class:`~boundaryloss.data.ImageFolderDataset`.
+    """
+    folders = config.folders
+    label_values = None
+    if folders.label_values is not None:
+        label_values = {}
+        for stored, index in folders.label_values.items():
+            try:
+                label_values[int(stored)] = index
+            except ValueError:
+                raise ConfigError(
+                    f"data.folders.label_values: key {stored!r} is not an integer pixel value"
+                ) from None
+    names = (folders.images, folders.labels, folders.fov)
+    if split == "test":
+        names = (folders.test_images, folders.test_labels, folders.test_fov)
+    images, labels, fov = (
+        None if name is None else root / Path(name).expanduser() for name in names
+    )
+    if fov is not None and folders.fov_pattern is None:
+        raise ConfigError("data.folders.fov_pattern: required with a fov folder")
+    if fov is not None and folders.fov_threshold is not None:
+        raise ConfigError(
+            "data.folders.fov_threshold: give either fov mask files (fov, fov_pattern) or a "
+            "red-channel threshold, not both"
+        )
+    fov_from_image = None
+    if folders.fov_threshold is not None:
+        fov_from_image = red_channel_fov(folders.fov_threshold, solid=True)
+    return ImageFolderDataset(
+        images,
+        labels,
+        image_pattern=folders.image_pattern,
+        label_pattern=folders.label_pattern,
+        fov=fov,
+        fov_pattern=folders.fov_pattern if fov is not None else None,
+        fov_from_image=fov_from_image,
+        label_values=label_values,
+        num_classes=None if folders.label_rule == "nonzero" else config.num_classes,
+        id_regex=folders.id_regex,
+        on_missing_label=folders.missing_label,
+        label_rule=folders.label_rule,
+        meta={"dataset": "folders", "split": split},
+    )
 
 
 def case_ids(cases: Sequence) -> list[str]:
@@ -133,7 +218,9 @@ def known_label_values(config, cases: Sequence) -> frozenset[int] | None:
     classes, ``dataset.json`` labels, binary vessel datasets); None when unknown."""
     if config.source == "synthetic":
         return frozenset(range(config.synthetic.num_classes))
-    if config.source in ("chase_db1", "drive", "stare"):
+    if config.source in ("chase_db1", "drive", "stare", "idrid"):
+        return frozenset((0, 1))
+    if config.source == "folders" and config.folders.label_rule == "nonzero":
         return frozenset((0, 1))
     values = getattr(cases, "label_values", None)
     return frozenset(int(v) for v in values) if values is not None else None

@@ -51,7 +51,7 @@ from .run_dir import (
 )
 from .run_log import environment, write_json
 from .supervision import batch_loss, full_resolution, scale_targets_transform, training_loss
-from .validation import Validator
+from .validation import SELECTION_COLUMNS, Validator
 
 __all__ = [
     "NoCheckpointError",
@@ -215,6 +215,8 @@ class Trainer:
             lambda model, image: predict_with_config(model, image, config),
             self.data.slice_axis,
             absent_classes=self.data.absent_classes,
+            aupr=config.train.val_lesion_metrics or config.train.selection_metric == "aupr",
+            lesion=config.train.val_lesion_metrics or config.train.selection_metric == "lesion_f1",
         )
 
     def _restore(self) -> tuple[int, int, int]:
@@ -379,7 +381,9 @@ class Trainer:
             score = None
             if (epoch + 1) % config.train.val_every == 0 or epoch + 1 == epochs:
                 row.update(self.validate())
-                score = row["val_dice_mean"]
+                score = row[SELECTION_COLUMNS[config.train.selection_metric]]
+                if math.isnan(score):
+                    score = -math.inf  # never the best: e.g. no reference lesion to find
             row["epoch_seconds"] = time.perf_counter() - epoch_started
             self.lr_schedule.step(score)
             if schedule.interval == "epoch":
@@ -450,12 +454,33 @@ class Trainer:
             return None
         return {"applied": counts[-1] > 0, "num_cases": counts[-1]}
 
+    def _best_epoch(self) -> int | None:
+        """The epoch whose validation wrote ``best.pt`` (the first with the best score)."""
+        column = SELECTION_COLUMNS[self.config.train.selection_metric]
+        best, epoch = -math.inf, None
+        for row in self.log.rows:
+            value = row.get(column)
+            if value is not None and not math.isnan(float(value)) and float(value) > best:
+                best, epoch = float(value), int(row["epoch"])
+        return epoch
+
+    def _best_row_value(self, column: str) -> float:
+        """``column`` at the best epoch (the best score when selecting by it)."""
+        epoch = self._best_epoch()
+        for row in self.log.rows:
+            if epoch is not None and int(row["epoch"]) == epoch and column in row:
+                return float(row[column])
+        return -math.inf if epoch is None else float("nan")
+
     def _finish(self, seconds: float) -> dict[str, Any]:
         self._promote()  # a resumed run that had nothing left to train
         summary = {
             "run_dir": str(self.target.path),
             "epochs": self.config.train.epochs,
-            "best_val_dice_mean": self.policy.best_score,
+            "best_val_dice_mean": self._best_row_value("val_dice_mean"),
+            "selection_metric": self.config.train.selection_metric,
+            "best_val_score": self.policy.best_score,
+            "best_epoch": self._best_epoch(),
             "val_fov": self._validation_fov(),
             "spacing_unit": self.data.spacing_unit,
             "train_seconds": seconds,

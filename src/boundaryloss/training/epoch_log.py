@@ -34,6 +34,14 @@ def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+#: Dataset-level validation scores the epoch line shows when the row has them.
+EXTRA_SCORES = (
+    ("val_pooled_dice_mean", "pooled Dice"),
+    ("val_aupr_mean", "AUPR"),
+    ("val_lesion_f1_mean", "lesion F1"),
+)
+
+
 def epoch_line(row: dict[str, Any], epochs: int, unit: str) -> str:
     """One line per epoch, e.g.
     ``epoch 3/20 | loss 0.4127 (gdl 0.4, boundary 0.01) | val Dice 0.812 | HD95 3.21 mm | 4.2s``
@@ -49,6 +57,9 @@ def epoch_line(row: dict[str, Any], epochs: int, unit: str) -> str:
         hd = [v for k, v in row.items() if k.startswith("val_hd95/")]
         if hd:
             parts.append(f"HD95 {np.mean(hd):.2f} {unit}")
+        for column, name in EXTRA_SCORES:
+            if column in row:
+                parts.append(f"{name} {row[column]:.3f}")
     parts.append(f"{row['epoch_seconds']:.1f}s")
     return " | ".join(parts)
 

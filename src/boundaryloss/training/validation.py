@@ -1,6 +1,7 @@
 """Validation during training: whole cases, 3D Dice and HD95 per class (in the unit of
 the cases' spacing, mm or px), scored inside each case's field of view as
-``boundaryloss evaluate`` scores it."""
+``boundaryloss evaluate`` scores it, plus the dataset-level scores of unbalanced data
+(pooled Dice, AUPR, pooled lesion detection) that can select the best checkpoint."""
 
 from __future__ import annotations
 
@@ -14,7 +15,36 @@ from torch import nn
 from ..data.fov import restrict_case_to_fov
 from ..data.slicing import most_foreground_slice
 from ..metrics import SegmentationEvaluator
+from ..metrics.precision_recall import binary_average_precision
+from ..metrics.screening import LesionTally
 from .figures import overlay
+from .pixel_level import PixelLevel
+
+#: ``train.selection_metric`` -> the validation row's column that selects the best
+#: checkpoint (a mean over the foreground classes the labels contain).
+SELECTION_COLUMNS = {
+    "dice": "val_dice_mean",
+    "pooled_dice": "val_pooled_dice_mean",
+    "aupr": "val_aupr_mean",
+    "lesion_f1": "val_lesion_f1_mean",
+}
+#: How each selection metric is named in messages.
+SELECTION_NAMES = {
+    "dice": "Dice",
+    "pooled_dice": "pooled Dice",
+    "aupr": "AUPR",
+    "lesion_f1": "lesion F1",
+}
+
+
+def best_score_line(summary: dict, where: str = "") -> str:
+    """``best validation Dice 0.8123{where} at epoch 7`` for a run's summary (its
+    selection metric, e.g. ``AUPR``; ``where`` such as " (inside the field of view)")."""
+    metric = summary.get("selection_metric", "dice")
+    score = summary.get("best_val_score", summary.get("best_val_dice_mean"))
+    epoch = summary.get("best_epoch")
+    at = f" at epoch {epoch}" if epoch is not None else ""
+    return f"best validation {SELECTION_NAMES[metric]} {score:.4f}{where}{at}"
 
 
 @dataclass(frozen=True)
@@ -35,10 +65,23 @@ class Validator:
     (e.g. the run's inference settings: slice by slice for 2D networks on volumes,
     sliding windows, mirroring). A missed structure counts as the image diagonal
     (``missing="diagonal"``), an empty class in both masks as perfect. A case with a
-    field of view (a ``"fov"`` in its sample: DRIVE, STARE, CHASE_DB1, prepared
+    field of view (a ``"fov"`` in its sample: DRIVE, STARE, CHASE_DB1, IDRiD, prepared
     retinal datasets) is scored inside it, by the rule ``boundaryloss evaluate`` uses
     (:func:`~boundaryloss.data.fov.restrict_case_to_fov`); the row's ``val_fov_cases``
     says how many cases were.
+
+    Beside the per-case mean Dice (``val_dice/K``), every validation also gives scores
+    that a class of a fraction of a percent needs (its per-case Dice is noisy and
+    dominated by lesion-free cases): ``val_pooled_dice/K`` (Dice of the counts summed
+    over all cases' pixels) and ``val_dice_lesion_cases/K`` (mean Dice over the cases
+    whose reference has the class). With ``aupr``: ``val_aupr/K``, the area under the
+    precision-recall curve of the class probability over every pixel of every case
+    (:func:`~boundaryloss.metrics.binary_average_precision`; it holds each pixel's
+    probability until the end, 4 bytes per pixel and class). With ``lesion``:
+    ``val_lesion_f1/K``, ``val_lesion_recall/K``, ``val_lesion_precision/K`` (pooled over
+    the cases' lesions) and ``val_false_lesions_per_free_case/K`` (see
+    :mod:`boundaryloss.metrics.screening`). Each has a ``_mean`` over the foreground
+    classes the labels contain.
 
     Args:
         num_classes: classes of the segmentation (background included).
@@ -47,6 +90,8 @@ class Validator:
         absent_classes: classes the labels never contain: reported, but left out of
             ``val_dice_mean`` (their Dice of 1.0 would inflate it).
         keep: how many cases to keep as :class:`Example` for figures.
+        aupr: also compute the pooled AUPR per class.
+        lesion: also score lesion-wise detection (connected components).
     """
 
     def __init__(
@@ -56,12 +101,16 @@ class Validator:
         slice_axis: int,
         absent_classes: tuple[int, ...] = (),
         keep: int = 3,
+        aupr: bool = False,
+        lesion: bool = False,
     ) -> None:
         self.num_classes = num_classes
         self.predict = predict
         self.slice_axis = slice_axis
         self.absent_classes = frozenset(absent_classes)
         self.keep = keep
+        self.aupr = aupr
+        self.lesion = lesion
         self.examples: list[Example] = []
         self.evaluator: SegmentationEvaluator | None = None
         #: Cases of the last validation scored inside their field of view.
@@ -80,6 +129,12 @@ class Validator:
         )
         self.examples = []
         self.fov_cases = 0
+        classes = range(1, self.num_classes)
+        pooled = PixelLevel(classes)
+        scores: dict[int, list[np.ndarray]] = {c: [] for c in classes}
+        truths: dict[int, list[np.ndarray]] = {c: [] for c in classes}
+        tallies = {c: LesionTally() for c in classes} if self.lesion else {}
+        lesion_case_dice: dict[int, list[float]] = {c: [] for c in classes}
         for i in range(len(dataset)):
             sample = dataset[i]
             image = sample["image"].to(device)
@@ -88,18 +143,63 @@ class Validator:
             label = sample["label"].numpy()
             fov = sample["fov"].numpy() if "fov" in sample else None
             self.fov_cases += int(fov is not None)
-            evaluator.update(
+            scored_pred, scored_label = restrict_case_to_fov(
+                prediction, label, fov, sample["case_id"]
+            )
+            case_scores = evaluator.update(
                 sample["case_id"],
-                *restrict_case_to_fov(prediction, label, fov, sample["case_id"]),
+                scored_pred,
+                scored_label,
                 spacing=tuple(sample["spacing"].tolist()),
             )
+            pooled.update(prediction, label, fov)
+            inside = slice(None) if fov is None else fov
+            for cls in classes:
+                if self.aupr:
+                    scores[cls].append(probabilities[cls].cpu().numpy()[inside].ravel())
+                    truths[cls].append((label[inside] == cls).ravel())
+                if np.any(scored_label == cls):
+                    lesion_case_dice[cls].append(float(case_scores[cls]["dice"]))
+                if self.lesion:
+                    tallies[cls].update(scored_pred == cls, scored_label == cls)
             if len(self.examples) < self.keep:
                 self.examples.append(
                     Example(sample["case_id"], sample["image"].numpy(), label, prediction)
                 )
         model.train()
         self.evaluator = evaluator
-        return self.row(evaluator.summary())
+        row = self.row(evaluator.summary())
+        pooled_scores = pooled.summary()
+        for cls in classes:
+            row[f"val_pooled_dice/{cls}"] = float(pooled_scores[cls]["dice"])
+            if self.aupr:
+                row[f"val_aupr/{cls}"] = binary_average_precision(
+                    np.concatenate(scores[cls]), np.concatenate(truths[cls])
+                )
+            dice = lesion_case_dice[cls]
+            row[f"val_dice_lesion_cases/{cls}"] = float(np.mean(dice)) if dice else float("nan")
+            if self.lesion:
+                tally = tallies[cls]
+                row[f"val_lesion_f1/{cls}"] = tally.f1()
+                row[f"val_lesion_recall/{cls}"] = tally.recall()
+                row[f"val_lesion_precision/{cls}"] = tally.precision()
+                row[f"val_false_lesions_per_free_case/{cls}"] = tally.false_lesions_per_free_case()
+        names = ["pooled_dice", "dice_lesion_cases"] + (["aupr"] if self.aupr else [])
+        if self.lesion:
+            names += ["lesion_f1", "lesion_recall", "lesion_precision"]
+        for name in names:
+            row[f"val_{name}_mean"] = self._class_mean(row, name)
+        return row
+
+    def _class_mean(self, row: dict[str, float], name: str) -> float:
+        """Mean of ``val_NAME/K`` over the foreground classes the labels contain (NaN
+        values, e.g. a recall without reference lesions, left out)."""
+        values = [
+            row[f"val_{name}/{cls}"]
+            for cls in range(1, self.num_classes)
+            if cls not in self.absent_classes and not np.isnan(row[f"val_{name}/{cls}"])
+        ]
+        return float(np.mean(values)) if values else float("nan")
 
     def row(self, summary: dict) -> dict[str, float]:
         row: dict[str, float] = {}
