@@ -33,7 +33,7 @@ def test_unknown_dataset_lists_the_valid_ones(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.strip() == (
         "boundaryloss prepare: error: unknown dataset 'isles2017'; expected one of: "
-        "isles2018, wmh2017, acdc2017, kits19, brats2018, drive"
+        "isles2018, isles2022, wmh2017, acdc2017, kits19, brats2018, drive"
     )
 
 

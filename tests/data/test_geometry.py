@@ -8,7 +8,12 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from boundaryloss.data.geometry import AFFINE_ATOL_MM, VoxelGrid, check_same_grid
+from boundaryloss.data.geometry import (
+    AFFINE_ATOL_MM,
+    VoxelGrid,
+    check_same_grid,
+    resample_into_grid,
+)
 
 from .layouts import affine
 
@@ -110,3 +115,38 @@ def test_2d_nifti_grids(tmp_path):
     check_same_grid(_grid(ref, 2), _grid(ref, 2), ref, ref)
     with pytest.raises(ValueError, match=r"origin \(0.0, 0.0, 1.0\) mm differs"):
         check_same_grid(_grid(pred, 2), _grid(ref, 2), pred, ref)
+
+
+# --- resample_into_grid ---------------------------------------------------------------------
+
+
+def test_resampling_along_one_axis_by_hand():
+    # Source voxel i holds 10 + i, at world x = i (extent -0.5 .. 3.5); the target samples
+    # x = -1.0, -0.5, ..., 4.5.
+    data = np.broadcast_to(10.0 + np.arange(4.0)[:, None, None], (4, 2, 2))
+    target = np.diag([0.5, 1.0, 1.0, 1.0])
+    target[0, 3] = -1.0
+    values, covered = resample_into_grid(data, np.eye(4), (12, 2, 2), target)
+    expected = [0, 10, 10, 10.5, 11, 11.5, 12, 12.5, 13, 13, 0, 0]
+    np.testing.assert_allclose(values[:, 1, 0], expected)
+    assert covered[:, 1, 0].tolist() == [False] + [True] * 9 + [False, False]
+    assert np.array_equal(values[:, 0, 1], values[:, 1, 0])
+
+
+def test_resampling_onto_the_same_grid_is_the_identity():
+    rng = np.random.default_rng(0)
+    data = rng.normal(size=(5, 4, 3)).astype(np.float32)
+    affine = np.array([[0.0, 0.0, 2.0, 5.0], [0.0, -1.5, 0.0, 1.0], [0.7, 0.0, 0.0, -3.0]])
+    affine = np.vstack([affine, [0, 0, 0, 1]])
+    values, covered = resample_into_grid(data, affine, data.shape, affine)
+    np.testing.assert_allclose(values, data, rtol=1e-12)
+    assert covered.all() and values.dtype == np.float64
+
+
+def test_resampling_refuses_what_it_cannot_do():
+    with pytest.raises(ValueError, match=r"expected a 3D volume to resample, got shape \(4, 4\)"):
+        resample_into_grid(np.zeros((4, 4)), np.eye(4), (2, 2, 2), np.eye(4))
+    with pytest.raises(ValueError, match=r"source affine is singular"):
+        resample_into_grid(np.zeros((2, 2, 2)), np.diag([1.0, 0.0, 1.0, 1.0]), (2, 2, 2), np.eye(4))
+    with pytest.raises(ValueError, match=r"expected 4x4 affines, got \(3, 3\)"):
+        resample_into_grid(np.zeros((2, 2, 2)), np.eye(3), (2, 2, 2), np.eye(4))

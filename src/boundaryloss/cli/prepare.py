@@ -36,6 +36,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--overwrite", action="store_true", help="replace a non-empty DST once the new one is done"
     )
     parser.add_argument(
+        "--no-flair",
+        action="store_true",
+        help="isles2022: leave FLAIR out (channels DWI, ADC). By default FLAIR is channel 2, "
+        "resampled into DWI's voxel grid through the affines (trilinear, 0 outside FLAIR's "
+        "field of view)",
+    )
+    parser.add_argument(
         "-q", "--quiet", action="store_true", help="no per-case progress lines on stderr"
     )
     parser.set_defaults(handler=run)
@@ -52,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         args.dst,
         overwrite=args.overwrite,
         progress=None if args.quiet else _progress,
+        leave_out=("FLAIR",) if args.no_flair else (),
     )
     test = f" + {result.num_test} test" if result.num_test else ""
     print(f"{result.name}: {result.num_training} training{test} cases written to {result.dst}")

@@ -84,6 +84,108 @@ def isles_series_file(root: Path, case_dir: str, series: str) -> Path:
     return folder / f"{folder.name}.nii"
 
 
+# --- ISLES 2022 ---------------------------------------------------------------------------
+
+#: Subjects of the synthetic ISLES 2022 download; the last has no derivatives (a test case).
+ISLES22_SUBJECTS = ("sub-strokecase0001", "sub-strokecase0002", "sub-strokecase0003")
+#: The DWI grid's header codes, as in the real download (the mask has qform 0, sform 2).
+ISLES22_DWI_CODES = (2, 1)
+ISLES22_FLAIR_SHAPE = (16, 18, 7)
+
+
+def isles22_flair_affine() -> np.ndarray:
+    """FLAIR's own grid: rotated 10 degrees about z, 0.45 x 0.4 x 2.5 mm, centred in-plane
+    on the DWI grid (:data:`AFFINE`, :data:`SHAPE`) and starting 1 mm above its first slice,
+    so that some DWI voxels fall inside FLAIR's outermost voxel centres, some in the half
+    voxel beyond them and some outside its field of view."""
+    theta = np.deg2rad(10.0)
+    rotation = np.array(
+        [[np.cos(theta), -np.sin(theta), 0.0], [np.sin(theta), np.cos(theta), 0.0], [0, 0, 1]]
+    )
+    affine = np.eye(4)
+    affine[:3, :3] = rotation @ np.diag([-0.45, 0.4, 2.5])
+    centre = AFFINE[:3, :3] @ ((np.array(SHAPE) - 1) / 2) + AFFINE[:3, 3]
+    flair_centre = (np.array(ISLES22_FLAIR_SHAPE) - 1) / 2
+    affine[:3, 3] = centre - affine[:3, :3] @ flair_centre
+    affine[2, 3] = AFFINE[2, 3] + 1.0
+    return affine
+
+
+def isles22_ramp(world: np.ndarray) -> np.ndarray:
+    """The FLAIR intensity at world points ``(..., 3)`` in mm: linear, positive nearby."""
+    return 1000.0 + 3.0 * world[..., 0] - 2.0 * world[..., 1] + 5.0 * world[..., 2]
+
+
+def isles22_paths(root: Path, subject: str, layout: str) -> dict[str, Path]:
+    """Where ``dwi``, ``adc``, ``flair`` and ``msk`` of ``subject`` lie in ``layout``:
+    ``"zenodo"`` (``ISLES-2022.zip``: ``sub-X/ses-0001/{dwi,anat}/``, ``_FLAIR``) or
+    ``"rawdata"`` (the evaluation repository: ``rawdata/sub-X/ses-0001/``, ``_flair``)."""
+    stem = f"{subject}_ses-0001"
+    mask = root / "derivatives" / subject / "ses-0001" / f"{stem}_msk.nii.gz"
+    if layout == "zenodo":
+        session = root / subject / "ses-0001"
+        return {
+            "dwi": session / "dwi" / f"{stem}_dwi.nii.gz",
+            "adc": session / "dwi" / f"{stem}_adc.nii.gz",
+            "flair": session / "anat" / f"{stem}_FLAIR.nii.gz",
+            "msk": mask,
+        }
+    session = root / "rawdata" / subject / "ses-0001"
+    paths = {m: session / f"{stem}_{m}.nii.gz" for m in ("dwi", "adc", "flair")}
+    return {**paths, "msk": mask}
+
+
+def isles22_images(number: int) -> dict[str, np.ndarray]:
+    """The DWI and ADC (float64 noise), FLAIR (the world ramp) and mask of a subject."""
+    rng = np.random.default_rng(number)
+    flair_affine = isles22_flair_affine()
+    indices = np.stack(np.indices(ISLES22_FLAIR_SHAPE), axis=-1).astype(np.float64)
+    world = indices @ flair_affine[:3, :3].T + flair_affine[:3, 3]
+    mask = np.zeros(SHAPE, dtype=np.uint16)
+    mask[2:5, 3:6, 1 + number % 3] = 1
+    return {
+        "dwi": rng.uniform(-5.0, 1600.0, SHAPE),
+        "adc": rng.uniform(-0.3, 4.8, SHAPE),
+        "flair": isles22_ramp(world),
+        "msk": mask,
+    }
+
+
+def save_isles22_dwi_grid(path: Path, data: np.ndarray, codes=ISLES22_DWI_CODES) -> Path:
+    """``data`` on the DWI grid with the given (qform, sform) codes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = nib.Nifti1Image(data, AFFINE)
+    image.header.set_data_dtype(data.dtype)
+    image.header.set_qform(AFFINE, code=codes[0])
+    image.header.set_sform(AFFINE, code=codes[1])
+    nib.save(image, str(path))
+    return path
+
+
+def make_isles2022(root: Path, layout: str = "zenodo") -> Path:
+    """ISLES 2022 in its BIDS ``layout`` (see :func:`isles22_paths`), with the JSON
+    sidecars, snapshots and top-level BIDS files; the last subject has no derivatives."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "dataset_description.json").write_text('{"Name": "ISLES 2022", "BIDSVersion": ""}')
+    (root / "participants.tsv").write_text("participant_id\n")
+    for number, subject in enumerate(ISLES22_SUBJECTS, start=1):
+        paths = isles22_paths(root, subject, layout)
+        data = isles22_images(number)
+        for modality in ("dwi", "adc"):
+            save_isles22_dwi_grid(paths[modality], data[modality])
+        save_nifti(paths["flair"], data["flair"], isles22_flair_affine())
+        for modality in ("dwi", "adc", "flair"):
+            paths[modality].with_name(paths[modality].name.replace(".nii.gz", ".json")).write_text(
+                '{"MagneticFieldStrength": 3}'
+            )
+        if subject != ISLES22_SUBJECTS[-1]:
+            save_isles22_dwi_grid(paths["msk"], data["msk"], codes=(0, 2))
+            Image.fromarray(np.zeros((4, 4), np.uint8)).save(
+                paths["msk"].with_name(paths["msk"].name.replace("_msk.nii.gz", "_snp.png"))
+            )
+    return root
+
+
 # --- WMH 2017 -----------------------------------------------------------------------------
 
 WMH_CASES = (("Utrecht", "0"), ("Singapore", "50"), ("Amsterdam/GE3T", "100"))
@@ -226,6 +328,7 @@ def make_drive(root: Path) -> Path:
 
 BUILDERS = {
     "isles2018": make_isles2018,
+    "isles2022": make_isles2022,
     "wmh2017": make_wmh2017,
     "acdc2017": make_acdc2017,
     "kits19": make_kits19,

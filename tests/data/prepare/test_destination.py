@@ -17,7 +17,15 @@ def src(tmp_path):
 
 
 def test_registry():
-    assert list(PREPARERS) == ["isles2018", "wmh2017", "acdc2017", "kits19", "brats2018", "drive"]
+    assert list(PREPARERS) == [
+        "isles2018",
+        "isles2022",
+        "wmh2017",
+        "acdc2017",
+        "kits19",
+        "brats2018",
+        "drive",
+    ]
     assert get_preparer("KiTS19") is PREPARERS["kits19"]
     with pytest.raises(ValueError, match=r"unknown dataset 'kits'; expected one of: isles2018, "):
         get_preparer("kits")

@@ -20,17 +20,17 @@ error never leaves a half-prepared or destroyed destination.
 Example:
     >>> from boundaryloss.data.prepare import PREPARERS, prepare_dataset
     >>> sorted(PREPARERS)
-    ['acdc2017', 'brats2018', 'drive', 'isles2018', 'kits19', 'wmh2017']
+    ['acdc2017', 'brats2018', 'drive', 'isles2018', 'isles2022', 'kits19', 'wmh2017']
     >>> prepare_dataset("kits19", "kits19", "raw/KiTS19")  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
-from . import acdc2017, brats2018, drive, isles2018, kits19, wmh2017
+from . import acdc2017, brats2018, drive, isles2018, isles2022, kits19, wmh2017
 from ._common import (
     DatasetPreparer,
     PreparedDataset,
@@ -44,27 +44,34 @@ from ._common import (
 #: Dataset name -> its preparer, in the order the command line lists them.
 PREPARERS: dict[str, DatasetPreparer] = {
     module.PREPARER.name: module.PREPARER
-    for module in (isles2018, wmh2017, acdc2017, kits19, brats2018, drive)
+    for module in (isles2018, isles2022, wmh2017, acdc2017, kits19, brats2018, drive)
 }
 
 
-def get_preparer(name: str) -> DatasetPreparer:
-    """The preparer registered as ``name`` (case-insensitive).
+def get_preparer(name: str, leave_out: Collection[str] = ()) -> DatasetPreparer:
+    """The preparer registered as ``name`` (case-insensitive), without the optional
+    channels named in ``leave_out`` (e.g. ``("FLAIR",)`` for ``"isles2022"``).
 
     Raises:
-        ValueError: no such dataset; the message lists the known ones.
+        ValueError: no such dataset (the message lists the known ones), or a channel in
+            ``leave_out`` that the dataset cannot leave out.
     """
     try:
-        return PREPARERS[name.lower()]
+        preparer = PREPARERS[name.lower()]
     except KeyError:
         raise ValueError(
             f"unknown dataset {name!r}; expected one of: {', '.join(PREPARERS)}"
         ) from None
+    for channel in leave_out:
+        preparer = preparer.leave_out(channel)
+    return preparer
 
 
-def find_cases(name: str, src: str | os.PathLike) -> list[SourceCase]:
+def find_cases(
+    name: str, src: str | os.PathLike, leave_out: Collection[str] = ()
+) -> list[SourceCase]:
     """The cases of the download at ``src``, checked but not read (a dry run)."""
-    preparer = get_preparer(name)
+    preparer = get_preparer(name, leave_out)
     src = Path(src)
     if not src.is_dir():
         raise FileNotFoundError(f"{src}: source folder not found")
@@ -79,28 +86,33 @@ def prepare_dataset(
     dst: str | os.PathLike,
     overwrite: bool = False,
     progress: Callable[[str], None] | None = None,
+    leave_out: Collection[str] = (),
 ) -> PreparedDataset:
     """Convert the ``name`` challenge download at ``src`` into the raw layout at ``dst``.
 
     Args:
-        name: one of :data:`PREPARERS` (``"isles2018"``, ``"wmh2017"``, ``"acdc2017"``,
-            ``"kits19"``, ``"brats2018"``, ``"drive"``).
+        name: one of :data:`PREPARERS` (``"isles2018"``, ``"isles2022"``, ``"wmh2017"``,
+            ``"acdc2017"``, ``"kits19"``, ``"brats2018"``, ``"drive"``).
         src: the download's root folder (see each module's docstring for its layout).
         dst: the output folder; it must be absent or empty unless ``overwrite``.
         overwrite: replace a non-empty ``dst`` (only once the new one is complete).
         progress: called with one line per written case (e.g. ``print``); None is silent.
+        leave_out: optional input channels to leave out, neither looked for nor read
+            (``("FLAIR",)`` for ``"isles2022"``, whose FLAIR is otherwise resampled into
+            DWI's grid).
 
     Returns:
         Where the dataset went and how many training and test cases it holds.
 
     Raises:
-        ValueError: unknown dataset, a layout that does not match the challenge's (the
+        ValueError: unknown dataset, a channel in ``leave_out`` the dataset cannot leave
+            out, a layout that does not match the challenge's (the
             message names the folder or file and what was expected), mismatched shapes
             or affines between a case's files, label values outside the challenge's set.
         FileNotFoundError: ``src`` does not exist.
         FileExistsError: ``dst`` is not empty and ``overwrite`` is False.
     """
-    preparer = get_preparer(name)
+    preparer = get_preparer(name, leave_out)
     src, dst = Path(src), Path(dst)
     check_destination(src, dst, overwrite)
     cases = preparer.find_cases(src)

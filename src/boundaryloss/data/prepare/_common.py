@@ -28,8 +28,8 @@ import numpy as np
 
 from ..._files import current_umask, write_text_atomically
 from ..._validation import is_integral
-from ..geometry import AFFINE_ATOL_MM
-from ..io import load_nifti, read_grey_2d, read_image_2d, write_png
+from ..geometry import AFFINE_ATOL_MM, resample_into_grid
+from ..io import load_nifti, read_grey_2d, read_image_2d, write_nifti, write_png
 
 Split = Literal["training", "test"]
 
@@ -82,6 +82,18 @@ class DatasetPreparer:
         layout: one line showing what SRC must hold (for help texts).
         ndim: 3 for NIfTI volumes, 2 for PNG images.
         notes: remarks copied into ``dataset.json["source"]["notes"]``.
+        image_dtype: None copies the image files as shipped (labels keep their own
+            headers); a dtype name (``"float32"``) rewrites every image in that dtype and
+            writes every image and label of a case with its first channel's header
+            (affine, zooms, qform/sform codes), so all of a case's files share one.
+        resampled_channels: names of channels shipped in their own voxel grid: instead
+            of having to match the first channel's grid, each is resampled into it by
+            :func:`~boundaryloss.data.geometry.resample_into_grid` (trilinear, 0 outside
+            its field of view) and written in ``image_dtype`` (float32 when None).
+        binary_labels: any non-zero label value becomes 1 (``label_values`` is then
+            only recorded); NaN or infinite values are refused.
+        optional_channels: channel name -> a function returning this dataset's preparer
+            without that channel (see :meth:`leave_out`).
     """
 
     name: str
@@ -96,10 +108,31 @@ class DatasetPreparer:
     layout: str
     ndim: int = 3
     notes: tuple[str, ...] = ()
+    image_dtype: str | None = None
+    resampled_channels: tuple[str, ...] = ()
+    binary_labels: bool = False
+    optional_channels: Mapping[str, Callable[[], DatasetPreparer]] = field(default_factory=dict)
 
     @property
     def file_ending(self) -> str:
         return ".nii.gz" if self.ndim == 3 else ".png"
+
+    def leave_out(self, channel: str) -> DatasetPreparer:
+        """This dataset's preparer without the input ``channel``, whose files are then
+        neither looked for nor read (``boundaryloss prepare isles2022 --no-flair``).
+
+        Raises:
+            ValueError: ``channel`` is not an optional channel of this dataset (the
+                message lists the ones that are).
+        """
+        factory = self.optional_channels.get(channel)
+        if factory is None:
+            optional = ", ".join(self.optional_channels) or "none"
+            raise ValueError(
+                f"{self.name}: channel {channel!r} cannot be left out (optional channels: "
+                f"{optional})"
+            )
+        return factory()
 
 
 @dataclass(frozen=True)
@@ -291,6 +324,15 @@ def _rows(affine: np.ndarray) -> list[list[float]]:
     return np.round(np.asarray(affine)[:3], 4).tolist()
 
 
+def binarise_label(data: np.ndarray, path: Path) -> np.ndarray:
+    """Any non-zero value -> 1, as uint8; refuse NaN, infinite or non-numeric labels."""
+    if data.dtype.kind not in "fiub":
+        raise ValueError(f"{path}: label has non-numeric dtype {data.dtype}")
+    if data.dtype.kind == "f" and not np.all(np.isfinite(data)):
+        raise ValueError(f"{path}: label holds NaN or infinite values")
+    return (data != 0).astype(np.uint8)
+
+
 def map_label_values(data: np.ndarray, mapping: Mapping[int, int], path: Path) -> np.ndarray:
     """Map a label array's values through ``mapping`` into uint8; reject any other value."""
     if data.dtype.kind == "f":
@@ -323,8 +365,13 @@ def _write_volume_case(case: SourceCase, preparer: DatasetPreparer, stage: Path)
     first, first_path = headers[0], case.channels[0]
     if len(first.shape) != 3:
         raise ValueError(f"{first_path}: expected a 3D volume, got shape {tuple(first.shape)}")
-    for image, path in zip(headers[1:], case.channels[1:], strict=True):
-        _check_geometry(first, first_path, image, path)
+    resampled = [name in preparer.resampled_channels for name in preparer.channel_names]
+    for image, path, own_grid in zip(headers[1:], case.channels[1:], resampled[1:], strict=True):
+        if own_grid:
+            if len(image.shape) != 3:
+                raise ValueError(f"{path}: expected a 3D volume, got shape {tuple(image.shape)}")
+        else:
+            _check_geometry(first, first_path, image, path)
 
     labels: dict[str, Path] = {}
     if case.label is not None:
@@ -340,9 +387,17 @@ def _write_volume_case(case: SourceCase, preparer: DatasetPreparer, stage: Path)
 
     images_dir = stage / f"images{suffix}"
     images_dir.mkdir(exist_ok=True)
-    for index, (image, path) in enumerate(zip(headers, case.channels, strict=True)):
+    channels = zip(headers, case.channels, resampled, strict=True)
+    for index, (image, path, own_grid) in enumerate(channels):
         target = images_dir / f"{case.case_id}_{index:04d}.nii.gz"
-        if path.name.endswith(".nii.gz"):
+        if own_grid:
+            data = _resampled_into(image, path, first, first_path)
+            dtype = preparer.image_dtype or "float32"
+            write_nifti(target, data.astype(dtype), first.affine, header=first.header)
+        elif preparer.image_dtype is not None:
+            data = _read_voxels(image, path).astype(preparer.image_dtype)
+            write_nifti(target, data, first.affine, header=first.header)
+        elif path.name.endswith(".nii.gz"):
             # Already in the output format and checked by check_complete: a byte copy
             # keeps the header exactly and avoids recompressing gigabytes (KiTS, BraTS).
             shutil.copyfile(path, target)
@@ -351,18 +406,48 @@ def _write_volume_case(case: SourceCase, preparer: DatasetPreparer, stage: Path)
             nib.save(image, str(target))
 
     for folder, (image, path) in label_images.items():
-        values = map_label_values(_read_voxels(image, path), preparer.label_values, path)
+        data = _read_voxels(image, path)
+        if preparer.binary_labels:
+            values = binarise_label(data, path)
+        else:
+            values = map_label_values(data, preparer.label_values, path)
+        (stage / folder).mkdir(exist_ok=True)
+        target = stage / folder / f"{case.case_id}.nii.gz"
+        if preparer.image_dtype is not None:  # images were rewritten: one header for all
+            write_nifti(target, values, first.affine, header=first.header)
+            continue
         # Keep the label file's own header (qform/sform codes) rather than rebuilding one
         # from the affine: tools that compare image and label geometry (ITK, nnU-Net)
         # then see exactly what the challenge shipped.
         out = nib.Nifti1Image(values, image.affine, image.header)
         out.set_data_dtype(np.uint8)
-        (stage / folder).mkdir(exist_ok=True)
-        nib.save(out, str(stage / folder / f"{case.case_id}.nii.gz"))
+        nib.save(out, str(target))
     entry = {"image": f"./images{suffix}/{case.case_id}.nii.gz"}
     if case.label is not None:
         entry["label"] = f"./labels{suffix}/{case.case_id}.nii.gz"
     return entry
+
+
+def _resampled_into(image, path: Path, reference, reference_path: Path) -> np.ndarray:
+    """``image``'s voxels resampled into ``reference``'s grid (see ``resample_into_grid``).
+
+    Raises:
+        ValueError: a singular affine, or no voxel of ``reference`` in ``image``'s field
+            of view (wrong affines would otherwise give an all-zero channel).
+    """
+    data = _read_voxels(image, path)
+    try:
+        values, covered = resample_into_grid(data, image.affine, reference.shape, reference.affine)
+    except ValueError as error:
+        raise ValueError(
+            f"{path}: cannot resample into {reference_path.name}'s grid ({error})"
+        ) from error
+    if not covered.any():
+        raise ValueError(
+            f"{path}: its field of view does not overlap {reference_path.name}'s grid "
+            f"(affines {_rows(image.affine)} and {_rows(reference.affine)})"
+        )
+    return values
 
 
 def _write_image_case(case: SourceCase, preparer: DatasetPreparer, stage: Path) -> dict[str, str]:
@@ -461,7 +546,11 @@ def write_dataset(
             "dataset": preparer.name,
             "path": str(src.resolve()),
             "prepared_by": f"boundaryloss {__version__}",
-            "label_mapping": {str(k): v for k, v in preparer.label_values.items()},
+            "label_mapping": (
+                {"0": 0, "non-zero": 1}
+                if preparer.binary_labels
+                else {str(k): v for k, v in preparer.label_values.items()}
+            ),
             "notes": list(preparer.notes),
         },
         "case_info": info,
