@@ -47,8 +47,5 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if trainer.fabric.is_global_zero:
         inside = " (inside the field of view)" if (summary["val_fov"] or {}).get("applied") else ""
-        print(
-            f"{best_score_line(summary, inside)}; "
-            f"run in {summary['run_dir']}"
-        )
+        print(f"{best_score_line(summary, inside)}; run in {summary['run_dir']}")
     return 0

@@ -130,8 +130,6 @@ def train_all(
                 "its overrides) and run compare again with --no-resume"
             ) from error
         seconds = time.perf_counter() - started
-        log(
-            f"{label}: done in {seconds:.1f}s, {best_score_line(summary)}"
-        )
+        log(f"{label}: done in {seconds:.1f}s, {best_score_line(summary)}")
         outcomes.append(RunOutcome(spec, action, seconds))
     return outcomes
