@@ -19,6 +19,11 @@ absent from both                   ``empty``: 1 / nan   ``empty``: 0 / nan
 Lesion-wise metrics (:mod:`.lesion`: connected-component detection, lesion counts, volume
 differences, as the WMH 2017 and ISLES 2022 challenges compute them) follow the same rule.
 
+Average precision (:mod:`.precision_recall`: the area under the precision-recall curve,
+as the IDRiD challenge ranks lesion segmentation) scores probabilities ``(C, *spatial)``,
+not label maps: :func:`average_precision` for one case, :class:`AveragePrecision` for
+pixels pooled over cases. A class without a positive reference pixel gives NaN.
+
 :class:`SegmentationEvaluator` accumulates per-case, per-class results over a dataset and
 reports a table and a summary that counts missed and both-empty cases.
 """
@@ -38,6 +43,7 @@ from .lesion import (
     lesion_recall,
 )
 from .overlap import dice, jaccard, precision, recall
+from .precision_recall import AveragePrecision, average_precision, binary_average_precision
 from .specificity import accuracy, specificity
 from .surface_dice import normalized_surface_dice
 from .surface_distance import average_surface_distance
@@ -47,12 +53,15 @@ __all__ = [
     "HD_MODES",
     "LESION_METRICS",
     "MISSING_OPTIONS",
+    "AveragePrecision",
     "LesionDetection",
     "LesionOptions",
     "SegmentationEvaluator",
     "absolute_volume_difference",
     "accuracy",
+    "average_precision",
     "average_surface_distance",
+    "binary_average_precision",
     "dice",
     "hausdorff_distance",
     "jaccard",
