@@ -211,3 +211,31 @@ def test_without_probabilities_only_labels_are_written(trained_2d, tmp_path):
     write_image_2d(tmp_path / "in" / "image.png", np.zeros((30, 41), np.uint8))
     assert main(["predict", str(trained_2d), str(tmp_path / "in"), str(tmp_path / "out")]) == 0
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["image.png"]
+
+
+def test_evaluate_folder_scores_what_predict_probabilities_wrote(trained_2d, tmp_path):
+    """The output folder of ``predict --probabilities`` (label and probability maps side
+    by side) is evaluated as it is: the label maps scored, the AUPR of the pooled
+    probabilities reported."""
+    from sklearn.metrics import average_precision_score
+
+    from boundaryloss.training.evaluate_folder import evaluate_folder
+
+    rng = np.random.default_rng(2)
+    scores, truth = [], []
+    predictor = Predictor.from_checkpoint(trained_2d)
+    for name in ("a", "b"):
+        write_image_2d(
+            tmp_path / "in" / f"{name}.png", (rng.random((30, 41)) * 255).astype(np.uint8)
+        )
+        reference = (rng.random((30, 41)) < 0.2).astype(np.uint8)
+        write_image_2d(tmp_path / "ref" / f"{name}.png", reference)
+        scores.append(predictor.probabilities(read_input(tmp_path / "in" / f"{name}.png"))[1])
+        truth.append(reference == 1)
+    args = ["predict", str(trained_2d), str(tmp_path / "in"), str(tmp_path / "out")]
+    assert main([*args, "--probabilities"]) == 0
+    result = evaluate_folder(tmp_path / "out", tmp_path / "ref")
+    assert result.summary["probabilities"] is True
+    expected = average_precision_score(np.concatenate(truth, None), np.concatenate(scores, None))
+    assert result.summary["pixel_level"][1]["aupr"] == pytest.approx(expected, rel=1e-12)
+    assert [c.pred.name for c in result.cases] == ["a.png", "b.png"]

@@ -120,13 +120,19 @@ def read_probabilities(path: str | os.PathLike) -> tuple[np.ndarray, VoxelGrid |
     grid = None
     if suffix.endswith(".npz"):
         try:
-            with np.load(path, allow_pickle=False) as archive:
-                if NPZ_KEY not in archive.files:
-                    held = ", ".join(archive.files) or "nothing"
-                    raise ValueError(f"{path}: no {NPZ_KEY!r} array (the archive holds {held})")
-                stored = archive[NPZ_KEY]
-        except (OSError, zipfile.BadZipFile, EOFError) as error:
+            archive = np.load(path, allow_pickle=False)
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
             raise ValueError(f"{path}: cannot read .npz file ({error})") from None
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise ValueError(f"{path}: not an .npz archive (a single array, no {NPZ_KEY!r})")
+        with archive:
+            if NPZ_KEY not in archive.files:
+                held = ", ".join(archive.files) or "nothing"
+                raise ValueError(f"{path}: no {NPZ_KEY!r} array (the archive holds {held})")
+            try:
+                stored = archive[NPZ_KEY]
+            except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+                raise ValueError(f"{path}: cannot read .npz file ({error})") from None
         data, where = stored, "first"
     else:
         image = load_nifti(path)
