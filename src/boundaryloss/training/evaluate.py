@@ -183,9 +183,12 @@ def evaluate_run(
         )
         fov_cases += int(case.fov is not None)
         evaluator.update(case.case_id, prediction, reference, spacing=case.spacing)
-        case_counts = pixels.update(
-            prediction, reference, case.fov, probabilities if aupr else None
-        )
+        try:  # NaN probabilities (a diverged checkpoint) cannot be ranked
+            case_counts = pixels.update(
+                prediction, reference, case.fov, probabilities if aupr else None
+            )
+        except ValueError as error:
+            raise ValueError(f"case {case.case_id}: {error}") from None
         for cls, counts in case_counts.items():
             extra[(case.case_id, cls)] = {
                 "fov": "yes" if case.fov is not None else "no",
