@@ -70,7 +70,7 @@ def test_predict_failure_midway_leaves_no_output(trained, tmp_path, monkeypatch,
     out.mkdir()
     (out / "keep.txt").write_text("mine")
     calls = {"n": 0}
-    original = Predictor.segment
+    original = Predictor.probabilities
 
     def fails_on_second(self, case):
         calls["n"] += 1
@@ -78,10 +78,61 @@ def test_predict_failure_midway_leaves_no_output(trained, tmp_path, monkeypatch,
             raise ValueError(f"{case.case_id}: simulated failure")
         return original(self, case)
 
-    monkeypatch.setattr(Predictor, "segment", fails_on_second)
+    monkeypatch.setattr(Predictor, "probabilities", fails_on_second)
     assert main(["predict", str(trained), str(scans), str(out)]) == 1
     one_error_line(capsys)
     assert snapshot(out) == {"keep.txt": b"mine"}
+
+
+@pytest.mark.parametrize("probabilities", [False, True])
+def test_predict_failure_midway_leaves_no_output_with_probabilities(
+    trained, tmp_path, monkeypatch, capsys, probabilities
+):
+    """The first case's label and probability maps are written before the second case
+    fails: neither is left, nor is the folder this call created."""
+    from boundaryloss.training.predict import Predictor
+
+    scans = _scans(tmp_path / "scans")
+    out = tmp_path / "out"
+    calls = {"n": 0}
+    original = Predictor.probabilities
+
+    def fails_on_second(self, case):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise ValueError(f"{case.case_id}: simulated failure")
+        return original(self, case)
+
+    monkeypatch.setattr(Predictor, "probabilities", fails_on_second)
+    flag = ["--probabilities"] if probabilities else []
+    assert main(["predict", str(trained), str(scans), str(out), *flag]) == 1
+    one_error_line(capsys)
+    assert calls["n"] == 2 and not out.exists()
+
+
+def test_predict_probabilities_onto_the_input_file_are_refused(trained, tmp_path, capsys):
+    # The labels of scans/a.probabilities.nii.gz go to scans/a.nii.gz: their
+    # probabilities would replace the input itself.
+    scans = _scans(tmp_path / "scans")
+    (scans / "a.nii.gz").rename(scans / "a.probabilities.nii.gz")
+    before = snapshot(scans)
+    source, target = scans / "a.probabilities.nii.gz", scans / "a.nii.gz"
+    args = ["predict", str(trained), str(source), str(target), "--probabilities"]
+    assert main(args) == 1
+    assert "would replace the input" in one_error_line(capsys)
+    assert snapshot(scans) == before
+
+
+def test_predict_probabilities_onto_another_label_map_are_refused(trained, tmp_path, capsys):
+    # Inputs a.nii.gz and a.probabilities.nii.gz: the first one's probability map and the
+    # second one's label map would both be out/a.probabilities.nii.gz.
+    scans = _scans(tmp_path / "scans")
+    (scans / "b.nii.gz").rename(scans / "a.probabilities.nii.gz")
+    assert main(["predict", str(trained), str(scans), str(tmp_path / "out")]) == 0
+    out = tmp_path / "out2"
+    assert main(["predict", str(trained), str(scans), str(out), "--probabilities"]) == 1
+    assert "both" in one_error_line(capsys)
+    assert not out.exists()
 
 
 # --- run names --------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+from sklearn.metrics import average_precision_score
 
 from boundaryloss.cli import main
 from boundaryloss.data import drive
@@ -66,7 +67,10 @@ def test_test_split_is_scored_inside_the_fov_and_kept_apart(tiny_config, drive_r
     assert sorted(rows) == ["01", "02"]
     predictor = Predictor.from_checkpoint(run / "checkpoints" / "last.pt")
     pooled = np.zeros(4, dtype=np.int64)
+    scores, vessels = [], []  # every test case's FOV pixels, for scikit-learn's AP
     for case in drive(drive_root, "test"):
+        scores.append(predictor.probabilities(case)[1][case.fov])
+        vessels.append(case.label[case.fov] == 1)
         tp, fp, fn, tn = counts(predictor.segment(case), case.label, case.fov)
         pooled += (tp, fp, fn, tn)
         row = rows[case.case_id]
@@ -78,6 +82,8 @@ def test_test_split_is_scored_inside_the_fov_and_kept_apart(tiny_config, drive_r
     assert [pixel[k] for k in ("tp", "fp", "fn", "tn")] == pooled.tolist()
     assert pixel["dice"] == pytest.approx(2 * tp / (2 * tp + fp + fn))
     assert pixel["accuracy"] == pytest.approx((tp + tn) / pooled.sum())
+    expected = average_precision_score(np.concatenate(vessels), np.concatenate(scores))
+    assert pixel["aupr"] == pytest.approx(expected, rel=1e-12)
     dice = [float(rows[c]["dice"]) for c in ("01", "02")]
     assert summary["metrics"]["dice"][1]["mean"] == pytest.approx(np.mean(dice))
 
@@ -86,8 +92,11 @@ def test_pixels_outside_the_fov_do_not_count(tiny_config, drive_root, monkeypatc
     run = train(tiny_config, "data.source=drive", f"data.root={drive_root}", name="fov")
     # A model that calls every pixel a vessel: inside the FOV its false positives are
     # the FOV's non-vessel pixels only.
+    vessel = np.array([0.0, 1.0], np.float32)[:, None, None]
     monkeypatch.setattr(
-        Predictor, "segment", lambda self, case: np.ones(case.spatial_shape, np.uint8)
+        Predictor,
+        "probabilities",
+        lambda self, case: np.broadcast_to(vessel, (2, *case.spatial_shape)),
     )
     summary = evaluate_run(run, split="test", output=run / "everything")
     for case in drive(drive_root, "test"):
@@ -98,6 +107,10 @@ def test_pixels_outside_the_fov_do_not_count(tiny_config, drive_root, monkeypatc
         assert int(row["pred_voxels"]) == case.fov.sum()
     assert summary["pixel_level"][1]["tn"] == 0
     assert summary["pixel_level"][1]["specificity"] == 0.0
+    # Every FOV pixel tied at probability 1: one threshold, AUPR = the vessel fraction.
+    cases = list(drive(drive_root, "test"))
+    fraction = sum((c.label[c.fov] == 1).sum() for c in cases) / sum(c.fov.sum() for c in cases)
+    assert summary["pixel_level"][1]["aupr"] == pytest.approx(fraction)
 
 
 def test_prepared_dataset_test_split_uses_its_masks(tiny_config, drive_root, tmp_path, capsys):
@@ -109,9 +122,17 @@ def test_prepared_dataset_test_split_uses_its_masks(tiny_config, drive_root, tmp
     assert "2 cases (test)" in out and "inside the field of view (2 cases)" in out
     assert "; distances (hd, hd95, assd) in px" in out  # prepared PNGs: no physical size
     assert "pixel-level class 1: dice" in out
+    aupr = json.loads((run / "evaluation_test" / "summary.json").read_text())["pixel_level"]
+    assert f"  aupr {aupr['1']['aupr']:.4f}\n" in out
     rows = read_rows(run / "evaluation_test" / "cases.csv")
     masks = {c: drive(drive_root, "test").load(c).fov.sum() for c in ("01", "02")}
     assert {c: int(r["scored_voxels"]) for c, r in rows.items()} == masks
+    # --no-aupr: the pooled counts and scores without the AP (nor its memory).
+    args = ["evaluate", str(run), "--split", "test", "--checkpoint", "last", "--no-aupr"]
+    assert main([*args, "--output", str(tmp_path / "no-aupr")]) == 0
+    assert " aupr " not in capsys.readouterr().out
+    summary = json.loads((tmp_path / "no-aupr" / "summary.json").read_text())
+    assert "aupr" not in summary["pixel_level"]["1"] and "dice" in summary["pixel_level"]["1"]
 
 
 def test_test_split_errors_are_one_line(tiny_config, drive_root, tmp_path, capsys):

@@ -39,13 +39,13 @@ def test_a_case_in_another_unit_is_refused_before_it_is_predicted(tiny_config, m
     mixed = [c.with_arrays(spacing_unit="mm") if c.case_id == val[1] else c for c in cases]
     monkeypatch.setattr(evaluate_module, "build_cases", lambda *args, **kwargs: mixed)
     predicted = []
-    segment = Predictor.segment
+    probabilities = Predictor.probabilities
 
     def spy(self, case):
         predicted.append(case.case_id)
-        return segment(self, case)
+        return probabilities(self, case)
 
-    monkeypatch.setattr(Predictor, "segment", spy)
+    monkeypatch.setattr(Predictor, "probabilities", spy)
     for lesion in (False, True):  # with --lesion the volume metric is named before the loop
         with pytest.raises(ValueError, match=f"^{MIXED}"):
             evaluate_run(run, checkpoint="last", lesion=lesion)

@@ -80,3 +80,41 @@ def test_empty_mask_rule():
 def test_shape_mismatch():
     with pytest.raises(ValueError, match="shapes differ"):
         confusion_counts(np.zeros((2, 2)), np.zeros((2, 3)), 1)
+
+
+def _probabilities(ref: np.ndarray, seed: int) -> np.ndarray:
+    """Noisy two-class probabilities that favour ``ref`` (float32, ``(2, *spatial)``)."""
+    rng = np.random.default_rng(seed)
+    foreground = np.clip(0.3 * ref + rng.random(ref.shape) * 0.7, 0, 1).astype(np.float32)
+    return np.stack([1 - foreground, foreground])
+
+
+def test_aupr_pools_the_fov_pixels_of_every_case_as_sklearn():
+    from sklearn.metrics import average_precision_score
+
+    pooled = PixelLevel([1])
+    scores, targets = [], []
+    for seed in range(3):
+        pred, ref, fov = _case(seed)
+        probabilities = _probabilities(ref, seed)
+        pooled.update(pred, ref, fov, probabilities)
+        scores.append(probabilities[1][fov])
+        targets.append(ref[fov] == 1)
+    expected = average_precision_score(np.concatenate(targets), np.concatenate(scores))
+    assert pooled.summary()[1]["aupr"] == pytest.approx(expected, rel=1e-12)
+    # Without probabilities the summary has no AUPR (label maps cannot be ranked).
+    assert "aupr" not in PixelLevel([1]).summary()[1]
+
+
+def test_aupr_needs_probabilities_for_every_case_or_none():
+    pred, ref, fov = _case(0)
+    with_scores = PixelLevel([1])
+    with_scores.update(pred, ref, fov, _probabilities(ref, 0))
+    with pytest.raises(ValueError, match="every case needs probabilities or none"):
+        with_scores.update(pred, ref, fov)
+    without = PixelLevel([1])
+    without.update(pred, ref, fov)
+    with pytest.raises(ValueError, match="every case needs probabilities or none"):
+        without.update(pred, ref, fov, _probabilities(ref, 0))
+    # The refused case left the counts as they were.
+    assert without.summary()[1]["tp"] == confusion_counts(pred, ref, 1, fov).tp

@@ -11,6 +11,7 @@ from boundaryloss.data.case import Case
 from boundaryloss.data.io import read_image_2d, read_nifti, write_image_2d, write_nifti
 from boundaryloss.training.engine import Trainer
 from boundaryloss.training.predict import Predictor, read_input
+from boundaryloss.training.probability_maps import read_probabilities
 
 from .conftest import TINY_PATCHES
 
@@ -142,3 +143,99 @@ def test_2d_nifti_to_a_3d_model_is_one_line(tiny_config, tmp_path, capsys):
         )
         assert err.endswith(f"{stored}")
         assert not (tmp_path / "o.nii.gz").exists()
+
+
+# --- --probabilities ----------------------------------------------------------------------
+
+
+def test_probabilities_beside_nifti_labels_keep_geometry(trained_2d, tmp_path, capsys):
+    volume = np.random.default_rng(4).random((20, 24, 3)).astype(np.float32)
+    affine = np.array([[0.0, -0.8, 0, 12.5], [0.9, 0, 0, -3.0], [0, 0, 2.5, 40.0], [0, 0, 0, 1]])
+    source = tmp_path / "input" / "case_7.nii.gz"
+    write_nifti(source, volume, affine=affine)
+    output = tmp_path / "out"
+    args = ["predict", str(trained_2d), str(source.parent), str(output), "--probabilities"]
+    assert main(args) == 0
+    assert "1 label map(s) and 1 probability map(s) written" in capsys.readouterr().out
+    assert sorted(p.name for p in output.iterdir()) == [
+        "case_7.nii.gz",
+        "case_7.probabilities.nii.gz",
+    ]
+    written = nib.load(str(output / "case_7.probabilities.nii.gz"))
+    stored = np.asarray(written.dataobj)
+    assert stored.shape == (20, 24, 3, 2) and stored.dtype == np.float32
+    np.testing.assert_allclose(written.affine, affine)
+    expected = Predictor.from_checkpoint(trained_2d).probabilities(read_input(source))
+    np.testing.assert_array_equal(np.moveaxis(stored, -1, 0), expected)
+    np.testing.assert_allclose(stored.sum(-1), 1.0, atol=1e-5)
+    labels = np.asarray(nib.load(str(output / "case_7.nii.gz")).dataobj)
+    np.testing.assert_array_equal(labels, stored.argmax(-1))
+
+
+@pytest.mark.parametrize("stored", [(30, 41), (30, 41, 1)])
+def test_probabilities_of_a_2d_nifti_add_a_class_axis_to_its_stored_shape(
+    trained_2d, tmp_path, stored
+):
+    pixels = np.random.default_rng(6).random((30, 41)).astype(np.float32)
+    source = tmp_path / "in" / "slice.nii"
+    write_nifti(source, pixels.reshape(stored), spacing=(0.6, 0.7))
+    output = tmp_path / "labels.nii"  # a single input to a file name: .nii stays .nii
+    assert main(["predict", str(trained_2d), str(source), str(output), "--probabilities"]) == 0
+    probabilities = read_probabilities(tmp_path / "labels.probabilities.nii")[0]
+    assert probabilities.shape == (2, *stored)
+    labels = np.asarray(nib.load(str(output)).dataobj)
+    np.testing.assert_array_equal(labels, probabilities.argmax(0))
+
+
+def test_probabilities_of_a_png_are_an_npz(trained_2d, tmp_path):
+    image = (np.random.default_rng(0).random((30, 41)) * 255).astype(np.uint8)
+    write_image_2d(tmp_path / "in" / "image.png", image)
+    output = tmp_path / "out"
+    assert (
+        main(["predict", str(trained_2d), str(tmp_path / "in"), str(output), "--probabilities"])
+        == 0
+    )
+    assert sorted(p.name for p in output.iterdir()) == ["image.png", "image.probabilities.npz"]
+    with np.load(output / "image.probabilities.npz") as archive:
+        assert archive.files == ["probabilities"]
+        probabilities = archive["probabilities"]
+    assert probabilities.shape == (2, 30, 41) and probabilities.dtype == np.float32
+    expected = Predictor.from_checkpoint(trained_2d).probabilities(
+        read_input(tmp_path / "in" / "image.png")
+    )
+    np.testing.assert_array_equal(probabilities, expected)
+    np.testing.assert_array_equal(read_image_2d(output / "image.png"), probabilities.argmax(0))
+
+
+def test_without_probabilities_only_labels_are_written(trained_2d, tmp_path):
+    write_image_2d(tmp_path / "in" / "image.png", np.zeros((30, 41), np.uint8))
+    assert main(["predict", str(trained_2d), str(tmp_path / "in"), str(tmp_path / "out")]) == 0
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["image.png"]
+
+
+def test_evaluate_folder_scores_what_predict_probabilities_wrote(trained_2d, tmp_path):
+    """The output folder of ``predict --probabilities`` (label and probability maps side
+    by side) is evaluated as it is: the label maps scored, the AUPR of the pooled
+    probabilities reported."""
+    from sklearn.metrics import average_precision_score
+
+    from boundaryloss.training.evaluate_folder import evaluate_folder
+
+    rng = np.random.default_rng(2)
+    scores, truth = [], []
+    predictor = Predictor.from_checkpoint(trained_2d)
+    for name in ("a", "b"):
+        write_image_2d(
+            tmp_path / "in" / f"{name}.png", (rng.random((30, 41)) * 255).astype(np.uint8)
+        )
+        reference = (rng.random((30, 41)) < 0.2).astype(np.uint8)
+        write_image_2d(tmp_path / "ref" / f"{name}.png", reference)
+        scores.append(predictor.probabilities(read_input(tmp_path / "in" / f"{name}.png"))[1])
+        truth.append(reference == 1)
+    args = ["predict", str(trained_2d), str(tmp_path / "in"), str(tmp_path / "out")]
+    assert main([*args, "--probabilities"]) == 0
+    result = evaluate_folder(tmp_path / "out", tmp_path / "ref")
+    assert result.summary["probabilities"] is True
+    expected = average_precision_score(np.concatenate(truth, None), np.concatenate(scores, None))
+    assert result.summary["pixel_level"][1]["aupr"] == pytest.approx(expected, rel=1e-12)
+    assert [c.pred.name for c in result.cases] == ["a.png", "b.png"]

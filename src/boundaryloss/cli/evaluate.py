@@ -4,7 +4,9 @@
 training data, ``test`` the dataset's own test split (MSD/nnU-Net and prepared
 datasets: imagesTs + labelsTs; DRIVE: test/; CHASE_DB1: the conventional last 8
 images; STARE has none) into RUN_DIR/evaluation_test. Retinal cases are scored inside
-their field of view; the summary reports per-image means and pixel-level scores.
+their field of view; the summary reports per-image means and pixel-level scores, among
+them the area under the precision-recall curve (aupr) of the pooled pixels'
+probabilities per foreground class, as the IDRiD challenge ranks lesion segmentation.
 """
 
 from __future__ import annotations
@@ -53,6 +55,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="test-time mirroring (flip averaging); default: the run's inference.mirror",
     )
+    parser.add_argument(
+        "--aupr",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="pooled area under the precision-recall curve per foreground class (default "
+        "on; it holds 4 bytes per scored voxel and class until the end: --no-aupr spares "
+        "that on large 3D sets)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -75,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         progress=lambda line: print(line, file=sys.stderr),
         lesion=args.lesion,
         mirror=args.mirror,
+        aupr=args.aupr,
     )
     fov = summary["fov"]
     where = f"inside the field of view ({fov['num_cases']} cases)" if fov["applied"] else "no FOV"
@@ -93,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
                 f"both-empty {stats['n_both_empty']}"
             )
     for cls, scores in summary["pixel_level"].items():
-        pooled = "  ".join(f"{name} {_fmt(scores[name])}" for name in PIXEL_SCORES)
+        names = (*PIXEL_SCORES, "aupr") if "aupr" in scores else PIXEL_SCORES
+        pooled = "  ".join(f"{name} {_fmt(scores[name])}" for name in names)
         print(f"pixel-level class {cls}: {pooled}")
     return 0

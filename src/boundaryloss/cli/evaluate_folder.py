@@ -7,6 +7,13 @@ bootstrap confidence interval) and pixel-level (pooled) aggregates; with --outpu
 FILE.csv writes the per-case, per-class table there and the summary to FILE.json (a
 FILE.json it did not write is refused, not replaced). Nothing is written inside PRED_DIR
 or REF_DIR unless --output points there.
+
+Probability maps in PRED_DIR (CASE.probabilities.nii.gz or CASE.probabilities.npz, as
+'predict --probabilities' writes them; channel c = label c) add the area under the
+precision-recall curve of the pixels pooled over every case (aupr, per label, inside
+the masks). The other metrics score the label map beside each probability map, or,
+without one, the argmax over the classes (for two classes: foreground above 0.5).
+Every case needs a probability map, or none does.
 """
 
 from __future__ import annotations
@@ -26,7 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("pred_dir", metavar="PRED_DIR", help="predicted label maps")
+    parser.add_argument(
+        "pred_dir", metavar="PRED_DIR", help="predicted label maps and/or probability maps"
+    )
     parser.add_argument("ref_dir", metavar="REF_DIR", help="reference label maps")
     parser.add_argument(
         "--mask-dir", help="field-of-view masks (same case ids); evaluate inside them only"
@@ -142,7 +151,8 @@ def run(args: argparse.Namespace) -> int:
             )
     print("pixel level (voxel counts pooled over cases):")
     for cls, pooled in summary["pixel_level"].items():
-        print(f"  class {cls}: " + "  ".join(f"{m} {_fmt(pooled[m])}" for m in PIXEL_SCORES))
+        names = (*PIXEL_SCORES, "aupr") if "aupr" in pooled else PIXEL_SCORES
+        print(f"  class {cls}: " + "  ".join(f"{m} {_fmt(pooled[m])}" for m in names))
     for path in result.written:
         print(f"wrote {path}")
     return 0

@@ -4,6 +4,12 @@ INPUT is a file or a folder of files; labels are written in the input's format (
 with the input's shape, affine and header, or PNG), one file per input. A 2D model
 segments 2D images, including NIfTI of shape (X, Y) or (X, Y, 1) as nnU-Net's 2D
 datasets ship them, and volumes slice by slice; a 3D model segments volumes only.
+
+--probabilities also writes each label map's softmax probabilities beside it, every
+class in one float32 file: CASE.probabilities.nii.gz for a NIfTI input (the input's
+affine and header, classes on a last axis), CASE.probabilities.npz for a 2D image
+(array 'probabilities', (C, H, W), nnU-Net's key). The label map is their argmax.
+'evaluate-folder' scores such a folder, adding the area under the precision-recall curve.
 """
 
 from __future__ import annotations
@@ -15,7 +21,10 @@ from pathlib import Path
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "predict", help="segment images with a trained model", description=__doc__
+        "predict",
+        help="segment images with a trained model",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("checkpoint", help="a checkpoint file (e.g. RUN_DIR/checkpoints/best.pt)")
     parser.add_argument("input", help="an image file or a folder of images")
@@ -26,6 +35,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="test-time mirroring (flip averaging); default: the run's inference.mirror",
+    )
+    parser.add_argument(
+        "--probabilities",
+        action="store_true",
+        help="also write the softmax probabilities beside each label map "
+        "(CASE.probabilities.nii.gz or CASE.probabilities.npz)",
     )
     parser.set_defaults(handler=run)
 
@@ -43,7 +58,14 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     written = predict_paths(
-        predictor, inputs, Path(args.output), progress=lambda line: print(line, file=sys.stderr)
+        predictor,
+        inputs,
+        Path(args.output),
+        progress=lambda line: print(line, file=sys.stderr),
+        probabilities=args.probabilities,
     )
-    print(f"{len(written)} label map(s) written")
+    if args.probabilities:
+        print(f"{len(inputs)} label map(s) and {len(inputs)} probability map(s) written")
+    else:
+        print(f"{len(written)} label map(s) written")
     return 0

@@ -31,9 +31,10 @@ Memory:
     change the ties), so :class:`AveragePrecision` keeps one copy of each counted score
     per class, in the dtype given (4 bytes per pixel and class for float32
     probabilities): 27 IDRiD test images of 4288 x 2848 pixels hold about 1.3 GB per
-    lesion type (less inside a field-of-view ``mask``). :meth:`AveragePrecision.compute`
-    sorts them once (``O(n log n)``), keeping only the negatives that score at least the
-    lowest positive.
+    lesion type (less inside a field-of-view ``mask``), 20 volumes of 256^3 voxels about
+    1.3 GB per class. :meth:`AveragePrecision.compute` sorts them once (``O(n log n)``),
+    after leaving out the negatives that score below the lowest positive (they cannot
+    change the AP), so its peak is the stored scores plus those kept.
 """
 
 from __future__ import annotations
@@ -73,15 +74,17 @@ def _binary_target(values: ArrayLike, shape: tuple[int, ...]) -> np.ndarray:
     return target
 
 
-def _average_precision(positives: np.ndarray, negatives: np.ndarray) -> float:
-    """Step-wise AP of the scores of the positive and of the negative samples."""
-    if positives.size == 0:
+def _average_precision(positives: Sequence[np.ndarray], negatives: Sequence[np.ndarray]) -> float:
+    """Step-wise AP of the scores of the positive and of the negative samples, each given
+    in chunks (one per case)."""
+    if not any(chunk.size for chunk in positives):
         return math.nan
-    values, counts = np.unique(positives, return_counts=True)  # ascending
+    values, counts = np.unique(np.concatenate(positives), return_counts=True)  # ascending
     values, counts = values[::-1], counts[::-1]
     true_positives = np.cumsum(counts)  # positives scoring >= each distinct value
-    # Negatives below the lowest positive never score above a threshold that adds recall.
-    ranked = np.sort(negatives[negatives >= values[-1]])
+    # Negatives below the lowest positive never score above a threshold that adds recall:
+    # left out chunk by chunk, before the one concatenation and sort.
+    ranked = np.sort(np.concatenate([chunk[chunk >= values[-1]] for chunk in negatives]))
     false_positives = ranked.size - np.searchsorted(ranked, values, side="left")
     precision = true_positives / (true_positives + false_positives)
     recall = true_positives / true_positives[-1]
@@ -116,7 +119,7 @@ def binary_average_precision(
     roi = check_roi(mask, tuple(values.shape))
     if roi is not None:
         values, positive = values[roi], positive[roi]
-    return _average_precision(values[positive], values[~positive])
+    return _average_precision([values[positive]], [values[~positive]])
 
 
 class AveragePrecision:
@@ -209,9 +212,7 @@ class AveragePrecision:
         """``{class: AP}`` over every pixel added; NaN for a class with no positive pixel.
         Empty before the first :meth:`update` (the classes come from the first case)."""
         return {
-            cls: _average_precision(
-                np.concatenate(self._positives[cls]), np.concatenate(self._negatives[cls])
-            )
+            cls: _average_precision(self._positives[cls], self._negatives[cls])
             for cls in self.classes
         }
 

@@ -19,6 +19,7 @@ from ..metrics.lesion import absolute_volume_metric
 from .data import build_cases, case_ids
 from .pixel_level import PixelLevel
 from .predict import Predictor
+from .probability_maps import labels_from_probabilities
 from .run_dir import CHECKPOINT_NAMES, EvaluationFolder, RunDirectory
 from .run_log import write_json
 
@@ -58,6 +59,7 @@ def evaluate_run(
     progress=None,
     lesion: bool = False,
     mirror: bool | None = None,
+    aupr: bool = True,
 ) -> dict[str, Any]:
     """Segment the run's validation cases, all its cases, or the dataset's test split,
     and measure them.
@@ -70,7 +72,12 @@ def evaluate_run(
     see :func:`~boundaryloss.data.fov.restrict_case_to_fov`. The CSV says per row whether the FOV
     was applied (``fov``) and how many pixels were scored; the summary holds the mean
     of per-image scores (``metrics``) and the scores of the counts pooled over every
-    image (``pixel_level``, see :mod:`~boundaryloss.training.pixel_level`). Distances
+    image (``pixel_level``, see :mod:`~boundaryloss.training.pixel_level`), with the
+    area under the precision-recall curve of the pooled pixels' probabilities per
+    foreground class (``aupr``, inside the FOV where a case has one; NaN for a class no
+    reference holds; it keeps every scored voxel's probability per foreground class
+    until the end, 4 bytes each, see :mod:`boundaryloss.metrics.precision_recall`).
+    Distances
     (``hd``, ``hd95``, ``assd``) are in the unit of the cases' spacing, which the summary
     states as ``spacing_unit``: ``"mm"`` for NIfTI data, ``"px"`` for 2D image files and
     synthetic data (:class:`~boundaryloss.data.case.Case`). With ``lesion`` the absolute
@@ -94,6 +101,8 @@ def evaluate_run(
             absolute volume difference in the cases' unit (see above and
             :func:`~boundaryloss.metrics.lesion.absolute_volume_metric`).
         mirror: test-time mirroring on or off (default: the run's ``inference.mirror``).
+        aupr: add the pooled average precision (``aupr``) to ``pixel_level``; False
+            spares its memory on large 3D test sets.
 
     Returns:
         The summary written to ``summary.json``.
@@ -168,12 +177,19 @@ def evaluate_run(
                 f"{where}: case {case.case_id} has no reference label to score (the "
                 f"{split} split here ships images only)"
             )
+        probabilities = predictor.probabilities(case)
         prediction, reference = restrict_case_to_fov(
-            predictor.segment(case), case.label, case.fov, case.case_id
+            labels_from_probabilities(probabilities), case.label, case.fov, case.case_id
         )
         fov_cases += int(case.fov is not None)
         evaluator.update(case.case_id, prediction, reference, spacing=case.spacing)
-        for cls, counts in pixels.update(prediction, reference, case.fov).items():
+        try:  # NaN probabilities (a diverged checkpoint) cannot be ranked
+            case_counts = pixels.update(
+                prediction, reference, case.fov, probabilities if aupr else None
+            )
+        except ValueError as error:
+            raise ValueError(f"case {case.case_id}: {error}") from None
+        for cls, counts in case_counts.items():
             extra[(case.case_id, cls)] = {
                 "fov": "yes" if case.fov is not None else "no",
                 "scored_voxels": counts.total,

@@ -28,6 +28,15 @@ The analogue of nnU-Net's ``nnUNetv2_evaluate_folder``:
   confusion counts summed over all cases (``pixel_level``: Dice, precision, recall =
   sensitivity, specificity, accuracy; :mod:`~boundaryloss.training.pixel_level`, as
   ``evaluate`` reports them). The literature reports both.
+* **Probability maps**: ``CASE.probabilities.nii.gz`` / ``.npz`` files in ``pred_dir``
+  (what ``predict --probabilities`` writes, :mod:`~boundaryloss.training.probability_maps`)
+  add the area under the precision-recall curve of the pixels pooled over every case
+  (``aupr`` in ``pixel_level``, inside the mask), channel ``c`` scoring label ``c``. The
+  other metrics score the case's label map when ``pred_dir`` holds one beside its
+  probability map (it must have the map's shape and grid), else the map's argmax (first
+  class on ties: foreground above 0.5 for two classes). Either every case has a
+  probability map or none does. The pooled scores are kept until the end: 4 bytes per
+  scored voxel and label (float32 maps).
 """
 
 from __future__ import annotations
@@ -59,6 +68,7 @@ from ..data.io import (
 from ..metrics import LesionOptions, SegmentationEvaluator
 from ..metrics.lesion import absolute_volume_metric
 from .pixel_level import PixelLevel
+from .probability_maps import labels_from_probabilities, probability_suffix, read_probabilities
 
 #: Formats read as label maps (not JPEG: lossy compression would blur label values).
 FORMATS = (*NIFTI_SUFFIXES, *LOSSLESS_2D_SUFFIXES)
@@ -87,12 +97,15 @@ _UNMARKED_SUMMARY_KEYS = frozenset(
 
 @dataclass(frozen=True)
 class CaseFiles:
-    """The files of one case: prediction, reference and optional field-of-view mask."""
+    """The files of one case: prediction, reference, optional field-of-view mask, and
+    optional probability map (``pred`` is the probability map when the case has no label
+    map)."""
 
     case_id: str
     pred: Path
     ref: Path
     mask: Path | None = None
+    probabilities: Path | None = None
 
 
 @dataclass
@@ -112,18 +125,32 @@ def format_suffix(path: Path) -> str | None:
 
 
 def find_files(folder: Path, what: str, id_regex: str | None) -> dict[str, Path]:
-    """Case id -> file for every readable file in ``folder``.
+    """Case id -> file for every readable label map (not probability map) in ``folder``.
 
     Raises:
         NotADirectoryError: ``folder`` is not a directory.
         ValueError: two files with the same id, or no readable file at all.
     """
+    found = _find(folder, what, id_regex, _label_suffix)
+    if not found:
+        raise ValueError(f"{what}: no NIfTI or image files ({', '.join(FORMATS)}) in {folder}")
+    return found
+
+
+def _label_suffix(path: Path) -> str | None:
+    return None if probability_suffix(path) else format_suffix(path)
+
+
+def _find(
+    folder: Path, what: str, id_regex: str | None, suffix_of: Callable[[Path], str | None]
+) -> dict[str, Path]:
+    """Case id -> file for every file of ``folder`` whose ``suffix_of`` is not None."""
     if not folder.is_dir():
         raise NotADirectoryError(f"{what}: not a directory: {folder}")
     pattern = re.compile(id_regex) if id_regex else None
     found: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
-        suffix = format_suffix(path)
+        suffix = suffix_of(path)
         if path.name.startswith(".") or suffix is None or not path.is_file():
             continue
         stem = path.name[: -len(suffix)]
@@ -137,8 +164,6 @@ def find_files(folder: Path, what: str, id_regex: str | None) -> dict[str, Path]
                 f"{what}: files {found[stem].name} and {path.name} both have case id {stem!r}"
             )
         found[stem] = path
-    if not found:
-        raise ValueError(f"{what}: no NIfTI or image files ({', '.join(FORMATS)}) in {folder}")
     return found
 
 
@@ -164,14 +189,27 @@ def _preview(ids: Sequence[str], limit: int = 5) -> str:
 def match_cases(
     pred_dir: Path, ref_dir: Path, mask_dir: Path | None = None, id_regex: str | None = None
 ) -> list[CaseFiles]:
-    """Pair the files of the folders by case id.
+    """Pair the files of the folders by case id (a prediction is a label map, a
+    probability map, or both).
 
     Raises:
-        ValueError: ids present in only some of the folders (listed, one line).
+        ValueError: ids present in only some of the folders, or probability maps for
+            some cases only (listed, one line).
     """
-    preds = find_files(pred_dir, "PRED_DIR", id_regex)
+    maps = _find(pred_dir, "PRED_DIR", id_regex, probability_suffix)
+    preds = _find(pred_dir, "PRED_DIR", id_regex, _label_suffix)
+    if not preds and not maps:
+        find_files(pred_dir, "PRED_DIR", id_regex)  # its error: no readable file
     refs = find_files(ref_dir, "REF_DIR", id_regex)
     preds = _drop_channel_suffix(preds, set(refs))
+    maps = _drop_channel_suffix(maps, set(refs))
+    if maps and set(maps) != set(preds) | set(maps):
+        no_map = sorted(set(preds) - set(maps))
+        raise ValueError(
+            f"PRED_DIR: probability maps for {len(maps)} case(s), none for case(s) "
+            f"{_preview(no_map)}; the AUPR pools every case, so every case needs one"
+        )
+    preds = {**maps, **preds}
     refs = _drop_channel_suffix(refs, set(preds))
     problems = []
     no_ref = sorted(set(preds) - set(refs))
@@ -188,7 +226,7 @@ def match_cases(
             problems.append(f"no mask in {mask_dir} for case(s) {_preview(no_mask)}")
     if problems:
         raise ValueError("; ".join(problems) + " (cases are matched by file name without suffix)")
-    return [CaseFiles(c, preds[c], refs[c], masks.get(c)) for c in sorted(refs)]
+    return [CaseFiles(c, preds[c], refs[c], masks.get(c), maps.get(c)) for c in sorted(refs)]
 
 
 def _read(path: Path) -> tuple[np.ndarray, VoxelGrid | None]:
@@ -214,13 +252,58 @@ def read_label(path: Path, labels: Sequence[int]) -> tuple[np.ndarray, VoxelGrid
     label = _integral(raw, path)
     if grid is None and 255 not in labels and set(np.unique(label).tolist()) <= {0, 255}:
         label = (label == 255).astype(np.int64)  # a binary mask saved as 8-bit {0, 255}
+    _check_values(label, labels, path)
+    return label, grid
+
+
+def _check_values(label: np.ndarray, labels: Sequence[int], path: Path) -> None:
     unexpected = sorted(set(np.unique(label).tolist()) - {0, *labels})
     if unexpected:
         raise ValueError(
             f"{path}: label value(s) {_preview([str(v) for v in unexpected])} not in "
             f"{sorted(labels)} (--labels)"
         )
-    return label, grid
+
+
+def read_prediction(
+    case: CaseFiles, labels: Sequence[int]
+) -> tuple[np.ndarray, VoxelGrid | None, np.ndarray | None]:
+    """A case's predicted label map, its NIfTI voxel grid, and its probabilities.
+
+    Without a probability map: :func:`read_label` of ``case.pred`` and None. With one:
+    its probabilities ``(C, *spatial)``, channel ``c`` for label ``c``, and the label
+    map beside it (same shape and grid), or their argmax
+    (:func:`~.probability_maps.labels_from_probabilities`) when there is none.
+
+    Raises:
+        ValueError: as :func:`read_label` and
+            :func:`~.probability_maps.read_probabilities`; a map with no channel for the
+            largest label; a label map beside it of another shape or grid; an argmax
+            that is not 0 or one of ``labels`` (naming the file).
+    """
+    if case.probabilities is None:
+        return (*read_label(case.pred, labels), None)
+    scores, grid = read_probabilities(case.probabilities)
+    if scores.shape[0] <= max(labels):
+        raise ValueError(
+            f"{case.probabilities}: probabilities of {scores.shape[0]} classes (0 to "
+            f"{scores.shape[0] - 1}); label {max(labels)} (--labels) has no channel"
+        )
+    if case.pred == case.probabilities:
+        label = labels_from_probabilities(scores).astype(np.int64)
+        _check_values(label, labels, case.probabilities)
+        return label, grid, scores
+    label, label_grid = read_label(case.pred, labels)
+    if label.shape != scores.shape[1:]:
+        raise ValueError(
+            f"{case.probabilities}: spatial shape {scores.shape[1:]} differs from the "
+            f"label map {case.pred.name} {label.shape}"
+        )
+    if (grid is None) != (label_grid is None):
+        raise ValueError(f"{case.probabilities}: one of it and {case.pred.name} is NIfTI")
+    if grid is not None and label_grid is not None:
+        check_same_grid(grid, label_grid, case.probabilities, case.pred)
+    return label, label_grid, scores
 
 
 def _integral(raw: np.ndarray, path: Path) -> np.ndarray:
@@ -357,7 +440,9 @@ def evaluate_folder(
     cases = match_cases(pred_dir, ref_dir, mask_path, id_regex)
     summary_path = None
     if output is not None:
-        inputs = [p for c in cases for p in (c.pred, c.ref, c.mask) if p is not None]
+        inputs = [
+            p for c in cases for p in (c.pred, c.ref, c.mask, c.probabilities) if p is not None
+        ]
         folders = [d for d in (pred_dir, ref_dir, mask_path) if d is not None]
         summary_path = check_output(Path(output), inputs, folders)
     evaluator: SegmentationEvaluator | None = None
@@ -365,7 +450,7 @@ def evaluate_folder(
     pixels = PixelLevel(labels, empty)
     units: set[str] = set()
     for index, case in enumerate(cases):
-        pred, pred_grid = read_label(case.pred, labels)
+        pred, pred_grid, scores = read_prediction(case, labels)
         ref, ref_grid = read_label(case.ref, (*labels, *_as_tuple(ignore_label)))
         _check_pair(case, pred, ref, pred_grid, ref_grid)
         spacing = None if ref_grid is None else ref_grid.spacing
@@ -413,7 +498,7 @@ def evaluate_folder(
             evaluator.update(case.case_id, pred, ref, spacing=spacing, mask=keep)
         except ValueError as error:
             raise ValueError(f"{case.pred}: {error}") from None
-        pixels.update(pred, ref, keep)
+        pixels.update(pred, ref, keep, scores)
         if progress is not None:
             progress(f"[{index + 1}/{len(cases)}] {case.case_id}")
     assert evaluator is not None  # match_cases never returns an empty list
@@ -431,6 +516,7 @@ def evaluate_folder(
         else "none in 2D images: distances in pixels",
         "missing": missing,
         "empty": empty,
+        "probabilities": cases[0].probabilities is not None,
         "lesion": _lesion_summary(lesion),
         "volume_difference": volume,
         "confidence": CONFIDENCE,

@@ -3,7 +3,10 @@
 Retinal vessel papers report two aggregates: the mean of per-image scores (what
 :class:`~boundaryloss.metrics.SegmentationEvaluator` summarises) and scores of the
 confusion counts summed over every image's field-of-view pixels ("pixel-level"). This
-module gives the second; both follow the package's empty-mask rule.
+module gives the second; both follow the package's empty-mask rule. Given the cases'
+probabilities too, it adds the area under the precision-recall curve of the pooled
+pixels (``aupr``, :class:`~boundaryloss.metrics.AveragePrecision`), the IDRiD
+challenge's ranking metric for lesion segmentation.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ..metrics import AveragePrecision
 from ..metrics._counts import ConfusionCounts, count_masks, count_score
 
 #: Scores of :func:`pixel_scores`, in order.
@@ -52,24 +56,60 @@ def pixel_scores(counts: ConfusionCounts, empty: str = "perfect") -> dict[str, f
 
 
 class PixelLevel:
-    """Confusion counts summed over cases, per class; :meth:`summary` scores them."""
+    """Confusion counts summed over cases, per class; :meth:`summary` scores them.
+
+    Cases added with their probabilities also pool their pixels' scores for the average
+    precision (``aupr`` in the summary); it ranks every case's pixels together, so either
+    every case comes with probabilities or none does.
+    """
 
     def __init__(self, classes: Iterable[int], empty: str = "perfect") -> None:
         self.classes = tuple(classes)
         self.empty = empty
         self.counts = {cls: ConfusionCounts() for cls in self.classes}
+        self.num_cases = 0
+        self.ranking: AveragePrecision | None = None
 
     def update(
-        self, pred: np.ndarray, ref: np.ndarray, fov: np.ndarray | None = None
+        self,
+        pred: np.ndarray,
+        ref: np.ndarray,
+        fov: np.ndarray | None = None,
+        probabilities: np.ndarray | None = None,
     ) -> dict[int, ConfusionCounts]:
-        """Add one case; return its counts per class."""
+        """Add one case; return its counts per class.
+
+        Args:
+            pred, ref, fov: as :func:`confusion_counts`.
+            probabilities: ``(C, *spatial)`` scores per class (channel ``c`` scores class
+                ``c``); their pixels inside ``fov`` join the pooled average precision.
+
+        Raises:
+            ValueError: shapes differ, or this case has probabilities and earlier ones
+                had none (or the reverse); the
+                :meth:`~boundaryloss.metrics.AveragePrecision.update` checks.
+        """
+        if self.num_cases and (probabilities is None) != (self.ranking is None):
+            given = "has no probabilities" if probabilities is None else "has probabilities"
+            raise ValueError(
+                f"this case {given} and the earlier ones do not: the average precision "
+                "pools every case's pixels, so every case needs probabilities or none does"
+            )
         case = {cls: confusion_counts(pred, ref, cls, fov) for cls in self.classes}
+        if probabilities is not None:
+            if self.ranking is None:
+                self.ranking = AveragePrecision(0 in self.classes, self.classes)
+            self.ranking.update(probabilities, ref, fov)
         for cls, counts in case.items():
             self.counts[cls] = self.counts[cls] + counts
+        self.num_cases += 1
         return case
 
     def summary(self) -> dict[int, dict[str, float | int]]:
-        """``{class: {"tp", "fp", "fn", "tn", *PIXEL_SCORES}}`` over every case added."""
+        """``{class: {"tp", "fp", "fn", "tn", *PIXEL_SCORES}}`` over every case added, and
+        ``"aupr"`` when the cases came with probabilities (NaN for a class no reference
+        pixel holds)."""
+        aupr = {} if self.ranking is None else self.ranking.compute()
         return {
             cls: {
                 "tp": c.tp,
@@ -77,6 +117,7 @@ class PixelLevel:
                 "fn": c.fn,
                 "tn": c.tn,
                 **pixel_scores(c, self.empty),
+                **({"aupr": aupr[cls]} if cls in aupr else {}),
             }
             for cls, c in self.counts.items()
         }

@@ -29,6 +29,7 @@ from .components import build_model
 from .config import RunConfig
 from .data import make_preprocess
 from .inference import inference_settings, inference_window, predict_case
+from .probability_maps import labels_from_probabilities, probability_path, write_probabilities
 
 
 @dataclass
@@ -125,8 +126,9 @@ class Predictor:
         return probs
 
     def segment(self, case: Case) -> np.ndarray:
-        """Label map ``(*spatial)`` (uint8) on the case's grid."""
-        return self.probabilities(case).argmax(0).astype(np.uint8)
+        """Label map ``(*spatial)`` (uint8) on the case's grid: the argmax of
+        :meth:`probabilities` (:func:`~.probability_maps.labels_from_probabilities`)."""
+        return labels_from_probabilities(self.probabilities(case))
 
 
 #: ``Case.meta`` key of a NIfTI input's spatial shape as stored, e.g. ``(X, Y, 1)``.
@@ -199,6 +201,19 @@ def write_output(path: Path, labels: np.ndarray, case: Case) -> None:
         write_image_2d(path, labels)
 
 
+def write_output_probabilities(path: Path, probabilities: np.ndarray, case: Case) -> None:
+    """Write probabilities ``(K, *spatial)`` in the format of :mod:`.probability_maps`:
+    NIfTI with the input's stored shape, affine and header plus a last class axis for a
+    NIfTI input, ``.npz`` for a 2D image."""
+    write_probabilities(
+        path,
+        probabilities,
+        affine=case.affine,
+        stored_shape=case.meta.get(STORED_SHAPE),
+        header=case.meta.get(NIFTI_HEADER),
+    )
+
+
 def output_name(input_path: Path) -> str:
     name = input_path.name
     if has_suffix(name, NIFTI_SUFFIXES):
@@ -258,11 +273,13 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def plan_outputs(inputs: list[Path], output: Path) -> list[Path]:
+def plan_outputs(inputs: list[Path], output: Path, probabilities: bool = False) -> list[Path]:
     """The label file each input is written to, refusing any plan that loses data.
 
     A single input file goes to ``output`` itself when it has a suffix and is not a
-    folder; otherwise every input goes into the folder ``output``.
+    folder; otherwise every input goes into the folder ``output``. With
+    ``probabilities``, each label file's :func:`~.probability_maps.probability_path` is
+    checked as well.
 
     Raises:
         ValueError: an output would be, or replace, one of the inputs; the output folder
@@ -279,8 +296,11 @@ def plan_outputs(inputs: list[Path], output: Path) -> list[Path]:
                     "among (and could replace) the input images. Choose another folder"
                 )
     targets = [output] if single_file else [output / output_name(path) for path in inputs]
+    planned = list(zip(inputs, targets, strict=True))
+    if probabilities:
+        planned += [(path, probability_path(target)) for path, target in planned]
     seen: dict[Path, Path] = {}
-    for path, target in zip(inputs, targets, strict=True):
+    for path, target in planned:
         for source in inputs:
             if _same_file(target, source):
                 raise ValueError(
@@ -294,37 +314,52 @@ def plan_outputs(inputs: list[Path], output: Path) -> list[Path]:
 
 
 def predict_paths(
-    predictor: Predictor, inputs: list[Path], output: Path, progress=None
+    predictor: Predictor,
+    inputs: list[Path],
+    output: Path,
+    progress=None,
+    probabilities: bool = False,
 ) -> list[Path]:
     """Segment every input file; write one label file per input into ``output``
     (a folder), or to ``output`` itself for a single input file with a file name.
 
+    With ``probabilities``, each label map's softmax probabilities are written beside
+    it, every class in one file (:mod:`~boundaryloss.training.probability_maps`:
+    ``CASE.probabilities.nii.gz`` for a NIfTI input, ``CASE.probabilities.npz`` for a 2D
+    image); the label map is their argmax.
+
     All or nothing: every input is read and checked against the model before anything
-    is written, the label maps are written to hidden temporary files, and these are
-    renamed into place only once every input has been segmented. On any error no
-    output is left (a folder this call created is removed again).
+    is written, the label (and probability) maps are written to hidden temporary files,
+    and these are renamed into place only once every input has been segmented. On any
+    error no output is left (a folder this call created is removed again).
+
+    Returns:
+        The label files, then (with ``probabilities``) the probability files.
 
     Raises:
         ValueError: an output would replace an input (see :func:`plan_outputs`), or an
             input cannot be read or does not fit the model (names the file).
     """
-    targets = plan_outputs(inputs, output)
+    targets = plan_outputs(inputs, output, probabilities)
     for path in inputs:  # check everything before the first write
         predictor.check(read_input(path))
     created = [] if output.exists() else [output]
     temporaries: list[Path] = []
+    written: list[Path] = []
     try:
         for path, target in zip(inputs, targets, strict=True):
             case = read_input(path)
-            labels = predictor.segment(case)
-            temporary = target.with_name(
-                f".{target.name}{TEMP_MARKER}predict{final_suffix(target)}"
-            )
-            write_output(temporary, labels, case)
-            temporaries.append(temporary)
+            scores = predictor.probabilities(case)
+            temporaries.append(_temporary(target))
+            written.append(target)
+            write_output(temporaries[-1], labels_from_probabilities(scores), case)
+            if probabilities:
+                written.append(probability_path(target))
+                temporaries.append(_temporary(written[-1]))
+                write_output_probabilities(temporaries[-1], scores, case)
             if progress is not None:
                 progress(f"{path} -> {target}")
-        for temporary, target in zip(temporaries, targets, strict=True):
+        for temporary, target in zip(temporaries, written, strict=True):
             os.replace(temporary, target)
     except BaseException:
         for temporary in temporaries:
@@ -333,7 +368,12 @@ def predict_paths(
             with contextlib.suppress(OSError):
                 folder.rmdir()
         raise
-    return targets
+    return targets + [probability_path(t) for t in targets if probabilities]
+
+
+def _temporary(target: Path) -> Path:
+    """The hidden name ``target`` is written under until every input is segmented."""
+    return target.with_name(f".{target.name}{TEMP_MARKER}predict{final_suffix(target)}")
 
 
 def unsupported_files(folder: Path) -> list[Path]:
