@@ -12,6 +12,7 @@ import torch
 from scipy import ndimage
 
 from .._files import TEMP_MARKER, final_suffix
+from .._ownership import is_written_by, record_written
 from ..data.case import MILLIMETRES, PIXELS, Case
 from ..data.io import (
     IMAGE_2D_SUFFIXES,
@@ -29,6 +30,9 @@ from .components import build_model
 from .config import RunConfig
 from .data import make_preprocess
 from .inference import inference_settings, inference_window, predict_case
+
+#: The command that writes label maps, as the file record of their folder names it.
+WRITTEN_BY = "boundaryloss predict"
 
 
 @dataclass
@@ -293,8 +297,38 @@ def plan_outputs(inputs: list[Path], output: Path) -> list[Path]:
     return targets
 
 
+def check_replaced(targets: list[Path], overwrite: bool) -> None:
+    """Refuse to replace an existing file that ``predict`` did not write, and one it
+    did (a label map of an earlier prediction) unless ``overwrite``.
+
+    A label map is ``predict``'s own while the file record of its folder says so and
+    its content is unchanged (:func:`~boundaryloss._ownership.is_written_by`): a
+    reference label of the same name (``predict CKPT imagesTs/ labelsTs/``), a file put
+    there since, or a label map of a version before the record is not.
+
+    Raises:
+        ValueError: naming the first such file.
+    """
+    existing = [target for target in targets if target.exists() or target.is_symlink()]
+    for target in existing:
+        if not is_written_by(target, WRITTEN_BY):
+            raise ValueError(
+                f"output {target}: exists and was not written by boundaryloss predict; "
+                "refusing to replace it. Choose another output or move that file"
+            )
+    if existing and not overwrite:
+        raise ValueError(
+            f"output {existing[0]}: exists (a label map of an earlier prediction); pass "
+            "--overwrite to replace it"
+        )
+
+
 def predict_paths(
-    predictor: Predictor, inputs: list[Path], output: Path, progress=None
+    predictor: Predictor,
+    inputs: list[Path],
+    output: Path,
+    progress=None,
+    overwrite: bool = False,
 ) -> list[Path]:
     """Segment every input file; write one label file per input into ``output``
     (a folder), or to ``output`` itself for a single input file with a file name.
@@ -302,13 +336,23 @@ def predict_paths(
     All or nothing: every input is read and checked against the model before anything
     is written, the label maps are written to hidden temporary files, and these are
     renamed into place only once every input has been segmented. On any error no
-    output is left (a folder this call created is removed again).
+    output is left (a folder this call created is removed again). The label maps are
+    noted in the file record of their folder (see :func:`check_replaced`).
+
+    Args:
+        predictor: the model.
+        inputs: the image files.
+        output: a folder, or a file name for a single input.
+        progress: called with one line per written label map.
+        overwrite: replace label maps an earlier prediction wrote (never other files).
 
     Raises:
-        ValueError: an output would replace an input (see :func:`plan_outputs`), or an
-            input cannot be read or does not fit the model (names the file).
+        ValueError: an output would replace an input (see :func:`plan_outputs`), or a
+            file ``predict`` did not write, or (without ``overwrite``) an earlier label
+            map; or an input cannot be read or does not fit the model (names the file).
     """
     targets = plan_outputs(inputs, output)
+    check_replaced(targets, overwrite)
     for path in inputs:  # check everything before the first write
         predictor.check(read_input(path))
     created = [] if output.exists() else [output]
@@ -324,8 +368,10 @@ def predict_paths(
             temporaries.append(temporary)
             if progress is not None:
                 progress(f"{path} -> {target}")
+        check_replaced(targets, overwrite)  # again: files may have appeared meanwhile
         for temporary, target in zip(temporaries, targets, strict=True):
             os.replace(temporary, target)
+        record_written(targets, WRITTEN_BY)
     except BaseException:
         for temporary in temporaries:
             temporary.unlink(missing_ok=True)
