@@ -93,37 +93,3 @@ def remove_temporaries(folder: str | os.PathLike) -> list[Path]:
                 path.unlink()
                 removed.append(path)
     return removed
-
-
-def check_output_folder(
-    folder: str | os.PathLike, own: frozenset[str] | set[str], what: str
-) -> None:
-    """Refuse an output folder that holds files the command writing ``own`` did not write.
-
-    A command that replaces fixed names (``report.md``, ``summary.json``, ...) in its
-    output folder would overwrite a user's files of those names if pointed at the
-    user's own folder. Allowed: an absent or empty folder, or one holding only names in
-    ``own`` (an earlier or interrupted run of the command) and hidden files (locks,
-    temporaries).
-
-    Args:
-        folder: the output folder.
-        own: the names (files or folders) the command writes directly into it.
-        what: how to name the command's output in the message, e.g. ``"a comparison"``.
-
-    Raises:
-        NotADirectoryError: ``folder`` exists and is a file.
-        ValueError: naming the folder and its first foreign entries.
-    """
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise NotADirectoryError(f"output {folder}: exists and is not a folder")
-    if not folder.is_dir():
-        return
-    foreign = sorted(p.name for p in folder.iterdir() if p.name not in own and p.name[:1] != ".")
-    if foreign:
-        more = ", ..." if len(foreign) > 3 else ""
-        raise ValueError(
-            f"output {folder}: holds files {what} did not write ({', '.join(foreign[:3])}{more}); "
-            "they could be overwritten. Choose a new or empty folder"
-        )

@@ -53,8 +53,8 @@ def test_non_empty_destination_without_overwrite(tmp_path, capsys):
 def test_overwrite(tmp_path, capsys):
     src = make_acdc2017(tmp_path / "database")
     dst = tmp_path / "out"
-    dst.mkdir()
-    (dst / "notes.txt").write_text("old")
+    assert main(["prepare", "acdc2017", str(src), str(dst)]) == 0
+    (dst / "notes.txt").write_text("old")  # a prepared dataset is replaced as a whole
     assert main(["prepare", "acdc2017", str(src), str(dst), "--overwrite"]) == 0
     assert not (dst / "notes.txt").exists()
     assert (dst / "dataset.json").is_file()

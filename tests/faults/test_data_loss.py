@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from boundaryloss._ownership import record_written
 from boundaryloss.cli import main
 from boundaryloss.data.io import write_image_2d, write_nifti
 from boundaryloss.training import engine as engine_module
@@ -332,6 +333,7 @@ def test_a_killed_comparison_leaves_no_temporary_figures(tmp_path, monkeypatch):
     stale = figures / ".overlays.png.tmp-k1ll3d.png"
     stale.write_bytes(b"half a PNG")
     (figures / "overlays.png").write_bytes(b"a finished PNG")
+    record_written([figures / "overlays.png"], compare_module.WRITTEN_BY)
     seen = {}
 
     def fake_run(experiment, resume, log):
@@ -341,7 +343,7 @@ def test_a_killed_comparison_leaves_no_temporary_figures(tmp_path, monkeypatch):
     monkeypatch.setattr(compare_module, "_run_compare", fake_run)
     experiment = type("Experiment", (), {"output": tmp_path / "cmp"})()
     assert compare_module.run_compare(experiment) == "done"
-    assert seen["files"] == ["overlays.png"]
+    assert seen["files"] == [".boundaryloss-files.json", "overlays.png"]
 
 
 def test_compare_checks_every_run_before_training_any(tmp_path, capsys):

@@ -283,4 +283,7 @@ def test_predict_names_the_files_of_a_folder_it_skips(trained, tmp_path, capsys)
     (image.parent / "scan.mha").write_bytes(b"not read")
     assert main(["predict", str(trained), str(image.parent), str(tmp_path / "out")]) == 0
     assert "skipping 1 file(s) that are not NIfTI or 2D images: scan.mha" in capsys.readouterr().err
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["img.png"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        ".boundaryloss-files.json",
+        "img.png",
+    ]

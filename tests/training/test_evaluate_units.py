@@ -32,7 +32,7 @@ def test_a_case_in_another_unit_is_refused_before_it_is_predicted(tiny_config, m
     assert len(val) == 3  # the odd case is neither the first nor the last
     evaluate_run(run, checkpoint="last")  # synthetic cases, all in px: a complete evaluation
     before = snapshot(run / "evaluation")
-    assert {p.name for p in before} == {"cases.csv", "summary.json"}
+    assert {p.name for p in before} == {"cases.csv", "summary.json", ".boundaryloss-files.json"}
 
     # The second validation case switched to mm, as a reader giving another unit would.
     cases = evaluate_module.build_cases(config.data, "train")

@@ -157,7 +157,7 @@ def test_probabilities_beside_nifti_labels_keep_geometry(trained_2d, tmp_path, c
     args = ["predict", str(trained_2d), str(source.parent), str(output), "--probabilities"]
     assert main(args) == 0
     assert "1 label map(s) and 1 probability map(s) written" in capsys.readouterr().out
-    assert sorted(p.name for p in output.iterdir()) == [
+    assert sorted(p.name for p in output.iterdir() if not p.name.startswith(".")) == [
         "case_7.nii.gz",
         "case_7.probabilities.nii.gz",
     ]
@@ -195,7 +195,10 @@ def test_probabilities_of_a_png_are_an_npz(trained_2d, tmp_path):
         main(["predict", str(trained_2d), str(tmp_path / "in"), str(output), "--probabilities"])
         == 0
     )
-    assert sorted(p.name for p in output.iterdir()) == ["image.png", "image.probabilities.npz"]
+    assert sorted(p.name for p in output.iterdir() if not p.name.startswith(".")) == [
+        "image.png",
+        "image.probabilities.npz",
+    ]
     with np.load(output / "image.probabilities.npz") as archive:
         assert archive.files == ["probabilities"]
         probabilities = archive["probabilities"]
@@ -210,7 +213,7 @@ def test_probabilities_of_a_png_are_an_npz(trained_2d, tmp_path):
 def test_without_probabilities_only_labels_are_written(trained_2d, tmp_path):
     write_image_2d(tmp_path / "in" / "image.png", np.zeros((30, 41), np.uint8))
     assert main(["predict", str(trained_2d), str(tmp_path / "in"), str(tmp_path / "out")]) == 0
-    assert [p.name for p in (tmp_path / "out").iterdir()] == ["image.png"]
+    assert [p.name for p in (tmp_path / "out").iterdir() if p.name[0] != "."] == ["image.png"]
 
 
 def test_evaluate_folder_scores_what_predict_probabilities_wrote(trained_2d, tmp_path):

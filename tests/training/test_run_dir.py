@@ -55,7 +55,10 @@ def test_workspace_checks_and_discards(tmp_path):
         RunWorkspace(run, resume=False, overwrite=False, lock=True)
     with pytest.raises(RunExistsError, match="holds no run"):
         RunWorkspace(run, resume=False, overwrite=True, lock=True)
-    run.config.write_text("name: r\n")
+    run.config.write_text("name: r\n")  # a config.yaml alone makes no run
+    with pytest.raises(RunExistsError, match="holds no run"):
+        RunWorkspace(run, resume=False, overwrite=True, lock=True)
+    run.write_mark()
     workspace = RunWorkspace(run, resume=False, overwrite=True, lock=True)
     with workspace:
         assert workspace.staged and workspace.run.path == run.staging

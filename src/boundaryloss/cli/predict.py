@@ -1,7 +1,9 @@
 """``boundaryloss predict CHECKPOINT INPUT OUTPUT``: segment NIfTI volumes or 2D images.
 
 INPUT is a file or a folder of files; labels are written in the input's format (NIfTI
-with the input's shape, affine and header, or PNG), one file per input. A 2D model
+with the input's shape, affine and header, or PNG), one file per input. An existing file
+is never replaced unless an earlier ``predict`` wrote it and ``--overwrite`` is given
+(a hidden ``.boundaryloss-files.json`` beside the label maps records them). A 2D model
 segments 2D images, including NIfTI of shape (X, Y) or (X, Y, 1) as nnU-Net's 2D
 datasets ship them, and volumes slice by slice; a 3D model segments volumes only.
 
@@ -30,6 +32,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("input", help="an image file or a folder of images")
     parser.add_argument("output", help="output file (single input) or folder")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda:0")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace label maps an earlier predict wrote (never other files)",
+    )
     parser.add_argument(
         "--mirror",
         action=argparse.BooleanOptionalAction,
@@ -63,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         Path(args.output),
         progress=lambda line: print(line, file=sys.stderr),
         probabilities=args.probabilities,
+        overwrite=args.overwrite,
     )
     if args.probabilities:
         print(f"{len(inputs)} label map(s) and {len(inputs)} probability map(s) written")

@@ -2,7 +2,8 @@
 
 Writes the Medical Segmentation Decathlon / nnU-Net raw layout (``imagesTr/``,
 ``labelsTr/``, optional ``imagesTs/``, ``dataset.json``) into DST, which must be absent
-or empty unless ``--overwrite`` is given. DST is replaced only once the new dataset is
+or empty unless ``--overwrite`` is given. ``--overwrite`` replaces only a dataset that
+``prepare`` wrote (never another non-empty folder), and only once the new dataset is
 complete, so a failure leaves it as it was.
 """
 
@@ -33,7 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "dst", metavar="DST", help="destination folder (must be empty unless --overwrite)"
     )
     parser.add_argument(
-        "--overwrite", action="store_true", help="replace a non-empty DST once the new one is done"
+        "--overwrite",
+        action="store_true",
+        help="replace a dataset prepare wrote at DST once the new one is done",
     )
     parser.add_argument(
         "--no-flair",

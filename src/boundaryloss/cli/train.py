@@ -20,8 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--overwrite",
         action="store_true",
-        help="replace an existing run directory; the old run is deleted only once the new "
-        "one has written its first checkpoint",
+        help="replace an existing run directory (only a run train made); the old run is "
+        "deleted only once the new one has written its first checkpoint",
     )
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="configuration overrides")
     parser.set_defaults(handler=run)
@@ -37,9 +37,8 @@ def run(args: argparse.Namespace) -> int:
         trainer = Trainer(config, resume=args.resume, overwrite=args.overwrite)
         summary = trainer.fit()
     except RunExistsError as error:
-        raise RunExistsError(
-            f"{error}; use --resume to continue it, --overwrite to replace it, or another name="
-        ) from None
+        options = "" if args.overwrite else "--resume to continue it, --overwrite to replace it or "
+        raise RunExistsError(f"{error}; use {options}another name=") from None
     except NoCheckpointError as error:
         raise NoCheckpointError(str(error).replace("resume:", "--resume:", 1)) from None
     except TrainingDiverged as error:

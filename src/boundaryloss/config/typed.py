@@ -2,7 +2,9 @@
 
 Supports fields typed as ``int``, ``float``, ``str``, ``bool``, ``Literal[...]``,
 ``X | None``, ``list[X]``, ``tuple[X, ...]``, ``tuple[X, Y]``, ``dict[str, X]``, ``Any``
-and nested dataclasses. Nothing is ever ``eval``'d.
+and nested dataclasses. Nothing is ever ``eval``'d. A field declared with
+:func:`path_field` holds a file or folder path: a leading ``~`` in its value is expanded
+to the home folder, as a shell would (``output_dir=~/runs``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,15 @@ class ConfigError(ValueError):
     """A configuration value or key is wrong; the message names its dotted path."""
 
 
+#: Field metadata of a path (see :func:`path_field`).
+_PATH = "path"
+
+
+def path_field(default: str | None) -> Any:
+    """A dataclass field holding a path: :func:`from_dict` expands a leading ``~``."""
+    return dataclasses.field(default=default, metadata={_PATH: True})
+
+
 def from_dict(cls: type[T], data: Any, path: str = "") -> T:
     """Construct dataclass ``cls`` from a mapping, checking keys and types recursively."""
     if not isinstance(data, dict):
@@ -39,6 +50,8 @@ def from_dict(cls: type[T], data: Any, path: str = "") -> T:
     values = {}
     for name, value in data.items():
         values[name] = convert(hints[name], value, f"{path}.{name}" if path else name)
+        if fields[name].metadata.get(_PATH) and isinstance(values[name], str):
+            values[name] = os.path.expanduser(values[name])
     missing = [
         name
         for name, f in fields.items()

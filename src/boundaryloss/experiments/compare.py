@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 import yaml
 
-from .._files import check_output_folder, remove_temporaries, write_text_atomically
+from .._files import remove_temporaries, write_text_atomically
 from .._lock import DirectoryLock
+from .._ownership import check_output_folder, is_written_by, record_written
 from ..config import to_dict
 from ..data.case import PIXELS
 from ..data.slicing import most_foreground_slice
@@ -506,6 +507,23 @@ OWN_ENTRIES = frozenset(
     {"runs", "figures", "cases.csv", "report.md", "report.html"}
     | {f"cases_{name}.csv" for name in CHECKPOINTS}
 )
+#: The command that writes comparison folders, as their file record names it.
+WRITTEN_BY = "boundaryloss compare"
+
+
+def is_own_file(path: Path) -> bool:
+    """Whether ``path`` (a table, report or figure) is what a comparison wrote there.
+
+    Only recorded files are (:func:`~boundaryloss._ownership.is_written_by`): the
+    tables, report and figures of a comparison made before the record are refused, not
+    replaced; they are all redrawn from the runs, which are kept.
+    """
+    return is_written_by(path, WRITTEN_BY)
+
+
+def _write_own(path: Path, text: str) -> None:
+    write_text_atomically(path, text)
+    record_written([path], WRITTEN_BY)
 
 
 def run_compare(
@@ -519,11 +537,13 @@ def run_compare(
 
     Raises:
         LockHeldError: another process is writing the same output folder.
-        ValueError: the output folder holds files a comparison did not write (see
-            :func:`boundaryloss._files.check_output_folder`).
+        ValueError: the output folder, or its ``figures/``, holds files a comparison did
+            not write (see :func:`~boundaryloss._ownership.check_output_folder` and
+            :func:`is_own_file`).
     """
     with DirectoryLock(experiment.output, what="comparison folder"):
-        check_output_folder(experiment.output, OWN_ENTRIES, "a comparison")
+        check_output_folder(experiment.output, OWN_ENTRIES, "a comparison", is_own_file)
+        check_output_folder(figures_folder(experiment.output), None, "a comparison", is_own_file)
         for folder in (experiment.output, figures_folder(experiment.output)):
             remove_temporaries(folder)
         return _run_compare(experiment, resume, log)
@@ -572,11 +592,11 @@ def _run_compare(experiment: Experiment, resume: bool, log: Callable[[str], None
         )
         lines += checkpoint_findings(experiment, results, stats, other_stats)
     panels = _overlay_panels(experiment, results, cases, cfg.report.overlay_cases)
-    write_text_atomically(out / "cases.csv", _records_csv(recs))
+    _write_own(out / "cases.csv", _records_csv(recs))
     for name in CHECKPOINTS:
         path = out / f"cases_{name}.csv"
         if name == other_name and other_recs:
-            write_text_atomically(path, _records_csv(other_recs))
+            _write_own(path, _records_csv(other_recs))
         else:  # this comparison's own file from an earlier setting: no longer true
             path.unlink(missing_ok=True)
     report = build_report(
@@ -596,7 +616,9 @@ def _run_compare(experiment: Experiment, resume: bool, log: Callable[[str], None
             other_table_html=other_table[1] if other_table else None,
         ),
     )
+    record_written(report.figure_paths, WRITTEN_BY)
     md, page = report.write(out)
+    record_written([md, page], WRITTEN_BY)
     return CompareOutput(
         md,
         page,

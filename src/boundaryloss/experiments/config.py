@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ..config import ConfigError, apply_overrides, from_dict, read_yaml, to_dict
+from ..config import ConfigError, apply_overrides, from_dict, path_field, read_yaml, to_dict
 from ..training.components import build_loss, required_maps
 from ..training.config import LossConfig, RunConfig
+from ..training.run_dir import check_run_name
 
 #: ``data`` keys that decide which cases are validation cases: they must be the same for
 #: every run, or the per-case pairing of the significance test would be meaningless.
@@ -93,7 +94,7 @@ class ExperimentConfig:
 
     name: str
     losses: list[LossEntry]
-    output_dir: str = "runs"
+    output_dir: str = path_field("runs")
     base: dict[str, Any] | str = field(default_factory=dict)
     reference: str | None = None
     seeds: int = 1
@@ -169,6 +170,10 @@ def _base_data(config: ExperimentConfig, path: Path) -> dict[str, Any]:
 
 
 def _check(config: ExperimentConfig, path: Path, seeds: int) -> None:
+    try:  # it names the output folder, output_dir/name: nothing may land outside output_dir
+        check_run_name(config.name)
+    except ValueError as error:
+        raise ConfigError(f"{path}: {error}") from None
     names = [entry.name for entry in config.losses]
     if not names:
         raise ConfigError(f"{path}: losses: at least one loss configuration is required")

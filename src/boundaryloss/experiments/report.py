@@ -64,6 +64,11 @@ class Report:
     def figure(self, figure: Figure) -> None:
         self.blocks.append(("figure", figure))
 
+    @property
+    def figure_paths(self) -> list[Path]:
+        """The PNG files of the report's figures, in order."""
+        return [value.path for kind, value in self.blocks if kind == "figure"]
+
     def to_markdown(self, root: Path) -> str:
         parts = [f"# {self.title}\n"]
         for kind, value in self.blocks:

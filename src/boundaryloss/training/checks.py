@@ -58,7 +58,7 @@ def check_run_config(config: RunConfig) -> None:
     except ValueError as error:
         raise ConfigError(str(error)) from None
     data, train, optim = config.data, config.train, config.optim
-    output = Path(config.output_dir).expanduser()
+    output = Path(config.output_dir)  # a leading ~ is expanded as the config is loaded
     if output.exists() and not output.is_dir():
         raise ConfigError(f"output_dir: {output} exists and is not a folder")
     if data.source == "synthetic" and data.root is not None:

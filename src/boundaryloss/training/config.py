@@ -10,7 +10,7 @@ from typing import Any, Literal
 import yaml
 
 from .._files import write_text_atomically
-from ..config import apply_overrides, from_dict, read_yaml, to_dict
+from ..config import apply_overrides, from_dict, path_field, read_yaml, to_dict
 
 
 @dataclass
@@ -135,7 +135,7 @@ class DataConfig:
     source: Literal["synthetic", "msd", "chase_db1", "drive", "stare", "idrid", "folders"] = (
         "synthetic"
     )
-    root: str | None = None
+    root: str | None = path_field(None)
     num_classes: int = 2
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
     idrid: IdridConfig = field(default_factory=IdridConfig)
@@ -258,7 +258,7 @@ class InferenceConfig:
 @dataclass
 class RunConfig:
     name: str = "run"
-    output_dir: str = "runs"
+    output_dir: str = path_field("runs")
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)

@@ -101,8 +101,10 @@ class Trainer:
         config: the resolved run configuration.
         resume: continue from ``checkpoints/last.pt`` of the run directory (exactly: the
             same batches, augmentations and random numbers as an uninterrupted run).
-        overwrite: replace an existing run directory instead of refusing; the old run is
-            deleted only when the new one writes its first checkpoint.
+        overwrite: replace an existing run (see
+            :meth:`~boundaryloss.training.run_dir.RunDirectory.is_run`) instead of
+            refusing; the old run is deleted only when the new one writes its first
+            checkpoint.
         snapshot_epochs: also keep the end-of-epoch checkpoint of these epochs (1-based)
             as ``checkpoints/epochNNNN.pt`` — the exact state a resumed run starts from.
 
@@ -110,7 +112,8 @@ class Trainer:
         ConfigError: a wrong configuration value (names the key).
         NoCheckpointError: ``resume`` without a checkpoint.
         RunExistsError: neither ``resume`` nor ``overwrite`` and the run directory is
-            not empty.
+            not empty, or it is not empty and holds no run.
+        ValueError: a new run whose run directory is a symbolic link.
     """
 
     def __init__(
@@ -245,6 +248,7 @@ class Trainer:
         fabric, config = self.fabric, self.config
         if fabric.is_global_zero:
             self.run.path.mkdir(parents=True, exist_ok=True)
+            self.run.write_mark()  # first (a resumed run of an older version gets it too)
             save_config(config, self.run.config)
             if not self.run.splits.is_file():
                 save_splits(self.run.splits, self.data.split)

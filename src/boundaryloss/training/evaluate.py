@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import json
 from pathlib import Path
 from typing import Any
 
-from .._files import check_output_folder, write_text_atomically
+from .._files import write_text_atomically
 from .._lock import DirectoryLock
+from .._ownership import check_output_folder, in_record, is_written_by, record_written
 from .._validation import check_one_of
 from ..data.case import shared_spacing_unit
 from ..data.fov import restrict_case_to_fov
@@ -32,9 +34,50 @@ FOV_COLUMNS = ("fov", "scored_voxels", "tp_voxels")
 SPLITS = ("val", "all", "test")
 
 
+#: The command that writes evaluation folders, as their file record names it.
+WRITTEN_BY = "boundaryloss evaluate"
+#: Keys of every summary ``evaluate`` has written, before the file record too.
+_SUMMARY_KEYS = frozenset(("checkpoint", "split", "num_cases", "missing", "metrics"))
+#: The first columns of every ``cases.csv`` ``evaluate`` has written (all versions).
+_CASES_HEADER = "case,class,status,pred_voxels,ref_voxels,"
+
+
+def is_own_evaluation_file(path: Path) -> bool:
+    """Whether ``path`` (``cases.csv`` or ``summary.json`` of an evaluation folder) is
+    what ``evaluate`` wrote.
+
+    Recorded files (:func:`~boundaryloss._ownership.is_written_by`) are, while their
+    content is what was recorded. Files the record does not list (versions before it)
+    are where both files say so: a ``summary.json`` holding every key ``evaluate`` has
+    always written, and a ``cases.csv`` with the evaluator's header beside such a
+    summary. Anything else (another tool's ``summary.json``) is not.
+    """
+    if is_written_by(path, WRITTEN_BY):
+        return True
+    files = EvaluationFolder(path.parent)
+    if (
+        path.is_symlink()
+        or path.name not in (files.summary.name, files.cases.name)
+        or in_record(path)
+        or in_record(files.summary)
+    ):
+        return False
+    try:
+        summary = json.loads(files.summary.read_text(encoding="utf-8"))
+        if not (isinstance(summary, dict) and _SUMMARY_KEYS <= summary.keys()):
+            return False
+        if path.name == files.summary.name:
+            return True
+        with open(path, encoding="utf-8") as handle:
+            return handle.readline().startswith(_CASES_HEADER)
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+
+
 def check_evaluation_folder(output: Path) -> None:
     """Refuse an evaluation folder that is a run directory (its ``summary.json`` would
-    be replaced) or holds files an evaluation did not write.
+    be replaced) or holds files an evaluation did not write (see
+    :func:`is_own_evaluation_file`).
 
     Raises:
         ValueError: naming the folder.
@@ -46,7 +89,9 @@ def check_evaluation_folder(output: Path) -> None:
             "Choose another folder (default RUN_DIR/evaluation)"
         )
     files = EvaluationFolder(output)
-    check_output_folder(output, {files.cases.name, files.summary.name}, "an evaluation")
+    check_output_folder(
+        output, {files.cases.name, files.summary.name}, "an evaluation", is_own_evaluation_file
+    )
 
 
 def evaluate_run(
@@ -212,10 +257,13 @@ def evaluate_run(
     }
     files = EvaluationFolder(output)
     # Under the folder's lock, so two evaluations never leave one's cases.csv beside the
-    # other's summary.json.
+    # other's summary.json; checked again there (files may have appeared while scoring).
     with DirectoryLock(output, what="evaluation folder"):
+        check_evaluation_folder(output)
         _write_cases(files.cases, evaluator, extra)
+        record_written([files.cases], WRITTEN_BY)
         write_json(files.summary, summary)
+        record_written([files.summary], WRITTEN_BY)
     return summary
 
 

@@ -53,6 +53,7 @@ from typing import Any
 import numpy as np
 
 from .._files import write_text_atomically
+from .._ownership import MARK_KEY, is_written_by
 from .._validation import is_integral
 from ..data.case import MILLIMETRES, PIXELS
 from ..data.fov import restrict_case_to_fov
@@ -342,14 +343,17 @@ def _check_pair(
 
 def is_own_summary(path: Path) -> bool:
     """True when ``path`` is a summary JSON this command wrote (marked
-    :data:`WRITTEN_BY`, or holding every key of the unmarked older summaries)."""
+    :data:`WRITTEN_BY`: :func:`~boundaryloss._ownership.is_written_by`, or holding every
+    key of the unmarked older summaries)."""
+    if is_written_by(path, WRITTEN_BY):
+        return True
+    if path.is_symlink():
+        return False
     try:
         saved = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, ValueError):
         return False
-    if not isinstance(saved, dict):
-        return False
-    return saved.get("written_by") == WRITTEN_BY or _UNMARKED_SUMMARY_KEYS <= saved.keys()
+    return isinstance(saved, dict) and _UNMARKED_SUMMARY_KEYS <= saved.keys()
 
 
 def check_output(output: Path, inputs: Sequence[Path], folders: Sequence[Path]) -> Path:
@@ -503,7 +507,7 @@ def evaluate_folder(
             progress(f"[{index + 1}/{len(cases)}] {case.case_id}")
     assert evaluator is not None  # match_cases never returns an empty list
     summary = {
-        "written_by": WRITTEN_BY,
+        MARK_KEY: WRITTEN_BY,
         "pred_dir": str(pred_dir),
         "ref_dir": str(ref_dir),
         "mask_dir": None if mask_path is None else str(mask_path),

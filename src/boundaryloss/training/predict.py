@@ -12,6 +12,7 @@ import torch
 from scipy import ndimage
 
 from .._files import TEMP_MARKER, final_suffix
+from .._ownership import is_written_by, record_written
 from ..data.case import MILLIMETRES, PIXELS, Case
 from ..data.io import (
     IMAGE_2D_SUFFIXES,
@@ -30,6 +31,9 @@ from .config import RunConfig
 from .data import make_preprocess
 from .inference import inference_settings, inference_window, predict_case
 from .probability_maps import labels_from_probabilities, probability_path, write_probabilities
+
+#: The command that writes label maps, as the file record of their folder names it.
+WRITTEN_BY = "boundaryloss predict"
 
 
 @dataclass
@@ -313,12 +317,39 @@ def plan_outputs(inputs: list[Path], output: Path, probabilities: bool = False) 
     return targets
 
 
+def check_replaced(targets: list[Path], overwrite: bool) -> None:
+    """Refuse to replace an existing file that ``predict`` did not write, and one it
+    did (a label map of an earlier prediction) unless ``overwrite``.
+
+    A label map is ``predict``'s own while the file record of its folder says so and
+    its content is unchanged (:func:`~boundaryloss._ownership.is_written_by`): a
+    reference label of the same name (``predict CKPT imagesTs/ labelsTs/``), a file put
+    there since, or a label map of a version before the record is not.
+
+    Raises:
+        ValueError: naming the first such file.
+    """
+    existing = [target for target in targets if target.exists() or target.is_symlink()]
+    for target in existing:
+        if not is_written_by(target, WRITTEN_BY):
+            raise ValueError(
+                f"output {target}: exists and was not written by boundaryloss predict; "
+                "refusing to replace it. Choose another output or move that file"
+            )
+    if existing and not overwrite:
+        raise ValueError(
+            f"output {existing[0]}: exists (a label map of an earlier prediction); pass "
+            "--overwrite to replace it"
+        )
+
+
 def predict_paths(
     predictor: Predictor,
     inputs: list[Path],
     output: Path,
     progress=None,
     probabilities: bool = False,
+    overwrite: bool = False,
 ) -> list[Path]:
     """Segment every input file; write one label file per input into ``output``
     (a folder), or to ``output`` itself for a single input file with a file name.
@@ -331,16 +362,28 @@ def predict_paths(
     All or nothing: every input is read and checked against the model before anything
     is written, the label (and probability) maps are written to hidden temporary files,
     and these are renamed into place only once every input has been segmented. On any
-    error no output is left (a folder this call created is removed again).
+    error no output is left (a folder this call created is removed again). The outputs
+    are noted in the file record of their folder (see :func:`check_replaced`).
+
+    Args:
+        predictor: the model.
+        inputs: the image files.
+        output: a folder, or a file name for a single input.
+        progress: called with one line per written label map.
+        probabilities: also write the probability maps.
+        overwrite: replace outputs an earlier prediction wrote (never other files).
 
     Returns:
         The label files, then (with ``probabilities``) the probability files.
 
     Raises:
-        ValueError: an output would replace an input (see :func:`plan_outputs`), or an
-            input cannot be read or does not fit the model (names the file).
+        ValueError: an output would replace an input (see :func:`plan_outputs`), or a
+            file ``predict`` did not write, or (without ``overwrite``) an earlier label
+            map; or an input cannot be read or does not fit the model (names the file).
     """
     targets = plan_outputs(inputs, output, probabilities)
+    every_output = targets + [probability_path(t) for t in targets if probabilities]
+    check_replaced(every_output, overwrite)
     for path in inputs:  # check everything before the first write
         predictor.check(read_input(path))
     created = [] if output.exists() else [output]
@@ -359,8 +402,10 @@ def predict_paths(
                 write_output_probabilities(temporaries[-1], scores, case)
             if progress is not None:
                 progress(f"{path} -> {target}")
+        check_replaced(every_output, overwrite)  # again: files may have appeared meanwhile
         for temporary, target in zip(temporaries, written, strict=True):
             os.replace(temporary, target)
+        record_written(written, WRITTEN_BY)
     except BaseException:
         for temporary in temporaries:
             temporary.unlink(missing_ok=True)
@@ -368,7 +413,7 @@ def predict_paths(
             with contextlib.suppress(OSError):
                 folder.rmdir()
         raise
-    return targets + [probability_path(t) for t in targets if probabilities]
+    return every_output
 
 
 def _temporary(target: Path) -> Path:

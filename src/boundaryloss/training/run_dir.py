@@ -2,6 +2,7 @@
 
 A run directory ``OUTPUT_DIR/NAME`` holds::
 
+    .boundaryloss.json   the mark of ``train`` (what ``--overwrite`` may replace)
     config.yaml          the resolved configuration
     splits.json          the case-level train/validation split
     environment.json     versions, platform, command
@@ -19,6 +20,13 @@ A new run is built in a hidden staging directory beside it, ``.NAME.staging``, a
 moved into place at its first checkpoint (:meth:`RunDirectory.promote`), so a failed
 set-up leaves nothing behind and ``--overwrite`` removes the old run only once the new
 one has trained up to a checkpoint. The lock of a run is ``.NAME.lock`` beside it.
+
+``--overwrite`` replaces only a run (:meth:`RunDirectory.is_run`): a folder holding the
+mark ``train`` writes first (:data:`~boundaryloss._ownership.FOLDER_MARK`), or, for a
+run of a version before the mark, ``config.yaml`` and a ``checkpoints/last.pt`` that
+loads as a boundaryloss checkpoint (every run that trained up to a checkpoint has both;
+neither alone, nor an empty ``checkpoints/``, tells a run from a source tree or a
+notes folder). Any other non-empty folder is refused.
 """
 
 from __future__ import annotations
@@ -30,16 +38,22 @@ from pathlib import Path
 
 from .._files import remove_temporaries
 from .._lock import DirectoryLock
+from .._ownership import FOLDER_MARK, is_folder_of, mark_folder
 
 #: Names a checkpoint may be referred to by (``--checkpoint best``).
 CHECKPOINT_NAMES = ("best", "last")
 #: File names of the checkpoints a run keeps.
 LAST_CHECKPOINT = "last.pt"
 BEST_CHECKPOINT = "best.pt"
+#: The command that makes run directories, as their folder mark names it.
+WRITTEN_BY = "boundaryloss train"
 
 
 def check_run_name(name: str, key: str = "name") -> str:
     """A run name must be one non-empty path component (no ``/``, not ``.`` or ``..``).
+
+    The rule of every name that becomes a folder inside an output folder (a run, a
+    comparison), so that nothing is written outside it.
 
     Raises:
         ValueError: otherwise (the message names ``key`` and the value).
@@ -53,7 +67,7 @@ def check_run_name(name: str, key: str = "name") -> str:
         or "\0" in name
     ):
         raise ValueError(
-            f"{key}: {name!r} is not a valid run name; it must be a single, non-empty "
+            f"{key}: {name!r} is not a valid folder name; it must be a single, non-empty "
             "folder name (no '/', not '.' or '..')"
         )
     return name
@@ -147,9 +161,27 @@ class RunDirectory:
         """True when the directory is absent or has no entries."""
         return not self.path.exists() or not any(self.path.iterdir())
 
-    def looks_like_a_run(self) -> bool:
-        """True when the directory holds a run's files (config, split, checkpoints)."""
-        return self.config.is_file() or self.splits.is_file() or self.checkpoints.is_dir()
+    def is_run(self) -> bool:
+        """Whether the directory is a run made by ``train`` (see the module docstring):
+        it holds the mark, or (a run of a version before the mark) ``config.yaml`` and a
+        ``checkpoints/last.pt`` that loads as a boundaryloss checkpoint. Never a link."""
+        if self.path.is_symlink():
+            return False
+        if is_folder_of(self.path, WRITTEN_BY):
+            return True
+        if not (self.config.is_file() and self.last.is_file()):
+            return False
+        from .checkpoint import load_checkpoint  # torch: only for runs without the mark
+
+        try:
+            load_checkpoint(self.last)
+        except ValueError:
+            return False
+        return True
+
+    def write_mark(self) -> None:
+        """Write the mark that makes the directory a run (:meth:`is_run`)."""
+        mark_folder(self.path, WRITTEN_BY)
 
     def is_finished(self) -> bool:
         return self.summary.is_file()
@@ -247,7 +279,10 @@ class RunWorkspace:
     Raises:
         NoCheckpointError: ``resume`` and there is no ``last.pt``.
         RunExistsError: neither ``resume`` nor ``overwrite`` and ``target`` is not empty;
-            or ``overwrite`` and ``target`` is a non-empty folder that is not a run.
+            or ``overwrite`` and ``target`` is a non-empty folder that is not a run
+            (:meth:`RunDirectory.is_run`).
+        ValueError: a new run where ``target`` is a symbolic link (the swap would
+            replace the link, not the folder it points to).
         LockHeldError: on entering, when another process holds the lock.
     """
 
@@ -268,13 +303,20 @@ class RunWorkspace:
         if self.resume:
             if not self.target.has_checkpoint():
                 raise NoCheckpointError(f"resume: no checkpoint at {self.target.last}")
-        elif not self.target.is_empty():
+            return
+        if self.target.path.is_symlink():
+            raise ValueError(
+                f"name: {self.target.path} is a symbolic link; a new run would replace the "
+                "link, not the folder it points to. Give output_dir= the real folder"
+            )
+        if not self.target.is_empty():
             if not self.overwrite:
                 raise RunExistsError(f"run directory {self.target.path} exists and is not empty")
-            if not self.target.looks_like_a_run():
+            if not self.target.is_run():
                 raise RunExistsError(
-                    f"{self.target.path} is not empty and holds no run (no config.yaml, "
-                    "splits.json or checkpoints/); refusing to replace it"
+                    f"{self.target.path} is not empty and holds no run made by boundaryloss "
+                    f"train (no {FOLDER_MARK}; a run of an older version needs config.yaml "
+                    "and a readable checkpoints/last.pt); refusing to replace it"
                 )
 
     def __enter__(self) -> RunWorkspace:

@@ -69,10 +69,16 @@ def test_destination_that_is_a_file(src, tmp_path):
 
 def test_overwrite_replaces(src, tmp_path):
     dst = tmp_path / "out"
-    dst.mkdir()
+    prepare_dataset("kits19", src, dst)
     (dst / "stale.txt").write_text("old")
     prepare_dataset("kits19", src, dst, overwrite=True)
-    assert listing(dst) == ["dataset.json", "imagesTr", "imagesTs", "labelsTr"]
+    assert listing(dst) == [
+        ".boundaryloss.json",
+        "dataset.json",
+        "imagesTr",
+        "imagesTs",
+        "labelsTr",
+    ]
     assert listing(tmp_path) == ["kits19", "out"]  # no temporaries left behind
 
 
@@ -82,12 +88,13 @@ def test_failure_with_overwrite_leaves_old_destination(tmp_path):
     path = src / "LGG" / "Brats18_TCIA09_141_1" / "Brats18_TCIA09_141_1_seg.nii.gz"
     save_nifti(path, np.full(SHAPE, 7, np.uint8), BRATS_AFFINE)
     dst = tmp_path / "out"
-    dst.mkdir()
-    (dst / "keep.txt").write_text("mine")
+    prepare_dataset("kits19", make_kits19(tmp_path / "kits19"), dst)
+    before = sorted(str(p.relative_to(dst)) for p in dst.rglob("*"))
     with pytest.raises(ValueError, match=r"unexpected label values \[7\]"):
         prepare_dataset("brats2018", src, dst, overwrite=True)
-    assert listing(dst) == ["keep.txt"]
-    assert listing(tmp_path) == ["brats", "out"]
+    assert sorted(str(p.relative_to(dst)) for p in dst.rglob("*")) == before
+    assert load_json(dst)["name"] == "KiTS19"
+    assert listing(tmp_path) == ["brats", "kits19", "out"]
 
 
 @pytest.mark.parametrize("inside", [False, True])

@@ -21,7 +21,7 @@ def test_per_channel_pngs_labels_and_masks(src, tmp_path):
     result = prepare_dataset("drive", src, dst)
     assert (result.num_training, result.num_test) == (2, 2)
     assert listing(dst) == [
-        "dataset.json", "imagesTr", "imagesTs", "labelsTr", "labelsTs",
+        ".boundaryloss.json", "dataset.json", "imagesTr", "imagesTs", "labelsTr", "labelsTs",
         "labelsTs_2nd_manual", "masksTr", "masksTs",
     ]  # fmt: skip
     assert listing(dst / "imagesTr") == [f"{n}_{c:04d}.png" for n in (21, 22) for c in range(3)]

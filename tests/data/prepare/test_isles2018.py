@@ -18,7 +18,13 @@ def test_writes_five_channels_in_order_with_labels(src, tmp_path):
     dst = tmp_path / "out"
     result = prepare_dataset("isles2018", src, dst)
     assert (result.num_training, result.num_test) == (2, 1)
-    assert listing(dst) == ["dataset.json", "imagesTr", "imagesTs", "labelsTr"]
+    assert listing(dst) == [
+        ".boundaryloss.json",
+        "dataset.json",
+        "imagesTr",
+        "imagesTs",
+        "labelsTr",
+    ]
     assert listing(dst / "imagesTr") == [
         f"case_{c}_{i:04d}.nii.gz" for c in (1, 2) for i in range(5)
     ]

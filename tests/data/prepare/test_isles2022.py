@@ -63,7 +63,13 @@ def test_channels_labels_and_splits(src, layout, tmp_path):
     dst = tmp_path / "out"
     result = prepare_dataset("isles2022", src, dst)
     assert (result.num_training, result.num_test) == (2, 1)
-    assert listing(dst) == ["dataset.json", "imagesTr", "imagesTs", "labelsTr"]
+    assert listing(dst) == [
+        ".boundaryloss.json",
+        "dataset.json",
+        "imagesTr",
+        "imagesTs",
+        "labelsTr",
+    ]
     assert listing(dst / "imagesTr") == [f"{s}_{i:04d}.nii.gz" for s in LABELLED for i in range(3)]
     assert listing(dst / "imagesTs") == [f"{UNLABELLED}_{i:04d}.nii.gz" for i in range(3)]
     for number, subject in enumerate(ISLES22_SUBJECTS, start=1):

@@ -95,7 +95,10 @@ def prepare_dataset(
             ``"acdc2017"``, ``"kits19"``, ``"brats2018"``, ``"drive"``).
         src: the download's root folder (see each module's docstring for its layout).
         dst: the output folder; it must be absent or empty unless ``overwrite``.
-        overwrite: replace a non-empty ``dst`` (only once the new one is complete).
+        overwrite: replace a non-empty ``dst`` that ``prepare`` wrote (it holds its
+            folder mark, or is a dataset of an older version: ``dataset.json`` says it was
+            prepared by boundaryloss), only once the new one is complete; any other
+            non-empty folder is refused.
         progress: called with one line per written case (e.g. ``print``); None is silent.
         leave_out: optional input channels to leave out, neither looked for nor read
             (``("FLAIR",)`` for ``"isles2022"``, whose FLAIR is otherwise resampled into
@@ -110,7 +113,8 @@ def prepare_dataset(
             message names the folder or file and what was expected), mismatched shapes
             or affines between a case's files, label values outside the challenge's set.
         FileNotFoundError: ``src`` does not exist.
-        FileExistsError: ``dst`` is not empty and ``overwrite`` is False.
+        FileExistsError: ``dst`` is not empty and ``overwrite`` is False, or it is not a
+            dataset ``prepare`` wrote, or it is a symbolic link.
     """
     preparer = get_preparer(name, leave_out)
     src, dst = Path(src), Path(dst)

@@ -27,6 +27,7 @@ from typing import Literal
 import numpy as np
 
 from ..._files import current_umask, write_text_atomically
+from ..._ownership import FOLDER_MARK, is_folder_of, mark_folder
 from ..._validation import is_integral
 from ..geometry import AFFINE_ATOL_MM, resample_into_grid
 from ..io import load_nifti, read_grey_2d, read_image_2d, write_nifti, write_png
@@ -35,6 +36,10 @@ Split = Literal["training", "test"]
 
 #: Output folder suffix of each split, as in the MSD / nnU-Net raw layout.
 SPLIT_SUFFIX: dict[str, str] = {"training": "Tr", "test": "Ts"}
+#: The command that makes prepared datasets, as their folder mark names it.
+WRITTEN_BY = "boundaryloss prepare"
+#: How ``dataset.json["source"]["prepared_by"]`` begins in every prepared dataset.
+_PREPARED_BY = "boundaryloss "
 
 
 @dataclass(frozen=True)
@@ -186,6 +191,43 @@ def relative_to(path: Path, root: Path) -> str:
 # --- destination handling -----------------------------------------------------------------
 
 
+def is_prepared_dataset(folder: Path) -> bool:
+    """Whether ``folder`` (not a link) is a dataset ``prepare`` wrote: it holds the folder
+    mark (:data:`~boundaryloss._ownership.FOLDER_MARK`), or, from a version before the
+    mark, a ``dataset.json`` whose ``source.prepared_by`` names boundaryloss (which every
+    version has written)."""
+    if folder.is_symlink():
+        return False
+    if is_folder_of(folder, WRITTEN_BY):
+        return True
+    try:
+        document = json.loads((folder / "dataset.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    source = document.get("source") if isinstance(document, dict) else None
+    prepared_by = source.get("prepared_by") if isinstance(source, dict) else None
+    return isinstance(prepared_by, str) and prepared_by.startswith(_PREPARED_BY)
+
+
+def check_replaceable(dst: Path, overwrite: bool) -> None:
+    """Refuse to replace a non-empty ``dst``, unless ``overwrite`` and it is a dataset
+    ``prepare`` wrote (:func:`is_prepared_dataset`): never a user's folder.
+
+    Raises:
+        FileExistsError: naming ``dst``.
+    """
+    if not any(dst.iterdir()):
+        return
+    if not overwrite:
+        raise FileExistsError(f"{dst}: destination is not empty (pass --overwrite to replace it)")
+    if not is_prepared_dataset(dst):
+        raise FileExistsError(
+            f"{dst}: destination holds no dataset written by boundaryloss prepare (no "
+            f"{FOLDER_MARK} or dataset.json of prepare); refusing to replace it. Choose a "
+            "new or empty folder"
+        )
+
+
 def check_destination(src: Path, dst: Path, overwrite: bool) -> None:
     """Refuse a destination that would lose data; called before any work is done."""
     if not src.exists():
@@ -201,13 +243,12 @@ def check_destination(src: Path, dst: Path, overwrite: bool) -> None:
             f"{dst}: destination is an existing folder inside the source folder {src}; "
             "choose a new or outside destination"
         )
-    if dst.exists() or dst.is_symlink():
+    if dst.is_symlink():  # the swap would replace the link, not the folder it points to
+        raise FileExistsError(f"{dst}: destination is a symbolic link; give the real folder")
+    if dst.exists():
         if not dst.is_dir():
             raise FileExistsError(f"{dst}: destination exists and is not a folder")
-        if any(dst.iterdir()) and not overwrite:
-            raise FileExistsError(
-                f"{dst}: destination is not empty (pass --overwrite to replace it)"
-            )
+        check_replaceable(dst, overwrite)
 
 
 @contextlib.contextmanager
@@ -215,7 +256,8 @@ def staged_destination(dst: Path, overwrite: bool) -> Iterator[Path]:
     """Yield an empty temporary sibling of ``dst``; swap it onto ``dst`` on success.
 
     On error the temporary folder is removed and ``dst`` is untouched. On success a
-    previous non-empty ``dst`` (allowed only with ``overwrite``) is first renamed aside,
+    previous non-empty ``dst`` (allowed only with ``overwrite``, and only a dataset
+    ``prepare`` wrote: :func:`check_replaceable`) is first renamed aside,
     then replaced, then deleted, so no moment exists at which neither the old nor the
     new dataset is complete on disk under some name.
     """
@@ -243,8 +285,7 @@ def _swap_into_place(stage: Path, dst: Path, overwrite: bool) -> None:
         dst.rmdir()
         os.rename(stage, dst)
         return
-    if not overwrite:  # something appeared in dst while we were writing
-        raise FileExistsError(f"{dst}: destination is not empty (pass --overwrite to replace it)")
+    check_replaceable(dst, overwrite)  # again: dst may have changed while we were writing
     old = Path(tempfile.mkdtemp(dir=dst.parent, prefix=f".{dst.name}.old-"))
     old.rmdir()
     os.rename(dst, old)
@@ -517,7 +558,8 @@ def write_dataset(
     stage: Path,
     progress: Callable[[str], None] | None = None,
 ) -> tuple[int, int]:
-    """Write every case and ``dataset.json`` into ``stage``; return (training, test) counts."""
+    """Write every case, ``dataset.json`` and the folder mark of ``prepare`` into
+    ``stage``; return (training, test) counts."""
     writer = _write_volume_case if preparer.ndim == 3 else _write_image_case
     entries: dict[str, list[dict[str, str]]] = {"training": [], "test": []}
     info: dict[str, dict[str, dict]] = {"training": {}, "test": {}}
@@ -556,4 +598,5 @@ def write_dataset(
         "case_info": info,
     }
     write_text_atomically(stage / "dataset.json", json.dumps(document, indent=2) + "\n")
+    mark_folder(stage, WRITTEN_BY)
     return len(entries["training"]), len(entries["test"])
