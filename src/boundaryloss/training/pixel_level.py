@@ -68,6 +68,17 @@ class PixelLevel:
             self.counts[cls] = self.counts[cls] + counts
         return case
 
+    def merge(self, other: PixelLevel) -> None:
+        """Add the counts of ``other`` (cases counted elsewhere, the same classes).
+
+        Raises:
+            ValueError: ``other`` counts other classes.
+        """
+        if other.classes != self.classes:
+            raise ValueError(f"cannot merge counts of classes {other.classes} into {self.classes}")
+        for cls, counts in other.counts.items():
+            self.counts[cls] = self.counts[cls] + counts
+
     def summary(self) -> dict[int, dict[str, float | int]]:
         """``{class: {"tp", "fp", "fn", "tn", *PIXEL_SCORES}}`` over every case added."""
         return {
