@@ -20,7 +20,16 @@ from bench.common import RESULTS_DIR, machine, write_atomically, write_json  # n
 
 # gpu_maps prints "skipped: no CUDA" (and records a note) on machines without CUDA; with
 # CUDA it also writes bench/results/gpu_<device>.json/.md.
-BENCHMARKS = ("maps", "losses", "metrics", "data", "training", "training_pipeline", "gpu_maps")
+BENCHMARKS = (
+    "maps",
+    "losses",
+    "metrics",
+    "evaluate_folder",
+    "data",
+    "training",
+    "training_pipeline",
+    "gpu_maps",
+)
 
 
 def to_markdown(results: dict) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 #: Marker in the name of a temporary file written by :func:`atomic_path`.
@@ -39,6 +39,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     The temporary name keeps the final suffix (e.g. ``.nii.gz``) so libraries that pick
     the format from the name write the right one. On error the temporary is removed and
     ``path`` is left as it was. The written file has mode ``0o666 & ~umask``.
+
+    Raises:
+        OSError: as the writer raised it; one that names no file (a full disk:
+            ``ENOSPC``, a file-size limit: ``EFBIG``, raised by ``write``) is raised
+            again naming ``path``, so its one-line message says which file failed.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -52,10 +57,24 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         with open(tmp, "rb+") as handle:  # on disk before it replaces the old file
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        named = naming(error, path) if isinstance(error, OSError) else error
+        if named is not error:
+            raise named from error
         raise
+
+
+def naming(error: OSError, path: str | os.PathLike) -> OSError:
+    """``error``, or the same error naming ``path`` when it names no file.
+
+    A failed ``write`` (``ENOSPC``, ``EFBIG``) raises an ``OSError`` without a file name;
+    the one-line message should say which file could not be written.
+    """
+    if error.filename is not None or error.errno is None:
+        return error
+    return OSError(error.errno, error.strerror or os.strerror(error.errno), str(path))
 
 
 def write_text_atomically(path: str | os.PathLike, text: str) -> Path:
@@ -67,6 +86,72 @@ def write_text_atomically(path: str | os.PathLike, text: str) -> Path:
     with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as handle:
         handle.write(text)
     return Path(path)
+
+
+def write_texts_atomically(texts: Mapping[str | os.PathLike, str]) -> list[Path]:
+    """Write several text files as one set: all are replaced, or none is.
+
+    Each file is written to its own temporary beside it (:func:`atomic_path`); the
+    renames start only once every temporary is written and on disk, in the order of
+    ``texts``. A failure while writing (a full disk, a size limit) leaves every target
+    as it was. The renames themselves cannot fail for lack of space; a process killed
+    between two of them leaves the first renamed, so a reader that must know the files
+    belong together records a checksum of one in the other (see
+    :mod:`boundaryloss.training.evaluation_files`).
+
+    Args:
+        texts: path -> the file's text (UTF-8, newlines as given).
+
+    Returns:
+        The paths written, in the order of ``texts``.
+
+    Raises:
+        OSError: naming the file that could not be written.
+    """
+    paths = [Path(p) for p in texts]
+    with contextlib.ExitStack() as stack:
+        # Entered last, renamed first: the exit stack unwinds in reverse.
+        temporaries = {p: stack.enter_context(atomic_path(p)) for p in reversed(paths)}
+        for path, text in zip(paths, texts.values(), strict=True):
+            try:
+                with open(temporaries[path], "w", newline="", encoding="utf-8") as handle:
+                    handle.write(text)
+            except OSError as error:  # named here: every atomic_path above would match
+                raise naming(error, path) from error
+    return paths
+
+
+def check_writable(folder: str | os.PathLike) -> None:
+    """Check that files can be created in ``folder`` (created if absent), before any work.
+
+    A command that writes its results at the end checks this first, so an unwritable
+    output fails in a second, not after hours of work. The check creates and removes a
+    hidden temporary file, and removes again the folders it had to create: it leaves
+    the file system as it was.
+
+    Raises:
+        OSError: naming the folder (or the first parent that could not be created).
+        NotADirectoryError: ``folder`` or one of its parents is a file.
+    """
+    folder = Path(folder)
+    created = []
+    for parent in reversed([folder, *folder.parents]):
+        if not parent.exists():
+            parent.mkdir()
+            created.append(parent)
+    try:
+        if not folder.is_dir():
+            raise NotADirectoryError(f"{folder}: exists and is not a folder")
+        try:
+            handle, probe = tempfile.mkstemp(dir=folder, prefix=f".write-check{TEMP_MARKER}")
+        except OSError as error:  # it names the random probe; the folder is what matters
+            raise OSError(error.errno, error.strerror, str(folder)) from None
+        os.close(handle)
+        os.unlink(probe)
+    finally:
+        for parent in reversed(created):
+            with contextlib.suppress(OSError):
+                parent.rmdir()
 
 
 def is_temporary(path: str | os.PathLike) -> bool:

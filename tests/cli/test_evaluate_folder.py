@@ -92,7 +92,7 @@ def test_nifti_with_spacing_and_lesion_metrics(nifti_folders, tmp_path, capsys):
     # 8 + 24 reference voxels, 18 + 1 predicted
     assert float(rows["b"]["avd_percent"]) == pytest.approx(100 * (32 - 19) / 32)
     summary = json.loads(out.with_suffix(".json").read_text())
-    assert summary["fov_applied"] is False
+    assert summary["fov"] == {"applied": False, "num_cases": 0}
     assert summary["num_cases"] == 2
     assert summary["lesion"]["f1"] == "wmh"
     assert summary["volume_difference"] == "avd_ml"  # NIfTI: a physical volume
@@ -145,7 +145,7 @@ def test_png_with_fov_masks(png_folders, tmp_path, capsys):
     assert float(rows["01"]["precision"]) == pytest.approx(4 / 5)
     assert float(rows["02"]["dice"]) == 1.0
     summary = json.loads(out.with_suffix(".json").read_text())
-    assert summary["fov_applied"] is True
+    assert summary["fov"] == {"applied": True, "num_cases": 2}
     # Per image: mean of 8/11 and 1. Pixel level: TP 8, |P| 9, |R| 10 pooled.
     assert summary["metrics"]["dice"]["1"]["mean"] == pytest.approx((8 / 11 + 1) / 2)
     low, high = (summary["metrics"]["dice"]["1"][k] for k in ("ci_low", "ci_high"))
@@ -164,7 +164,7 @@ def test_png_with_fov_masks(png_folders, tmp_path, capsys):
     assert pooled["accuracy"] == pytest.approx(45 / 48)
     # Without the FOV the 8 outside pixels are false positives.
     plain = evaluate_folder(pred_dir, ref_dir, id_regex=r"^(\d+)_")
-    assert plain.summary["fov_applied"] is False
+    assert plain.summary["fov"]["applied"] is False
     assert plain.evaluator.values("precision", 1)[0] == pytest.approx(4 / 13)
     assert plain.evaluator.values("specificity", 1)[0] == pytest.approx(33 / 42)
 
@@ -299,9 +299,10 @@ def test_a_summary_it_did_not_write_is_refused(nifti_folders, tmp_path, capsys):
     assert main(args) == 0  # its own summary: written, then replaced by a rerun
     assert json.loads(mine.read_text())["written_by"] == "boundaryloss evaluate-folder"
     assert main(args) == 0
-    # A summary of the versions before the mark is recognised by its keys.
-    older = json.loads(mine.read_text())
-    del older["written_by"], older["pixel_level"]
+    # A summary of the versions before the mark is recognised by its keys (of that time).
+    current = json.loads(mine.read_text())
+    kept = ("pred_dir", "ref_dir", "mask_dir", "labels", "num_cases", "metrics")
+    older = {**{key: current[key] for key in kept}, "fov_applied": False}
     mine.write_text(json.dumps(older))
     assert main(args) == 0 and "written_by" in json.loads(mine.read_text())
 
@@ -380,3 +381,91 @@ def test_an_empty_mask_names_the_files(png_folders, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err[:-1] == ["[1/2] 01"]  # progress of the first case, then one error line
     assert f"field-of-view mask of the prediction {pred_dir / '02_test.png'} is empty" in err[-1]
+
+
+def test_the_references_as_predictions_are_refused(nifti_folders, tmp_path, capsys):
+    _, ref_dir, _ = nifti_folders
+    assert main(["evaluate-folder", str(ref_dir), str(ref_dir)]) == 1
+    assert _error(capsys) == (
+        f"boundaryloss evaluate-folder: error: PRED_DIR {ref_dir} and REF_DIR {ref_dir} are "
+        "the same folder: every case would score perfect; give the folder of the predictions"
+    )
+    link = tmp_path / "link"
+    link.symlink_to(ref_dir, target_is_directory=True)
+    assert main(["evaluate-folder", str(link), str(ref_dir)]) == 1
+    assert "are the same folder" in _error(capsys)
+    links = tmp_path / "links"  # a folder of links to the reference files
+    links.mkdir()
+    (links / "a.nii.gz").symlink_to(ref_dir / "a.nii.gz")
+    (links / "b.nii").symlink_to(ref_dir / "b.nii")
+    assert main(["evaluate-folder", str(links), str(ref_dir)]) == 1
+    assert f"{links / 'a.nii.gz'}: is the reference {ref_dir / 'a.nii.gz'} itself" in _error(capsys)
+
+
+def test_no_reference_lesion_is_lesion_recall_1_as_the_wmh_code(tmp_path):
+    ref = np.zeros((12, 12, 6), np.uint8)
+    pred = ref.copy()
+    pred[3:6, 3:6, 2:4] = 1  # one false lesion
+    write_nifti(tmp_path / "p" / "a.nii.gz", pred)
+    write_nifti(tmp_path / "r" / "a.nii.gz", ref)
+    out = tmp_path / "scores.csv"
+    args = [str(tmp_path / "p"), str(tmp_path / "r"), "--lesion", "--output", str(out)]
+    assert main(["evaluate-folder", *args]) == 0
+    (row,) = _rows(out)
+    # WMH 2017 getLesionDetection: nWMH == 0 -> recall 1.0; precision 0/1; F1 0.
+    scores = (row["lesion_recall"], row["lesion_precision"], row["lesion_f1"])
+    assert scores == ("1.0", "0.0", "0.0")
+
+
+def _many_cases(root, count: int = 7):
+    """``count`` 3D cases of varied overlap, one with a missed lesion."""
+    rng = np.random.default_rng(3)
+    for index in range(count):
+        ref = np.zeros((14, 12, 8), np.uint8)
+        start = rng.integers(1, 5, size=3)
+        ref[start[0] : start[0] + 6, start[1] : start[1] + 5, start[2] : start[2] + 3] = 1
+        ref[11, 10, 6] = 1  # a one-voxel lesion
+        pred = np.roll(ref, int(rng.integers(0, 3)), axis=int(rng.integers(0, 3)))
+        pred[11, 10, 6] = index % 2  # found in every other case
+        write_nifti(root / "pred" / f"c{index}.nii.gz", pred, spacing=SPACING)
+        write_nifti(root / "ref" / f"c{index}.nii.gz", ref, spacing=SPACING)
+    return root / "pred", root / "ref"
+
+
+def test_workers_give_the_results_of_one_worker_in_case_order(tmp_path):
+    pred_dir, ref_dir = _many_cases(tmp_path)
+    results, lines = {}, {}
+    for workers in (1, 3):
+        lines[workers] = []
+        results[workers] = evaluate_folder(
+            pred_dir,
+            ref_dir,
+            metrics=("dice", "hd95", "assd"),
+            lesion=True,
+            output=tmp_path / f"w{workers}.csv",
+            workers=workers,
+            progress=lines[workers].append,
+        )
+    one, many = results[1], results[3]
+    assert (tmp_path / "w1.csv").read_bytes() == (tmp_path / "w3.csv").read_bytes()
+    assert [row["case"] for row in many.evaluator.rows()] == [f"c{i}" for i in range(7)]
+    assert lines[1] == lines[3] == [f"[{i + 1}/7] c{i}" for i in range(7)]
+    assert one.summary.pop("cases")["sha256"] == many.summary.pop("cases")["sha256"]
+    assert json.dumps(one.summary) == json.dumps(many.summary)
+
+
+def test_workers_report_the_first_error_in_case_order(tmp_path, capsys):
+    pred_dir, ref_dir = _many_cases(tmp_path)
+    bad = np.zeros((14, 12, 8), np.uint8)
+    bad[0, 0, 0] = 3  # not a label
+    write_nifti(pred_dir / "c2.nii.gz", bad, spacing=SPACING)
+    write_nifti(pred_dir / "c5.nii.gz", np.zeros((5, 5, 5), np.uint8), spacing=SPACING)
+    errors = []
+    for workers in ("1", "4"):
+        assert main(["evaluate-folder", str(pred_dir), str(ref_dir), "--workers", workers]) == 1
+        errors.append(capsys.readouterr().err.strip().splitlines())
+    assert errors[0] == errors[1]
+    first_bad = pred_dir / "c2.nii.gz"
+    assert errors[0][-1].startswith(f"boundaryloss evaluate-folder: error: {first_bad}")
+    assert main(["evaluate-folder", str(pred_dir), str(ref_dir), "--workers", "0"]) == 1
+    assert "--workers: expected a number of processes >= 1, got 0" in _error(capsys)

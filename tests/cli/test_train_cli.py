@@ -37,7 +37,7 @@ def test_train_then_evaluate(tmp_path, capsys):
     assert "distances (hd, hd95, assd) in px; avd_voxels in voxels" in out
     assert "avd_voxels class 1" in out and "avd_ml" not in out
     summary = json.loads((lesion_dir / "summary.json").read_text())
-    assert summary["lesion"] is True and summary["volume_difference"] == "avd_voxels"
+    assert summary["lesion"]["f1"] == "wmh" and summary["volume_difference"] == "avd_voxels"
 
 
 def test_bad_configuration_is_one_line(tmp_path, capsys):
@@ -58,9 +58,9 @@ def test_bad_configuration_is_one_line(tmp_path, capsys):
 
 
 def test_options_may_follow_overrides(tmp_path):
-    argv = ["train", f"output_dir={tmp_path}", "name=mixed", *TINY[:3], "--overwrite", *TINY[3:]]
-    assert main(argv) == 0
-    assert main([*argv, "--resume", "train.epochs=2"]) == 0
+    start = ["train", f"output_dir={tmp_path}", "name=mixed", *TINY[:3]]
+    assert main([*start, "--overwrite", *TINY[3:]]) == 0
+    assert main([*start, "--resume", *TINY[3:], "train.epochs=2"]) == 0
     assert "epochs: 2" in (tmp_path / "mixed" / "config.yaml").read_text()
 
 

@@ -45,6 +45,37 @@ def test_drive_palette_gif_reads_by_palette_colour(tmp_path):
     np.testing.assert_array_equal(read_grey_2d(tmp_path / "01_manual2.gif"), MASK * 255)
 
 
+def drive_official_2nd_manual(path, mask: np.ndarray = MASK) -> None:
+    """A GIF written as DRIVE ships ``test/2nd_manual``: mode P, indices 0/1, and the
+    near-grey (not exactly grey) entries (4, 2, 4) and (252, 254, 252)."""
+    palette_image(mask.astype(np.uint8), [(4, 2, 4), (252, 254, 252)]).save(path)
+
+
+def test_drive_official_near_grey_palette_is_a_binary_label(tmp_path):
+    drive_official_2nd_manual(tmp_path / "01_manual2.gif")
+    with Image.open(tmp_path / "01_manual2.gif") as stored:
+        assert stored.mode == "P"
+        assert set(np.unique(np.asarray(stored)).tolist()) == {0, 1}
+        assert stored.getpalette("RGB")[:6] == [4, 2, 4, 252, 254, 252]
+    np.testing.assert_array_equal(read_grey_2d(tmp_path / "01_manual2.gif"), MASK * 255)
+    np.testing.assert_array_equal(read_mask_2d(tmp_path / "01_manual2.gif"), MASK)
+
+
+@pytest.mark.parametrize(
+    ("colours", "bright"),
+    [
+        ([(0, 0, 0), (255, 0, 0)], 1),
+        ([(255, 0, 0), (0, 0, 0)], 0),
+        ([(10, 40, 200), (250, 250, 90)], 1),
+    ],
+)
+def test_any_two_colour_palette_is_a_binary_label(tmp_path, colours, bright):
+    # Whatever the two colours, the darker entry is background, the brighter the mask.
+    indices = np.where(MASK, bright, 1 - bright)
+    palette_image(indices, colours).save(tmp_path / "two.png")
+    np.testing.assert_array_equal(read_grey_2d(tmp_path / "two.png"), MASK * 255)
+
+
 def test_palette_entry_order_does_not_change_the_label(tmp_path):
     drive_2nd_manual(tmp_path / "swapped.gif", swap=True)
     np.testing.assert_array_equal(read_grey_2d(tmp_path / "swapped.gif"), MASK * 255)

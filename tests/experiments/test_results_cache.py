@@ -1,8 +1,9 @@
 """The cached evaluation of a run is redone when it predates fields of view, or the
-volume difference's unit."""
+volume difference's unit, or when its summary belongs to another CSV."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from boundaryloss.experiments.results import _evaluation_is_current
@@ -41,3 +42,24 @@ def test_lesion_evaluation_with_a_volume_in_ml_of_pixels_is_redone(tmp_path):
     # Without lesion metrics there is no volume difference to be wrong.
     (tmp_path / "summary.json").write_text(json.dumps({**base, "lesion": False}))
     assert _evaluation_is_current(tmp_path, checkpoint, lesion=False)
+
+
+def test_a_summary_of_another_csv_is_redone(tmp_path):
+    """A kill between the renames of a pair leaves a new cases.csv beside the old
+    summary (or the other way round): the recorded checksum tells."""
+    checkpoint = tmp_path / "best.pt"
+    checkpoint.write_bytes(b"weights")
+    (tmp_path / "cases.csv").write_text("case\nnew\n")
+    summary = {"checkpoint": str(checkpoint), "missing": "inf", "fov": {}, "lesion": None}
+    old = {"file": "cases.csv", "sha256": hashlib.sha256(b"case\nold\n").hexdigest()}
+    (tmp_path / "summary.json").write_text(json.dumps({**summary, "cases": old}))
+    assert not _evaluation_is_current(tmp_path, checkpoint)
+    new = {"file": "cases.csv", "sha256": hashlib.sha256(b"case\nnew\n").hexdigest()}
+    (tmp_path / "summary.json").write_text(json.dumps({**summary, "cases": new}))
+    assert _evaluation_is_current(tmp_path, checkpoint)
+    # lesion: the options in current summaries, a bool in older ones
+    lesion = {"connectivity": "full (8 in 2D, 26 in 3D)", "match": "any", "f1": "wmh"}
+    current = {**summary, "cases": new, "lesion": lesion, "volume_difference": "avd_ml"}
+    (tmp_path / "summary.json").write_text(json.dumps(current))
+    assert _evaluation_is_current(tmp_path, checkpoint, lesion=True)
+    assert not _evaluation_is_current(tmp_path, checkpoint, lesion=False)

@@ -292,12 +292,14 @@ def test_only_reference_empty():
     pred = ref.copy()
     pred[0, 0, :2] = 1
     pred[2, 3, 4] = 1
-    for metric in ALL_SCORES:
-        assert metric(pred, ref, empty="nan") == {1: 0.0}
-    assert lesion_f1(pred, ref, f1="isles") == {1: 0.0}
-    # F1 agrees with both challenges; WMH's recall is 1 here, ours is 0 (documented).
+    # As the WMH 2017 code: no reference lesion, none missed: recall 1; F1 0 (both codes).
     wmh_recall, wmh_precision, wmh_f1 = wmh_lesion_detection(ref > 0, pred > 0)
     assert (wmh_recall, wmh_precision, wmh_f1) == (1.0, 0.0, 0.0)
+    for empty in ("perfect", "nan"):  # ``empty`` is for a class absent from both only
+        assert lesion_recall(pred, ref, empty=empty) == {1: wmh_recall}
+        assert lesion_precision(pred, ref, empty=empty) == {1: wmh_precision}
+        assert lesion_f1(pred, ref, empty=empty) == {1: wmh_f1}
+    assert lesion_f1(pred, ref, f1="isles") == {1: 0.0}
     assert isles_lesion_f1(ref > 0, pred > 0) == 0.0
     assert lesion_count_difference(pred, ref) == {1: 2.0}
     assert absolute_volume_difference(pred, ref, spacing=(1, 2, 5)) == {1: pytest.approx(0.03)}
@@ -309,10 +311,14 @@ def test_only_prediction_empty():
     ref = np.zeros((3, 4, 5), dtype=int)
     ref[1, 1, 1] = 1
     pred = np.zeros_like(ref)
-    for metric in ALL_SCORES:
-        assert metric(pred, ref) == {1: 0.0}
+    # As the WMH 2017 code: no predicted lesion, none false: precision 1; F1 0.
     wmh_recall, wmh_precision, wmh_f1 = wmh_lesion_detection(ref > 0, pred > 0)
     assert (wmh_recall, wmh_precision, wmh_f1) == (0.0, 1.0, 0.0)
+    for empty in ("perfect", "nan"):
+        assert lesion_recall(pred, ref, empty=empty) == {1: wmh_recall}
+        assert lesion_precision(pred, ref, empty=empty) == {1: wmh_precision}
+        assert lesion_f1(pred, ref, empty=empty) == {1: wmh_f1}
+    assert lesion_f1(pred, ref, f1="isles") == {1: 0.0}
     assert isles_lesion_f1(ref > 0, pred > 0) == 0.0
     assert lesion_count_difference(pred, ref) == {1: 1.0}
     assert absolute_volume_difference(pred, ref, unit="percent") == {1: 100.0}

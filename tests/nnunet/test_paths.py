@@ -28,8 +28,8 @@ def test_cli_without_nnunetv2_is_one_line(monkeypatch, capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == (
-        "boundaryloss nnunet-trainers-path: error: nnunetv2 is not installed; install the "
-        "extra: pip install 'boundaryloss[nnunet]'\n"
+        "boundaryloss nnunet-trainers-path: error: No module named 'nnunetv2': the nnU-Net "
+        'integration needs the nnunet extra: pip install "boundaryloss[nnunet]"\n'
     )
 
 

@@ -5,25 +5,35 @@ its parser and sets ``handler`` to a function taking the parsed arguments. Error
 can fix (bad paths, bad files, bad options) are raised as ``ValueError``, an
 ``OSError`` (unwritable or missing paths), :class:`~boundaryloss._lock.LockHeldError` or
 ``MemoryError`` and printed as one line on stderr with a non-zero exit code, never as a
-traceback.
+traceback; ``--debug`` (or the environment variable ``BOUNDARYLOSS_DEBUG=1``) prints the
+full traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 
 from .._lock import LockHeldError
 from . import compare, demo, evaluate, evaluate_folder, nnunet, predict, prepare, train
 
 COMMANDS = (prepare, train, evaluate, evaluate_folder, predict, compare, demo, nnunet)
+#: Environment variable that turns ``--debug`` on (``1``, ``true``, ``yes`` or ``on``).
+DEBUG_VARIABLE = "BOUNDARYLOSS_DEBUG"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="boundaryloss",
         description="Boundary and region-wise losses for unbalanced segmentation.",
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help=f"print the full traceback of an error instead of one line (also {DEBUG_VARIABLE}=1)",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
@@ -45,6 +55,11 @@ def one_line(error: BaseException) -> str:
     return " ".join(text.split())
 
 
+def debug_requested(flag: bool) -> bool:
+    """Whether errors show their traceback: ``--debug``, or :data:`DEBUG_VARIABLE` set on."""
+    return flag or os.environ.get(DEBUG_VARIABLE, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``boundaryloss`` console script; returns the exit code."""
     parser = build_parser()
@@ -60,7 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = args.handler(args)
     except (ValueError, OSError, LockHeldError, MemoryError) as error:
-        print(f"boundaryloss {args.command}: error: {one_line(error)}", file=sys.stderr)
+        if debug_requested(args.debug):
+            traceback.print_exception(type(error), error, error.__traceback__)
+        else:
+            print(f"boundaryloss {args.command}: error: {one_line(error)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"boundaryloss {args.command}: interrupted", file=sys.stderr)

@@ -5,8 +5,9 @@ NIfTI headers, in mm; 2D images have none, so their distances, --nsd-tolerance a
 lesion volume differences are in pixels. Prints per-image (mean over cases, with a 95 %
 bootstrap confidence interval) and pixel-level (pooled) aggregates; with --output
 FILE.csv writes the per-case, per-class table there and the summary to FILE.json (a
-FILE.json it did not write is refused, not replaced). Nothing is written inside PRED_DIR
-or REF_DIR unless --output points there.
+FILE.json it did not write is refused, not replaced), as a pair: a failure leaves the
+previous pair as it was. Nothing is written inside PRED_DIR or REF_DIR unless --output
+points there; PRED_DIR may not be REF_DIR. --workers N scores cases in N processes.
 
 Probability maps in PRED_DIR (CASE.probabilities.nii.gz or CASE.probabilities.npz, as
 'predict --probabilities' writes them; channel c = label c) add the area under the
@@ -22,8 +23,10 @@ import argparse
 import math
 import sys
 
+from .._units import MILLIMETRES, PIXELS
 from ..metrics._empty import EMPTY_OPTIONS, MISSING_OPTIONS
-from ..metrics.evaluator import METRICS
+from ..metrics.evaluator import DISTANCE_METRICS, METRICS
+from ._options import refuse_unused
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -92,12 +95,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--missing",
-        default="inf",
         choices=MISSING_OPTIONS,
-        help="distance reported for a missed structure",
+        help="distance reported for a missed structure (default inf; only with hd, hd95 "
+        "or assd in --metrics)",
     )
     parser.add_argument("--empty", default="perfect", choices=EMPTY_OPTIONS)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="processes scoring cases in parallel (default 1); same results, same order",
+    )
     parser.set_defaults(handler=run)
+
+
+#: How the summary's ``spacing_unit`` is said on the console.
+_SPACING = {
+    MILLIMETRES: "from the NIfTI headers (mm)",
+    PIXELS: "none in 2D images: distances in pixels",
+}
 
 
 def _fmt(value: float) -> str:
@@ -110,36 +127,43 @@ def run(args: argparse.Namespace) -> int:
     from ..training.evaluate_folder import DEFAULT_METRICS, evaluate_folder
     from ..training.pixel_level import PIXEL_SCORES
 
+    metrics = args.metrics or DEFAULT_METRICS
+    refuse_unused(args, ("--connectivity", "--lesion-f1"), used=args.lesion, needs="with --lesion")
+    refuse_unused(
+        args, ("--nsd-tolerance",), used="nsd" in metrics, needs="with 'nsd' in --metrics"
+    )
+    refuse_unused(
+        args,
+        ("--missing",),
+        used=any(m in DISTANCE_METRICS for m in metrics),
+        needs=f"with a distance ({', '.join(DISTANCE_METRICS)}) in --metrics",
+    )
     lesion: bool | LesionOptions = False
     if args.lesion:
         lesion = LesionOptions(connectivity=args.connectivity, f1=args.lesion_f1 or "wmh")
-    else:
-        for option, value in (
-            ("--connectivity", args.connectivity),
-            ("--lesion-f1", args.lesion_f1),
-        ):
-            if value is not None:
-                raise ValueError(f"{option}: only used with --lesion")
     result = evaluate_folder(
         args.pred_dir,
         args.ref_dir,
         mask_dir=args.mask_dir,
         labels=args.labels,
         output=args.output,
-        metrics=args.metrics or DEFAULT_METRICS,
+        metrics=metrics,
         id_regex=args.id_regex,
         ignore_label=args.ignore_label,
         lesion=lesion,
-        missing=args.missing,
+        missing=args.missing or "inf",
         empty=args.empty,
         nsd_tolerance=args.nsd_tolerance,
+        workers=args.workers,
         progress=lambda line: print(line, file=sys.stderr),
     )
     summary = result.summary
-    fov = f"field of view from {summary['mask_dir']}" if summary["fov_applied"] else "no FOV mask"
+    applied = summary["fov"]["applied"]
+    fov = f"field of view from {summary['mask_dir']}" if applied else "no FOV mask"
     volume = summary["volume_difference"]
     volume_unit = f"; {volume} in {ABSOLUTE_VOLUME_UNITS[volume]}" if volume else ""
-    print(f"{summary['num_cases']} cases; {fov}; spacing {summary['spacing']}{volume_unit}")
+    spacing = _SPACING[summary["spacing_unit"]]
+    print(f"{summary['num_cases']} cases; {fov}; spacing {spacing}{volume_unit}")
     print("per image (mean [95 % bootstrap CI] / std / median over cases):")
     for metric, per_class in summary["metrics"].items():
         for cls, stats in per_class.items():

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ._options import refuse_unused
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -32,6 +34,12 @@ def run(args: argparse.Namespace) -> int:
     from ..training.engine import NoCheckpointError, RunExistsError, Trainer, TrainingDiverged
     from ..training.validation import best_score_line
 
+    refuse_unused(
+        args,
+        ("--overwrite",),
+        used=not args.resume,
+        needs="without --resume (a resumed run continues in place)",
+    )
     config = load_config(args.config, args.overrides)
     try:
         trainer = Trainer(config, resume=args.resume, overwrite=args.overwrite)

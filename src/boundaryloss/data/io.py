@@ -215,11 +215,15 @@ def read_grey_2d(path: str | os.PathLike, what: str = "label") -> np.ndarray:
           ramp as ``"L"``): the order of the entries is the encoder's choice, so a grey
           palette is read by its colours, not its indices: each pixel takes its entry's
           grey level. When exactly two grey entries are used, one dark (< 128) and one
-          bright (>= 128), the image is a bilevel mask and reads as {0, 255}. DRIVE's
-          ``test/2nd_manual/*.gif`` are such files: indices 0/1 with entries (3, 3, 3)
-          and (253, 253, 253), so they read as {0, 255} like the 1st_manual files (index
-          0 is the dark entry there, so reading indices would agree). A palette with
-          colours is a class map (PASCAL VOC style) and reads as its indices.
+          bright (>= 128), the image is a bilevel mask and reads as {0, 255}. When
+          exactly two entries are used and one is not grey, the image is a bilevel mask
+          whatever its colours: the darker entry (by luminance; the lower index if
+          equal) reads as 0, the other as 255. DRIVE's ``test/2nd_manual/*.gif`` are
+          such files: indices 0/1 with the near-grey entries (4, 2, 4) and
+          (252, 254, 252), so they read as {0, 255} like the 1st_manual files (index 0
+          is the dark entry there, so reading indices would agree). A palette with
+          colours using three or more entries is a class map (PASCAL VOC style) and
+          reads as its indices.
         - ``"RGB"``/``"RGBA"`` and other colour modes (STARE's ``.ppm`` labels): accepted
           when the colour channels are equal, read as that grey; alpha is ignored.
 
@@ -245,6 +249,10 @@ def read_grey_2d(path: str | os.PathLike, what: str = "label") -> np.ndarray:
     return colour[..., 0]
 
 
+#: ITU-R BT.601 weights of R, G, B in the luminance that orders two palette colours.
+_LUMINANCE = np.array([0.299, 0.587, 0.114])
+
+
 def _palette_grey(image, path: str | os.PathLike, what: str) -> np.ndarray:
     """A palette image's pixels as grey levels (grey palette) or indices (colour palette)."""
     indices = np.asarray(image)
@@ -259,6 +267,10 @@ def _palette_grey(image, path: str | os.PathLike, what: str) -> np.ndarray:
         )
     colours = palette[used]
     if np.any(colours != colours[:, :1]):
+        if used.size == 2:  # two colours: a bilevel mask, whatever the colours are
+            luminance = colours.astype(np.float64) @ _LUMINANCE
+            bright = used[1] if luminance[1] >= luminance[0] else used[0]
+            return np.where(indices == bright, 255, 0).astype(np.uint8)
         return indices.copy()
     levels = colours[:, 0]
     if levels.size == 2 and levels.min() < 128 <= levels.max():

@@ -34,6 +34,7 @@ from ..metrics.lesion import LESION_COUNTS, LESION_METRICS
 from ..training.checkpoint import load_checkpoint
 from ..training.data import build_cases
 from ..training.evaluate import evaluate_run
+from ..training.evaluation_files import matches_cases
 from ..training.run_dir import EvaluationFolder, RunDirectory
 from ..training.run_log import MetricsLog
 from .config import Experiment, RunSpec
@@ -118,8 +119,10 @@ def _evaluation_is_current(output: Path, checkpoint: Path, lesion: bool = False)
         saved.get("checkpoint") == str(checkpoint)
         and saved.get("missing") == "inf"
         and "fov" in saved  # evaluations from before fields of view were applied are redone
-        and saved.get("lesion", False) == lesion
+        # lesion: a bool in older summaries, the lesion options (or None) since
+        and bool(saved.get("lesion")) == lesion
         and (not lesion or _volume_difference_is_current(saved))
+        and matches_cases(saved, cases)  # not a pair broken by a kill between renames
         and cases.stat().st_mtime >= checkpoint.stat().st_mtime
     )
 

@@ -372,17 +372,41 @@ class SegmentationEvaluator:
                     result[metric][cls].update(ci_low=low, ci_high=high)
         return result
 
-    def to_csv(self, path: str | os.PathLike[str]) -> Path:
-        """Write the table to ``path`` atomically (temporary file, then ``os.replace``).
+    def merge(self, other: SegmentationEvaluator) -> None:
+        """Add the cases of ``other`` after this evaluator's, as if updated here.
+
+        For cases scored elsewhere (e.g. in worker processes, one evaluator each) with
+        the same settings.
+
+        Raises:
+            ValueError: ``other`` has other columns, or a case id already added.
+        """
+        if other.columns != self.columns:
+            raise ValueError(
+                f"cannot merge an evaluator with columns {other.columns} into {self.columns}"
+            )
+        again = [c for c in other.case_ids if c in self._case_ids]
+        if again:
+            raise ValueError(f"case_id {again[0]!r} was already added")
+        self._rows.extend(other.rows())
+        self._case_ids.extend(other.case_ids)
+
+    def csv_text(self) -> str:
+        """The table as CSV text: :attr:`columns`, one line per row.
 
         Floats are written with ``repr`` precision; ``inf`` and ``nan`` as ``inf``/``nan``.
-        The file's permissions follow the umask.
-
-        Returns:
-            The path written.
         """
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=self.columns)
         writer.writeheader()
         writer.writerows(self._rows)
-        return write_text_atomically(path, buffer.getvalue())
+        return buffer.getvalue()
+
+    def to_csv(self, path: str | os.PathLike[str]) -> Path:
+        """Write :meth:`csv_text` to ``path`` atomically (temporary file, then
+        ``os.replace``). The file's permissions follow the umask.
+
+        Returns:
+            The path written.
+        """
+        return write_text_atomically(path, self.csv_text())

@@ -48,9 +48,14 @@ challenge codes' choices where they differ:
 * absent from both: recall, precision and F1 are 1 (``empty="perfect"``) or NaN
   (``empty="nan"``); the count and volume differences are 0 or NaN. Both challenges give 1
   (F1) and 0 (differences).
-* present in only one (a miss): recall, precision and F1 are 0, as every score of the
-  package. The WMH code instead sets recall to 1 when the reference has no lesion and
-  precision to 1 when the prediction has none; its F1 is 0 either way, as ours and ISLES's.
+* present in only one: lesion recall and precision follow the WMH 2017 code
+  (``getLesionDetection``: ``recall = 1.0`` when ``nWMH == 0``, ``precision = 1.0`` when
+  ``nDetections == 0``), as a ratio with nothing to count: a reference without lesions
+  has none to miss, so recall is 1 (precision 0: every predicted lesion is false); a
+  prediction without lesions has none that is false, so precision is 1 (recall 0).
+  Whatever ``empty`` says, which governs only the both-absent case. F1 is 0 either way,
+  as the WMH code's harmonic mean of 1 and 0 and the ISLES code's ``2 TP / (2 TP + FP +
+  FN)`` with ``TP = 0`` give. Every other score of the package is 0 for such a miss.
   The count and volume differences are well defined and computed (the whole count or
   volume of the non-empty mask); the volume difference in percent of an empty reference
   is ``inf`` (the WMH code divides by zero there).
@@ -95,6 +100,9 @@ LESION_METRICS = (
     *ABSOLUTE_VOLUME_UNITS,
 )
 MM3_PER_ML = 1000.0
+#: Lesion recall without reference lesions, and lesion precision without predicted ones
+#: (a ratio with nothing to count), as the WMH 2017 evaluation code defines them.
+NOTHING_TO_COUNT = 1.0
 
 
 def check_connectivity(connectivity: int | None, ndim: int) -> int:
@@ -181,11 +189,18 @@ class LesionDetection:
         return self.pred_lesions - self.true_pred
 
     def recall(self, empty: str = "perfect") -> float:
-        """Lesion recall with the empty-mask rule (see the module docstring)."""
+        """Lesion recall ``detected / ref_lesions``: 1 without reference lesions when the
+        prediction has some (WMH 2017), ``empty``'s value when neither has any (see the
+        module docstring)."""
+        if self.ref_lesions == 0 and self.pred_lesions:
+            return NOTHING_TO_COUNT
         return self._score(self.detected, self.ref_lesions, empty)
 
     def precision(self, empty: str = "perfect") -> float:
-        """Lesion precision with the empty-mask rule."""
+        """Lesion precision ``true_pred / pred_lesions``: 1 without predicted lesions when
+        the reference has some (WMH 2017), ``empty``'s value when neither has any."""
+        if self.pred_lesions == 0 and self.ref_lesions:
+            return NOTHING_TO_COUNT
         return self._score(self.true_pred, self.pred_lesions, empty)
 
     def f1(self, definition: str = "wmh", empty: str = "perfect") -> float:
@@ -393,9 +408,9 @@ def lesion_recall(
     """Lesion-wise recall (the WMH challenge's "lesion detection"): detected / reference lesions.
 
     Convention:
-        As :func:`lesion_detection`. Empty masks: 0 when the class is in only one of the
-        two (the WMH code gives 1 for an empty reference), 1 or NaN (``empty``) when in
-        neither.
+        As :func:`lesion_detection`. Empty masks, as the WMH 2017 code: 1 when the
+        reference has no lesion and the prediction has some (none to miss), 0 when only
+        the prediction is empty; 1 or NaN (``empty``) when neither has a lesion.
 
     Returns:
         ``{class index: recall}`` in ``[0, 1]``.
@@ -429,9 +444,9 @@ def lesion_precision(
     """Lesion-wise precision: predicted lesions that match the reference / predicted lesions.
 
     Convention:
-        As :func:`lesion_detection`. Empty masks: 0 when the class is in only one of the
-        two (the WMH code gives 1 for an empty prediction), 1 or NaN (``empty``) when in
-        neither.
+        As :func:`lesion_detection`. Empty masks, as the WMH 2017 code: 1 when the
+        prediction has no lesion and the reference has some (none is false), 0 when only
+        the reference is empty; 1 or NaN (``empty``) when neither has a lesion.
 
     Returns:
         ``{class index: precision}`` in ``[0, 1]``.

@@ -208,6 +208,29 @@ class AveragePrecision:
             self._negatives[cls].append(scores[cls][~positive])
         self.num_pixels += int(labels.size)
 
+    def merge(self, other: AveragePrecision) -> None:
+        """Add the pixels ``other`` pooled (cases added elsewhere, e.g. in a worker), as if
+        its cases had been added here after this one's.
+
+        Raises:
+            ValueError: ``other`` scores other classes or another number of channels.
+        """
+        if other.num_classes is None:
+            return
+        if self.num_classes is None:
+            self.num_classes, self.classes = other.num_classes, other.classes
+            for cls in self.classes:
+                self._positives[cls], self._negatives[cls] = [], []
+        if (other.num_classes, other.classes) != (self.num_classes, self.classes):
+            raise ValueError(
+                f"cannot merge the pixels of classes {other.classes} ({other.num_classes} "
+                f"channels) into {self.classes} ({self.num_classes} channels)"
+            )
+        for cls in self.classes:
+            self._positives[cls].extend(other._positives[cls])
+            self._negatives[cls].extend(other._negatives[cls])
+        self.num_pixels += other.num_pixels
+
     def compute(self) -> dict[int, float]:
         """``{class: AP}`` over every pixel added; NaN for a class with no positive pixel.
         Empty before the first :meth:`update` (the classes come from the first case)."""

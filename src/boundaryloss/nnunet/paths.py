@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
+
+from ._extra import require_nnunet
 
 #: The folder nnU-Net searches: it imports each module in it as a top-level module and
 #: looks the ``-tr`` class name up in it, so the folder holds one module re-exporting the
@@ -15,10 +16,8 @@ def trainers_path() -> Path:
     """The directory to put in ``nnUNet_extTrainer``.
 
     Raises:
-        ModuleNotFoundError: nnunetv2 is not installed (checked without importing it).
+        ModuleNotFoundError: nnunetv2 or batchgeneratorsv2 is not installed (checked
+            without importing them); the message says which extra to install.
     """
-    if importlib.util.find_spec("nnunetv2") is None:
-        raise ModuleNotFoundError(
-            "nnunetv2 is not installed; install the extra: pip install 'boundaryloss[nnunet]'"
-        )
+    require_nnunet()
     return TRAINERS_FOLDER

@@ -21,12 +21,23 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-from nnunetv2.paths import nnUNet_preprocessed
-from nnunetv2.run.run_training import maybe_load_checkpoint
-from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
-from nnunetv2.utilities.dataset_name_id_conversion import maybe_convert_to_dataset_name
 
-from .trainers import TRAINERS
+from ._extra import missing_extra
+
+#: The program name in usage lines and errors.
+PROG = "python -m boundaryloss.nnunet.run"
+
+try:
+    from nnunetv2.paths import nnUNet_preprocessed
+    from nnunetv2.run.run_training import maybe_load_checkpoint
+    from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
+    from nnunetv2.utilities.dataset_name_id_conversion import maybe_convert_to_dataset_name
+
+    from .trainers import TRAINERS
+except ModuleNotFoundError as error:  # without the extra: say which one to install
+    if __name__ == "__main__":  # run as a program: one line, no traceback
+        raise SystemExit(f"{PROG}: error: {missing_extra(error)}") from None
+    raise missing_extra(error) from None
 
 
 def trainer_class(name: str | type[nnUNetTrainer]) -> type[nnUNetTrainer]:
@@ -106,7 +117,7 @@ def train(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m boundaryloss.nnunet.run",
+        prog=PROG,
         description="nnUNetv2_train for this project's trainers (no trainer lookup).",
     )
     parser.add_argument("dataset_name_or_id")

@@ -43,10 +43,16 @@ from collections.abc import Callable
 from typing import ClassVar
 
 import numpy as np
-from batchgeneratorsv2.transforms.utils.compose import ComposeTransforms
-from nnunetv2.training.loss.deep_supervision import DeepSupervisionWrapper
-from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
 from torch import nn
+
+from ._extra import missing_extra
+
+try:
+    from batchgeneratorsv2.transforms.utils.compose import ComposeTransforms
+    from nnunetv2.training.loss.deep_supervision import DeepSupervisionWrapper
+    from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
+except ModuleNotFoundError as error:  # without the extra: say which one to install
+    raise missing_extra(error) from None
 
 from .._validation import check_one_of
 from ..losses import BoundaryLoss, GeneralizedDiceLoss, RegionWiseLoss, RRWCrossEntropyLoss

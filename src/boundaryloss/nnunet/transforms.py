@@ -17,7 +17,13 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from batchgeneratorsv2.transforms.base.basic_transform import BasicTransform
+
+from ._extra import missing_extra
+
+try:
+    from batchgeneratorsv2.transforms.base.basic_transform import BasicTransform
+except ModuleNotFoundError as error:  # without the extra: say which one to install
+    raise missing_extra(error) from None
 
 from ..losses.deep_supervision import scaled_spacing
 from ..maps import MapSpec

@@ -53,9 +53,35 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
-    """``torch.save`` through a temporary file and a rename: never a half-written file."""
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    """``torch.save`` through a temporary file and a rename: never a half-written file.
+
+    Raises:
+        OSError: the file could not be written (a full disk, a file-size limit), naming
+            ``path``; the previous checkpoint of that name is left as it was.
+    """
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        # torch writes through our file object, so a failed write is Python's OSError
+        # (errno and all); torch then reports the broken archive as a RuntimeError,
+        # which hides it. Given a path instead, torch's own writer would say only
+        # "file write failed".
+        try:
+            torch.save(state, handle)
+        except RuntimeError as error:
+            cause = _os_error_behind(error)
+            if cause is None:
+                raise
+            raise cause from None
+
+
+def _os_error_behind(error: BaseException) -> OSError | None:
+    """The ``OSError`` in the chain of exceptions behind ``error``, if any."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, OSError):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .._files import write_text_atomically
+from .._files import check_writable
 from .._lock import DirectoryLock
 from .._ownership import check_output_folder, in_record, is_written_by, record_written
 from .._validation import check_one_of
@@ -19,11 +19,11 @@ from ..data.splits import load_splits, select_cases
 from ..metrics import SegmentationEvaluator
 from ..metrics.lesion import absolute_volume_metric
 from .data import build_cases, case_ids
+from .evaluation_files import evaluation_summary, write_evaluation
 from .pixel_level import PixelLevel
 from .predict import Predictor
 from .probability_maps import labels_from_probabilities
 from .run_dir import CHECKPOINT_NAMES, EvaluationFolder, RunDirectory
-from .run_log import write_json
 
 METRICS = ("dice", "hd", "hd95", "assd", "precision", "recall")
 #: Columns added to the evaluator's per-(case, class) table: whether the case's field
@@ -32,9 +32,8 @@ METRICS = ("dice", "hd", "hd95", "assd", "precision", "recall")
 FOV_COLUMNS = ("fov", "scored_voxels", "tp_voxels")
 #: The cases ``evaluate_run`` can score.
 SPLITS = ("val", "all", "test")
-
-
-#: The command that writes evaluation folders, as their file record names it.
+#: The command that writes evaluation folders, as their file record and the
+#: ``written_by`` entry of their summaries name it.
 WRITTEN_BY = "boundaryloss evaluate"
 #: Keys of every summary ``evaluate`` has written, before the file record too.
 _SUMMARY_KEYS = frozenset(("checkpoint", "split", "num_cases", "missing", "metrics"))
@@ -125,11 +124,15 @@ def evaluate_run(
     Distances
     (``hd``, ``hd95``, ``assd``) are in the unit of the cases' spacing, which the summary
     states as ``spacing_unit``: ``"mm"`` for NIfTI data, ``"px"`` for 2D image files and
-    synthetic data (:class:`~boundaryloss.data.case.Case`). With ``lesion`` the absolute
-    volume difference follows that unit too (``volume_difference`` in the summary):
-    ``"avd_ml"`` in millilitres for 3D cases in mm, ``"avd_voxels"`` (a voxel count) for
-    cases in px, none for 2D cases in mm; ``"avd_percent"`` (the WMH challenge's AVD)
-    is unit-free and always there.
+    synthetic data (:class:`~boundaryloss.data.case.Case`). The summary has the keys
+    every evaluation summary shares (:mod:`~boundaryloss.training.evaluation_files`),
+    then ``checkpoint`` (the file), ``checkpoint_epoch`` and ``checkpoint_global_step``
+    (epochs completed and optimiser steps taken when it was saved: the weights scored,
+    even if training replaces the file meanwhile), ``split`` and ``data_root``. With
+    ``lesion`` the absolute volume difference follows that unit too
+    (``volume_difference`` in the summary): ``"avd_ml"`` in millilitres for 3D cases in
+    mm, ``"avd_voxels"`` (a voxel count) for cases in px, none for 2D cases in mm;
+    ``"avd_percent"`` (the WMH challenge's AVD) is unit-free and always there.
 
     Args:
         run_dir: a training run directory.
@@ -158,7 +161,10 @@ def evaluate_run(
             different units (the first case in a unit other than the first case's is
             refused as it is read, before it is predicted), or the readers' errors
             (naming the files). Both files are written only once every case is
-            scored, so a refused evaluation leaves ``output`` as it was.
+            scored, as a pair (see :mod:`~boundaryloss.training.evaluation_files`),
+            so a refused or failed evaluation leaves ``output`` as it was.
+        OSError: ``output`` cannot be written (checked before the checkpoint is loaded),
+            or a write failed (a full disk), naming the file.
     """
     run = RunDirectory(run_dir)
     run_dir = run.path
@@ -169,6 +175,7 @@ def evaluate_run(
         output = run.evaluation_test if split == "test" else run.evaluation
     output = Path(output)
     check_evaluation_folder(output)
+    check_writable(output)  # before predicting anything, not after the whole split
     path = run.checkpoint(checkpoint) if checkpoint in CHECKPOINT_NAMES else Path(checkpoint)
     predictor = Predictor.from_checkpoint(path, mirror=mirror)
     data_config = predictor.config.data
@@ -242,36 +249,40 @@ def evaluate_run(
             }
         if progress is not None:
             progress(f"[{i + 1}/{len(cases)}] {case.case_id}")
-    summary = {
-        "checkpoint": str(path),
-        "split": split,
-        "data_root": data_config.root,
-        "num_cases": len(cases),
-        "missing": missing,
-        "spacing_unit": unit,
-        "fov": {"applied": fov_cases > 0, "num_cases": fov_cases},
-        "lesion": lesion,
-        "volume_difference": volume,
-        "metrics": evaluator.summary(confidence=0.95),
-        "pixel_level": pixels.summary(),
-    }
+    summary = evaluation_summary(
+        WRITTEN_BY,
+        {
+            "checkpoint": str(path),
+            "checkpoint_epoch": predictor.epoch,
+            "checkpoint_global_step": predictor.global_step,
+            "split": split,
+            "data_root": data_config.root,
+        },
+        num_cases=len(cases),
+        spacing_unit=unit,
+        fov_cases=fov_cases,
+        missing=missing,
+        empty=evaluator.empty,
+        lesion=lesion,
+        volume_difference=volume,
+        evaluator=evaluator,
+        pixels=pixels,
+    )
     files = EvaluationFolder(output)
     # Under the folder's lock, so two evaluations never leave one's cases.csv beside the
     # other's summary.json; checked again there (files may have appeared while scoring).
     with DirectoryLock(output, what="evaluation folder"):
         check_evaluation_folder(output)
-        _write_cases(files.cases, evaluator, extra)
-        record_written([files.cases], WRITTEN_BY)
-        write_json(files.summary, summary)
-        record_written([files.summary], WRITTEN_BY)
+        write_evaluation(files.cases, _cases_text(evaluator, extra), files.summary, summary)
+        record_written([files.cases, files.summary], WRITTEN_BY)
     return summary
 
 
-def _write_cases(path: Path, evaluator: SegmentationEvaluator, extra: dict) -> None:
-    """The evaluator's table with :data:`FOV_COLUMNS` appended, written atomically."""
+def _cases_text(evaluator: SegmentationEvaluator, extra: dict) -> str:
+    """The evaluator's table with :data:`FOV_COLUMNS` appended, as CSV text."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=[*evaluator.columns, *FOV_COLUMNS])
     writer.writeheader()
     for row in evaluator.rows():
         writer.writerow({**row, **extra[(row["case"], row["class"])]})
-    write_text_atomically(path, buffer.getvalue())
+    return buffer.getvalue()

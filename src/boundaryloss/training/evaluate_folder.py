@@ -15,7 +15,9 @@ The analogue of nnU-Net's ``nnUNetv2_evaluate_folder``:
 * **Checks**: prediction, reference (and mask) of a case must have the same shape and,
   for NIfTI, the same voxel grid: spacing, axis directions, origin, and any qform or
   sform both files set (:func:`~boundaryloss.data.geometry.check_same_grid`); label values
-  must be 0 or one of ``labels``. Every error names the file.
+  must be 0 or one of ``labels``. Predictions that are the reference files themselves
+  (the same folder given twice, or links to it) are refused: they would score perfect.
+  Every error names the file.
 * **Field of view**: with ``mask_dir``, each case's mask (non-zero = inside) restricts the
   evaluation: prediction and reference are set to background outside it
   (:func:`~boundaryloss.data.fov.restrict_case_to_fov`, the rule of ``evaluate`` and of
@@ -37,23 +39,29 @@ The analogue of nnU-Net's ``nnUNetv2_evaluate_folder``:
   class on ties: foreground above 0.5 for two classes). Either every case has a
   probability map or none does. The pooled scores are kept until the end: 4 bytes per
   scored voxel and label (float32 maps).
+* **Workers**: ``workers=N`` scores the cases in N processes (as nnU-Net's
+  ``compute_metrics_on_folder`` does); results, their order and the first error are
+  those of one worker.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import json
-import math
+import multiprocessing
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .._files import write_text_atomically
-from .._ownership import MARK_KEY, is_written_by
+from .._files import check_writable
+from .._ownership import is_written_by
 from .._validation import is_integral
 from ..data.case import MILLIMETRES, PIXELS
 from ..data.fov import restrict_case_to_fov
@@ -68,6 +76,7 @@ from ..data.io import (
 )
 from ..metrics import LesionOptions, SegmentationEvaluator
 from ..metrics.lesion import absolute_volume_metric
+from .evaluation_files import evaluation_summary, write_evaluation
 from .pixel_level import PixelLevel
 from .probability_maps import labels_from_probabilities, probability_suffix, read_probabilities
 
@@ -83,8 +92,6 @@ DEFAULT_METRICS = (
     "hd95",
     "assd",
 )
-#: Level of the bootstrap confidence intervals of the means in the summary.
-CONFIDENCE = 0.95
 _CHANNEL_SUFFIX = re.compile(r"(.+)_\d{4}")
 #: The first entry of every summary JSON this command writes: the mark by which a later
 #: run knows it may replace the file.
@@ -396,6 +403,7 @@ def evaluate_folder(
     missing: str = "inf",
     empty: str = "perfect",
     nsd_tolerance: float | None = None,
+    workers: int = 1,
     progress: Callable[[str], None] | None = None,
 ) -> FolderEvaluation:
     """Evaluate every prediction in ``pred_dir`` against its reference in ``ref_dir``.
@@ -408,7 +416,9 @@ def evaluate_folder(
         labels: foreground label values to evaluate (other non-zero values are an error).
         output: CSV file for the per-case, per-class rows; the summary goes beside it with
             the suffix ``.json`` (replacing only a summary this command wrote, see
-            :func:`is_own_summary`). ``None`` writes nothing.
+            :func:`is_own_summary`). Both are written as a pair, once every case is
+            scored (:func:`~boundaryloss.training.evaluation_files.write_evaluation`).
+            ``None`` writes nothing.
         metrics: metric names of :class:`~boundaryloss.metrics.SegmentationEvaluator`.
         id_regex: regular expression whose first group (or whole match) is the case id in
             a file name without suffix (default: the whole name).
@@ -419,17 +429,26 @@ def evaluate_folder(
         missing, empty: as :class:`~boundaryloss.metrics.SegmentationEvaluator`.
         nsd_tolerance: as :class:`~boundaryloss.metrics.SegmentationEvaluator`, in the unit
             of the distances: mm for NIfTI files, pixels for 2D images.
+        workers: processes scoring cases in parallel (1: in this process). The results,
+            their order and the first error reported are those of one worker.
         progress: called with one line per case.
 
     Returns:
-        A :class:`FolderEvaluation`; its ``summary`` is what the JSON holds.
+        A :class:`FolderEvaluation`; its ``summary`` is what the JSON holds (the keys of
+        :mod:`~boundaryloss.training.evaluation_files`, then ``pred_dir``, ``ref_dir``,
+        ``mask_dir``, ``ignore_label`` and ``labels``).
 
     Raises:
         ValueError, NotADirectoryError: unmatched ids, unreadable or inconsistent files,
-            bad options, or an output path that is one of the inputs or whose summary
+            bad options, predictions that are the reference files themselves (the same
+            folder twice), or an output path that is one of the inputs or whose summary
             path holds a file this command did not write (one line each).
+        OSError: the output's folder cannot be written (checked before any case is
+            read), or a write failed, naming the file.
     """
     labels = _check_labels(labels, ignore_label)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"--workers: expected a number of processes >= 1, got {workers!r}")
     pred_dir, ref_dir = Path(pred_dir), Path(ref_dir)
     mask_path = None if mask_dir is None else Path(mask_dir)
     if id_regex is not None:
@@ -441,7 +460,9 @@ def evaluate_folder(
     SegmentationEvaluator(
         metrics, nsd_tolerance=nsd_tolerance, missing=missing, empty=empty, lesion=lesion
     )
+    _check_not_the_references(pred_dir, ref_dir)
     cases = match_cases(pred_dir, ref_dir, mask_path, id_regex)
+    _check_not_the_references(pred_dir, ref_dir, cases)
     summary_path = None
     if output is not None:
         inputs = [
@@ -449,90 +470,196 @@ def evaluate_folder(
         ]
         folders = [d for d in (pred_dir, ref_dir, mask_path) if d is not None]
         summary_path = check_output(Path(output), inputs, folders)
+        check_writable(Path(output).parent)  # before scoring, not after every case
+    scoring = _Scoring(labels, ignore_label, tuple(metrics), nsd_tolerance, missing, empty, lesion)
     evaluator: SegmentationEvaluator | None = None
-    volume: str | None = None
     pixels = PixelLevel(labels, empty)
-    units: set[str] = set()
-    for index, case in enumerate(cases):
-        pred, pred_grid, scores = read_prediction(case, labels)
-        ref, ref_grid = read_label(case.ref, (*labels, *_as_tuple(ignore_label)))
-        _check_pair(case, pred, ref, pred_grid, ref_grid)
-        spacing = None if ref_grid is None else ref_grid.spacing
-        unit = _spacing_unit(ref_grid)
-        units.add(unit)
-        if len(units) > 1:
-            raise ValueError(f"{case.ref}: the folders mix NIfTI files and 2D images")
-        keep = None
-        if case.mask is not None:
-            keep, mask_grid = read_mask(case.mask)
-            if keep.shape != ref.shape:
-                raise ValueError(
-                    f"{case.mask}: mask shape {keep.shape} differs from the reference "
-                    f"{case.ref.name} {ref.shape}"
-                )
-            if mask_grid is not None and ref_grid is not None:
-                check_same_grid(mask_grid, ref_grid, case.mask, case.ref)
-        if ignore_label is not None:
-            outside = ref == ignore_label
-            keep = ~outside if keep is None else keep & ~outside
-        pred, ref = restrict_case_to_fov(
-            pred,
-            ref,
-            keep,
-            case.case_id,
-            names=(f"prediction {case.pred}", f"reference {case.ref}"),
-        )
+    first: _ScoredCase | None = None
+    for index, scored in enumerate(_score_cases(cases, scoring, workers)):
         if evaluator is None:
-            names = tuple(metrics)
-            if lesion is not False:
-                volume = absolute_volume_metric(ref.ndim, unit)
-            if volume is not None and volume not in names:
-                names += (volume,)
-            evaluator = SegmentationEvaluator(
-                names,
-                num_classes=max(labels) + 1,
-                classes=labels,
-                hd_mode="max",
-                nsd_tolerance=nsd_tolerance,
-                missing=missing,
-                empty=empty,
-                lesion=lesion,
-            )
-        try:
-            evaluator.update(case.case_id, pred, ref, spacing=spacing, mask=keep)
-        except ValueError as error:
-            raise ValueError(f"{case.pred}: {error}") from None
-        pixels.update(pred, ref, keep, scores)
+            first, evaluator = scored, scored.evaluator
+        else:
+            evaluator.merge(scored.evaluator)
+        pixels.merge(scored.pixels)
         if progress is not None:
-            progress(f"[{index + 1}/{len(cases)}] {case.case_id}")
-    assert evaluator is not None  # match_cases never returns an empty list
-    summary = {
-        MARK_KEY: WRITTEN_BY,
-        "pred_dir": str(pred_dir),
-        "ref_dir": str(ref_dir),
-        "mask_dir": None if mask_path is None else str(mask_path),
-        "fov_applied": mask_path is not None,
-        "ignore_label": ignore_label,
-        "labels": list(labels),
-        "num_cases": len(cases),
-        "spacing": "from the NIfTI headers (mm)"
-        if units == {MILLIMETRES}
-        else "none in 2D images: distances in pixels",
-        "missing": missing,
-        "empty": empty,
-        "probabilities": cases[0].probabilities is not None,
-        "lesion": _lesion_summary(lesion),
-        "volume_difference": volume,
-        "confidence": CONFIDENCE,
-        "metrics": evaluator.summary(confidence=CONFIDENCE),
-        "pixel_level": pixels.summary(),
-    }
+            progress(f"[{index + 1}/{len(cases)}] {cases[index].case_id}")
+    assert evaluator is not None and first is not None  # match_cases never returns no case
+    summary = evaluation_summary(
+        WRITTEN_BY,
+        {
+            "pred_dir": str(pred_dir),
+            "ref_dir": str(ref_dir),
+            "mask_dir": None if mask_path is None else str(mask_path),
+            "ignore_label": ignore_label,
+            "labels": list(labels),
+            "probabilities": cases[0].probabilities is not None,
+        },
+        num_cases=len(cases),
+        spacing_unit=first.unit,
+        fov_cases=0 if mask_path is None else len(cases),
+        missing=missing,
+        empty=empty,
+        lesion=lesion,
+        volume_difference=first.volume,
+        evaluator=evaluator,
+        pixels=pixels,
+    )
     result = FolderEvaluation(evaluator, summary, cases)
-    if output is not None:
-        result.written.append(evaluator.to_csv(output))
-        text = json.dumps(_json_safe(summary), indent=2) + "\n"
-        result.written.append(write_text_atomically(summary_path, text))
+    if output is not None and summary_path is not None:
+        result.written += write_evaluation(
+            Path(output), evaluator.csv_text(), summary_path, summary
+        )
     return result
+
+
+def _check_not_the_references(
+    pred_dir: Path, ref_dir: Path, cases: Sequence[CaseFiles] = ()
+) -> None:
+    """Refuse predictions that are the reference files themselves: every case would
+    score perfect. ``cases`` empty: check the folders only.
+
+    Raises:
+        ValueError: naming the folder or the first such file.
+    """
+    if pred_dir.is_dir() and ref_dir.is_dir() and os.path.samefile(pred_dir, ref_dir):
+        raise ValueError(
+            f"PRED_DIR {pred_dir} and REF_DIR {ref_dir} are the same folder: every case "
+            "would score perfect; give the folder of the predictions"
+        )
+    same = [case for case in cases if os.path.samefile(case.pred, case.ref)]
+    if same:
+        ids = _preview([case.case_id for case in same])
+        raise ValueError(
+            f"{same[0].pred}: is the reference {same[0].ref} itself (case(s) {ids}): "
+            "every such case would score perfect; give the folder of the predictions"
+        )
+
+
+@dataclass(frozen=True)
+class _Scoring:
+    """How each case is scored: what a worker process needs besides the case's files.
+
+    ``unit`` and ``volume`` are the first case's (None: this is the first case), which
+    every later case is held to.
+    """
+
+    labels: tuple[int, ...]
+    ignore_label: int | None
+    metrics: tuple[str, ...]
+    nsd_tolerance: float | None
+    missing: str
+    empty: str
+    lesion: bool | LesionOptions
+    unit: str | None = None
+    volume: str | None = None
+
+
+@dataclass
+class _ScoredCase:
+    """One case's rows and pooled counts, and the unit and volume metric it was scored in."""
+
+    evaluator: SegmentationEvaluator
+    pixels: PixelLevel
+    unit: str
+    volume: str | None
+
+
+def _score_cases(
+    cases: Sequence[CaseFiles], scoring: _Scoring, workers: int
+) -> Iterator[_ScoredCase]:
+    """Score ``cases`` in order: the first here (it decides the unit and the volume
+    metric), the others here or in ``workers`` processes, yielded in case order.
+
+    An error is raised where the case that caused it comes in the order: the error one
+    worker would report.
+    """
+    first = _score_case(cases[0], scoring)
+    yield first
+    scoring = dataclasses.replace(scoring, unit=first.unit, volume=first.volume)
+    rest = cases[1:]
+    if workers == 1 or len(rest) < 2:
+        for case in rest:
+            yield _score_case(case, scoring)
+        return
+    workers = min(workers, len(rest))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context()) as pool:
+        try:
+            chunk = max(1, len(rest) // (8 * workers))
+            yield from pool.map(_score_case, rest, itertools.repeat(scoring), chunksize=chunk)
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+
+
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """How worker processes start: forked from a clean server process that imported this
+    module once (``forkserver``: no fork of a process whose threads torch may have
+    started, and no import of torch per worker), or ``spawn`` where there is none."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])  # no effect once the server runs
+    return context
+
+
+def _score_case(case: CaseFiles, scoring: _Scoring) -> _ScoredCase:
+    """Read, check and score one case (in this process or a worker).
+
+    Raises:
+        ValueError: naming the file (unreadable, inconsistent, or in another unit than
+            the first case's).
+    """
+    labels, ignore_label = scoring.labels, scoring.ignore_label
+    pred, pred_grid, scores = read_prediction(case, labels)
+    ref, ref_grid = read_label(case.ref, (*labels, *_as_tuple(ignore_label)))
+    _check_pair(case, pred, ref, pred_grid, ref_grid)
+    spacing = None if ref_grid is None else ref_grid.spacing
+    unit = _spacing_unit(ref_grid)
+    if scoring.unit is not None and unit != scoring.unit:
+        raise ValueError(f"{case.ref}: the folders mix NIfTI files and 2D images")
+    keep = None
+    if case.mask is not None:
+        keep, mask_grid = read_mask(case.mask)
+        if keep.shape != ref.shape:
+            raise ValueError(
+                f"{case.mask}: mask shape {keep.shape} differs from the reference "
+                f"{case.ref.name} {ref.shape}"
+            )
+        if mask_grid is not None and ref_grid is not None:
+            check_same_grid(mask_grid, ref_grid, case.mask, case.ref)
+    if ignore_label is not None:
+        outside = ref == ignore_label
+        keep = ~outside if keep is None else keep & ~outside
+    pred, ref = restrict_case_to_fov(
+        pred,
+        ref,
+        keep,
+        case.case_id,
+        names=(f"prediction {case.pred}", f"reference {case.ref}"),
+    )
+    volume = scoring.volume
+    if scoring.unit is None and scoring.lesion is not False:
+        volume = absolute_volume_metric(ref.ndim, unit)
+    names = scoring.metrics
+    if volume is not None and volume not in names:
+        names += (volume,)
+    evaluator = SegmentationEvaluator(
+        names,
+        num_classes=max(labels) + 1,
+        classes=labels,
+        hd_mode="max",
+        nsd_tolerance=scoring.nsd_tolerance,
+        missing=scoring.missing,
+        empty=scoring.empty,
+        lesion=scoring.lesion,
+    )
+    try:
+        evaluator.update(case.case_id, pred, ref, spacing=spacing, mask=keep)
+    except ValueError as error:
+        raise ValueError(f"{case.pred}: {error}") from None
+    pixels = PixelLevel(labels, scoring.empty)
+    pixels.update(pred, ref, keep, scores)
+    return _ScoredCase(evaluator, pixels, unit, volume)
 
 
 def _spacing_unit(grid: VoxelGrid | None) -> str:
@@ -557,25 +684,3 @@ def _check_labels(labels: Sequence[int], ignore_label: int | None) -> tuple[int,
         if ignore_label in values:
             raise ValueError(f"--ignore-label {ignore_label} is also in --labels {list(values)}")
     return tuple(sorted(values))
-
-
-def _lesion_summary(lesion: bool | LesionOptions) -> dict[str, Any] | None:
-    if lesion is False:
-        return None
-    options = lesion if isinstance(lesion, LesionOptions) else LesionOptions()
-    return {
-        "connectivity": options.connectivity or "full (8 in 2D, 26 in 3D)",
-        "match": options.match,
-        "f1": options.f1,
-    }
-
-
-def _json_safe(value: Any) -> Any:
-    """Strict JSON: ``inf``/``nan`` as the strings ``"inf"``, ``"-inf"``, ``"nan"``."""
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    return value

@@ -105,6 +105,27 @@ class PixelLevel:
         self.num_cases += 1
         return case
 
+    def merge(self, other: PixelLevel) -> None:
+        """Add the counts of ``other`` (cases counted elsewhere, the same classes).
+
+        Raises:
+            ValueError: ``other`` counts other classes.
+        """
+        if other.classes != self.classes:
+            raise ValueError(f"cannot merge counts of classes {other.classes} into {self.classes}")
+        if self.num_cases and other.num_cases and (other.ranking is None) != (self.ranking is None):
+            raise ValueError(
+                "cannot merge cases with probabilities and cases without: the average "
+                "precision pools every case's pixels"
+            )
+        for cls, counts in other.counts.items():
+            self.counts[cls] = self.counts[cls] + counts
+        if other.ranking is not None:
+            if self.ranking is None:
+                self.ranking = AveragePrecision(0 in self.classes, self.classes)
+            self.ranking.merge(other.ranking)
+        self.num_cases += other.num_cases
+
     def summary(self) -> dict[int, dict[str, float | int]]:
         """``{class: {"tp", "fp", "fn", "tn", *PIXEL_SCORES}}`` over every case added, and
         ``"aupr"`` when the cases came with probabilities (NaN for a class no reference

@@ -36,6 +36,12 @@ from .probability_maps import labels_from_probabilities, probability_path, write
 WRITTEN_BY = "boundaryloss predict"
 
 
+def _count(state: dict, key: str) -> int | None:
+    """An integer entry of a checkpoint, or None when absent."""
+    value = state.get(key)
+    return None if value is None else int(value)
+
+
 @dataclass
 class Predictor:
     """A trained model with the preprocessing it was trained with."""
@@ -45,6 +51,10 @@ class Predictor:
     in_channels: int
     device: torch.device
     mirror: bool | None = None  # test-time mirroring; None: the run's inference.mirror
+    #: Epochs completed and optimiser steps taken when the checkpoint was saved (None
+    #: when it does not say), read from the state the weights came from.
+    epoch: int | None = None
+    global_step: int | None = None
 
     @classmethod
     def from_checkpoint(
@@ -74,7 +84,15 @@ class Predictor:
             raise ValueError(f"{path}: stored model does not build ({error})") from None
         load_model_state(model, state["model"], str(path))
         model.to(target).eval()
-        return cls(model, config, state["in_channels"], target, mirror)
+        return cls(
+            model,
+            config,
+            state["in_channels"],
+            target,
+            mirror,
+            epoch=_count(state, "epoch"),
+            global_step=_count(state, "global_step"),
+        )
 
     def check(self, case: Case) -> None:
         """Refuse a case this model cannot segment (channels, dimensionality, NaN or

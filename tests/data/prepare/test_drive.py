@@ -71,16 +71,24 @@ def test_label_of_other_size(src, tmp_path):
         prepare_dataset("drive", src, tmp_path / "out")
 
 
-def test_official_palette_2nd_manual_is_prepared(src, tmp_path):
-    # The official download's test/2nd_manual/*.gif: mode P, indices 0/1, palette
-    # entries (3, 3, 3) and (253, 253, 253); read by the palette colour, not 3/253.
+@pytest.mark.parametrize(
+    "palette",
+    [
+        [4, 2, 4, 252, 254, 252],  # the official download's: near-grey, not exactly grey
+        [3, 3, 3, 253, 253, 253],  # a grey variant: read by the palette colour, not 3/253
+    ],
+)
+def test_official_palette_2nd_manual_is_prepared(src, tmp_path, palette):
+    # The official download's test/2nd_manual/*.gif: mode P, indices 0/1, two entries.
     vessels = drive_vessels(2) > 0
-    image = Image.fromarray(vessels.astype(np.uint8), mode="P")
-    image.putpalette([3, 3, 3, 253, 253, 253])
-    image.save(src / "test" / "2nd_manual" / "01_manual2.gif")
+    for number in ("01", "02"):
+        image = Image.fromarray(vessels.astype(np.uint8), mode="P")
+        image.putpalette(palette)
+        image.save(src / "test" / "2nd_manual" / f"{number}_manual2.gif")
     prepare_dataset("drive", src, tmp_path / "out")
-    second = read_image_2d(tmp_path / "out" / "labelsTs_2nd_manual" / "01.png")
-    np.testing.assert_array_equal(second, vessels.astype(np.uint8))
+    for number in ("01", "02"):
+        second = read_image_2d(tmp_path / "out" / "labelsTs_2nd_manual" / f"{number}.png")
+        np.testing.assert_array_equal(second, vessels.astype(np.uint8))
 
 
 def test_bilevel_fov_mask_is_prepared(src, tmp_path):

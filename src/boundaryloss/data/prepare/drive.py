@@ -16,8 +16,9 @@ Output, per the nnU-Net v2 2D convention of one grey file per channel:
 reference); ``masks<Tr|Ts>/<NN>.png`` with the field of view as 0/1; and the test
 set's second observer in ``labelsTs_2nd_manual/<NN>.png``. Labels and masks are read by
 :func:`~boundaryloss.data.io.read_grey_2d`: the official ``2nd_manual`` GIFs are palette
-images (indices 0/1, entries (3, 3, 3) and (253, 253, 253)) and read as 0/255. Case
-ids are the two-digit image numbers (``21``, ``01``), unique across the two sets.
+images (indices 0/1, near-grey entries (4, 2, 4) and (252, 254, 252)) and read as
+0/255. Case ids are the two-digit image numbers (``21``, ``01``), unique across the two
+sets.
 """
 
 from __future__ import annotations

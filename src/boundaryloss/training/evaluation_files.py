@@ -1,0 +1,155 @@
+"""What ``evaluate`` and ``evaluate-folder`` write: a per-case CSV and its summary JSON.
+
+Both summaries state the facts the two commands share with the same keys, written by
+:func:`evaluation_summary`:
+
+- ``written_by`` (the command), ``version`` (of boundaryloss);
+- ``num_cases``; ``spacing_unit``: the unit of every distance (``hd``, ``hd95``,
+  ``assd``) and of the NSD tolerance, ``"mm"`` (NIfTI headers) or ``"px"`` (2D image
+  files and synthetic data, which carry no physical size);
+- ``fov``: ``{"applied": bool, "num_cases": int}``, how many cases were scored inside a
+  field of view;
+- ``missing``, ``empty``: the empty-mask options (:mod:`boundaryloss.metrics._empty`);
+- ``lesion``: ``None`` or the lesion options ``{"connectivity", "match", "f1"}``;
+  ``volume_difference``: the absolute volume difference column (``"avd_ml"``,
+  ``"avd_voxels"``) or ``None``;
+- ``confidence``, ``metrics`` (per metric and class: mean, bootstrap CI, ...),
+  ``pixel_level`` (scores of the pooled counts);
+- ``cases``: ``{"file": NAME, "sha256": HEX}``, the CSV this summary belongs to
+  (:func:`write_evaluation`; :func:`matches_cases` checks it).
+
+Each command adds its own keys after ``version`` (``evaluate``: the checkpoint, its
+epoch, the split; ``evaluate-folder``: the folders and labels). The JSON is strict:
+``inf`` and ``nan`` are written as the strings ``"inf"``, ``"-inf"`` and ``"nan"``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from .._files import write_texts_atomically
+from ..metrics import LesionOptions, SegmentationEvaluator
+from .pixel_level import PixelLevel
+
+#: Level of the bootstrap confidence intervals of the means in the summaries.
+CONFIDENCE = 0.95
+
+
+def evaluation_summary(
+    written_by: str,
+    details: dict[str, Any],
+    *,
+    num_cases: int,
+    spacing_unit: str,
+    fov_cases: int,
+    missing: str,
+    empty: str,
+    lesion: bool | LesionOptions,
+    volume_difference: str | None,
+    evaluator: SegmentationEvaluator,
+    pixels: PixelLevel,
+) -> dict[str, Any]:
+    """The summary of an evaluation: the shared keys (module docstring) around ``details``.
+
+    Args:
+        written_by: the command, e.g. ``"boundaryloss evaluate"``.
+        details: the command's own keys, placed after ``written_by`` and ``version``.
+        num_cases: cases scored.
+        spacing_unit: ``"mm"`` or ``"px"``.
+        fov_cases: how many of them were scored inside a field of view.
+        missing, empty: the evaluator's empty-mask options.
+        lesion: ``False`` or the lesion options (``True``: the defaults).
+        volume_difference: the absolute volume difference column, or ``None``.
+        evaluator, pixels: the per-image and pooled aggregates.
+
+    Returns:
+        The summary; ``cases`` is added when it is written (:func:`write_evaluation`).
+    """
+    return {
+        "written_by": written_by,
+        "version": __version__,
+        **details,
+        "num_cases": num_cases,
+        "spacing_unit": spacing_unit,
+        "fov": {"applied": fov_cases > 0, "num_cases": fov_cases},
+        "missing": missing,
+        "empty": empty,
+        "lesion": lesion_summary(lesion),
+        "volume_difference": volume_difference,
+        "confidence": CONFIDENCE,
+        "metrics": evaluator.summary(confidence=CONFIDENCE),
+        "pixel_level": pixels.summary(),
+    }
+
+
+def lesion_summary(lesion: bool | LesionOptions) -> dict[str, Any] | None:
+    """``None`` without lesion metrics, else the options lesions were found with."""
+    if lesion is False:
+        return None
+    options = lesion if isinstance(lesion, LesionOptions) else LesionOptions()
+    return {
+        "connectivity": options.connectivity or "full (8 in 2D, 26 in 3D)",
+        "match": options.match,
+        "f1": options.f1,
+    }
+
+
+def checksum(text: str) -> str:
+    """SHA-256 (hex) of ``text`` as written: UTF-8."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def write_evaluation(
+    cases_path: Path, cases_text: str, summary_path: Path, summary: dict[str, Any]
+) -> list[Path]:
+    """Write the per-case CSV and its summary as a pair.
+
+    The summary records the CSV's name and checksum (``cases``, added to ``summary``);
+    both files are written to temporaries and renamed only once both are written, so a
+    failure (a full disk) leaves the previous pair as it was.
+
+    Returns:
+        ``[cases_path, summary_path]``.
+
+    Raises:
+        OSError: naming the file that could not be written.
+    """
+    summary["cases"] = {"file": cases_path.name, "sha256": checksum(cases_text)}
+    return write_texts_atomically({cases_path: cases_text, summary_path: json_text(summary)})
+
+
+def matches_cases(summary: dict[str, Any], cases_path: Path) -> bool:
+    """Whether ``summary`` belongs to the CSV at ``cases_path``.
+
+    False when the summary records another checksum (a pair broken by a process killed
+    between the two renames, or a CSV edited since); True when it records this one, or
+    nothing (a summary written before the checksum was).
+    """
+    record = summary.get("cases")
+    if not isinstance(record, dict) or "sha256" not in record:
+        return True
+    try:
+        text = cases_path.read_bytes()
+    except OSError:
+        return False
+    return hashlib.sha256(text).hexdigest() == record["sha256"]
+
+
+def json_text(value: Any) -> str:
+    """Strict JSON (indented, one trailing newline) with ``inf``/``nan`` as strings."""
+    return json.dumps(_json_safe(value), indent=2, default=str) + "\n"
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value
