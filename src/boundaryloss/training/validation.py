@@ -15,6 +15,7 @@ from ..data.fov import restrict_case_to_fov
 from ..data.slicing import most_foreground_slice
 from ..metrics import SegmentationEvaluator
 from .figures import overlay
+from .inference import NonFiniteOutput
 
 
 @dataclass(frozen=True)
@@ -34,19 +35,31 @@ class Validator:
     ``predict(model, image)`` gives the probabilities ``(K, *spatial)`` of a whole case
     (e.g. the run's inference settings: slice by slice for 2D networks on volumes,
     sliding windows, mirroring). A missed structure counts as the image diagonal
-    (``missing="diagonal"``), an empty class in both masks as perfect. A case with a
-    field of view (a ``"fov"`` in its sample: DRIVE, STARE, CHASE_DB1, prepared
-    retinal datasets) is scored inside it, by the rule ``boundaryloss evaluate`` uses
-    (:func:`~boundaryloss.data.fov.restrict_case_to_fov`); the row's ``val_fov_cases``
-    says how many cases were.
+    (``missing="diagonal"``). A case with a field of view (a ``"fov"`` in its sample:
+    DRIVE, STARE, CHASE_DB1, prepared retinal datasets) is scored inside it, by the
+    rule ``boundaryloss evaluate`` uses (:func:`~boundaryloss.data.fov.
+    restrict_case_to_fov`); the row's ``val_fov_cases`` says how many cases were.
+
+    Convention (the selection metric, ``val_dice_mean``, which picks ``best.pt``):
+        The per-class columns ``val_dice/K`` and ``val_hd95/K`` follow the metrics'
+        empty-mask rule: a class absent from both the reference and the prediction of a
+        case scores Dice 1 and HD95 0 there. ``val_dice_mean`` does not count such a
+        case as a perfect score: it is the mean over classes of each class's mean Dice
+        over the cases where the class is in the reference or the prediction (the
+        both-empty cases are left out, and counted in ``val_both_empty``). A class in
+        no validation reference is left out of the mean (its Dice would be 1 when never
+        predicted and 0 otherwise) and listed in :attr:`unreferenced`. NaN when no
+        class is left.
 
     Args:
         num_classes: classes of the segmentation (background included).
         predict: ``(model, image (C, *spatial)) -> probabilities (K, *spatial)``.
         slice_axis: the axis figures of 3D cases are sliced along.
-        absent_classes: classes the labels never contain: reported, but left out of
-            ``val_dice_mean`` (their Dice of 1.0 would inflate it).
         keep: how many cases to keep as :class:`Example` for figures.
+
+    Raises:
+        NonFiniteOutput: (when called) the network output for a validation case is NaN
+            or infinite (naming the case).
     """
 
     def __init__(
@@ -54,21 +67,24 @@ class Validator:
         num_classes: int,
         predict: Callable[[nn.Module, torch.Tensor], torch.Tensor],
         slice_axis: int,
-        absent_classes: tuple[int, ...] = (),
         keep: int = 3,
     ) -> None:
         self.num_classes = num_classes
         self.predict = predict
         self.slice_axis = slice_axis
-        self.absent_classes = frozenset(absent_classes)
         self.keep = keep
         self.examples: list[Example] = []
         self.evaluator: SegmentationEvaluator | None = None
         #: Cases of the last validation scored inside their field of view.
         self.fov_cases = 0
+        #: Foreground classes in no reference of the last validation (not in the mean).
+        self.unreferenced: tuple[int, ...] = ()
+        #: Foreground classes averaged into the last validation's ``val_dice_mean``.
+        self.selected: tuple[int, ...] = ()
 
     def __call__(self, model: nn.Module, dataset, device: torch.device) -> dict[str, float]:
-        """``val_dice/K``, ``val_hd95/K`` per foreground class, ``val_dice_mean`` and
+        """``val_dice/K``, ``val_hd95/K`` per foreground class, ``val_dice_mean``,
+        ``val_both_empty`` (the (case, class) pairs left out of it) and
         ``val_fov_cases`` (how many cases were scored inside their field of view)."""
         model.eval()
         evaluator = SegmentationEvaluator(
@@ -83,7 +99,10 @@ class Validator:
         for i in range(len(dataset)):
             sample = dataset[i]
             image = sample["image"].to(device)
-            probabilities = self.predict(model, image)
+            try:
+                probabilities = self.predict(model, image)
+            except NonFiniteOutput as error:
+                raise NonFiniteOutput(f"validation case {sample['case_id']}: {error}") from None
             prediction = probabilities.argmax(0).cpu().numpy()
             label = sample["label"].numpy()
             fov = sample["fov"].numpy() if "fov" in sample else None
@@ -99,17 +118,31 @@ class Validator:
                 )
         model.train()
         self.evaluator = evaluator
-        return self.row(evaluator.summary())
+        return self.row(evaluator)
 
-    def row(self, summary: dict) -> dict[str, float]:
+    def row(self, evaluator: SegmentationEvaluator) -> dict[str, float]:
+        """The epoch row's validation columns from a filled evaluator (see the class's
+        convention); sets :attr:`unreferenced` and :attr:`selected`."""
+        summary = evaluator.summary()
         row: dict[str, float] = {}
-        dice_means = []
         for metric in ("dice", "hd95"):
             for cls, stats in summary[metric].items():
                 row[f"val_{metric}/{cls}"] = float(stats["mean"])
-                if metric == "dice" and int(cls) not in self.absent_classes:
-                    dice_means.append(float(stats["mean"]))
-        row["val_dice_mean"] = float(np.mean(dice_means)) if dice_means else float("nan")
+        cases = evaluator.rows()
+        referenced = {int(case["class"]) for case in cases if case["ref_voxels"] > 0}
+        classes = sorted(int(cls) for cls in summary["dice"])
+        self.unreferenced = tuple(c for c in classes if c not in referenced)
+        self.selected = tuple(c for c in classes if c in referenced)
+        scored: dict[int, list[float]] = {c: [] for c in self.selected}
+        both_empty = 0
+        for case in (case for case in cases if int(case["class"]) in referenced):
+            if case["status"] == "both_empty":
+                both_empty += 1
+            else:
+                scored[int(case["class"])].append(float(case["dice"]))
+        means = [float(np.mean(scored[c])) for c in self.selected]
+        row["val_dice_mean"] = float(np.mean(means)) if means else float("nan")
+        row["val_both_empty"] = both_empty
         row["val_fov_cases"] = self.fov_cases
         return row
 
