@@ -229,7 +229,7 @@ def test_a_failed_resume_does_not_rewrite_the_config(tmp_path, capsys):
     capsys.readouterr()
     wider = "model.kwargs={base_channels: 8, depth: 2}"
     assert train(tmp_path, "run", "--resume", "train.epochs=2", wider) == 1
-    assert "does not fit this model" in one_error_line(capsys)
+    assert "model.kwargs.base_channels: 4 -> 8" in one_error_line(capsys)
     assert snapshot(tmp_path / "run") == before
 
 

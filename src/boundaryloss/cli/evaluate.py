@@ -101,7 +101,15 @@ def run(args: argparse.Namespace) -> int:
             print(
                 f"{metric:>9} class {cls}: mean {_fmt(stats['mean'])}  std {_fmt(stats['std'])}  "
                 f"median {_fmt(stats['median'])}  missed {stats['n_missed']}  "
-                f"both-empty {stats['n_both_empty']}"
+                f"spurious {stats['n_spurious']}  both-empty {stats['n_both_empty']}"
+            )
+    for cls, stats in next(iter(summary["metrics"].values())).items():
+        if stats["n"] and stats["n_both_empty"] == stats["n"]:
+            print(
+                f"warning: class {cls} is in no reference and no prediction of these cases; "
+                "its scores are the empty-mask convention (Dice 1, distances 0), not a "
+                "measurement",
+                file=sys.stderr,
             )
     for cls, scores in summary["pixel_level"].items():
         names = (*PIXEL_SCORES, "aupr") if "aupr" in scores else PIXEL_SCORES

@@ -34,6 +34,48 @@ def path_field(default: str | None) -> Any:
     return dataclasses.field(default=default, metadata={_PATH: True})
 
 
+class DuplicateKeyError(yaml.YAMLError):
+    """A YAML mapping gives the same key twice (YAML would silently keep the last)."""
+
+    def __init__(self, key: Any, line: int, first_line: int) -> None:
+        super().__init__(f"line {line}: duplicate key {key!r} (first at line {first_line})")
+        self.key, self.line, self.first_line = key, line, first_line
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping.
+
+    PyYAML keeps the last of two equal keys, so a second ``data:`` section silently
+    replaced the first. Merge keys (``<<``) may still be overridden by explicit keys.
+    """
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                try:
+                    if key in seen:
+                        raise DuplicateKeyError(key, line, seen[key])
+                    seen[key] = line
+                except TypeError:  # an unhashable key: SafeLoader refuses it below
+                    pass
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml_text(text: str) -> Any:
+    """Parse YAML text safely (no code, no Python objects), refusing duplicate keys.
+
+    Raises:
+        DuplicateKeyError: a mapping gives a key twice (names the key and both lines).
+        yaml.YAMLError: the text is not valid YAML.
+    """
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: no Python objects
+
+
 def from_dict(cls: type[T], data: Any, path: str = "") -> T:
     """Construct dataclass ``cls`` from a mapping, checking keys and types recursively."""
     if not isinstance(data, dict):
@@ -155,15 +197,21 @@ def read_yaml(path: str | os.PathLike, what: str = "config file") -> dict:
     """A YAML file whose top level is a mapping.
 
     Raises:
-        ConfigError: the file is missing, is not valid YAML, or is not a mapping.
+        ConfigError: the file is missing, is not valid YAML, gives a key twice in one
+            mapping (naming the key and its lines: YAML would silently keep the last),
+            or is not a mapping.
     """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{what} not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_yaml_text(path.read_text(encoding="utf-8")) or {}
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not a text (UTF-8) file") from None
+    except DuplicateKeyError as error:
+        raise ConfigError(
+            f"{path}: {error}; the first would be silently ignored, remove one"
+        ) from None
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: invalid YAML ({error})") from error
     if not isinstance(data, dict):
@@ -178,7 +226,7 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
         if not sep or not key:
             raise ConfigError(f"override {override!r} must look like key.path=value")
         try:
-            value = yaml.safe_load(raw) if raw != "" else ""
+            value = load_yaml_text(raw) if raw != "" else ""
         except yaml.YAMLError as error:
             raise ConfigError(f"override {override!r}: cannot parse value ({error})") from error
         node = data

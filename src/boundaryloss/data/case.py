@@ -96,6 +96,12 @@ class Case:
         return tuple(self.image.shape[1:])
 
     @property
+    def provenance(self) -> str:
+        """Where the case came from, for messages: its files, or ``case ID`` for a case
+        built in memory."""
+        return ", ".join(map(str, self.source)) or f"case {self.case_id}"
+
+    @property
     def ndim(self) -> int:
         """Number of spatial axes (2 or 3)."""
         return self.image.ndim - 1
@@ -103,6 +109,28 @@ class Case:
     def with_arrays(self, **changes) -> Case:
         """A copy with some fields replaced (arrays are not copied)."""
         return replace(self, **changes)
+
+
+def check_finite_image(case: Case) -> Case:
+    """Refuse a case whose image holds NaN or infinite intensities; return it otherwise.
+
+    Normalisation would spread one such voxel over the whole image (min, max, mean and
+    std become NaN): training would stop later at a NaN network output naming no file,
+    and a prediction would be a blank, wrong label map.
+
+    Raises:
+        ValueError: naming the case's files (or its id, for a case built in memory), how
+            many values are bad and in which channel(s).
+    """
+    finite = np.isfinite(case.image)
+    if finite.all():
+        return case
+    bad = int(finite.size - np.count_nonzero(finite))
+    channels = [c for c in range(case.image.shape[0]) if not finite[c].all()]
+    raise ValueError(
+        f"{case.provenance}: the image holds {bad} NaN or infinite value(s) (channel(s) "
+        f"{', '.join(map(str, channels))}); fix or remove the case"
+    )
 
 
 def shared_spacing_unit(units: Iterable[str]) -> str:

@@ -19,11 +19,14 @@ Convention:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .io import nifti_spacing
 
 #: Largest difference, in mm, between two origins or two affines' entries that is still
 #: float noise from the writing software (also the readers' tolerance between a case's
@@ -57,8 +60,14 @@ class VoxelGrid:
     forms: Mapping[str, np.ndarray]
 
     @classmethod
-    def of(cls, image, ndim: int) -> VoxelGrid:
-        """The grid of a nibabel image's first ``ndim`` (2 or 3) voxel axes."""
+    def of(cls, image, ndim: int, path: str | os.PathLike | None = None) -> VoxelGrid:
+        """The grid of a nibabel image's first ``ndim`` (2 or 3) voxel axes.
+
+        Raises:
+            ValueError: a voxel size that is not positive and finite, naming ``path``
+                (default: the file the image was loaded from), see
+                :func:`~boundaryloss.data.io.nifti_spacing`.
+        """
         affine = np.asarray(image.affine, dtype=np.float64)
         axes = affine[:3, :ndim]
         lengths = np.linalg.norm(axes, axis=0)
@@ -69,7 +78,7 @@ class VoxelGrid:
             if matrix is not None and int(code) > 0:
                 forms[form] = np.asarray(matrix, dtype=np.float64)
         return cls(
-            spacing=tuple(float(z) for z in image.header.get_zooms()[:ndim]),
+            spacing=nifti_spacing(image, path or image.get_filename() or "image", ndim),
             directions=axes / np.where(lengths > 0, lengths, 1.0),
             origin=affine[:3, 3].copy(),
             forms=forms,

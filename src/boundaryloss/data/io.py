@@ -67,8 +67,26 @@ def read_nifti(path: str | os.PathLike) -> tuple[np.ndarray, tuple[float, ...], 
     """
     image = load_nifti(path)
     data = read_nifti_voxels(image, path)
-    zooms = tuple(float(z) for z in image.header.get_zooms()[: min(data.ndim, 3)])
+    zooms = nifti_spacing(image, path, min(data.ndim, 3))
     return data, zooms, np.asarray(image.affine, dtype=np.float64)
+
+
+def nifti_spacing(image, path: str | os.PathLike, ndim: int) -> tuple[float, ...]:
+    """The voxel size of the first ``ndim`` axes of a NIfTI image opened with
+    :func:`load_nifti` (the header's ``pixdim``, nibabel's ``get_zooms()``), in mm.
+
+    Raises:
+        ValueError: a size that is NaN, infinite, zero or negative (naming ``path`` and
+            the sizes): every distance, map and volume measured on the file would be
+            NaN or meaningless.
+    """
+    spacing = tuple(float(z) for z in image.header.get_zooms()[:ndim])
+    if not all(np.isfinite(s) and s > 0 for s in spacing):
+        raise ValueError(
+            f"{path}: the header's voxel size (pixdim) {spacing} is not a positive finite "
+            "number on every axis; fix the file's header"
+        )
+    return spacing
 
 
 def read_nifti_voxels(image, path: str | os.PathLike) -> np.ndarray:

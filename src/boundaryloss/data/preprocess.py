@@ -14,7 +14,7 @@ import numpy as np
 from scipy import ndimage
 
 from .._validation import check_one_of
-from .case import Case
+from .case import Case, check_finite_image
 
 #: Intensity normalisations known to :func:`normalize_image`.
 NORMALIZATIONS: tuple[str, ...] = ("minmax", "zscore", "none")
@@ -257,7 +257,9 @@ class Preprocess:
     """Per-case preprocessing as one picklable callable: resize, then normalise.
 
     Pass it as the ``preprocess`` argument of the datasets; it runs where the case is
-    loaded (in DataLoader workers when cases are read lazily).
+    loaded (in DataLoader workers when cases are read lazily). A case whose image holds
+    NaN or infinite values is refused first (:func:`~boundaryloss.data.case.
+    check_finite_image`), so training names the file when its cases load at set-up.
 
     Args:
         shape: target spatial shape for :func:`resize_case`, or None to keep the grid.
@@ -266,7 +268,8 @@ class Preprocess:
         clip: percentiles to clip to before normalising, e.g. ``(0.5, 99.5)``.
 
     Raises:
-        ValueError: unknown ``normalization`` or ``mask``, bad ``clip`` (at construction).
+        ValueError: unknown ``normalization`` or ``mask``, bad ``clip`` (at construction);
+            an image with NaN or infinite values (when called, naming its files).
     """
 
     shape: tuple[int, ...] | None = None
@@ -286,6 +289,7 @@ class Preprocess:
             )
 
     def __call__(self, case: Case) -> Case:
+        check_finite_image(case)
         if self.shape is not None:
             case = resize_case(case, self.shape)
         return normalize_case(case, self.normalization, self.mask, self.clip)

@@ -12,11 +12,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from ..config import ConfigError, to_dict
+from ..config import ConfigError
 from ..training.checks import check_run_config
-from ..training.config import load_config
+from ..training.config import config_differences, describe_differences, load_config
 from ..training.engine import Trainer, TrainingDiverged
 from ..training.run_dir import RunDirectory
 from ..training.validation import best_score_line
@@ -37,40 +36,28 @@ class RunOutcome:
     seconds: float
 
 
-def _first_difference(saved: Any, wanted: Any, path: str = "") -> str | None:
-    if isinstance(saved, dict) and isinstance(wanted, dict):
-        for key in sorted(set(saved) | set(wanted)):
-            found = _first_difference(
-                saved.get(key), wanted.get(key), f"{path}.{key}" if path else key
-            )
-            if found:
-                return found
-        return None
-    return None if saved == wanted else path
+#: What a finished or interrupted run of a comparison may differ in from the experiment:
+#: where the run lives (older versions named runs "LOSS/seedN" under OUTPUT/runs, newer
+#: ones "seedN" under OUTPUT/runs/LOSS) and the progress bar.
+REUSABLE_KEYS = ("output_dir", "name", "train.progress")
 
 
 def check_saved_config(spec: RunSpec) -> None:
     """Refuse to reuse a run trained with another configuration than the experiment's.
 
     Raises:
-        ValueError: the saved ``config.yaml`` differs (the message names the key).
+        ValueError: the saved ``config.yaml`` differs (the message names every changed
+            key with its saved and wanted values).
     """
     saved_path = RunDirectory(spec.run_dir).config
     if not saved_path.is_file():
         return
-    saved = to_dict(load_config(saved_path))
-    wanted = to_dict(spec.config)
-    for data in (saved, wanted):
-        # Where the run lives is not how it was trained (older versions named runs
-        # "LOSS/seedN" under OUTPUT/runs, newer ones "seedN" under OUTPUT/runs/LOSS).
-        data.pop("output_dir", None)
-        data.pop("name", None)
-        data["train"].pop("progress", None)
-    key = _first_difference(saved, wanted)
-    if key is not None:
+    changed = config_differences(load_config(saved_path), spec.config, ignore=REUSABLE_KEYS)
+    if changed:
         raise ValueError(
-            f"{saved_path}: this run was trained with a different {key}; pass --no-resume "
-            "to retrain it, or --output to write elsewhere"
+            f"{saved_path}: this run was trained with other settings "
+            f"({describe_differences(changed)}); pass --no-resume to retrain it, or "
+            "--output to write elsewhere"
         )
 
 

@@ -45,6 +45,27 @@ def check_batch_size(batch_size: int, samples: int, world_size: int = 1) -> None
         )
 
 
+def check_batch_split(
+    batch_size: int, world_size: int, devices: int | str = 1, num_nodes: int = 1
+) -> None:
+    """Refuse a ``data.batch_size`` that the processes cannot share equally.
+
+    Args:
+        batch_size: ``data.batch_size``, over all processes.
+        world_size: processes (``train.devices`` times ``train.num_nodes``, as resolved).
+        devices, num_nodes: the settings, named in the message.
+
+    Raises:
+        ConfigError: naming ``data.batch_size`` and the settings that give the processes.
+    """
+    if batch_size % world_size:
+        raise ConfigError(
+            f"data.batch_size: {batch_size} is not divisible by the {world_size} processes "
+            f"(train.devices={devices}, train.num_nodes={num_nodes}); use a multiple of "
+            f"{world_size} or fewer devices"
+        )
+
+
 def smallest_batch(samples: int, per_rank: int) -> int:
     """The smallest batch a loader of ``samples`` samples per rank gives."""
     if samples == 0:

@@ -158,6 +158,50 @@ def available_memory() -> int | None:
 #: Bytes per parameter while training with Adam in float32: weights, gradients and
 #: two moment estimates.
 TRAINING_BYTES_PER_PARAMETER = 16
+#: Bytes per parameter of a network used for inference: its float32 weights.
+INFERENCE_BYTES_PER_PARAMETER = 4
+
+
+def shape_only_model(
+    config, in_channels: int, num_classes: int, spatial_dims: int | None = None
+) -> nn.Module:
+    """The configured network built on the ``meta`` device: shapes, no memory
+    (``spatial_dims`` defaults to the config's ``model.spatial_dims``).
+
+    Raises:
+        ConfigError: naming ``model.kwargs`` when the network cannot be built, e.g. a
+            UNet ``depth`` whose widths (``base_channels * 2**depth``) overflow a
+            tensor's size; or a wrong value (see :func:`build_model`).
+    """
+    spatial_dims = spatial_dims or config.spatial_dims
+    try:
+        with torch.device("meta"):
+            return build_model(config, in_channels, num_classes, spatial_dims)
+    except (RuntimeError, OverflowError) as error:
+        detail = " ".join(str(error).split())[:200]
+        raise ConfigError(
+            f"model.kwargs: {config.kwargs} does not build a {config.name} ({detail}); use "
+            "a smaller depth or base_channels, or (unet) a max_channels cap"
+        ) from None
+
+
+def _largest_tensor(model: nn.Module, batch: torch.Tensor) -> int:
+    """Bytes of the largest output of any layer of ``model`` on ``batch`` (both on the
+    ``meta`` device): memory the forward needs at least, whatever else it keeps."""
+    largest = [batch.numel() * batch.element_size()]
+
+    def record(module, inputs, output) -> None:
+        for tensor in output if isinstance(output, (list, tuple)) else (output,):
+            if isinstance(tensor, torch.Tensor):
+                largest[0] = max(largest[0], tensor.numel() * tensor.element_size())
+
+    handles = [m.register_forward_hook(record) for m in model.modules()]
+    try:
+        model(batch)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return largest[0]
 
 
 def check_model(
@@ -166,16 +210,21 @@ def check_model(
     num_classes: int,
     sample_shape: tuple[int, ...] = (),
     smallest_batch: int = 2,
+    training: bool = True,
 ) -> int:
-    """Refuse a network that cannot train here, before any memory is spent on it.
+    """Refuse a network that cannot run here, before any memory is spent on it.
 
-    The network is built on the ``meta`` device (shapes only, no memory). Its parameters
-    are counted, and weights, gradients and Adam state (16 bytes per parameter) compared
-    with the available memory; activations come on top, so passing is necessary, not
-    sufficient. With ``sample_shape`` the smallest batch the loader will give
-    (``smallest_batch`` such samples) is also passed through it, which catches a depth
-    too large for the image size: e.g. a one-pixel bottleneck with a batch of one, where
-    batch normalisation has nothing to normalise.
+    The network is built on the ``meta`` device (:func:`shape_only_model`: shapes only,
+    no memory). Its parameters are counted, and the memory they need compared with the
+    available memory: in training weights, gradients and Adam state (16 bytes per
+    parameter), for inference the weights (4 bytes). With ``sample_shape``, a batch of
+    ``smallest_batch`` such samples is also passed through it (in training mode when
+    ``training``, else in eval mode), which catches a depth too large for the image
+    size (e.g. a one-pixel bottleneck with a batch of one, where batch normalisation has
+    nothing to normalise) and a layer output larger than the available memory (a UNet
+    pads its input to a multiple of ``2**depth``). Activations kept for the backward
+    pass come on top, so passing is necessary, not sufficient. Training, ``predict``
+    and ``evaluate`` all check their network here (:func:`build_checked_model`).
 
     Returns:
         The number of parameters.
@@ -183,32 +232,60 @@ def check_model(
     Raises:
         ConfigError: naming ``model.kwargs`` and the estimate or the shape problem.
     """
-    with torch.device("meta"):
-        model = build_model(config, in_channels, num_classes, config.spatial_dims)
+    model = shape_only_model(config, in_channels, num_classes)
     count = sum(p.numel() for p in model.parameters())
-    needed = count * TRAINING_BYTES_PER_PARAMETER
+    per_parameter = TRAINING_BYTES_PER_PARAMETER if training else INFERENCE_BYTES_PER_PARAMETER
+    needed = count * per_parameter
     available = available_memory()
     if available is not None and needed > available:
+        what = "weights, gradients and optimiser state" if training else "its weights"
         raise ConfigError(
             f"model.kwargs: {config.kwargs} gives a {config.name} of {count:,} parameters, "
-            f"needing about {needed / 2**30:.1f} GiB for weights, gradients and optimiser "
-            f"state; {available / 2**30:.1f} GiB is available. Use a smaller depth or "
+            f"needing about {needed / 2**30:.1f} GiB for {what}; "
+            f"{available / 2**30:.1f} GiB is available. Use a smaller depth or "
             "base_channels, or (unet) a max_channels cap"
         )
     if sample_shape:
         batch = torch.empty((smallest_batch, in_channels, *sample_shape), device="meta")
         try:
-            model.train()(batch)
+            largest = _largest_tensor(model.train(training), batch)
         except NotImplementedError:  # an operation without a meta kernel: cannot tell
-            pass
+            return count
         except (RuntimeError, ValueError) as error:
             detail = " ".join(str(error).split())[:200]
+            samples = "training samples" if training else "inputs"
             raise ConfigError(
-                f"model.kwargs: {config.kwargs} does not fit training samples of size "
+                f"model.kwargs: {config.kwargs} does not fit {samples} of size "
                 f"{list(sample_shape)} ({detail}); use a smaller depth or a larger "
                 "data.patch_size"
             ) from None
+        if available is not None and largest > available:
+            raise ConfigError(
+                f"model.kwargs: {config.kwargs} makes a layer output of "
+                f"{largest / 2**30:.1f} GiB for {smallest_batch} sample(s) of size "
+                f"{list(sample_shape)}; {available / 2**30:.1f} GiB is available. Use a "
+                "smaller depth (a UNet pads its input to a multiple of 2**depth) or "
+                "base_channels"
+            )
     return count
+
+
+def build_checked_model(
+    config,
+    in_channels: int,
+    num_classes: int,
+    sample_shape: tuple[int, ...] = (),
+    smallest_batch: int = 2,
+    training: bool = True,
+) -> nn.Module:
+    """The configured network, built only once :func:`check_model` passes (same
+    arguments): the one way training, ``predict`` and ``evaluate`` build a model.
+
+    Raises:
+        ConfigError: naming ``model.kwargs`` or another ``model`` key.
+    """
+    check_model(config, in_channels, num_classes, sample_shape, smallest_batch, training)
+    return build_model(config, in_channels, num_classes, config.spatial_dims)
 
 
 def build_optimizer(config, parameters) -> torch.optim.Optimizer:

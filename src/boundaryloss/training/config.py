@@ -10,7 +10,7 @@ from typing import Any, Literal
 import yaml
 
 from .._files import write_text_atomically
-from ..config import apply_overrides, from_dict, path_field, read_yaml, to_dict
+from ..config import ConfigError, apply_overrides, from_dict, path_field, read_yaml, to_dict
 
 
 @dataclass
@@ -286,3 +286,86 @@ def load_config(path: str | os.PathLike | None, overrides: list[str] = ()) -> Ru
 def save_config(config: RunConfig, path: str | os.PathLike) -> None:
     """Write the resolved configuration as YAML, atomically."""
     write_text_atomically(path, yaml.safe_dump(to_dict(config), sort_keys=False))
+
+
+#: The settings a resumed run (``train --resume``) may change: how long it trains, on
+#: which hardware, how often it checkpoints and how it reports, never what it trains
+#: (data, model, loss, optimiser, augmentation, validation). ``name`` and
+#: ``output_dir`` locate the run. A key covers everything below it.
+RESUMABLE_KEYS: tuple[str, ...] = (
+    "name",
+    "output_dir",
+    "train.epochs",
+    "train.accelerator",
+    "train.devices",
+    "train.num_nodes",
+    "train.strategy",
+    "train.checkpoint_every_steps",
+    "train.progress",
+    "train.figures",
+    "train.tensorboard",
+    "data.num_workers",
+)
+
+
+def config_differences(
+    saved: RunConfig, wanted: RunConfig, ignore: tuple[str, ...] = ()
+) -> list[tuple[str, Any, Any]]:
+    """The settings in which two run configurations differ.
+
+    Sections are compared key by key (a list, e.g. ``loss.terms``, as a whole).
+
+    Args:
+        saved, wanted: the configurations.
+        ignore: dotted keys not compared (a section covers its keys).
+
+    Returns:
+        ``(dotted key, saved value, wanted value)`` per differing setting, sorted by key,
+        values as plain data (:func:`~boundaryloss.config.to_dict`).
+    """
+    found: list[tuple[str, Any, Any]] = []
+
+    def walk(old: Any, new: Any, path: str) -> None:
+        if path in ignore:
+            return
+        if isinstance(old, dict) and isinstance(new, dict):
+            for key in sorted(set(old) | set(new)):
+                walk(old.get(key), new.get(key), f"{path}.{key}" if path else key)
+        elif old != new:
+            found.append((path, old, new))
+
+    walk(to_dict(saved), to_dict(wanted), "")
+    return found
+
+
+def describe_differences(differences: list[tuple[str, Any, Any]]) -> str:
+    """``key: old -> new`` for each difference, on one line (long values shortened)."""
+
+    def shown(value: Any) -> str:
+        text = " ".join(repr(value).split())
+        return text if len(text) <= 80 else text[:77] + "..."
+
+    return "; ".join(f"{key}: {shown(old)} -> {shown(new)}" for key, old, new in differences)
+
+
+def check_resumable(saved: RunConfig, wanted: RunConfig, where: str | os.PathLike) -> None:
+    """Refuse to resume a run with settings it was not trained with.
+
+    Only :data:`RESUMABLE_KEYS` may change; anything else would continue the run under
+    other settings and rewrite its ``config.yaml``, which would then misdescribe it.
+
+    Args:
+        saved: the run's configuration (its ``config.yaml``).
+        wanted: the configuration asked for now.
+        where: the file ``saved`` was read from, for the message.
+
+    Raises:
+        ConfigError: naming every changed key with its saved and new values.
+    """
+    changed = config_differences(saved, wanted, ignore=RESUMABLE_KEYS)
+    if changed:
+        raise ConfigError(
+            f"resume: {where} was trained with other settings ({describe_differences(changed)}); "
+            f"only {', '.join(RESUMABLE_KEYS)} may change when resuming. Resume with the "
+            "run's settings, or start a new run (another name=, or --overwrite)"
+        )

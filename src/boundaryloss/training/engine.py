@@ -14,7 +14,6 @@ set-up leaves nothing behind and a replaced run is deleted only then; a resume r
 from __future__ import annotations
 
 import math
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -25,19 +24,31 @@ from torch.utils.data import DataLoader, DistributedSampler
 from .._validation import all_finite
 from ..config import ConfigError, to_dict
 from ..data.splits import save_splits
-from .batching import MixedSizes, check_batch_size, epoch_loader, smallest_batch
-from .checkpoint import load_checkpoint, load_model_state, rng_state, save_checkpoint, set_rng_state
+from .batching import (
+    MixedSizes,
+    check_batch_size,
+    check_batch_split,
+    epoch_loader,
+    smallest_batch,
+)
+from .checkpoint import (
+    checkpoint_config,
+    load_checkpoint,
+    load_model_state,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 from .checkpointing import CheckpointPolicy
 from .checks import check_run_config
 from .components import (
+    build_checked_model,
     build_loss,
     build_lr_schedule,
-    build_model,
     build_optimizer,
-    check_model,
     required_maps,
 )
-from .config import RunConfig, save_config
+from .config import RunConfig, check_resumable, load_config, save_config
 from .data import RunData, build_run_data, validation_dataset
 from .epoch_log import EpochLog
 from .inference import inference_window, predict_with_config
@@ -66,24 +77,21 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or inf; the last good checkpoint is kept."""
 
 
-def _launching_process() -> bool:
-    """True in the process started by the user (not in a DDP rank Fabric or torchrun
-    started); only that one locks and tidies the run directory."""
-    rank = os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0"))
-    return rank == "0" and os.environ.get("NODE_RANK", "0") == "0"
-
-
 def _fabric(config: RunConfig):
-    """Lightning Fabric for ``train.accelerator/devices/strategy/precision/num_nodes``.
+    """Lightning Fabric for ``train.accelerator/devices/strategy/precision/num_nodes``,
+    not launched yet; its ``global_rank`` is already this process's (0 in the process
+    the user started, whatever a stale ``RANK`` in the environment says).
 
     Raises:
-        ConfigError: Fabric refuses one of them (its message names the value).
+        ConfigError: Fabric refuses one of them (its message names the value), or
+            ``data.batch_size`` cannot be split over its processes (checked here, before
+            launching: each launched process would stop with the same error).
     """
     from lightning_fabric import Fabric
 
     train = config.train
     try:
-        return Fabric(
+        fabric = Fabric(
             accelerator=train.accelerator,
             devices=train.devices,
             strategy=train.strategy,
@@ -92,6 +100,23 @@ def _fabric(config: RunConfig):
         )
     except (ValueError, TypeError, RuntimeError) as error:
         raise ConfigError(f"train: {' '.join(str(error).split())}") from None
+    check_batch_split(config.data.batch_size, fabric.world_size, train.devices, train.num_nodes)
+    return fabric
+
+
+def saved_config(run: RunDirectory) -> RunConfig:
+    """The configuration a run was trained with: its ``config.yaml``, else (a run that
+    lost it) the one in ``checkpoints/last.pt``.
+
+    Raises:
+        ConfigError: the file cannot be read or does not match this version's settings.
+    """
+    if run.config.is_file():
+        return load_config(run.config)
+    try:
+        return checkpoint_config(load_checkpoint(run.last), run.last)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
 
 
 class Trainer:
@@ -128,13 +153,21 @@ class Trainer:
         self.config = config
         self.resume = resume
         self.target = RunDirectory(config.run_dir)
-        self.workspace = RunWorkspace(self.target, resume, overwrite, lock=_launching_process())
+        # Before launching: a wrong device count or batch split fails once, here, not in
+        # every process it would start.
+        self.fabric = _fabric(config)
+        # Only global rank 0 (as Fabric determines it: the launching process, or rank 0
+        # of torchrun or SLURM) locks and tidies the run directory.
+        self.workspace = RunWorkspace(
+            self.target, resume, overwrite, lock=self.fabric.global_rank == 0
+        )
+        if resume:  # after the workspace's check: there is a checkpoint
+            check_resumable(saved_config(self.target), config, self.target.config)
         # Where this process writes: the run directory when resuming, else the staging
         # directory until the first checkpoint promotes it.
         self.run = self.workspace.run
         self.policy = CheckpointPolicy(config.train.checkpoint_every_steps, snapshot_epochs)
         # Set by fit():
-        self.fabric = None
         self.loss_fn = None
         self.map_specs: list = []
         self.data: RunData | None = None
@@ -146,6 +179,7 @@ class Trainer:
         self.running: dict[str, float] = {}
         self.validator: Validator | None = None
         self._resume_rng: dict[str, Any] | None = None
+        self._reported_classes: set[int] = set()
 
     @property
     def run_dir(self) -> Path:
@@ -159,8 +193,7 @@ class Trainer:
     # --- set-up (nothing written) -----------------------------------------------------
 
     def _setup(self) -> None:
-        config = self.config
-        self.fabric = fabric = _fabric(config)
+        config, fabric = self.config, self.fabric
         fabric.launch()
         fabric.seed_everything(config.train.seed, verbose=False)
         self.loss_fn = build_loss(config.loss)
@@ -186,26 +219,18 @@ class Trainer:
         per_rank = config.data.batch_size // fabric.world_size
         check_batch_size(config.data.batch_size, len(self.data.train), fabric.world_size)
         samples = math.ceil(len(self.data.train) / fabric.world_size)
-        check_model(
+        model = build_checked_model(
             config.model,
             self.data.in_channels,
             num_classes,
             self.data.sample_shape,
             smallest_batch(samples, per_rank),
         )
-        model = build_model(
-            config.model, self.data.in_channels, num_classes, config.model.spatial_dims
-        )
         optimizer = build_optimizer(config.optim, model.parameters())
         self.lr_schedule = build_lr_schedule(config.optim, optimizer, config.train.epochs)
         self.model, self.optimizer = fabric.setup(model, optimizer)
         self.loss_fn = self.loss_fn.to(fabric.device)
         world = fabric.world_size
-        if config.data.batch_size % world:
-            raise ConfigError(
-                f"data.batch_size: {config.data.batch_size} is not divisible by the "
-                f"{world} processes"
-            )
         self.sampler = DistributedSampler(
             self.data.train,
             num_replicas=world,
@@ -217,10 +242,12 @@ class Trainer:
             num_classes,
             lambda model, image: predict_with_config(model, image, config),
             self.data.slice_axis,
-            absent_classes=self.data.absent_classes,
             aupr=config.train.val_lesion_metrics or config.train.selection_metric == "aupr",
             lesion=config.train.val_lesion_metrics or config.train.selection_metric == "lesion_f1",
         )
+        # Classes already reported as never in any label (at set-up, from the dataset's
+        # description), so the first validation does not report them again.
+        self._reported_classes = set(self.data.absent_classes)
 
     def _restore(self) -> tuple[int, int, int]:
         path = self.target.last
@@ -316,8 +343,18 @@ class Trainer:
     def validate(self) -> dict[str, float]:
         """3D Dice and HD95 per foreground class on whole validation cases (HD95 in the
         cases' unit, ``data.spacing_unit``: mm or px), inside their fields of view; see
-        :class:`~boundaryloss.training.validation.Validator`."""
-        return self.validator(self.model, validation_dataset(self.data), self.fabric.device)
+        :class:`~boundaryloss.training.validation.Validator`; a class first found in no
+        validation reference is reported once (it is left out of ``val_dice_mean``)."""
+        row = self.validator(self.model, validation_dataset(self.data), self.fabric.device)
+        unreported = [c for c in self.validator.unreferenced if c not in self._reported_classes]
+        if unreported:
+            self._reported_classes.update(unreported)
+            self.log.note(
+                f"warning: class(es) {', '.join(map(str, unreported))} appear in no validation "
+                "reference; left out of val_dice_mean (the best-checkpoint score), as a "
+                "perfect score for predicting nothing would inflate it"
+            )
+        return row
 
     # --- the loop ---------------------------------------------------------------------
 
@@ -332,7 +369,7 @@ class Trainer:
             try:
                 return self._fit()
             except BaseException:
-                if self.fabric is not None and self.fabric.is_global_zero:
+                if self.fabric.is_global_zero:
                     self.workspace.discard()
                 raise
 
@@ -485,6 +522,11 @@ class Trainer:
             "selection_metric": self.config.train.selection_metric,
             "best_val_score": self.policy.best_score,
             "best_epoch": self._best_epoch(),
+            # The classes val_dice_mean averaged (its cases where a class is in neither
+            # the reference nor the prediction are left out: see Validator).
+            "val_dice_mean_classes": list(self.validator.selected)
+            if self.validator.evaluator is not None
+            else None,
             "val_fov": self._validation_fov(),
             "spacing_unit": self.data.spacing_unit,
             "train_seconds": seconds,

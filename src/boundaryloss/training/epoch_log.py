@@ -45,14 +45,19 @@ EXTRA_SCORES = (
 def epoch_line(row: dict[str, Any], epochs: int, unit: str) -> str:
     """One line per epoch, e.g.
     ``epoch 3/20 | loss 0.4127 (gdl 0.4, boundary 0.01) | val Dice 0.812 | HD95 3.21 mm | 4.2s``
-    (``val Dice 0.812 (in FOV)`` when validation scored inside fields of view; HD95 in
-    ``unit``, the cases' ``"mm"`` or ``"px"``)."""
+    (``val Dice 0.812 (in FOV)`` when validation scored inside fields of view,
+    ``(2 both-empty not scored)`` when that many (case, class) pairs had the class in
+    neither reference nor prediction and were left out of the Dice; HD95 in ``unit``,
+    the cases' ``"mm"`` or ``"px"``)."""
     parts = [f"epoch {row['epoch']}/{epochs}", f"loss {row['train_loss']:.4f}"]
     terms = {k[5:]: v for k, v in row.items() if k.startswith("term/")}
     if len(terms) > 1:
         parts[-1] += " (" + ", ".join(f"{k} {v:.4g}" for k, v in terms.items()) + ")"
     if "val_dice_mean" in row:
-        inside = " (in FOV)" if row.get("val_fov_cases") else ""
+        notes = ["in FOV"] if row.get("val_fov_cases") else []
+        if row.get("val_both_empty"):
+            notes.append(f"{row['val_both_empty']} both-empty not scored")
+        inside = f" ({'; '.join(notes)})" if notes else ""
         parts.append(f"val Dice {row['val_dice_mean']:.3f}{inside}")
         hd = [v for k, v in row.items() if k.startswith("val_hd95/")]
         if hd:

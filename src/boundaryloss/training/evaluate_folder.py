@@ -244,7 +244,7 @@ def _read(path: Path) -> tuple[np.ndarray, VoxelGrid | None]:
         data = drop_singleton_channel(read_nifti_voxels(image, path))
         if data.ndim not in (2, 3):
             raise ValueError(f"{path}: expected a 2D or 3D label map, got shape {data.shape}")
-        return np.asarray(data), VoxelGrid.of(image, data.ndim)
+        return np.asarray(data), VoxelGrid.of(image, data.ndim, path)
     return read_grey_2d(path), None
 
 

@@ -9,9 +9,15 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from .._validation import all_finite
 from ..config import ConfigError
 from ..data.patches import patch_grid
 from .config import InferenceConfig, RunConfig
+
+
+class NonFiniteOutput(ValueError):
+    """The network gave NaN or infinite outputs for a case (broken weights): its label
+    map would be all background, so no label map is made. Callers add the case's name."""
 
 
 def mirror_axes(spatial_dims: int) -> list[tuple[int, ...]]:
@@ -96,7 +102,29 @@ def predict_case(
     A 2D network on a 3D case predicts every slice along ``slice_axis`` and the slices
     are stacked back; otherwise the whole image is predicted at once, or with
     :func:`sliding_window` when ``window`` is given; ``mirror`` adds test-time mirroring.
+
+    Raises:
+        NonFiniteOutput: the probabilities hold NaN or inf (the network output did), as
+            training refuses such an output at every step.
     """
+    probs = _predict_case(model, image, model_dims, slice_axis, window, batch_size, overlap, mirror)
+    if not all_finite(probs):
+        raise NonFiniteOutput(
+            "the network output is NaN or infinite (broken weights); no label map is made of it"
+        )
+    return probs
+
+
+def _predict_case(
+    model: nn.Module,
+    image: torch.Tensor,
+    model_dims: int,
+    slice_axis: int,
+    window: Sequence[int] | None,
+    batch_size: int,
+    overlap: float,
+    mirror: bool,
+) -> torch.Tensor:
     window_options = {"overlap": overlap, "batch_size": batch_size, "mirror": mirror}
     case_dims = image.ndim - 1
     if model_dims == 2 and case_dims == 3:
@@ -136,6 +164,21 @@ def inference_window(config: RunConfig) -> Sequence[int] | None:
     if not config.data.patch_size:
         raise ConfigError("inference.sliding_window: needs data.patch_size (the window)")
     return config.data.patch_size
+
+
+def network_input_shape(config: RunConfig, spatial_shape: Sequence[int]) -> tuple[int, ...]:
+    """The spatial shape of what the network sees of a case of ``spatial_shape`` under
+    the run's settings: the case resized (``data.resize``), a slice of it (2D network,
+    3D case), cut to the sliding window when there is one (:func:`inference_window`)."""
+    resize = config.data.resize
+    shape = tuple(int(n) for n in (resize if resize else spatial_shape))
+    if config.model.spatial_dims == 2 and len(shape) == 3:
+        axis = config.data.slice_axis % 3
+        shape = tuple(n for i, n in enumerate(shape) if i != axis)
+    window = inference_window(config)
+    if window is not None:
+        shape = tuple(min(int(w), n) for w, n in zip(window, shape, strict=True))
+    return shape
 
 
 def predict_with_config(

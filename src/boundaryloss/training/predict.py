@@ -13,23 +13,30 @@ from scipy import ndimage
 
 from .._files import TEMP_MARKER, final_suffix
 from .._ownership import is_written_by, record_written
-from ..data.case import MILLIMETRES, PIXELS, Case
+from ..data.case import MILLIMETRES, PIXELS, Case, check_finite_image
 from ..data.io import (
     IMAGE_2D_SUFFIXES,
     LOSSLESS_2D_SUFFIXES,
     NIFTI_SUFFIXES,
     has_suffix,
     load_nifti,
+    nifti_spacing,
     read_image_channels,
     read_nifti_voxels,
     write_image_2d,
     write_nifti,
 )
 from .checkpoint import checkpoint_config, load_checkpoint, load_model_state
-from .components import build_model
+from .components import build_checked_model, check_model
 from .config import RunConfig
 from .data import make_preprocess
-from .inference import inference_settings, inference_window, predict_case
+from .inference import (
+    NonFiniteOutput,
+    inference_settings,
+    inference_window,
+    network_input_shape,
+    predict_case,
+)
 from .probability_maps import labels_from_probabilities, probability_path, write_probabilities
 
 #: The command that writes label maps, as the file record of their folder names it.
@@ -66,17 +73,16 @@ class Predictor:
             mirror: test-time mirroring on or off (None: the run's ``inference.mirror``).
 
         Raises:
-            ValueError: an unknown or unavailable device, or an unreadable checkpoint.
+            ValueError: an unknown or unavailable device, an unreadable checkpoint, or a
+                stored model that does not build or whose weights exceed the available
+                memory (:func:`~boundaryloss.training.components.check_model`).
         """
         target = parse_device(device)
         state = load_checkpoint(path)
         config = checkpoint_config(state, path)
-        try:
-            model = build_model(
-                config.model,
-                state["in_channels"],
-                config.data.num_classes,
-                config.model.spatial_dims,
+        try:  # checked first: a stored depth of 25 must not allocate until the OOM killer
+            model = build_checked_model(
+                config.model, state["in_channels"], config.data.num_classes, training=False
             )
         except KeyError as error:
             raise ValueError(f"{path}: checkpoint has no {error} entry") from None
@@ -96,12 +102,12 @@ class Predictor:
 
     def check(self, case: Case) -> None:
         """Refuse a case this model cannot segment (channels, dimensionality, NaN or
-        infinite intensities).
+        infinite intensities, a network input too large for the available memory).
 
         Raises:
             ValueError: naming the file.
         """
-        source = ", ".join(map(str, case.source)) or case.case_id
+        source = case.provenance
         if case.image.shape[0] != self.in_channels:
             raise ValueError(
                 f"{source}: the model expects {self.in_channels} image channel(s), "
@@ -112,20 +118,34 @@ class Predictor:
                 f"{source}: the model is 3D and segments volumes; this is a 2D image of "
                 f"shape {case.meta.get(STORED_SHAPE, case.spatial_shape)}"
             )
-        bad = int(np.count_nonzero(~np.isfinite(case.image)))
-        if bad:  # normalisation would spread NaN over the image: a blank, wrong label map
-            raise ValueError(f"{source}: the image holds {bad} NaN or infinite value(s)")
+        check_finite_image(case)
+        try:  # before any memory is spent on it: e.g. a deep UNet's padding of the input
+            check_model(
+                self.config.model,
+                self.in_channels,
+                self.config.data.num_classes,
+                network_input_shape(self.config, case.spatial_shape),
+                smallest_batch=1,
+                training=False,
+            )
+        except ValueError as error:
+            raise ValueError(f"{source}: {error}") from None
 
     @torch.no_grad()
     def probabilities(self, case: Case) -> np.ndarray:
-        """Softmax probabilities ``(K, *spatial)`` on the case's own grid."""
+        """Softmax probabilities ``(K, *spatial)`` on the case's own grid.
+
+        Raises:
+            ValueError: the case cannot be segmented (:meth:`check`), or the network
+                output for it is NaN or infinite (``NonFiniteOutput``, naming its file).
+        """
         self.check(case)
         preprocess = make_preprocess(self.config.data)
         prepared = preprocess(case.with_arrays(label=None, fov=None))
         image = torch.from_numpy(np.ascontiguousarray(prepared.image)).to(self.device)
         settings = inference_settings(self.config)
-        probs = (
-            predict_case(
+        try:
+            probs = predict_case(
                 self.model,
                 image,
                 self.config.model.spatial_dims,
@@ -134,9 +154,9 @@ class Predictor:
                 overlap=settings.overlap,
                 mirror=settings.mirror if self.mirror is None else self.mirror,
             )
-            .cpu()
-            .numpy()
-        )
+        except NonFiniteOutput as error:
+            raise NonFiniteOutput(f"{case.provenance}: {error}") from None
+        probs = probs.cpu().numpy()
         if probs.shape[1:] != case.spatial_shape:  # trained on resized cases: back to the grid
             factors = [o / p for o, p in zip(case.spatial_shape, probs.shape[1:], strict=True)]
             probs = np.stack(
@@ -191,7 +211,7 @@ def read_input(path: Path) -> Case:
         nifti = load_nifti(path)
         data = read_nifti_voxels(nifti, path)
         image = nifti_channels(data, path)
-        spacing = tuple(float(z) for z in nifti.header.get_zooms()[: image.ndim - 1])
+        spacing = nifti_spacing(nifti, path, image.ndim - 1)
         return Case(
             path.name,
             image.astype(np.float32),

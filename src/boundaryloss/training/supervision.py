@@ -14,7 +14,7 @@ from ..losses import DeepSupervisionLoss
 from ..losses.deep_supervision import SCALE_TARGETS, DeepSupervisionTargets
 from ..maps import MapSpec
 from ..nets import supervision_shapes
-from .components import build_model
+from .components import shape_only_model
 
 
 def training_loss(loss: nn.Module, config, specs: Sequence[MapSpec]) -> nn.Module:
@@ -39,8 +39,7 @@ def scale_targets_transform(
     if not isinstance(loss_fn, DeepSupervisionLoss):
         return None
     num_classes = config.data.num_classes
-    with torch.device("meta"):
-        depth = build_model(config.model, 1, num_classes, spatial_dims).depth
+    depth = shape_only_model(config.model, 1, num_classes, spatial_dims).depth
     return DeepSupervisionTargets(
         specs,
         num_classes,

@@ -18,6 +18,7 @@ from ..metrics import SegmentationEvaluator
 from ..metrics.precision_recall import binary_average_precision
 from ..metrics.screening import LesionTally
 from .figures import overlay
+from .inference import NonFiniteOutput
 from .pixel_level import PixelLevel
 
 #: ``train.selection_metric`` -> the validation row's column that selects the best
@@ -64,11 +65,21 @@ class Validator:
     ``predict(model, image)`` gives the probabilities ``(K, *spatial)`` of a whole case
     (e.g. the run's inference settings: slice by slice for 2D networks on volumes,
     sliding windows, mirroring). A missed structure counts as the image diagonal
-    (``missing="diagonal"``), an empty class in both masks as perfect. A case with a
-    field of view (a ``"fov"`` in its sample: DRIVE, STARE, CHASE_DB1, IDRiD, prepared
-    retinal datasets) is scored inside it, by the rule ``boundaryloss evaluate`` uses
-    (:func:`~boundaryloss.data.fov.restrict_case_to_fov`); the row's ``val_fov_cases``
-    says how many cases were.
+    (``missing="diagonal"``). A case with a field of view (a ``"fov"`` in its sample:
+    DRIVE, STARE, CHASE_DB1, IDRiD, prepared retinal datasets) is scored inside it, by the
+    rule ``boundaryloss evaluate`` uses (:func:`~boundaryloss.data.fov.
+    restrict_case_to_fov`); the row's ``val_fov_cases`` says how many cases were.
+
+    Convention (the selection metric, ``val_dice_mean``, which picks ``best.pt``):
+        The per-class columns ``val_dice/K`` and ``val_hd95/K`` follow the metrics'
+        empty-mask rule: a class absent from both the reference and the prediction of a
+        case scores Dice 1 and HD95 0 there. ``val_dice_mean`` does not count such a
+        case as a perfect score: it is the mean over classes of each class's mean Dice
+        over the cases where the class is in the reference or the prediction (the
+        both-empty cases are left out, and counted in ``val_both_empty``). A class in
+        no validation reference is left out of the mean (its Dice would be 1 when never
+        predicted and 0 otherwise) and listed in :attr:`unreferenced`. NaN when no
+        class is left.
 
     Beside the per-case mean Dice (``val_dice/K``), every validation also gives scores
     that a class of a fraction of a percent needs (its per-case Dice is noisy and
@@ -80,18 +91,20 @@ class Validator:
     probability until the end, 4 bytes per pixel and class). With ``lesion``:
     ``val_lesion_f1/K``, ``val_lesion_recall/K``, ``val_lesion_precision/K`` (pooled over
     the cases' lesions) and ``val_false_lesions_per_free_case/K`` (see
-    :mod:`boundaryloss.metrics.screening`). Each has a ``_mean`` over the foreground
-    classes the labels contain.
+    :mod:`boundaryloss.metrics.screening`). Each has a ``_mean`` over the classes some
+    validation reference contains.
 
     Args:
         num_classes: classes of the segmentation (background included).
         predict: ``(model, image (C, *spatial)) -> probabilities (K, *spatial)``.
         slice_axis: the axis figures of 3D cases are sliced along.
-        absent_classes: classes the labels never contain: reported, but left out of
-            ``val_dice_mean`` (their Dice of 1.0 would inflate it).
         keep: how many cases to keep as :class:`Example` for figures.
         aupr: also compute the pooled AUPR per class.
         lesion: also score lesion-wise detection (connected components).
+
+    Raises:
+        NonFiniteOutput: (when called) the network output for a validation case is NaN
+            or infinite (naming the case).
     """
 
     def __init__(
@@ -99,7 +112,6 @@ class Validator:
         num_classes: int,
         predict: Callable[[nn.Module, torch.Tensor], torch.Tensor],
         slice_axis: int,
-        absent_classes: tuple[int, ...] = (),
         keep: int = 3,
         aupr: bool = False,
         lesion: bool = False,
@@ -107,7 +119,6 @@ class Validator:
         self.num_classes = num_classes
         self.predict = predict
         self.slice_axis = slice_axis
-        self.absent_classes = frozenset(absent_classes)
         self.keep = keep
         self.aupr = aupr
         self.lesion = lesion
@@ -115,9 +126,14 @@ class Validator:
         self.evaluator: SegmentationEvaluator | None = None
         #: Cases of the last validation scored inside their field of view.
         self.fov_cases = 0
+        #: Foreground classes in no reference of the last validation (not in the mean).
+        self.unreferenced: tuple[int, ...] = ()
+        #: Foreground classes averaged into the last validation's ``val_dice_mean``.
+        self.selected: tuple[int, ...] = ()
 
     def __call__(self, model: nn.Module, dataset, device: torch.device) -> dict[str, float]:
-        """``val_dice/K``, ``val_hd95/K`` per foreground class, ``val_dice_mean`` and
+        """``val_dice/K``, ``val_hd95/K`` per foreground class, ``val_dice_mean``,
+        ``val_both_empty`` (the (case, class) pairs left out of it) and
         ``val_fov_cases`` (how many cases were scored inside their field of view)."""
         model.eval()
         evaluator = SegmentationEvaluator(
@@ -138,7 +154,10 @@ class Validator:
         for i in range(len(dataset)):
             sample = dataset[i]
             image = sample["image"].to(device)
-            probabilities = self.predict(model, image)
+            try:
+                probabilities = self.predict(model, image)
+            except NonFiniteOutput as error:
+                raise NonFiniteOutput(f"validation case {sample['case_id']}: {error}") from None
             prediction = probabilities.argmax(0).cpu().numpy()
             label = sample["label"].numpy()
             fov = sample["fov"].numpy() if "fov" in sample else None
@@ -168,7 +187,7 @@ class Validator:
                 )
         model.train()
         self.evaluator = evaluator
-        row = self.row(evaluator.summary())
+        row = self.row(evaluator)
         pooled_scores = pooled.summary()
         for cls in classes:
             row[f"val_pooled_dice/{cls}"] = float(pooled_scores[cls]["dice"])
@@ -192,24 +211,38 @@ class Validator:
         return row
 
     def _class_mean(self, row: dict[str, float], name: str) -> float:
-        """Mean of ``val_NAME/K`` over the foreground classes the labels contain (NaN
-        values, e.g. a recall without reference lesions, left out)."""
+        """Mean of ``val_NAME/K`` over the classes some validation reference contains
+        (:attr:`selected`; NaN values, e.g. a recall without reference lesions, left out)."""
         values = [
             row[f"val_{name}/{cls}"]
-            for cls in range(1, self.num_classes)
-            if cls not in self.absent_classes and not np.isnan(row[f"val_{name}/{cls}"])
+            for cls in self.selected
+            if not np.isnan(row[f"val_{name}/{cls}"])
         ]
         return float(np.mean(values)) if values else float("nan")
 
-    def row(self, summary: dict) -> dict[str, float]:
+    def row(self, evaluator: SegmentationEvaluator) -> dict[str, float]:
+        """The epoch row's validation columns from a filled evaluator (see the class's
+        convention); sets :attr:`unreferenced` and :attr:`selected`."""
+        summary = evaluator.summary()
         row: dict[str, float] = {}
-        dice_means = []
         for metric in ("dice", "hd95"):
             for cls, stats in summary[metric].items():
                 row[f"val_{metric}/{cls}"] = float(stats["mean"])
-                if metric == "dice" and int(cls) not in self.absent_classes:
-                    dice_means.append(float(stats["mean"]))
-        row["val_dice_mean"] = float(np.mean(dice_means)) if dice_means else float("nan")
+        cases = evaluator.rows()
+        referenced = {int(case["class"]) for case in cases if case["ref_voxels"] > 0}
+        classes = sorted(int(cls) for cls in summary["dice"])
+        self.unreferenced = tuple(c for c in classes if c not in referenced)
+        self.selected = tuple(c for c in classes if c in referenced)
+        scored: dict[int, list[float]] = {c: [] for c in self.selected}
+        both_empty = 0
+        for case in (case for case in cases if int(case["class"]) in referenced):
+            if case["status"] == "both_empty":
+                both_empty += 1
+            else:
+                scored[int(case["class"])].append(float(case["dice"]))
+        means = [float(np.mean(scored[c])) for c in self.selected]
+        row["val_dice_mean"] = float(np.mean(means)) if means else float("nan")
+        row["val_both_empty"] = both_empty
         row["val_fov_cases"] = self.fov_cases
         return row
 
