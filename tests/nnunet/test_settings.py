@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from boundaryloss.nnunet.settings import MapTermSettings
-from boundaryloss.schedules import Constant, Rebalance
+from boundaryloss.registry import SCHEDULES, register_schedule
+from boundaryloss.schedules import Constant, Rebalance, Schedule, StealWeight
 
 
 def test_defaults_are_the_papers_rebalance():
@@ -55,3 +56,37 @@ def test_bad_settings():
         MapTermSettings(weight=-0.5)
     with pytest.raises(ValueError, match="map_margin must be an int >= 0"):
         MapTermSettings(map_margin=-1)
+
+
+class Halves(Schedule):
+    """A user's schedule of two terms."""
+
+    def __init__(self) -> None:
+        super().__init__(2)
+
+    def weights_at(self, num_steps: int) -> tuple[float, ...]:
+        return (0.5, 0.5)
+
+
+class ThreeTerms(Schedule):
+    def __init__(self) -> None:
+        super().__init__(3)
+
+    def weights_at(self, num_steps: int) -> tuple[float, ...]:
+        return (1.0, 1.0, 1.0)
+
+
+def test_schedules_come_from_the_shared_registry(monkeypatch):
+    monkeypatch.setattr(SCHEDULES, "_entries", dict(SCHEDULES._entries))
+    register_schedule("halves", Halves)
+    assert isinstance(MapTermSettings(schedule="halves").build_schedule(), Halves)
+    from_env = MapTermSettings().with_environment({"BOUNDARYLOSS_SCHEDULE": "steal_weight"})
+    assert isinstance(from_env.build_schedule(), StealWeight)
+    # registered, but not buildable for two terms: refused, naming the setting or variable
+    with pytest.raises(ValueError, match=r"schedule 'linear_ramp': LinearRamp\(\) does not"):
+        MapTermSettings(schedule="linear_ramp")
+    with pytest.raises(ValueError, match="BOUNDARYLOSS_SCHEDULE 'linear_ramp': LinearRamp"):
+        MapTermSettings().with_environment({"BOUNDARYLOSS_SCHEDULE": "linear_ramp"})
+    register_schedule("three", ThreeTerms)
+    with pytest.raises(ValueError, match=r"schedule 'three': ThreeTerms\(\) weights 3 terms"):
+        MapTermSettings(schedule="three")

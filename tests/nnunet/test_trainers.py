@@ -19,6 +19,7 @@ from boundaryloss.losses import BoundaryLoss, GeneralizedDiceLoss
 from boundaryloss.maps import rrw_map, signed_distance_map
 from boundaryloss.nnunet import trainers
 from boundaryloss.nnunet.loss import DeepSupervisionMapLoss, ScheduledMapLoss
+from boundaryloss.registry import LOSSES, register_loss
 from boundaryloss.schedules import Constant, Rebalance
 
 from .conftest import load_plans, make_trainer
@@ -238,3 +239,26 @@ def test_the_maps_hold_every_channel_the_built_loss_reads():
     expected = signed_distance_map(label[0].long(), 3, (2.0, 1.0, 1.0))
     # the background channel the loss reads is computed, not left zeros
     torch.testing.assert_close(maps, expected, rtol=1e-6, atol=1e-6)
+
+
+class _ForegroundSurface(BoundaryLoss):
+    """A user's map term: the boundary loss on unsigned maps, foreground only."""
+
+    def __init__(self) -> None:
+        super().__init__(include_background=False, convention="rw")
+
+
+def test_terms_come_from_the_shared_registry(monkeypatch):
+    monkeypatch.setattr(LOSSES, "_entries", dict(LOSSES._entries))
+    boundary = trainers.build_term("boundary", "map_term", takes_map=True)
+    assert isinstance(boundary, BoundaryLoss) and not boundary.include_background
+    assert isinstance(trainers.build_term("gdl", "regional", False), GeneralizedDiceLoss)
+    register_loss("foreground_surface", _ForegroundSurface)
+    term = trainers.build_term("foreground_surface", "map_term", takes_map=True)
+    assert isinstance(term, _ForegroundSurface)
+    with pytest.raises(ValueError, match="map_term must be one of"):
+        trainers.build_term("bogus", "map_term", takes_map=True)
+    with pytest.raises(ValueError, match="map_term 'gdl': GeneralizedDiceLoss declares no map"):
+        trainers.build_term("gdl", "map_term", takes_map=True)
+    with pytest.raises(ValueError, match="regional 'boundary': BoundaryLoss takes a map"):
+        trainers.build_term("boundary", "regional", takes_map=False)

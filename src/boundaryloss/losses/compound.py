@@ -10,39 +10,9 @@ from torch import nn
 
 from ..maps import MAP_ARGUMENTS, MapSpec
 from ..schedules import Constant, Schedule
-from ._base import SegmentationLoss, map_keywords
+from ._base import SegmentationLoss
 from ._inputs import SegmentationInputs, validate_inputs
-
-
-def map_requirement_of(term: nn.Module) -> MapSpec | None:
-    """The map a loss term declares with ``map_requirement()``, or None.
-
-    Raises:
-        ValueError: the declared keyword is not an argument of the term's ``forward``.
-    """
-    declare = getattr(term, "map_requirement", None)
-    spec = declare() if callable(declare) else None
-    if spec is not None and spec.argument not in map_keywords(term.forward):
-        raise ValueError(
-            f"{type(term).__name__} declares the map {spec.argument} but its forward does "
-            "not take it"
-        )
-    return spec
-
-
-def _same_map(specs: Sequence[MapSpec]) -> bool:
-    """Whether one map serves them all (they may read different channels of it)."""
-    return all(specs[0].same_map(spec) for spec in specs[1:])
-
-
-def _describe(spec: MapSpec) -> str:
-    return spec.kind if spec.convention is None else f"{spec.kind}, convention {spec.convention}"
-
-
-def _term_names(terms: Sequence[nn.Module]) -> list[str]:
-    """Class names, with ``_<index>`` appended where a class appears more than once."""
-    names = [type(term).__name__ for term in terms]
-    return [name if names.count(name) == 1 else f"{name}_{i}" for i, name in enumerate(names)]
+from .requirements import required_maps, term_names, term_requirement
 
 
 class CompoundLoss(nn.Module):
@@ -84,7 +54,7 @@ class CompoundLoss(nn.Module):
             names, modules = [str(name) for name in terms], list(terms.values())
         elif isinstance(terms, Sequence):
             modules = list(terms)
-            names = _term_names(modules)
+            names = term_names(modules)
         else:
             raise ValueError(f"terms must be a mapping or a sequence of modules, got {terms!r}")
         if not modules:
@@ -115,7 +85,8 @@ class CompoundLoss(nn.Module):
         return dict(zip(self.terms.keys(), self.schedule.weights, strict=True))
 
     def map_requirements(self) -> list[MapSpec]:
-        """The distinct maps the terms declare, in term order (what a data pipeline computes).
+        """The distinct maps the terms declare, in term order (what a data pipeline computes):
+        :func:`~boundaryloss.losses.required_maps` of this loss.
 
         Terms taking the same map but reading different channels of it share one map with
         the union of their channels (:meth:`~boundaryloss.maps.MapSpec.merged`).
@@ -124,22 +95,7 @@ class CompoundLoss(nn.Module):
             ValueError: two terms take the same keyword but need different maps, so one
                 precomputed map cannot serve both.
         """
-        by_argument: dict[str, tuple[str, MapSpec]] = {}
-        for name, term in self.terms.items():
-            spec = map_requirement_of(term)
-            if spec is None:
-                continue
-            if spec.argument in by_argument:
-                other, first = by_argument[spec.argument]
-                if not first.same_map(spec):
-                    raise ValueError(
-                        f"loss terms {other!r} and {name!r} both take {spec.argument} but need "
-                        f"different maps ({_describe(first)} vs {_describe(spec)})"
-                    )
-                by_argument[spec.argument] = (other, first.merged(spec))
-            else:
-                by_argument[spec.argument] = (name, spec)
-        return [spec for _, spec in by_argument.values()]
+        return required_maps(self)
 
     def step(self) -> None:
         """Advance the schedule (call once per epoch or iteration, see ``schedule.interval``)."""
@@ -162,12 +118,8 @@ class CompoundLoss(nn.Module):
         unknown = sorted(set(maps) - set(MAP_ARGUMENTS))
         if unknown:
             raise ValueError(f"maps accepts only {MAP_ARGUMENTS}, got unknown {unknown}")
-        specs = {name: map_requirement_of(term) for name, term in self.terms.items()}
-        for argument in maps:  # a precomputed map must suit every term taking it
-            if not _same_map(
-                [s for s in specs.values() if s is not None and s.argument == argument]
-            ):
-                self.map_requirements()  # raises, naming the two terms
+        specs = {name: term_requirement(term) for name, term in self.terms.items()}
+        required_maps(self, maps)  # a precomputed map must suit every term taking it
         validated: dict[str | None, SegmentationInputs] = {}
         total: torch.Tensor | None = None
         values: dict[str, float] = {}

@@ -23,7 +23,7 @@ from torch import nn
 
 from ..maps import MapSpec
 from ..maps.transform import metadata_spacing
-from .compound import CompoundLoss, map_requirement_of
+from .requirements import map_mismatch, required_maps
 
 #: The sample (and batch) key under which :class:`DeepSupervisionTargets` stores the
 #: lower-resolution targets, and the keyword of :meth:`DeepSupervisionLoss.forward`
@@ -179,7 +179,7 @@ class DeepSupervisionTargets:
     ``(B, ...)`` tensors, which :class:`DeepSupervisionLoss` takes as ``scale_targets``.
 
     Args:
-        maps: the maps the loss needs at every scale (e.g. ``loss.map_requirements()``).
+        maps: the maps the loss needs at every scale (``required_maps(loss)``).
         num_classes: C.
         output_shapes: ``spatial shape -> the network's output shapes``, full resolution
             first (e.g. ``functools.partial(supervision_shapes, depth=3)`` for a
@@ -251,36 +251,23 @@ class DeepSupervisionTargets:
 def check_maps_serve(
     maps: Sequence[MapSpec], loss: nn.Module, num_classes: int | None = None
 ) -> None:
-    """Check that each of ``maps`` is the map ``loss`` (or, for a
-    :class:`~boundaryloss.losses.CompoundLoss`, each of its terms) takes under its keyword
-    and, for ``num_classes`` channels, holds every channel the loss reads of it.
-
-    A map computes only its own channels and leaves the others zeros, which a loss
-    reading them would take for a class without a boundary, without a word.
+    """Check that each of ``maps`` serves what ``loss`` takes under its keyword
+    (:func:`~boundaryloss.losses.required_maps`, :func:`~boundaryloss.losses.map_mismatch`):
+    the same kind and convention and, for ``num_classes`` channels, every channel the
+    loss reads. A map under a keyword the loss does not take is left alone.
 
     Raises:
-        ValueError: a map of another kind or convention than a term declares under the
-            same keyword; with ``num_classes``, one leaving out a channel that term reads.
+        ValueError: a map of another kind or convention than the loss takes under the same
+            keyword; with ``num_classes``, one leaving out a channel the loss reads.
     """
-    terms = loss.terms.values() if isinstance(loss, CompoundLoss) else [loss]
-    declared = [spec for spec in map(map_requirement_of, terms) if spec is not None]
+    keywords = {spec.argument for spec in maps}
+    needs = {need.argument: need for need in required_maps(loss, keywords)}
     for spec in maps:
-        for need in declared:
-            if need.argument != spec.argument:
-                continue
-            if not spec.same_map(need):
-                raise ValueError(
-                    f"maps: {spec!r} is not the map the loss takes as {spec.argument} ({need!r})"
-                )
-            if num_classes is None:
-                continue
-            missing = sorted(set(need.channels(num_classes)) - set(spec.channels(num_classes)))
-            if missing:
-                raise ValueError(
-                    f"maps: the {spec.argument} map leaves out channel(s) {missing} of "
-                    f"{num_classes}, which the loss reads (they would be zeros); give maps "
-                    "with the loss's channels (maps=None takes the loss's own)"
-                )
+        if spec.argument not in needs:
+            continue
+        problem = map_mismatch(spec, needs[spec.argument], num_classes)
+        if problem is not None:
+            raise ValueError(f"maps: {problem}; maps=None computes the maps the loss declares")
 
 
 class DeepSupervisionLoss(nn.Module):
@@ -308,8 +295,8 @@ class DeepSupervisionLoss(nn.Module):
             the number of outputs.
         maps: the maps to compute at the lower scales, as
             :class:`~boundaryloss.maps.MapSpec` (each under its ``argument``); None: the
-            ones ``loss`` declares (``loss.map_requirements()`` of a
-            :class:`~boundaryloss.losses.CompoundLoss`, ``loss.map_requirement()`` of a
+            ones ``loss`` declares (:func:`~boundaryloss.losses.required_maps`: every
+            term's map for a :class:`~boundaryloss.losses.CompoundLoss`, the map of a
             single term such as :class:`~boundaryloss.losses.BoundaryLoss`), or none.
             Each must hold every channel the terms taking it read (it may hold more).
 
@@ -343,12 +330,7 @@ class DeepSupervisionLoss(nn.Module):
         self.loss = loss
         self.weights_per_scale = weights
         if maps is None:
-            requirements = getattr(loss, "map_requirements", None)
-            if callable(requirements):  # a CompoundLoss: every term's map
-                maps = requirements()
-            else:  # a single loss term such as BoundaryLoss
-                spec = map_requirement_of(loss)
-                maps = [spec] if spec is not None else []
+            maps = required_maps(loss)
         check_maps_serve(maps, loss)
         self.maps = list(maps)
         self.last_values: dict[str, float] = {}

@@ -3,8 +3,8 @@
 MONAI's ``SupervisedTrainer`` calls ``loss_function(pred, targets)`` with whatever its
 ``prepare_batch`` returned as targets. :class:`PrepareBatchWithMaps` returns the label
 *and* the batch's maps as a dict, and :class:`MapLoss` unpacks that dict into the loss's
-``dist_map=`` / ``rw_map=`` arguments. In a plain loop, call ``MapLoss`` with the batch
-dict itself.
+``dist_map=`` / ``rw_map=`` arguments, after checking each map against what the loss
+needs. In a plain loop, call ``MapLoss`` with the batch dict itself.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ import torch
 from monai.engines.utils import PrepareBatch
 from torch import nn
 
-from ..losses.compound import CompoundLoss, map_requirement_of
-from ..maps import MAP_ARGUMENTS
+from ..losses.requirements import map_mismatch, required_maps
+from ..maps import MAP_ARGUMENTS, MapSpec
+from .transforms import map_spec_of
 
 
 def _plain(tensor: Any) -> Any:
@@ -29,12 +30,17 @@ class MapLoss(nn.Module):
     """Call ``loss(pred, label, dist_map=..., rw_map=...)`` with the maps of a batch dict.
 
     Convention:
-        ``target`` is either a tensor (the label; the loss then computes its maps from
-        it) or a mapping holding the label under ``label_key`` and precomputed maps under
-        the keys of ``map_keys``. Only the maps the loss takes are passed: the keyword of
-        its ``map_requirement()`` for a single loss, every map argument for a
-        :class:`~boundaryloss.losses.CompoundLoss` (which routes each map to its terms).
-        ``MetaTensor`` inputs are used as plain tensors.
+        ``target`` is a mapping holding the label under ``label_key`` and the maps the
+        loss needs (:func:`~boundaryloss.losses.required_maps`) under the keys of
+        ``map_keys``, as :meth:`DistanceMapd.from_loss
+        <boundaryloss.monai.DistanceMapd.from_loss>` writes them; for a loss that takes
+        no map it may be the label tensor itself. Only the maps the loss needs are
+        passed. A map that records its spec (every map of
+        :class:`~boundaryloss.monai.DistanceMapd` with MONAI's metadata tracking on) is
+        checked against the requirement: kind, convention, and the channels the loss
+        reads. A missing map is an error, never a map computed here from the label: the
+        label has lost its ``MetaTensor`` spacing by then, so that map would be in
+        voxels, not mm. ``MetaTensor`` inputs are used as plain tensors.
 
     Args:
         loss: a boundaryloss loss module (or ``CompoundLoss``).
@@ -43,9 +49,16 @@ class MapLoss(nn.Module):
             default the argument names themselves, as written by
             :class:`~boundaryloss.monai.DistanceMapd`.
 
+    Attributes:
+        maps: the maps the loss needs, one per argument.
+
     Raises:
-        ValueError: a ``map_keys`` value that is not a map argument; a target mapping
-            without ``label_key``.
+        ValueError: a ``map_keys`` value that is not a map argument, two keys for one
+            argument, or none for an argument the loss takes; terms of a compound loss
+            needing different maps under one argument; (when called) a target without
+            ``label_key``, without a map the loss needs, or with a map of another kind,
+            convention or with fewer channels than the loss reads — the message names
+            the loss's requirement.
     """
 
     def __init__(
@@ -61,23 +74,51 @@ class MapLoss(nn.Module):
         bad = sorted(set(self.map_keys.values()) - set(MAP_ARGUMENTS))
         if bad:
             raise ValueError(f"map_keys values must be in {MAP_ARGUMENTS}, got {bad}")
-        if isinstance(loss, CompoundLoss):
-            self.accepted: tuple[str, ...] = MAP_ARGUMENTS
-        else:
-            spec = map_requirement_of(loss)
-            self.accepted = (spec.argument,) if spec is not None else ()
+        self._batch_keys: dict[str, str] = {}
+        for key, argument in self.map_keys.items():
+            if argument in self._batch_keys:
+                raise ValueError(
+                    f"map_keys gives {argument} twice ({self._batch_keys[argument]!r}, {key!r})"
+                )
+            self._batch_keys[argument] = key
+        self.maps: list[MapSpec] = required_maps(loss)
+        for need in self.maps:
+            if need.argument not in self._batch_keys:
+                raise ValueError(
+                    f"map_keys {self.map_keys} has no batch key for {need.argument}, which "
+                    f"{type(loss).__name__} takes: {need!r}"
+                )
+
+    def _map(self, target: Mapping[str, Any], need: MapSpec, num_classes: int) -> Any:
+        """The batch's map for ``need``, checked against it."""
+        key = self._batch_keys[need.argument]
+        hint = (
+            "compute it with DistanceMapd.from_loss(loss, num_classes) after the spatial transforms"
+        )
+        if key not in target:
+            raise ValueError(
+                f"target has no {key!r} entry, the map {type(self.loss).__name__} takes as "
+                f"{need.argument}: {need!r} (keys: {sorted(target)}); {hint}"
+            )
+        given = map_spec_of(target[key])
+        problem = None if given is None else map_mismatch(given, need, num_classes)
+        if problem is not None:
+            raise ValueError(f"target[{key!r}]: {problem}; {hint}")
+        return _plain(target[key])
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor | Mapping[str, Any]) -> torch.Tensor:
-        """Loss of ``pred`` ``(B, C, *spatial)`` against ``target`` (tensor or mapping)."""
+        """Loss of ``pred`` ``(B, C, *spatial)`` against ``target`` (mapping, or the label
+        for a loss that takes no map)."""
         if not isinstance(target, Mapping):
+            if self.maps:
+                raise ValueError(
+                    f"target is the label alone, but {type(self.loss).__name__} takes the "
+                    f"maps {self.maps}; pass the batch dict with them (DistanceMapd.from_loss)"
+                )
             return self.loss(_plain(pred), _plain(target))
         if self.label_key not in target:
             raise ValueError(f"target has no {self.label_key!r} entry (keys: {sorted(target)})")
-        maps = {
-            argument: _plain(target[key])
-            for key, argument in self.map_keys.items()
-            if key in target and argument in self.accepted
-        }
+        maps = {need.argument: self._map(target, need, pred.shape[1]) for need in self.maps}
         return self.loss(_plain(pred), _plain(target[self.label_key]), **maps)
 
 

@@ -2,8 +2,9 @@
 
 Everything but the loss and the map transform is stock MONAI: ``LoadImaged`` reads the
 NIfTI files, random crops and flips augment them, :class:`~boundaryloss.monai.DistanceMapd`
-computes the signed distance map of each *augmented* label (in mm, from the label's
-affine), and :class:`~boundaryloss.monai.MapLoss` hands the batch's maps to a
+computes the map the loss declares (``from_loss``: the signed distance map of the
+foreground classes) of each *augmented* label (in mm, from the label's affine), and
+:class:`~boundaryloss.monai.MapLoss` hands the batch's maps to a
 :class:`~boundaryloss.losses.CompoundLoss` of the generalised Dice loss and the boundary
 loss, weighted by the paper's :class:`~boundaryloss.schedules.Rebalance` schedule.
 
@@ -89,7 +90,8 @@ def train_transforms(config: ExampleConfig) -> Compose:
             ),
             RandFlipd(KEYS, prob=0.5, spatial_axis=0),
             RandFlipd(KEYS, prob=0.5, spatial_axis=2),
-            DistanceMapd("label", NUM_CLASSES, kind="signed"),  # -> "dist_map", in mm
+            # the maps the loss declares: "dist_map", foreground channels, in mm
+            DistanceMapd.from_loss(build_loss(config), NUM_CLASSES),
         ]
     )
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ..losses.compound import map_requirement_of
+from ..losses.requirements import required_maps, term_requirement
 from ..schedules import Schedule
 from .transforms import split_target
 
@@ -52,18 +52,17 @@ class ScheduledMapLoss(nn.Module):
                 f"got {len(terms)} terms and a schedule of {schedule.num_terms} weights; "
                 "they must match"
             )
-        specs = [map_requirement_of(term) for term in terms]  # None for nnU-Net's losses
-        declared = [spec for spec in specs if spec is not None]
-        map_spec = declared[0] if declared else None
-        for spec in declared[1:]:  # one map; the union of the channels the terms read
-            try:
-                map_spec = map_spec.merged(spec)
-            except ValueError:
-                names = sorted({repr(s) for s in declared})
-                raise ValueError(f"the terms declare different maps {names}") from None
         self.terms = nn.ModuleList(terms)
-        self.map_arguments = tuple(spec.argument if spec else None for spec in specs)
-        self.map_spec = map_spec
+        try:  # nnU-Net's own losses declare none
+            declared = required_maps(self)
+        except ValueError as error:
+            raise ValueError(f"the terms declare different maps: {error}") from None
+        if len(declared) > 1:  # the batch carries one map per scale
+            raise ValueError(f"the terms declare different maps {declared}")
+        self.map_arguments = tuple(
+            spec.argument if spec else None for spec in map(term_requirement, terms)
+        )
+        self.map_spec = declared[0] if declared else None
         self.schedule = schedule
 
     def forward(

@@ -6,7 +6,10 @@ attributes; users change them without writing a class through environment variab
 
 - ``BOUNDARYLOSS_SCHEDULE``: ``rebalance`` (the boundary-loss paper, ``alpha * regional +
   (1 - alpha) * map term`` with alpha falling by ``BOUNDARYLOSS_REBALANCE_STEP`` per epoch
-  from 1 to 0.01) or ``constant`` (``regional + BOUNDARYLOSS_WEIGHT * map term``).
+  from 1 to 0.01), ``constant`` (``regional + BOUNDARYLOSS_WEIGHT * map term``), or any
+  other schedule of :data:`boundaryloss.registry.SCHEDULES` that builds with its defaults
+  for two terms (``steal_weight``, or one registered with
+  :func:`~boundaryloss.register_schedule`).
 - ``BOUNDARYLOSS_WEIGHT``: the constant schedule's weight of the map term (>= 0).
 - ``BOUNDARYLOSS_REBALANCE_STEP``: Rebalance's decrease of alpha per epoch (>= 0).
 - ``BOUNDARYLOSS_MAP_MARGIN``: voxels of augmented context around the patch the maps
@@ -23,9 +26,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .._validation import check_one_of
+from ..registry import SCHEDULES
 from ..schedules import Constant, Rebalance, Schedule
 
-SCHEDULES = ("rebalance", "constant")
+#: The schedules built from these settings; any other registered one uses its defaults.
+OWN_SCHEDULES = ("rebalance", "constant")
 ENV_SCHEDULE = "BOUNDARYLOSS_SCHEDULE"
 ENV_WEIGHT = "BOUNDARYLOSS_WEIGHT"
 ENV_REBALANCE_STEP = "BOUNDARYLOSS_REBALANCE_STEP"
@@ -37,7 +42,9 @@ class MapTermSettings:
     """The schedule of a two-term loss ``(regional, map term)``, and the maps' context.
 
     Attributes:
-        schedule: ``"rebalance"`` or ``"constant"``.
+        schedule: ``"rebalance"``, ``"constant"``, or the name of another schedule of
+            :data:`~boundaryloss.registry.SCHEDULES` that builds with its defaults for two
+            terms.
         weight: weight of the map term under the constant schedule (the regional term
             keeps weight 1), >= 0.
         rebalance_step: decrease of alpha per epoch under Rebalance (the paper: 0.01).
@@ -54,7 +61,7 @@ class MapTermSettings:
     map_margin: int = 0
 
     def __post_init__(self) -> None:
-        check_one_of(self.schedule, SCHEDULES, "schedule")
+        check_one_of(self.schedule, sorted(SCHEDULES), "schedule")
         for name in ("weight", "rebalance_step"):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
@@ -63,6 +70,8 @@ class MapTermSettings:
             raise ValueError(f"map_margin must be an int >= 0, got {self.map_margin!r}")
         if self.map_margin < 0:
             raise ValueError(f"map_margin must be an int >= 0, got {self.map_margin!r}")
+        if self.schedule not in OWN_SCHEDULES:
+            _registered_schedule(self.schedule, "schedule")
 
     def with_environment(self, environ: Mapping[str, str] | None = None) -> MapTermSettings:
         """These settings with the ``BOUNDARYLOSS_*`` variables of ``environ`` applied.
@@ -73,7 +82,9 @@ class MapTermSettings:
         """
         environ = os.environ if environ is None else environ
         schedule = environ.get(ENV_SCHEDULE, self.schedule).strip().lower()
-        check_one_of(schedule, SCHEDULES, ENV_SCHEDULE)
+        check_one_of(schedule, sorted(SCHEDULES), ENV_SCHEDULE)
+        if schedule not in OWN_SCHEDULES:
+            _registered_schedule(schedule, ENV_SCHEDULE)
         return MapTermSettings(
             schedule=schedule,
             weight=_number(environ, ENV_WEIGHT, self.weight),
@@ -83,10 +94,36 @@ class MapTermSettings:
         )
 
     def build_schedule(self) -> Schedule:
-        """The two-weight schedule ``(regional, map term)``, stepped once per epoch."""
+        """The two-weight schedule ``(regional, map term)``, stepped once per epoch
+        (``rebalance`` and ``constant`` with these settings, another with its defaults).
+
+        Raises:
+            ValueError: another schedule that does not build with its defaults, or
+                weights other than two terms.
+        """
         if self.schedule == "rebalance":
             return Rebalance(start=1.0, step=self.rebalance_step, floor=self.rebalance_floor)
-        return Constant([1.0, self.weight])
+        if self.schedule == "constant":
+            return Constant([1.0, self.weight])
+        return _registered_schedule(self.schedule, "schedule")
+
+
+def _registered_schedule(name: str, label: str) -> Schedule:
+    """The registered schedule ``name`` built with its defaults, checked to weight two
+    terms; errors name ``label`` (the setting or variable) and the value."""
+    cls = SCHEDULES[name]
+    try:
+        schedule = cls()
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"{label} {name!r}: {cls.__name__}() does not build with its defaults ({error})"
+        ) from None
+    if schedule.num_terms != 2:
+        raise ValueError(
+            f"{label} {name!r}: {cls.__name__}() weights {schedule.num_terms} terms; the "
+            "trainers have two (regional, map term)"
+        )
+    return schedule
 
 
 def _number(environ: Mapping[str, str], name: str, default: float) -> float:

@@ -39,8 +39,7 @@ switched off.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from torch import nn
@@ -55,21 +54,49 @@ except ModuleNotFoundError as error:  # without the extra: say which one to inst
     raise missing_extra(error) from None
 
 from .._validation import check_one_of
-from ..losses import BoundaryLoss, GeneralizedDiceLoss, RegionWiseLoss, RRWCrossEntropyLoss
+from ..losses import required_maps
 from ..maps import MapSpec
+from ..registry import LOSSES
 from ..schedules import Constant, Schedule
 from .loss import DeepSupervisionMapLoss, ScheduledMapLoss
 from .settings import MapTermSettings
 from .transforms import DeepSupervisionMapsTransform
 
-#: Map term name -> the loss; each loss declares the map it needs (``map_requirement``).
-MAP_TERMS: dict[str, Callable[[], nn.Module]] = {
-    # the boundary-loss paper: foreground classes only
-    "boundary": lambda: BoundaryLoss(include_background=False),
-    "region_wise": RegionWiseLoss,
-    "rrw_ce": RRWCrossEntropyLoss,
+#: The options of a term built by name here; every other loss of
+#: :data:`~boundaryloss.registry.LOSSES` is built with its defaults.
+TERM_OPTIONS: dict[str, dict[str, Any]] = {
+    "boundary": {"include_background": False},  # the boundary-loss paper: foreground only
 }
-REGIONAL_TERMS = ("dice_ce", "gdl", None)
+#: The regional term that is nnU-Net's own Dice + CE (built by nnU-Net, not registered).
+NNUNET_DICE_CE = "dice_ce"
+
+
+def build_term(name: str, setting: str, takes_map: bool) -> nn.Module:
+    """The loss registered as ``name`` (:data:`~boundaryloss.registry.LOSSES`), with the
+    options of :data:`TERM_OPTIONS`.
+
+    Args:
+        name: the registered name.
+        setting: the class attribute that names it (``"map_term"``, ``"regional"``), for
+            messages.
+        takes_map: whether the term must declare a map (the map term) or none (the
+            regional term).
+
+    Raises:
+        ValueError: an unknown name, a loss that does not build with its defaults, or one
+            that declares a map where none is taken (or the reverse).
+    """
+    check_one_of(name, sorted(LOSSES), setting)
+    cls = LOSSES[name]
+    try:
+        term = cls(**TERM_OPTIONS.get(name, {}))
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{setting} {name!r}: {cls.__name__}() does not build ({error})") from None
+    if bool(required_maps(term)) != takes_map:
+        needed = "the map term must take one" if takes_map else "the regional term takes none"
+        declared = "takes a map" if not takes_map else "declares no map"
+        raise ValueError(f"{setting} {name!r}: {cls.__name__} {declared}; {needed}")
+    return term
 
 
 class nnUNetTrainerMapLossBase(nnUNetTrainer):
@@ -77,11 +104,13 @@ class nnUNetTrainerMapLossBase(nnUNetTrainer):
 
     Class attributes (override in a subclass):
         regional: ``"dice_ce"`` (nnU-Net's own Dice + CE), ``"gdl"`` (generalized Dice,
-            all classes) or None (the map term alone).
+            all classes), another loss of :data:`~boundaryloss.registry.LOSSES` that
+            takes no map (built with its defaults), or None (the map term alone).
         map_term: ``"boundary"`` (boundary loss on the foreground classes, signed maps,
             paper convention, in the plans' spacing: mm for NIfTI datasets, pixels for 2D
             image datasets), ``"region_wise"`` (region-wise loss with RRW maps, all
-            classes) or ``"rrw_ce"`` (RRW-weighted cross-entropy, all classes).
+            classes), ``"rrw_ce"`` (RRW-weighted cross-entropy, all classes), or another
+            registered loss that declares a map (built with its defaults).
         settings: the schedule of ``(regional, map term)``; ignored without a regional
             term (the map term then has weight 1).
     """
@@ -115,7 +144,7 @@ class nnUNetTrainerMapLossBase(nnUNetTrainer):
         loss = getattr(self, "loss", None)  # nnU-Net sets it in initialize()
         if isinstance(loss, DeepSupervisionMapLoss) and loss.per_scale.map_spec is not None:
             return loss.per_scale.map_spec
-        return MAP_TERMS[self.map_term]().map_requirement()
+        return required_maps(build_term(self.map_term, "map_term", takes_map=True))[0]
 
     def map_margin(self) -> tuple[int, ...] | None:
         """Training maps' context per axis: ``map_margin`` rounded up to a multiple of the
@@ -169,8 +198,9 @@ class nnUNetTrainerMapLossBase(nnUNetTrainer):
             )
         if not self.enable_deep_supervision:
             raise ValueError(f"{name} needs deep supervision (enable_deep_supervision=True)")
-        check_one_of(self.map_term, sorted(MAP_TERMS), "map_term")
-        check_one_of(self.regional, REGIONAL_TERMS, "regional")
+        build_term(self.map_term, "map_term", takes_map=True)
+        if self.regional not in (None, NNUNET_DICE_CE):
+            build_term(self.regional, "regional", takes_map=False)
 
     def _build_loss(self):
         self._check_supported()
@@ -183,10 +213,10 @@ class nnUNetTrainerMapLossBase(nnUNetTrainer):
             dice_ce, ds_weights = nnunet_loss, (1.0,)
 
         terms: list[nn.Module] = []
-        if self.regional == "dice_ce":
+        if self.regional == NNUNET_DICE_CE:
             terms.append(dice_ce)
-        elif self.regional == "gdl":
-            terms.append(GeneralizedDiceLoss())
+        elif self.regional is not None:
+            terms.append(build_term(self.regional, "regional", takes_map=False))
         settings = self.map_settings = self.settings.with_environment()
         if terms:
             self.loss_schedule = settings.build_schedule()
@@ -194,7 +224,7 @@ class nnUNetTrainerMapLossBase(nnUNetTrainer):
         else:
             self.loss_schedule = Constant([1.0])
             described = f"map term alone, weight 1, map_margin={settings.map_margin}"
-        terms.append(MAP_TERMS[self.map_term]())
+        terms.append(build_term(self.map_term, "map_term", takes_map=True))
         self.print_to_log_file(
             f"boundaryloss: regional={self.regional}, map term={self.map_term}, {described}"
         )

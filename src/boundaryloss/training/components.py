@@ -1,7 +1,8 @@
 """Build the model, loss, schedule, optimiser and learning-rate schedule from a config.
 
-Registries map the names used in YAML configs to classes; constructor keyword arguments
-are checked against the class signature so a typo names its config key.
+Registries map the names used in YAML configs to classes (the losses and schedules are
+:mod:`boundaryloss.registry`'s, which users extend); constructor keyword arguments are
+checked against the class signature so a typo names its config key.
 """
 
 from __future__ import annotations
@@ -9,47 +10,24 @@ from __future__ import annotations
 import inspect
 import math
 import typing
+from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import nn
 
 from ..config import ConfigError, convert
-from ..losses import (
-    BoundaryLoss,
-    CompoundLoss,
-    CrossEntropyLoss,
-    DiceLoss,
-    FocalLoss,
-    GeneralizedDiceLoss,
-    HausdorffDTLoss,
-    RegionWiseLoss,
-    RRWCrossEntropyLoss,
-)
+from ..losses import CompoundLoss
+from ..losses import required_maps as loss_maps
 from ..maps import MapSpec
 from ..nets import ENet, UNet
-from ..schedules import Constant, LinearRamp, Rebalance, Schedule, StealWeight
+from ..registry import LOSSES, SCHEDULES
+from ..schedules import Constant, Schedule
 
-LOSSES: dict[str, type[nn.Module]] = {
-    "boundary": BoundaryLoss,
-    "region_wise": RegionWiseLoss,
-    "gdl": GeneralizedDiceLoss,
-    "dice": DiceLoss,
-    "ce": CrossEntropyLoss,
-    "focal": FocalLoss,
-    "hausdorff": HausdorffDTLoss,
-    "rrw_ce": RRWCrossEntropyLoss,
-}
-SCHEDULES: dict[str, type[Schedule]] = {
-    "constant": Constant,
-    "rebalance": Rebalance,
-    "steal_weight": StealWeight,
-    "linear_ramp": LinearRamp,
-}
 NETWORKS: dict[str, type[nn.Module]] = {"unet": UNet, "enet": ENet}
 
 
-def instantiate(registry: dict[str, type], name: str, kwargs: dict[str, Any], path: str) -> Any:
+def instantiate(registry: Mapping[str, type], name: str, kwargs: dict[str, Any], path: str) -> Any:
     """``registry[name](**kwargs)`` with config-path error messages."""
     if name not in registry:
         raise ConfigError(f"{path}.name: unknown {name!r}; choose from {sorted(registry)}")
@@ -93,11 +71,11 @@ def _typed_kwargs(cls: type, kwargs: dict[str, Any], path: str) -> dict[str, Any
 
 
 def required_maps(loss: CompoundLoss) -> list[MapSpec]:
-    """Distinct maps the terms of a compound loss declare (``map_requirement()``); two
-    terms wanting different maps under the same keyword cannot share precomputed maps and
-    raise ``ConfigError``."""
+    """:func:`boundaryloss.losses.required_maps` of the configured loss; two terms wanting
+    different maps under the same keyword cannot share precomputed maps and raise
+    ``ConfigError``."""
     try:
-        return loss.map_requirements()
+        return loss_maps(loss)
     except ValueError as error:
         raise ConfigError(f"loss.terms: {error}") from error
 
