@@ -118,6 +118,11 @@ def test_lesion_report_reuses_runs_and_adds_lesion_columns(finished):
     f1 = result.statistics[1].lesion["lesion_f1"][1]
     assert f1.pvalue is not None and f1.ci is not None and f1.ci[0] <= f1.mean <= f1.ci[1]
     assert all("lesion_f1" in record for record in result.records)
+    # Every synthetic validation image holds both classes: no lesion-free image, so the
+    # false-positive rate per lesion-free image is undefined, and says so.
+    assert all(record["ref_voxels"] > 0 for record in result.records)
+    assert "n/a (no lesion-free image in the split)" in md
+    assert "Lesion-free validation images (reference without the class): class 1: 0" in md
 
 
 def test_lesion_report_shows_the_lesion_count_difference(finished):

@@ -99,6 +99,10 @@ def test_lesion_table_gives_the_volume_difference_in_that_unit(compared, tmp_pat
         assert "AVD is the absolute volume difference in ml." in md
         per_voxel = math.prod(MSD_SPACING) / 1000  # mm^3 per voxel, 1000 mm^3 per ml
     assert f"{title} (class 1)" in result.table_text and f"{title} (class 1)" in md
+    # The lesion sizes of the recall-by-size tables: mm³ for MSD, pixels for DRIVE.
+    size_unit = "pixels" if unit == "px" else "mm³"
+    assert f"the reference lesions' sizes (in {size_unit})" in md
+    assert {s.size_unit for s in result.screening} == {"pixels" if unit == "px" else "mm3"}
     assert "AVD ml" not in md if unit == "px" else "AVD voxels" not in md
     assert result.records and all(other not in record for record in result.records)
     for record in result.records:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 
 from boundaryloss.experiments.results import _evaluation_is_current
 
@@ -28,7 +29,14 @@ def test_lesion_evaluation_with_a_volume_in_ml_of_pixels_is_redone(tmp_path):
     checkpoint = tmp_path / "best.pt"
     checkpoint.write_bytes(b"weights")
     (tmp_path / "cases.csv").write_text("case\n")
-    base = {"checkpoint": str(checkpoint), "missing": "inf", "fov": {}, "lesion": True}
+    (tmp_path / "lesions.csv").write_text("case\n")
+    base = {
+        "checkpoint": str(checkpoint),
+        "missing": "inf",
+        "fov": {},
+        "lesion": True,
+        "pixel_level": {"1": {"aupr": 0.5}},
+    }
     expected = [
         ({"spacing_unit": "px"}, False),
         ({}, False),
@@ -60,6 +68,41 @@ def test_a_summary_of_another_csv_is_redone(tmp_path):
     # lesion: the options in current summaries, a bool in older ones
     lesion = {"connectivity": "full (8 in 2D, 26 in 3D)", "match": "any", "f1": "wmh"}
     current = {**summary, "cases": new, "lesion": lesion, "volume_difference": "avd_ml"}
+    current["pixel_level"] = {"1": {"dice": 0.5, "aupr": 0.4}}
     (tmp_path / "summary.json").write_text(json.dumps(current))
+    (tmp_path / "lesions.csv").write_text("case\n")
     assert _evaluation_is_current(tmp_path, checkpoint, lesion=True)
     assert not _evaluation_is_current(tmp_path, checkpoint, lesion=False)
+
+
+def test_lesion_evaluation_without_the_lesion_list_or_aupr_is_redone(tmp_path):
+    """The lesion report reads lesions.csv and the pooled AUPR: a lesion evaluation
+    written before either existed, or with a list older than the checkpoint, is redone."""
+    checkpoint = tmp_path / "best.pt"
+    checkpoint.write_bytes(b"weights")
+    (tmp_path / "cases.csv").write_text("case\n")
+    summary = {
+        "checkpoint": str(checkpoint),
+        "missing": "inf",
+        "fov": {},
+        "lesion": True,
+        "volume_difference": "avd_voxels",
+        "pixel_level": {"1": {"dice": 0.5, "aupr": 0.4}, "2": {"dice": 0.5, "aupr": 0.3}},
+    }
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    assert not _evaluation_is_current(tmp_path, checkpoint, lesion=True)  # no lesions.csv
+    (tmp_path / "lesions.csv").write_text("case\n")
+    assert _evaluation_is_current(tmp_path, checkpoint, lesion=True)
+    del summary["pixel_level"]["2"]["aupr"]
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    assert not _evaluation_is_current(tmp_path, checkpoint, lesion=True)
+    del summary["pixel_level"]
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    assert not _evaluation_is_current(tmp_path, checkpoint, lesion=True)
+    summary["pixel_level"] = {"1": {"dice": 0.5, "aupr": 0.4}}
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    assert _evaluation_is_current(tmp_path, checkpoint, lesion=True)
+    later = (tmp_path / "lesions.csv").stat().st_mtime + 10
+    os.utime(checkpoint, (later, later))
+    os.utime(tmp_path / "cases.csv", (later, later))
+    assert not _evaluation_is_current(tmp_path, checkpoint, lesion=True)  # an older list

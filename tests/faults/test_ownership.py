@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
-from boundaryloss._ownership import FILE_RECORD, FOLDER_MARK
+from boundaryloss._ownership import FILE_RECORD, FOLDER_MARK, is_written_by
 from boundaryloss.cli import main
 from boundaryloss.data.io import write_nifti
 from boundaryloss.training.evaluate import evaluate_run
@@ -224,6 +224,37 @@ def test_evaluate_replaces_its_own_files_and_those_of_an_older_version(trained, 
     (output / "cases.csv").write_text("case,class\nmine,1\n")
     with pytest.raises(ValueError, match=r"did not write \(cases.csv\)"):
         evaluate_run(run, checkpoint="last", output=output)
+
+
+def test_the_lesion_list_is_written_removed_and_refused_as_the_evaluations_own(
+    trained, tmp_path, capsys
+):
+    """``evaluate --lesion`` writes ``lesions.csv`` beside its other files and records it;
+    an evaluation without ``--lesion`` removes its own earlier list (which would not
+    match the new summary); an edited or another tool's ``lesions.csv`` is refused."""
+    run = trained.parent.parent
+    output = tmp_path / "evaluation"
+    args = ["evaluate", str(run), "--checkpoint", "last", "--output", str(output)]
+    assert main([*args, "--lesion"]) == 0
+    assert is_written_by(output / "lesions.csv", "boundaryloss evaluate")
+    assert main([*args, "--lesion"]) == 0  # its own list, replaced
+    assert main(args) == 0
+    assert not (output / "lesions.csv").exists()
+    assert main([*args, "--lesion"]) == 0
+    with open(output / "lesions.csv", "a") as handle:
+        handle.write("mine,1,reference,9,1,1.0,voxels,1\n")
+    before = snapshot(output)
+    capsys.readouterr()
+    for extra in ([], ["--lesion"]):
+        assert main([*args, *extra]) == 1
+        line = one_error_line(capsys)
+        assert f"output {output}: holds files an evaluation did not write (lesions.csv)" in line
+        assert snapshot(output) == before
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "lesions.csv").write_text("lesion,size\n1,4\n")
+    assert main(["evaluate", str(run), "--checkpoint", "last", "--output", str(theirs)]) == 1
+    assert "did not write (lesions.csv)" in one_error_line(capsys)
 
 
 def test_compare_never_replaces_another_tools_files_of_its_names(tmp_path, capsys):

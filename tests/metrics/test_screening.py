@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 
 from boundaryloss.metrics.lesion import LesionOptions
-from boundaryloss.metrics.screening import LesionTally, recall_by_size, size_tertiles
+from boundaryloss.metrics.screening import (
+    LesionTally,
+    case_lesions,
+    recall_by_size,
+    size_tertiles,
+)
 
 
 def _mask(shape, *boxes):
@@ -99,3 +104,31 @@ def test_recall_by_size_errors():
 def test_shape_mismatch():
     with pytest.raises(ValueError, match="differs"):
         LesionTally().update(np.zeros((2, 2), bool), np.zeros((3, 3), bool))
+
+
+def test_case_lesions_lists_each_lesion_by_hand():
+    # Reference: a 2x2 block (4 px) and a single pixel; prediction: one 2x2 block
+    # overlapping the first by one pixel, one far away.
+    ref = _mask((8, 8), (0, 2, 0, 2), (6, 7, 6, 7))
+    pred = _mask((8, 8), (1, 3, 1, 3), (0, 1, 6, 8))
+    found = case_lesions(pred, ref)
+    assert found.ref_sizes.tolist() == [4.0, 1.0]
+    assert found.ref_detected.tolist() == [True, False]
+    assert found.pred_sizes.tolist() == [2.0, 4.0]  # labels numbered in raster order
+    assert found.pred_true.tolist() == [False, True]
+
+
+def test_adding_listed_lesions_is_updating_with_the_masks():
+    """A tally of lists read back (sizes in another unit) equals one of the masks."""
+    cases = [
+        (_mask((8, 8), (1, 3, 1, 3), (0, 1, 6, 8)), _mask((8, 8), (0, 2, 0, 2), (6, 7, 6, 7))),
+        (_mask((8, 8), (4, 5, 4, 5)), np.zeros((8, 8), bool)),  # lesion-free, 1 false
+    ]
+    from_masks, from_lists = LesionTally(), LesionTally()
+    for pred, ref in cases:
+        from_masks.update(pred, ref, voxel_volume=0.25)
+        from_lists.add(case_lesions(pred, ref), voxel_volume=0.25)
+    assert from_lists == from_masks
+    assert from_lists.ref_sizes == [1.0, 0.25] and from_lists.free_cases == 1
+    assert from_lists.false_lesions_per_free_case() == 1.0
+    assert from_lists.precision() == 1 / 3 and from_lists.recall() == 1 / 2

@@ -1,7 +1,8 @@
 """``evaluate_run(..., lesion=True)``: the absolute volume difference is in the unit of
 the cases' spacing — a voxel count for synthetic 3D volumes (spacing in px), never
 millilitres computed from pixel widths; millilitres for NIfTI volumes (spacing in mm) —
-recomputed here from the predictions."""
+and so are the lesion sizes of ``lesions.csv`` (voxels, mm³), recomputed here from the
+predictions (components by ``scipy.ndimage.label``, 26-connected)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from boundaryloss.cli import main
 from boundaryloss.data.splits import load_splits, select_cases
@@ -58,6 +60,7 @@ def test_volume_difference_follows_the_spacing_unit(source, tiny_config, tmp_pat
     val_ids = load_splits(RunDirectory(run).splits)[0].val
     by_key = {(row["case"], int(row["class"])): row for row in rows}
     differences = []
+    listed = []
     for case in select_cases(build_cases(config.data), val_ids):
         assert case.ndim == 3 and case.spacing_unit == unit
         prediction = predictor.segment(case)
@@ -68,7 +71,23 @@ def test_volume_difference_follows_the_spacing_unit(source, tiny_config, tmp_pat
             value = float(by_key[(case.case_id, cls)][column])
             assert value == pytest.approx(count * per_voxel)
             differences.append(count)
+            listed += _recounted_lesions(case, prediction, cls, unit)
     assert any(differences)  # the comparison above compared something
+    with open(output / "lesions.csv", newline="") as handle:
+        written = list(csv.DictReader(handle))
+    assert len(written) == len(listed) and any(row[2] == "reference" for row in listed)
+    for row, (case_id, cls, source, index, voxels, size, size_unit, hit) in zip(
+        written, listed, strict=True
+    ):
+        assert (row["case"], int(row["class"]), row["source"], int(row["lesion"])) == (
+            case_id,
+            cls,
+            source,
+            index,
+        )
+        assert int(row["voxels"]) == voxels and row["size_unit"] == size_unit
+        assert float(row["size"]) == pytest.approx(size, rel=1e-12)
+        assert int(row["matched"]) == hit
     class_1 = [float(row[column]) for row in rows if row["class"] == "1"]
     assert summary["metrics"][column][1]["mean"] == pytest.approx(np.mean(class_1))
 
@@ -77,3 +96,21 @@ def test_volume_difference_follows_the_spacing_unit(source, tiny_config, tmp_pat
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert f"distances (hd, hd95, assd) in {unit}; {column} in {volume_unit}" in printed
+
+
+def _recounted_lesions(case, prediction, cls: int, unit: str) -> list[tuple]:
+    """The rows ``lesions.csv`` must hold for one case and class: reference lesions, then
+    predicted ones, each numbered as ``scipy.ndimage.label`` numbers them; sizes in mm³
+    (voxels times the spacing's product) for spacing in mm, the voxel count in px."""
+    structure = np.ones((3, 3, 3), bool)
+    ref, pred = np.asarray(case.label) == cls, prediction == cls
+    per_voxel = math.prod(case.spacing) if unit == "mm" else 1.0
+    size_unit = "mm3" if unit == "mm" else "voxels"
+    rows = []
+    for source, mine, other in (("reference", ref, pred), ("prediction", pred, ref)):
+        labels, count = ndimage.label(mine, structure)
+        for k in range(1, count + 1):
+            voxels = int((labels == k).sum())
+            hit = int(((labels == k) & other).any())
+            rows.append((case.case_id, cls, source, k, voxels, voxels * per_voxel, size_unit, hit))
+    return rows

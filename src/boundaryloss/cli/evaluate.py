@@ -47,7 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="add lesion-wise metrics (lesion counts, recall, precision, F1, volume "
         "differences: in percent, and in ml for 3D NIfTI data or as a voxel count for "
-        "2D image files and synthetic data, whose spacing is in px)",
+        "2D image files and synthetic data, whose spacing is in px) and write lesions.csv "
+        "(every lesion with its size and whether it is matched)",
     )
     parser.add_argument(
         "--mirror",

@@ -23,7 +23,7 @@ from ..data.slicing import most_foreground_slice
 from ..metrics.lesion import ABSOLUTE_VOLUME_UNITS
 from ..training.predict import Predictor
 from ..training.run_dir import RunDirectory
-from . import plots
+from . import lesion_report, plots
 from .config import Experiment
 from .convergence import convergence_epoch
 from .gradients import gradient_sign_diagnostic
@@ -55,7 +55,8 @@ class CompareOutput:
 
     ``statistics``/``records`` are those of the report's checkpoint;
     ``other_statistics``/``other_records`` those of the other checkpoint (empty when
-    ``report.last_epoch`` is off).
+    ``report.last_epoch`` is off). ``screening``: the lesion screening scores per
+    reported checkpoint, the report's first (empty unless ``report.lesion``).
     """
 
     markdown: Path
@@ -68,6 +69,7 @@ class CompareOutput:
     outcomes: list[RunOutcome]
     other_statistics: list[LossStats] = field(default_factory=list)
     other_records: list[dict[str, Any]] = field(default_factory=list)
+    screening: list[lesion_report.CheckpointScreening] = field(default_factory=list)
 
 
 def _fmt_p(p: float | None) -> str:
@@ -304,6 +306,7 @@ class ReportInputs:
     unit: str  # of HD95 and the image diagonal: "mm" or "px" (see results.diagonals)
     other_table_md: str | None = None
     other_table_html: str | None = None
+    screening: Sequence[lesion_report.CheckpointScreening] = ()
 
 
 def figures_folder(output: Path) -> Path:
@@ -363,6 +366,19 @@ def build_report(experiment: Experiment, inputs: ReportInputs) -> Report:
         report.paragraph(cfg.description.strip())
     report.heading("Set-up")
     report.bullets(_setup_lines(experiment, len(results[0].val_ids)))
+    for i, screening in enumerate(inputs.screening):
+        name = screening.checkpoint
+        lesion_report.add_section(
+            report,
+            screening,
+            losses,
+            experiment.reference,
+            cfg.seeds,
+            cfg.report.alpha,
+            cfg.report.n_permutations,
+            f"Lesion screening at the {_checkpoint_title(name)} ('{name}' checkpoint)",
+            explain=i == 0,
+        )
 
     primary = cfg.report.checkpoint
     report.heading(f"Results at the {_checkpoint_title(primary)} ('{primary}' checkpoint)")
@@ -591,6 +607,20 @@ def _run_compare(experiment: Experiment, resume: bool, log: Callable[[str], None
             to_html(other_header, other_cells),
         )
         lines += checkpoint_findings(experiment, results, stats, other_stats)
+    screening = []
+    if cfg.report.lesion:
+        names = [cfg.report.checkpoint] + ([other_name] if cfg.report.last_epoch else [])
+        screening = [
+            lesion_report.screen(
+                results,
+                experiment.loss_names,
+                experiment.reference,
+                name,
+                cfg.report.alpha,
+                cfg.report.n_permutations,
+            )
+            for name in names
+        ]
     panels = _overlay_panels(experiment, results, cases, cfg.report.overlay_cases)
     _write_own(out / "cases.csv", _records_csv(recs))
     for name in CHECKPOINTS:
@@ -614,6 +644,7 @@ def _run_compare(experiment: Experiment, resume: bool, log: Callable[[str], None
             unit=unit,
             other_table_md=other_table[0] if other_table else None,
             other_table_html=other_table[1] if other_table else None,
+            screening=screening,
         ),
     )
     record_written(report.figure_paths, WRITTEN_BY)
@@ -630,4 +661,5 @@ def _run_compare(experiment: Experiment, resume: bool, log: Callable[[str], None
         outcomes,
         other_stats,
         other_recs,
+        screening,
     )

@@ -64,8 +64,12 @@ class ReportConfig:
     converged at the first epoch its validation Dice reaches this fraction of its best.
     ``stability_epochs``: the last epochs whose validation Dice the stability figure
     shows. ``overlay_cases``: validation cases shown side by side across losses.
-    ``lesion``: a lesion-like task (WMH, ISLES): the runs are also evaluated with the
-    lesion-wise metrics, which the table shows with bootstrap confidence intervals.
+    ``lesion``: a lesion-like task (IDRiD, WMH, ISLES): the runs are also evaluated with
+    the lesion-wise metrics, which the table shows with bootstrap confidence intervals,
+    and the report opens with the lesion screening section of each reported checkpoint
+    (pooled AUPR, Dice and lesion detection per run, per-image Dice over the images with
+    a lesion, empty predictions, lesion recall by size: see
+    :mod:`~boundaryloss.experiments.lesion_report`).
     ``last_epoch``: also evaluate the other checkpoint (``last`` when ``checkpoint`` is
     ``best`` and the reverse) and show its table after the main one.
     """

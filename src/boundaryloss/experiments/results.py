@@ -9,7 +9,9 @@ comparison resumes without evaluating again: the report's checkpoint in
 ``RUN_DIR/evaluation`` (the folder of ``boundaryloss evaluate``), the other one in
 ``RUN_DIR/evaluation_best`` or ``RUN_DIR/evaluation_last``; a cache is redone only when
 its checkpoint is newer, its settings differ, or it is a lesion evaluation whose volume
-difference predates the spacing unit (:func:`_volume_difference_is_current`). When
+difference predates the spacing unit (:func:`_volume_difference_is_current`) or that
+lacks the per-lesion file or the pooled AUPR the lesion report reads
+(:func:`_screening_is_current`). When
 ``best.pt`` and ``last.pt`` hold the same weights (the best validation Dice came at the
 last epoch) the second evaluation is not run: the first one's rows are reused.
 """
@@ -35,6 +37,7 @@ from ..training.checkpoint import load_checkpoint
 from ..training.data import build_cases
 from ..training.evaluate import evaluate_run
 from ..training.evaluation_files import matches_cases
+from ..training.lesion_file import LesionList, read_lesion_file
 from ..training.run_dir import EvaluationFolder, RunDirectory
 from ..training.run_log import MetricsLog
 from .config import Experiment, RunSpec
@@ -43,6 +46,23 @@ _INT_COLUMNS = ("class", "pred_voxels", "ref_voxels")
 _FLOAT_COLUMNS = ("dice", "hd95")
 #: The checkpoints a comparison can report.
 CHECKPOINTS = ("best", "last")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One checkpoint's evaluation of a run, as the report reads it.
+
+    Attributes:
+        rows: per-case, per-class rows of ``cases.csv`` (:func:`read_cases_csv`).
+        pixel_level: the summary's scores pooled over every pixel, per class
+            (``{class: {"dice", "aupr", ...}}``, see
+            :mod:`~boundaryloss.training.pixel_level`).
+        lesions: every lesion of ``lesions.csv`` (lesion evaluations; ``None`` otherwise).
+    """
+
+    rows: list[dict[str, Any]]
+    pixel_level: dict[int, dict[str, float]]
+    lesions: LesionList | None = None
 
 
 @dataclass
@@ -54,6 +74,8 @@ class RunResult:
     ``best.pt`` and ``last.pt`` hold identical weights, so ``other_rows`` are ``rows``
     (reused, not evaluated again). ``epochs`` maps ``best``/``last`` to the epoch the
     checkpoint was saved after (1-based; ``None`` when unreadable or not evaluated).
+    ``evaluations`` maps each evaluated checkpoint (``best``/``last``) to its
+    :class:`Evaluation` (whose ``rows`` are ``rows`` or ``other_rows``).
     """
 
     spec: RunSpec
@@ -65,6 +87,7 @@ class RunResult:
     other_rows: list[dict[str, Any]] | None = None
     same_weights: bool = False
     epochs: dict[str, int | None] = field(default_factory=dict)
+    evaluations: dict[str, Evaluation] = field(default_factory=dict)
 
     @property
     def loss(self) -> str:
@@ -123,7 +146,22 @@ def _evaluation_is_current(output: Path, checkpoint: Path, lesion: bool = False)
         and bool(saved.get("lesion")) == lesion
         and (not lesion or _volume_difference_is_current(saved))
         and matches_cases(saved, cases)  # not a pair broken by a kill between renames
+        and (not lesion or _screening_is_current(saved, files.lesions, checkpoint))
         and cases.stat().st_mtime >= checkpoint.stat().st_mtime
+    )
+
+
+def _screening_is_current(saved: dict[str, Any], lesions: Path, checkpoint: Path) -> bool:
+    """Whether a lesion evaluation has what the lesion report reads: the per-lesion
+    file (``lesions.csv``, not older than the checkpoint) and the pooled AUPR of every
+    class (``pixel_level``); evaluations written before either existed are redone."""
+    pixel_level = saved.get("pixel_level")
+    return (
+        isinstance(pixel_level, dict)
+        and bool(pixel_level)
+        and all(isinstance(v, dict) and "aupr" in v for v in pixel_level.values())
+        and lesions.is_file()
+        and lesions.stat().st_mtime >= checkpoint.stat().st_mtime
     )
 
 
@@ -156,24 +194,34 @@ def evaluation_folders(spec: RunSpec, checkpoint: str, primary: bool) -> tuple[P
     return (run.evaluation, own) if primary else (own, run.evaluation)
 
 
-def cached(spec: RunSpec, checkpoint: str, lesion: bool = False) -> list[dict[str, Any]] | None:
-    """The cached rows of ``checkpoint`` (in either folder of :func:`evaluation_folders`),
-    or ``None`` when there is no current evaluation."""
+def read_evaluation(folder: Path, lesion: bool = False) -> Evaluation:
+    """The rows, pooled scores (and, with ``lesion``, the lesions) of an evaluation
+    folder."""
+    files = EvaluationFolder(folder)
+    saved = json.loads(files.summary.read_text())
+    pixel_level = {int(cls): scores for cls, scores in saved.get("pixel_level", {}).items()}
+    lesions = read_lesion_file(files.lesions) if lesion else None
+    return Evaluation(read_cases_csv(files.cases), pixel_level, lesions)
+
+
+def cached(spec: RunSpec, checkpoint: str, lesion: bool = False) -> Evaluation | None:
+    """The cached evaluation of ``checkpoint`` (in either folder of
+    :func:`evaluation_folders`), or ``None`` when there is no current one."""
     path = RunDirectory(spec.run_dir).checkpoint(checkpoint)
     for folder in evaluation_folders(spec, checkpoint, primary=True):
         if _evaluation_is_current(folder, path, lesion):
-            return read_cases_csv(EvaluationFolder(folder).cases)
+            return read_evaluation(folder, lesion)
     return None
 
 
 def evaluate(
     spec: RunSpec, checkpoint: str, lesion: bool = False, primary: bool = True
-) -> list[dict[str, Any]]:
-    """Per-case, per-class rows of one run's ``checkpoint`` on its validation cases
-    (cached: see :func:`evaluation_folders`)."""
-    rows = cached(spec, checkpoint, lesion)
-    if rows is not None:
-        return rows
+) -> Evaluation:
+    """The evaluation of one run's ``checkpoint`` on its validation cases (cached: see
+    :func:`evaluation_folders`)."""
+    found = cached(spec, checkpoint, lesion)
+    if found is not None:
+        return found
     run = RunDirectory(spec.run_dir)
     output = evaluation_folders(spec, checkpoint, primary)[0]
     evaluate_run(
@@ -184,7 +232,7 @@ def evaluate(
         missing="inf",
         lesion=lesion,
     )
-    return read_cases_csv(EvaluationFolder(output).cases)
+    return read_evaluation(output, lesion)
 
 
 def _weights_and_epoch(path: Path) -> tuple[dict[str, torch.Tensor], int]:
@@ -215,14 +263,19 @@ def collect(experiment: Experiment, log: Callable[[str], None] = print) -> list[
     for spec in experiment.runs:
         started = time.perf_counter()
         run = RunDirectory(spec.run_dir)
-        other_rows, same, epochs = None, False, {}
+        same, epochs = False, {}
         if report.last_epoch:
             same, epochs = same_weights(spec)
-        rows = cached(spec, other, report.lesion) if same else None
-        if rows is None:  # one model for both: either checkpoint's evaluation serves
-            rows = evaluate(spec, checkpoint, report.lesion)
+        found = cached(spec, other, report.lesion) if same else None
+        if found is None:  # one model for both: either checkpoint's evaluation serves
+            found = evaluate(spec, checkpoint, report.lesion)
+        evaluations = {checkpoint: found}
         if report.last_epoch:
-            other_rows = rows if same else evaluate(spec, other, report.lesion, primary=False)
+            evaluations[other] = (
+                found if same else evaluate(spec, other, report.lesion, primary=False)
+            )
+        rows = evaluations[checkpoint].rows
+        other_rows = evaluations[other].rows if report.last_epoch else None
         val_ids = load_splits(run.splits)[0].val
         summary = json.loads(run.summary.read_text())
         environment = json.loads(run.environment.read_text()) if run.environment.is_file() else {}
@@ -237,6 +290,7 @@ def collect(experiment: Experiment, log: Callable[[str], None] = print) -> list[
                 other_rows,
                 same,
                 epochs,
+                evaluations,
             )
         )
         note = ""

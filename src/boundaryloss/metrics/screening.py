@@ -14,7 +14,9 @@ scores pool the lesions of every case instead, per class:
   bin, e.g. the tertiles of the reference lesions' sizes (:func:`size_tertiles`).
 
 Lesions are connected components and are matched as :mod:`boundaryloss.metrics.lesion`
-defines (full connectivity and any overlap by default).
+defines (full connectivity and any overlap by default). :func:`case_lesions` lists one
+case's lesions, each with its size and whether it is matched; :class:`LesionTally` pools
+such lists, found from masks or read back from an evaluation's per-lesion file.
 
 Empty sets: a recall over no reference lesion, a precision over no predicted lesion
 while reference lesions exist (0: nothing was found), and the false-positive rate over
@@ -50,6 +52,50 @@ def _covered(labels: np.ndarray, count: int, other: np.ndarray, match: str | flo
         return overlap > 0
     sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:]
     return overlap >= match * sizes
+
+
+@dataclass(frozen=True)
+class CaseLesions:
+    """The lesions of one class in one case, in label order of ``scipy.ndimage.label``.
+
+    Attributes:
+        ref_sizes: float ``(reference lesions,)``, each reference lesion's size (voxels
+            from :func:`case_lesions`).
+        ref_detected: bool ``(reference lesions,)``, whether the prediction matches it.
+        pred_sizes: float ``(predicted lesions,)``, each predicted lesion's size.
+        pred_true: bool ``(predicted lesions,)``, whether it matches the reference.
+    """
+
+    ref_sizes: np.ndarray
+    ref_detected: np.ndarray
+    pred_sizes: np.ndarray
+    pred_true: np.ndarray
+
+
+def case_lesions(
+    pred: np.ndarray, ref: np.ndarray, options: LesionOptions | None = None
+) -> CaseLesions:
+    """Find and match the lesions of one class in one case (sizes in voxels).
+
+    Args:
+        pred, ref: boolean masks of the class, same shape (2D or 3D).
+        options: how lesions are found and matched (default :class:`LesionOptions`).
+
+    Raises:
+        ValueError: shapes differ; a connectivity the masks' dimension has not.
+    """
+    options = LesionOptions() if options is None else options
+    pred, ref = np.asarray(pred, dtype=bool), np.asarray(ref, dtype=bool)
+    if pred.shape != ref.shape:
+        raise ValueError(f"prediction shape {pred.shape} differs from reference {ref.shape}")
+    ref_labels, n_ref = _components(ref, options)
+    pred_labels, n_pred = _components(pred, options)
+    return CaseLesions(
+        np.bincount(ref_labels.ravel(), minlength=n_ref + 1)[1:].astype(float),
+        _covered(ref_labels, n_ref, pred, options.match),
+        np.bincount(pred_labels.ravel(), minlength=n_pred + 1)[1:].astype(float),
+        _covered(pred_labels, n_pred, ref, options.match),
+    )
 
 
 @dataclass
@@ -88,24 +134,24 @@ class LesionTally:
         Raises:
             ValueError: shapes differ.
         """
-        pred, ref = np.asarray(pred, dtype=bool), np.asarray(ref, dtype=bool)
-        if pred.shape != ref.shape:
-            raise ValueError(f"prediction shape {pred.shape} differs from reference {ref.shape}")
-        ref_labels, n_ref = _components(ref, self.options)
-        pred_labels, n_pred = _components(pred, self.options)
-        if n_ref:
-            sizes = np.bincount(ref_labels.ravel(), minlength=n_ref + 1)[1:] * voxel_volume
-            self.ref_sizes.extend(float(s) for s in sizes)
-            self.ref_detected.extend(
-                bool(d) for d in _covered(ref_labels, n_ref, pred, self.options.match)
-            )
+        self.add(case_lesions(pred, ref, self.options), voxel_volume)
+
+    def add(self, lesions: CaseLesions, voxel_volume: float = 1.0) -> None:
+        """Add one case's lesions as :func:`case_lesions` finds them (or as an evaluation's
+        per-lesion file lists them); a case without reference lesions is lesion-free.
+
+        Args:
+            voxel_volume: what one unit of ``lesions.ref_sizes`` is worth in
+                :attr:`ref_sizes` (1: kept as they are).
+        """
+        if lesions.ref_sizes.size:
+            self.ref_sizes.extend(float(s) * voxel_volume for s in lesions.ref_sizes)
+            self.ref_detected.extend(bool(d) for d in lesions.ref_detected)
         else:
             self.free_cases += 1
-            self.free_case_false_lesions += n_pred
-        self.pred_lesions += n_pred
-        self.true_pred += int(
-            np.count_nonzero(_covered(pred_labels, n_pred, ref, self.options.match))
-        )
+            self.free_case_false_lesions += int(lesions.pred_sizes.size)
+        self.pred_lesions += int(lesions.pred_sizes.size)
+        self.true_pred += int(np.count_nonzero(lesions.pred_true))
 
     @property
     def ref_lesions(self) -> int:

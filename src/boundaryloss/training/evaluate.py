@@ -20,6 +20,7 @@ from ..metrics import SegmentationEvaluator
 from ..metrics.lesion import absolute_volume_metric
 from .data import build_cases, case_ids
 from .evaluation_files import evaluation_summary, write_evaluation
+from .lesion_file import LesionList
 from .pixel_level import PixelLevel
 from .predict import Predictor
 from .probability_maps import labels_from_probabilities
@@ -42,8 +43,8 @@ _CASES_HEADER = "case,class,status,pred_voxels,ref_voxels,"
 
 
 def is_own_evaluation_file(path: Path) -> bool:
-    """Whether ``path`` (``cases.csv`` or ``summary.json`` of an evaluation folder) is
-    what ``evaluate`` wrote.
+    """Whether ``path`` (``cases.csv``, ``summary.json`` or ``lesions.csv`` of an
+    evaluation folder) is what ``evaluate`` wrote.
 
     Recorded files (:func:`~boundaryloss._ownership.is_written_by`) are, while their
     content is what was recorded. Files the record does not list (versions before it)
@@ -89,7 +90,10 @@ def check_evaluation_folder(output: Path) -> None:
         )
     files = EvaluationFolder(output)
     check_output_folder(
-        output, {files.cases.name, files.summary.name}, "an evaluation", is_own_evaluation_file
+        output,
+        {files.cases.name, files.summary.name, files.lesions.name},
+        "an evaluation",
+        is_own_evaluation_file,
     )
 
 
@@ -132,7 +136,11 @@ def evaluate_run(
     ``lesion`` the absolute volume difference follows that unit too
     (``volume_difference`` in the summary): ``"avd_ml"`` in millilitres for 3D cases in
     mm, ``"avd_voxels"`` (a voxel count) for cases in px, none for 2D cases in mm;
-    ``"avd_percent"`` (the WMH challenge's AVD) is unit-free and always there.
+    ``"avd_percent"`` (the WMH challenge's AVD) is unit-free and always there; and
+    ``lesions.csv`` lists every lesion of the reference and of the prediction with its
+    size and whether it is matched (:mod:`~boundaryloss.training.lesion_file`; an
+    evaluation without ``lesion`` removes the one an earlier evaluation wrote there,
+    which would not match).
 
     Args:
         run_dir: a training run directory.
@@ -141,7 +149,7 @@ def evaluate_run(
         split: ``"val"`` (the run's validation cases), ``"all"`` (every training-split
             case) or ``"test"`` (the dataset's test split, see
             :func:`~boundaryloss.training.data.dataset_test_split`).
-        output: folder for ``cases.csv`` and ``summary.json`` (default
+        output: folder for ``cases.csv``, ``summary.json`` (and ``lesions.csv``) (default
             ``RUN_DIR/evaluation``, ``RUN_DIR/evaluation_test`` for the test split).
         missing: distance reported for a missed structure (``"inf"``, ``"nan"``,
             ``"diagonal"``), see :mod:`boundaryloss.metrics`.
@@ -217,6 +225,7 @@ def evaluate_run(
         metrics=metrics, num_classes=data_config.num_classes, missing=missing, lesion=lesion
     )
     pixels = PixelLevel(range(1, data_config.num_classes))
+    lesions = LesionList(evaluator.lesion_options) if lesion else None
     extra: dict[tuple[str, int], dict[str, Any]] = {}
     fov_cases = 0
     for i in range(len(cases)):
@@ -235,6 +244,8 @@ def evaluate_run(
         )
         fov_cases += int(case.fov is not None)
         evaluator.update(case.case_id, prediction, reference, spacing=case.spacing)
+        if lesions is not None:
+            lesions.update(case.case_id, prediction, reference, pixels.classes, case.spacing, unit)
         try:  # NaN probabilities (a diverged checkpoint) cannot be ranked
             case_counts = pixels.update(
                 prediction, reference, case.fov, probabilities if aupr else None
@@ -273,8 +284,13 @@ def evaluate_run(
     # other's summary.json; checked again there (files may have appeared while scoring).
     with DirectoryLock(output, what="evaluation folder"):
         check_evaluation_folder(output)
-        write_evaluation(files.cases, _cases_text(evaluator, extra), files.summary, summary)
-        record_written([files.cases, files.summary], WRITTEN_BY)
+        listed = {} if lesions is None else {files.lesions: lesions.to_csv()}
+        written = write_evaluation(
+            files.cases, _cases_text(evaluator, extra), files.summary, summary, listed
+        )
+        if lesions is None:  # an earlier lesion evaluation's list (ours: checked) would not match
+            files.lesions.unlink(missing_ok=True)
+        record_written(written, WRITTEN_BY)
     return summary
 
 

@@ -105,22 +105,30 @@ def checksum(text: str) -> str:
 
 
 def write_evaluation(
-    cases_path: Path, cases_text: str, summary_path: Path, summary: dict[str, Any]
+    cases_path: Path,
+    cases_text: str,
+    summary_path: Path,
+    summary: dict[str, Any],
+    extra: dict[Path, str] | None = None,
 ) -> list[Path]:
-    """Write the per-case CSV and its summary as a pair.
+    """Write the per-case CSV and its summary as a pair (with ``extra`` files beside).
 
     The summary records the CSV's name and checksum (``cases``, added to ``summary``);
-    both files are written to temporaries and renamed only once both are written, so a
-    failure (a full disk) leaves the previous pair as it was.
+    every file is written to a temporary and renamed only once all are written, so a
+    failure (a full disk) leaves the previous files as they were.
+
+    Args:
+        extra: more files of the same evaluation, path -> text (``lesions.csv``).
 
     Returns:
-        ``[cases_path, summary_path]``.
+        ``[cases_path, summary_path, *extra]``.
 
     Raises:
         OSError: naming the file that could not be written.
     """
     summary["cases"] = {"file": cases_path.name, "sha256": checksum(cases_text)}
-    return write_texts_atomically({cases_path: cases_text, summary_path: json_text(summary)})
+    texts = {cases_path: cases_text, summary_path: json_text(summary), **(extra or {})}
+    return write_texts_atomically(texts)
 
 
 def matches_cases(summary: dict[str, Any], cases_path: Path) -> bool:

@@ -252,6 +252,12 @@ class EvaluationFolder:
         """Checkpoint, split and per-class statistics."""
         return self.path / "summary.json"
 
+    @property
+    def lesions(self) -> Path:
+        """Every lesion with its size and whether it is matched (a lesion evaluation's;
+        see :mod:`~boundaryloss.training.lesion_file`)."""
+        return self.path / "lesions.csv"
+
 
 class RunExistsError(FileExistsError):
     """A new run was asked for where a non-empty run directory exists."""

@@ -1,0 +1,573 @@
+"""The lesion screening section of a comparison report (``report.lesion: true``).
+
+What a screening reader asks first, per loss, at each reported checkpoint (computed from
+each run's evaluation: ``cases.csv``, the summary's ``pixel_level`` and ``lesions.csv``):
+
+* **pooled scores per run**, per class: the AUPR of the pooled pixels, the pooled Dice, and
+  the lesion F1, recall and precision and the false-positive lesions per lesion-free
+  image, each over every lesion of the run's validation images
+  (:class:`~boundaryloss.metrics.screening.LesionTally`); shown as mean ± std over seeds
+  with each seed's value. Against the reference loss, seed ``s`` is paired with seed
+  ``s``: the per-seed differences and their sign are shown, and the paired permutation
+  test over seeds only where it can reach ``alpha`` (with ``n`` seeds it cannot give
+  ``p < 2 / 2**n``, 0.25 for 3 seeds: :func:`minimum_pvalue`);
+* **per-image Dice** over all validation images and over the images whose reference
+  contains the class (mean ± std over (image, seed) pairs);
+* **empty predictions**: the images where a run predicts no foreground of any class, and
+  whether it does so on every image (a collapsed run);
+* **lesion recall by size**: the reference lesions' size tertiles (edges from every
+  validation reference lesion of the class, the same for every loss; sizes in mm³ or mm²
+  for spacing in mm, voxel or pixel counts otherwise), recall per tertile, mean over
+  seeds, with the lesion count per tertile.
+
+Undefined values (a recall without reference lesions, a false-positive rate without a
+lesion-free image, an AUPR without reference pixels) are NaN and shown as "n/a", never
+averaged away.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..metrics.screening import size_tertiles
+from ..stats import paired_permutation_test
+from .report import Report, Table, simple_table
+from .results import Evaluation, RunResult
+from .table import Cell, MetricStats, to_html, to_markdown
+
+#: Pooled per-run scores: key, header, digits, higher is better.
+POOLED_SCORES = (
+    ("aupr", "AUPR", 3, True),
+    ("pooled_dice", "pooled Dice", 3, True),
+    ("lesion_f1", "lesion F1", 3, True),
+    ("lesion_recall", "lesion recall", 3, True),
+    ("lesion_precision", "lesion precision", 3, True),
+    ("false_lesions_per_free_case", "false lesions per lesion-free image", 2, False),
+)
+#: The pooled scores compared with the reference loss seed by seed.
+COMPARED_SCORES = ("aupr", "pooled_dice", "lesion_f1")
+#: How the report writes each lesion size unit of :mod:`~boundaryloss.training.lesion_file`.
+SIZE_UNIT_NAMES = {"mm3": "mm³", "mm2": "mm²", "voxels": "voxels", "pixels": "pixels"}
+NO_FREE_IMAGE = "n/a (no lesion-free image in the split)"
+
+
+@dataclass(frozen=True)
+class SeedValues:
+    """One score of one loss: a value per seed (NaN where it is undefined)."""
+
+    seeds: tuple[int, ...]
+    values: tuple[float, ...]
+
+    @property
+    def mean(self) -> float:
+        """Mean over the seeds with a value; NaN when none has one."""
+        finite = [v for v in self.values if not math.isnan(v)]
+        return float(np.mean(finite)) if finite else math.nan
+
+    @property
+    def std(self) -> float:
+        """Population std over the seeds with a value; NaN when none has one."""
+        finite = [v for v in self.values if not math.isnan(v)]
+        return float(np.std(finite)) if finite else math.nan
+
+
+@dataclass(frozen=True)
+class SeedComparison:
+    """A loss against the reference, seed ``s`` paired with seed ``s``.
+
+    ``differences`` are ``mine - reference`` per paired seed; ``pvalue`` is that of the
+    paired permutation test over seeds, ``None`` where it cannot reach ``alpha``
+    (:func:`minimum_pvalue`) or a value is undefined.
+    """
+
+    differences: tuple[float, ...]
+    pvalue: float | None
+
+    @property
+    def higher(self) -> int:
+        return sum(d > 0 for d in self.differences)
+
+    @property
+    def lower(self) -> int:
+        return sum(d < 0 for d in self.differences)
+
+
+@dataclass
+class CheckpointScreening:
+    """The lesion screening scores of every loss at one checkpoint.
+
+    Attributes:
+        checkpoint: ``best`` or ``last``.
+        classes: the foreground classes.
+        images: the number of validation images (N).
+        lesion_images: per class, the images whose reference contains it (M).
+        free_images: per class, the images whose reference does not.
+        pooled: ``{(loss, class): {score: SeedValues}}`` (:data:`POOLED_SCORES`).
+        compared: ``{(loss, class): {score: SeedComparison}}`` for every loss but the
+            reference (:data:`COMPARED_SCORES`).
+        image_dice: ``{(loss, class): (all images, images with a lesion)}``: mean ± std
+            over (image, seed) pairs of the per-image Dice.
+        empty: ``{loss: SeedValues}``, the images with no predicted foreground per seed.
+        size_edges: per class, the tertile edges of the reference lesions' sizes (``None``
+            for a class without reference lesions).
+        size_counts: per class, the reference lesions in each tertile.
+        size_recall: ``{(loss, class): [SeedValues per tertile]}``.
+        size_unit: the unit of the sizes (``lesions.csv``'s ``size_unit``).
+    """
+
+    checkpoint: str
+    classes: list[int]
+    images: int
+    lesion_images: dict[int, int] = field(default_factory=dict)
+    free_images: dict[int, int] = field(default_factory=dict)
+    pooled: dict[tuple[str, int], dict[str, SeedValues]] = field(default_factory=dict)
+    compared: dict[tuple[str, int], dict[str, SeedComparison]] = field(default_factory=dict)
+    image_dice: dict[tuple[str, int], tuple[MetricStats, MetricStats]] = field(default_factory=dict)
+    empty: dict[str, SeedValues] = field(default_factory=dict)
+    size_edges: dict[int, list[float] | None] = field(default_factory=dict)
+    size_counts: dict[int, list[int]] = field(default_factory=dict)
+    size_recall: dict[tuple[str, int], list[SeedValues]] = field(default_factory=dict)
+    size_unit: str | None = None
+
+
+def minimum_pvalue(seeds: int) -> float:
+    """The smallest p-value a paired permutation test over ``seeds`` pairs can give:
+    ``2 / 2**seeds`` (all signs equal, either way), 0.25 for 3 seeds."""
+    return 2.0 / 2.0**seeds if seeds > 0 else 1.0
+
+
+def _cases(evaluation: Evaluation) -> list[str]:
+    return sorted({row["case"] for row in evaluation.rows})
+
+
+def run_scores(evaluation: Evaluation, classes: Sequence[int]) -> dict[int, dict[str, float]]:
+    """The pooled scores (:data:`POOLED_SCORES`) of one run's evaluation, per class.
+
+    Raises:
+        ValueError: the evaluation has no lesion list (not a lesion evaluation).
+    """
+    if evaluation.lesions is None:
+        raise ValueError("the lesion report needs lesion evaluations (lesions.csv)")
+    cases = _cases(evaluation)
+    out = {}
+    for cls in classes:
+        tally = evaluation.lesions.tally(cases, cls)
+        pixels = evaluation.pixel_level.get(cls, {})
+        out[cls] = {
+            "aupr": float(pixels.get("aupr", math.nan)),
+            "pooled_dice": float(pixels.get("dice", math.nan)),
+            "lesion_f1": tally.f1(),
+            "lesion_recall": tally.recall(),
+            "lesion_precision": tally.precision(),
+            "false_lesions_per_free_case": tally.false_lesions_per_free_case(),
+        }
+    return out
+
+
+def compare_seeds(
+    mine: SeedValues, reference: SeedValues, alpha: float, n_permutations: int
+) -> SeedComparison:
+    """``mine`` against ``reference``, paired by seed; the permutation test only where
+    ``n`` paired seeds allow ``p < alpha`` (:func:`minimum_pvalue`) and every value is
+    defined."""
+    theirs = dict(zip(reference.seeds, reference.values, strict=True))
+    pairs = [(v, theirs[s]) for s, v in zip(mine.seeds, mine.values, strict=True) if s in theirs]
+    pairs = [(a, b) for a, b in pairs if not (math.isnan(a) or math.isnan(b))]
+    differences = tuple(a - b for a, b in pairs)
+    pvalue = None
+    if pairs and minimum_pvalue(len(pairs)) < alpha:
+        a, b = zip(*pairs, strict=True)
+        pvalue = paired_permutation_test(a, b, n_permutations=n_permutations, seed=0).pvalue
+    return SeedComparison(differences, pvalue)
+
+
+def _stats(values: Sequence[float]) -> MetricStats:
+    array = np.asarray(values, dtype=float)
+    if not array.size:
+        return MetricStats(math.nan, math.nan, 0)
+    return MetricStats(float(array.mean()), float(array.std()), int(array.size))
+
+
+def screen(
+    results: Sequence[RunResult],
+    losses: Sequence[str],
+    reference: str,
+    checkpoint: str,
+    alpha: float = 0.05,
+    n_permutations: int = 10000,
+) -> CheckpointScreening:
+    """Every score of the lesion screening section at ``checkpoint``.
+
+    Args:
+        results: the runs, each with its evaluation of ``checkpoint`` (lesion evaluations).
+        losses: loss names in report order.
+        reference: the loss the others are compared with.
+
+    Raises:
+        ValueError: a run without that checkpoint's lesion evaluation.
+    """
+    missing = [f"{r.loss} seed {r.seed}" for r in results if checkpoint not in r.evaluations]
+    if missing:
+        raise ValueError(f"no evaluation of the '{checkpoint}' checkpoint: {missing[:3]}")
+    first = results[0].evaluations[checkpoint]
+    classes = sorted({row["class"] for row in first.rows})
+    cases = _cases(first)
+    out = CheckpointScreening(checkpoint, classes, len(cases))
+    for cls in classes:
+        with_lesion = {
+            row["case"] for row in first.rows if row["class"] == cls and row["ref_voxels"]
+        }
+        out.lesion_images[cls] = len(with_lesion)
+        out.free_images[cls] = len(cases) - len(with_lesion)
+    per_run = {(r.loss, r.seed): run_scores(r.evaluations[checkpoint], classes) for r in results}
+    _add_pooled(out, results, losses, per_run)
+    for loss in losses:
+        if loss == reference:
+            continue
+        for cls in classes:
+            mine, theirs = out.pooled[(loss, cls)], out.pooled[(reference, cls)]
+            out.compared[(loss, cls)] = {
+                key: compare_seeds(mine[key], theirs[key], alpha, n_permutations)
+                for key in COMPARED_SCORES
+            }
+    _add_image_dice(out, results, losses, checkpoint)
+    _add_empty(out, results, losses, checkpoint)
+    _add_sizes(out, results, losses, checkpoint)
+    return out
+
+
+def _runs_of(results: Sequence[RunResult], loss: str) -> list[RunResult]:
+    """The runs of ``loss`` in seed order."""
+    return sorted((r for r in results if r.loss == loss), key=lambda r: r.seed)
+
+
+def _seeds(runs: Sequence[RunResult]) -> tuple[int, ...]:
+    return tuple(r.seed for r in runs)
+
+
+def _add_pooled(out, results, losses, per_run) -> None:
+    for loss in losses:
+        mine = _runs_of(results, loss)
+        for cls in out.classes:
+            out.pooled[(loss, cls)] = {
+                key: SeedValues(
+                    _seeds(mine), tuple(per_run[(r.loss, r.seed)][cls][key] for r in mine)
+                )
+                for key, *_ in POOLED_SCORES
+            }
+
+
+def _add_image_dice(out, results, losses, checkpoint) -> None:
+    for loss in losses:
+        rows = [row for r in results if r.loss == loss for row in r.evaluations[checkpoint].rows]
+        for cls in out.classes:
+            mine = [row for row in rows if row["class"] == cls]
+            out.image_dice[(loss, cls)] = (
+                _stats([row["dice"] for row in mine]),
+                _stats([row["dice"] for row in mine if row["ref_voxels"]]),
+            )
+
+
+def empty_predictions(evaluation: Evaluation) -> int:
+    """The images of an evaluation where no foreground class is predicted at all."""
+    foreground: dict[str, int] = {}
+    for row in evaluation.rows:
+        foreground[row["case"]] = foreground.get(row["case"], 0) + row["pred_voxels"]
+    return sum(count == 0 for count in foreground.values())
+
+
+def _add_empty(out, results, losses, checkpoint) -> None:
+    for loss in losses:
+        mine = _runs_of(results, loss)
+        out.empty[loss] = SeedValues(
+            _seeds(mine),
+            tuple(float(empty_predictions(r.evaluations[checkpoint])) for r in mine),
+        )
+
+
+def _add_sizes(out, results, losses, checkpoint) -> None:
+    # The reference lesions are the same in every run (the runs share the split).
+    first = results[0].evaluations[checkpoint]
+    out.size_unit = first.lesions.unit
+    cases = _cases(first)
+    for cls in out.classes:
+        sizes = first.lesions.tally(cases, cls).ref_sizes
+        if not sizes:
+            out.size_edges[cls], out.size_counts[cls] = None, []
+            continue
+        edges = size_tertiles(sizes)
+        out.size_edges[cls] = edges
+        for loss in losses:
+            mine = _runs_of(results, loss)
+            bins = [
+                r.evaluations[checkpoint].lesions.tally(cases, cls).recall_by_size(edges)
+                for r in mine
+            ]
+            out.size_counts[cls] = [n for _, n in bins[0]]
+            out.size_recall[(loss, cls)] = [
+                SeedValues(_seeds(mine), tuple(run[i][0] for run in bins))
+                for i in range(len(edges) - 1)
+            ]
+
+
+# ---------------------------------------------------------------------------- rendering
+
+
+def _number(value: float, digits: int) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.{digits}f}"
+
+
+def seed_text(values: SeedValues, digits: int, undefined: str = "n/a") -> str:
+    """``mean ± std (seed values)``; the value alone for one seed; ``undefined`` when no
+    seed has a value."""
+    if math.isnan(values.mean):
+        return undefined
+    if len(values.values) == 1:
+        return _number(values.values[0], digits)
+    each = ", ".join(_number(v, digits) for v in values.values)
+    return f"{values.mean:.{digits}f} ± {values.std:.{digits}f} ({each})"
+
+
+def comparison_text(comparison: SeedComparison, digits: int) -> str:
+    """Per-seed differences, their sign across seeds and, where tested, the p-value."""
+    n = len(comparison.differences)
+    if not n:
+        return "n/a"
+    each = ", ".join(f"{d:+.{digits}f}" for d in comparison.differences)
+    text = f"{each} (higher in {comparison.higher}, lower in {comparison.lower} of {n} seeds)"
+    if comparison.pvalue is not None:
+        text += f"; p = {comparison.pvalue:.3g}"
+    return text
+
+
+def _best(values: list[float], higher: bool) -> float | None:
+    finite = [v for v in values if not math.isnan(v)]
+    if not finite:
+        return None
+    return max(finite) if higher else min(finite)
+
+
+def pooled_table(s: CheckpointScreening, losses: Sequence[str]) -> Table:
+    """Loss and class per row, the pooled scores per column (best mean per class bold)."""
+    header = ["loss", "class", *(title for _, title, _, _ in POOLED_SCORES)]
+    rows: list[list[Cell]] = []
+    for cls in s.classes:
+        block = [[Cell(loss), Cell(str(cls))] for loss in losses]
+        for key, _, digits, higher in POOLED_SCORES:
+            shown = [round(s.pooled[(loss, cls)][key].mean, digits) for loss in losses]
+            best = _best(shown, higher)
+            undefined = NO_FREE_IMAGE if key == "false_lesions_per_free_case" else "n/a"
+            for row, loss, value in zip(block, losses, shown, strict=True):
+                text = seed_text(s.pooled[(loss, cls)][key], digits, undefined)
+                bold = best is not None and value == best and len(losses) > 1
+                row.append(Cell(text, bold=bold))
+        rows += block
+    return Table(to_markdown(header, rows), to_html(header, rows))
+
+
+def comparison_table(s: CheckpointScreening, losses: Sequence[str], reference: str) -> Table:
+    """Per-seed differences from the reference of :data:`COMPARED_SCORES`."""
+    titles = {key: (title, digits) for key, title, digits, _ in POOLED_SCORES}
+    header = ["loss", "class", *(f"{titles[key][0]} − {reference}" for key in COMPARED_SCORES)]
+    rows = []
+    for cls in s.classes:
+        for loss in losses:
+            if loss == reference:
+                continue
+            compared = s.compared[(loss, cls)]
+            rows.append(
+                [
+                    loss,
+                    str(cls),
+                    *(comparison_text(compared[key], titles[key][1]) for key in COMPARED_SCORES),
+                ]
+            )
+    return simple_table(header, rows)
+
+
+def image_dice_table(s: CheckpointScreening, losses: Sequence[str]) -> Table:
+    """Per-image Dice over all images and over the images with a lesion of the class."""
+    header = [
+        "loss",
+        "class",
+        f"Dice, mean over all {s.images} images",
+        "images with a lesion",
+        "Dice, mean over the images with a lesion",
+    ]
+    rows = []
+    for cls in s.classes:
+        for loss in losses:
+            every, lesion = s.image_dice[(loss, cls)]
+            rows.append(
+                [
+                    loss,
+                    str(cls),
+                    f"{_number(every.mean, 3)} ± {_number(every.std, 3)}",
+                    f"{s.lesion_images[cls]} of {s.images}",
+                    (
+                        f"{lesion.mean:.3f} ± {lesion.std:.3f}"
+                        if lesion.n
+                        else "n/a (no image with a lesion)"
+                    ),
+                ]
+            )
+    return simple_table(header, rows)
+
+
+def collapse_lines(s: CheckpointScreening, losses: Sequence[str]) -> list[str]:
+    """One sentence per loss on its empty predictions, then whether any loss collapsed
+    (predicted no foreground on every validation image)."""
+    lines, collapsed = [], []
+    for loss in losses:
+        empty = s.empty[loss]
+        n = len(empty.values)
+        full = [seed for seed, v in zip(empty.seeds, empty.values, strict=True) if v == s.images]
+        counts = " / ".join(f"{int(v)}" for v in empty.values)
+        seeds = " / ".join(str(seed) for seed in empty.seeds)
+        text = (
+            f"{loss}: an empty prediction (no foreground at all) on {counts} of the "
+            f"{s.images} validation images (seed{'s' if n > 1 else ''} {seeds})"
+        )
+        if full:
+            collapsed.append(f"{loss} ({len(full)} of {n} seed{'s' if n > 1 else ''})")
+            which = (
+                "every seed"
+                if len(full) == n
+                else f"seed{'s' if len(full) > 1 else ''} {', '.join(map(str, full))}"
+            )
+            text += f": collapsed (empty on every image) in {which}"
+        lines.append(text + ".")
+    if collapsed:
+        lines.append(
+            "Collapsed to an empty prediction on every validation image: "
+            + ", ".join(collapsed)
+            + "."
+        )
+    else:
+        lines.append("No loss collapsed: every run predicted foreground on some image.")
+    return lines
+
+
+def _size(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def size_tables(s: CheckpointScreening, losses: Sequence[str]) -> list[tuple[int, Table | None]]:
+    """Per class, the recall per size tertile per loss (``None``: no reference lesion)."""
+    unit = SIZE_UNIT_NAMES.get(s.size_unit or "", s.size_unit or "")
+    out: list[tuple[int, Table | None]] = []
+    for cls in s.classes:
+        edges = s.size_edges[cls]
+        if edges is None:
+            out.append((cls, None))
+            continue
+        header = ["loss"]
+        for i, count in enumerate(s.size_counts[cls]):
+            left = "[" if i == 0 else "("
+            header.append(
+                f"{left}{_size(edges[i])}, {_size(edges[i + 1])}] {unit}: "
+                f"{count} lesion{'' if count == 1 else 's'}"
+            )
+        rows = [[loss, *(seed_text(v, 3) for v in s.size_recall[(loss, cls)])] for loss in losses]
+        out.append((cls, simple_table(header, rows)))
+    return out
+
+
+def _seed_sentence(seeds: int, reference: str, alpha: float, n_permutations: int) -> str:
+    floor = minimum_pvalue(seeds)
+    if floor >= alpha:
+        return (
+            f"Against {reference}, seed s of a loss is paired with seed s of {reference}. "
+            f"With {seeds} seed{'s' if seeds != 1 else ''} a paired permutation test over "
+            f"seeds cannot give p below 2/2^{seeds} = {floor:g}, so no p-value is given: "
+            "the differences are reported per seed, with their sign across seeds."
+        )
+    exact = "exact" if 2**seeds <= n_permutations else f"{n_permutations} random sign flips"
+    return (
+        f"Against {reference}, seed s of a loss is paired with seed s of {reference}: the "
+        f"differences per seed, their sign across seeds, and p of the paired permutation "
+        f"test over the {seeds} seeds ({exact}; it cannot go below 2/2^{seeds} = {floor:.3g})."
+    )
+
+
+def add_section(
+    report: Report,
+    s: CheckpointScreening,
+    losses: Sequence[str],
+    reference: str,
+    seeds: int,
+    alpha: float,
+    n_permutations: int,
+    title: str,
+    explain: bool = True,
+) -> None:
+    """Append the lesion screening section of one checkpoint to ``report``.
+
+    Args:
+        title: the section heading.
+        explain: write out what every table shows (the first section); later sections
+            refer to it.
+    """
+    report.heading(title)
+    over_seeds = (
+        f"mean ± std over the {seeds} seeds (population std), then each seed's value in seed order"
+        if seeds > 1
+        else "one seed"
+    )
+    if explain:
+        report.paragraph(
+            "AUPR: area under the precision-recall curve of the pixels' probabilities "
+            "(inside the field of view where a case has one; how the IDRiD challenge ranks "
+            "lesion segmentation), n/a for a class no reference holds. Pooled Dice: the "
+            "Dice of the pixel counts summed over the images. Lesion recall: detected "
+            "reference lesions / reference lesions; lesion precision: predicted lesions "
+            "touching the reference / predicted lesions; lesion F1: their harmonic mean. "
+            "False lesions per lesion-free image: predicted lesions in the images whose "
+            "reference has no lesion of the class / the number of such images. Lesions are "
+            "connected components (8-connected in 2D, 26 in 3D), detected by one "
+            "overlapping voxel. Bold: best mean per class. Each run's lesions are listed "
+            "in lesions.csv of its evaluation."
+        )
+    report.paragraph(
+        f"Pooled over all pixels (AUPR, pooled Dice) and all lesions (lesion scores) of the "
+        f"{s.images} validation images of each run, at each run's '{s.checkpoint}' "
+        f"checkpoint; {over_seeds}."
+    )
+    free = ", ".join(f"class {c}: {s.free_images[c]}" for c in s.classes)
+    report.paragraph(f"Lesion-free validation images (reference without the class): {free}.")
+    report.table(pooled_table(s, losses))
+    if len(losses) > 1:
+        report.paragraph(_seed_sentence(seeds, reference, alpha, n_permutations))
+        report.table(comparison_table(s, losses, reference))
+    with_lesion = ", ".join(f"class {c}: {s.lesion_images[c]}" for c in s.classes)
+    report.paragraph(
+        f"Per-image Dice, mean ± std over (image, seed) pairs: over all {s.images} "
+        f"validation images, and over the images whose reference contains the class "
+        f"({with_lesion}). An image without the class scores 1 when the prediction has "
+        "none of it and 0 otherwise, which the all-images mean mixes in."
+    )
+    report.table(image_dice_table(s, losses))
+    report.paragraph(
+        "Empty predictions: validation images on which a run predicts no foreground of any "
+        "class. A run that does so on every image has collapsed (both boundary-loss papers "
+        "report this for the boundary loss used alone)."
+    )
+    report.bullets(collapse_lines(s, losses))
+    unit = SIZE_UNIT_NAMES.get(s.size_unit or "", s.size_unit or "")
+    report.paragraph(
+        f"Lesion recall by size: the reference lesions' sizes (in {unit}) split at their "
+        "tertiles, computed from every reference lesion of the class in the validation "
+        "images, the same edges for every loss and seed (the first bin closed on both "
+        "sides, the others open on the left; with many lesions of one size edges coincide "
+        f"and a bin may be empty). Recall: detected / lesions in the bin, {over_seeds}."
+    )
+    for cls, table in size_tables(s, losses):
+        if table is None:
+            report.paragraph(f"Class {cls}: no reference lesion in the validation images.")
+        else:
+            report.paragraph(f"Class {cls}:")
+            report.table(table)

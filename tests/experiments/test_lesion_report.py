@@ -1,0 +1,229 @@
+"""``compare`` with ``report.lesion`` on a tiny IDRiD microaneurysm set (every other image
+lesion-free, a field of view from the red channel): every number of the lesion screening
+section, at the best checkpoint and at the last epoch, recomputed here from the runs'
+own predictions: components by ``scipy.ndimage.label``, the AUPR by scikit-learn."""
+
+from __future__ import annotations
+
+import copy
+import csv
+
+import numpy as np
+import pytest
+import yaml
+from scipy import ndimage
+from sklearn.metrics import average_precision_score
+
+from boundaryloss.data.splits import load_splits
+from boundaryloss.experiments import load_experiment, run_compare
+from boundaryloss.experiments.results import validation_cases
+from boundaryloss.training.predict import Predictor
+from boundaryloss.training.run_dir import RunDirectory
+from tests.data.layouts import write_idrid
+
+from .conftest import TINY_BASE, tiny_experiment
+
+IDS = tuple(f"IDRiD_{i:02d}" for i in range(1, 9))
+SEEDS = 2
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    """``(experiment, result)`` of a finished comparison: soft Dice against cross-entropy,
+    two seeds, two epochs at a high learning rate (some runs segment, some collapse)."""
+    root = tmp_path_factory.mktemp("lesion_report")
+    data_root = root / "IDRiD"
+    missing = tuple((case_id, "MA") for case_id in IDS[1::2])
+    write_idrid(data_root, ids=IDS, lesions=("1. Microaneurysms/MA",), missing=missing)
+    base = copy.deepcopy(TINY_BASE)
+    base["data"] = {
+        "source": "idrid",
+        "root": str(data_root),
+        "num_classes": 2,
+        "idrid": {"lesion": "MA"},
+        "val_fraction": 0.5,
+        "batch_size": 2,
+    }
+    base["optim"] = {"lr": 0.05}
+    data = tiny_experiment(output_dir=str(root), base=base, seeds=SEEDS, reference="dice")
+    data["losses"] = [
+        {"name": "dice", "loss": {"terms": [{"name": "dice"}]}},
+        {"name": "ce", "loss": {"terms": [{"name": "ce"}]}},
+    ]
+    data["report"].update(lesion=True, overlay_cases=1)
+    data["diagnostics"] = {"gradient_sign": False}
+    path = root / "experiment.yaml"
+    path.write_text(yaml.safe_dump(data))
+    experiment = load_experiment(path)
+    return experiment, run_compare(experiment, log=lambda line: None)
+
+
+def _components(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    return ndimage.label(mask, np.ones((3,) * mask.ndim, bool))  # 8 in 2D, 26 in 3D
+
+
+def recount(experiment, checkpoint: str) -> dict:
+    """Per (loss, seed): the run's ``checkpoint`` segments its validation cases again,
+    inside each case's field of view; everything the section shows, counted here."""
+    out = {}
+    for spec in experiment.runs:
+        run = RunDirectory(spec.run_dir)
+        predictor = Predictor.from_checkpoint(run.checkpoint(checkpoint))
+        cases = validation_cases(experiment, load_splits(run.splits)[0].val)
+        scores, truth, lesions = [], [], []
+        tp = fp = fn = empty = 0
+        n_pred = n_true_pred = free = free_false = 0
+        dice, dice_lesion = [], []
+        for i in range(len(cases)):
+            case = cases[i]
+            probabilities = predictor.probabilities(case)
+            fov = np.ones(case.spatial_shape, bool) if case.fov is None else case.fov
+            pred = (probabilities.argmax(0) == 1) & fov
+            ref = (np.asarray(case.label) == 1) & fov
+            scores.append(probabilities[1][fov])
+            truth.append(ref[fov])
+            tp += int((pred & ref).sum())
+            fp += int((pred & ~ref).sum())
+            fn += int((~pred & ref).sum())
+            empty += int(not pred.any())
+            both = pred.sum() + ref.sum()
+            value = 1.0 if both == 0 else 2 * (pred & ref).sum() / both
+            dice.append(value)
+            ref_labels, n_ref = _components(ref)
+            pred_labels, n_p = _components(pred)
+            for k in range(1, n_ref + 1):
+                lesion = ref_labels == k
+                lesions.append((case.case_id, k, int(lesion.sum()), bool((lesion & pred).any())))
+            n_pred += n_p
+            n_true_pred += sum(bool(((pred_labels == k) & ref).any()) for k in range(1, n_p + 1))
+            if n_ref:
+                dice_lesion.append(value)
+            else:
+                free += 1
+                free_false += n_p
+        found = sum(hit for *_, hit in lesions)
+        recall = found / len(lesions)
+        precision = n_true_pred / n_pred if n_pred else 0.0
+        out[(spec.loss, spec.seed)] = {
+            "aupr": average_precision_score(np.concatenate(truth), np.concatenate(scores)),
+            "pooled_dice": 2 * tp / (2 * tp + fp + fn),
+            "lesion_recall": recall,
+            "lesion_precision": precision,
+            "lesion_f1": 0.0
+            if recall + precision == 0
+            else 2 * recall * precision / (recall + precision),
+            "false_lesions_per_free_case": free_false / free,
+            "empty": empty,
+            "dice": dice,
+            "dice_lesion": dice_lesion,
+            "lesions": lesions,
+            "images": len(cases),
+            "free": free,
+            "predicted": n_pred,
+            "true_predicted": n_true_pred,
+        }
+    return out
+
+
+def _tertile_recall(lesions, edges) -> list[float]:
+    """Recall in [e0, e1], (e1, e2], (e2, e3], written out."""
+    out = []
+    for i in range(3):
+        inside = [
+            hit
+            for *_, size, hit in lesions
+            if (edges[i] < size or (i == 0 and size == edges[0])) and size <= edges[i + 1]
+        ]
+        out.append(sum(inside) / len(inside) if inside else float("nan"))
+    return out
+
+
+@pytest.mark.parametrize("index", [0, 1], ids=["best", "last"])
+def test_every_number_is_the_recount(compared, index):
+    experiment, result = compared
+    screening = result.screening[index]
+    assert [s.checkpoint for s in result.screening] == ["best", "last"]
+    expected = recount(experiment, screening.checkpoint)
+    first = expected[("dice", 0)]
+    assert screening.images == first["images"] and screening.free_images[1] == first["free"]
+    assert 0 < first["free"] < first["images"]  # lesion-free images and lesion images
+    keys = (
+        "aupr",
+        "pooled_dice",
+        "lesion_recall",
+        "lesion_precision",
+        "lesion_f1",
+        "false_lesions_per_free_case",
+    )
+    for loss in ("dice", "ce"):
+        runs = [expected[(loss, seed)] for seed in range(SEEDS)]
+        pooled = screening.pooled[(loss, 1)]
+        for key in keys:
+            assert pooled[key].values == pytest.approx([r[key] for r in runs], abs=1e-12), key
+        assert screening.empty[loss].values == tuple(float(r["empty"]) for r in runs)
+        every, lesion = screening.image_dice[(loss, 1)]
+        assert every.mean == pytest.approx(np.mean([d for r in runs for d in r["dice"]]))
+        assert lesion.mean == pytest.approx(np.mean([d for r in runs for d in r["dice_lesion"]]))
+        assert lesion.n == SEEDS * (first["images"] - first["free"])
+    # The size tertiles: edges from the reference lesions, the same for every loss.
+    sizes = [size for *_, size, _ in first["lesions"]]
+    edges = np.quantile(sizes, [0, 1 / 3, 2 / 3, 1])
+    assert screening.size_edges[1] == pytest.approx(edges)
+    for loss in ("dice", "ce"):
+        per_seed = [_tertile_recall(expected[(loss, s)]["lesions"], edges) for s in range(SEEDS)]
+        got = screening.size_recall[(loss, 1)]
+        for i in range(3):
+            assert got[i].values == pytest.approx([r[i] for r in per_seed], nan_ok=True)
+    counts = [len([1 for *_, size, _ in first["lesions"] if size <= e]) for e in edges[1:]]
+    assert screening.size_counts[1] == list(np.diff([0, *counts]))
+    # Not all trivially zero: some run found lesions, some predicted nothing at all.
+    values = [r for r in expected.values()]
+    assert any(r["lesion_recall"] > 0 for r in values)
+    assert any(r["empty"] == r["images"] for r in values)
+
+
+def test_lesion_list_of_every_run_is_the_recount(compared):
+    experiment, _ = compared
+    expected = recount(experiment, "best")
+    for spec in experiment.runs:
+        folder = RunDirectory(spec.run_dir).evaluation
+        with open(folder / "lesions.csv", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        got = [
+            (row["case"], int(row["lesion"]), int(row["voxels"]), row["matched"] == "1")
+            for row in rows
+            if row["source"] == "reference"
+        ]
+        mine = expected[(spec.loss, spec.seed)]
+        assert sorted(got) == sorted(mine["lesions"])
+        predicted = [row["matched"] == "1" for row in rows if row["source"] == "prediction"]
+        assert len(predicted) == mine["predicted"] and sum(predicted) == mine["true_predicted"]
+        assert all(row["size_unit"] == "pixels" for row in rows)  # IDRiD: spacing in px
+        assert all(float(row["size"]) == int(row["voxels"]) for row in rows)
+
+
+def test_the_report_opens_with_the_lesion_section(compared):
+    _, result = compared
+    md = result.markdown.read_text()
+    page = result.html.read_text()
+    best = "## Lesion screening at the best checkpoint ('best' checkpoint)"
+    last = "## Lesion screening at the last epoch ('last' checkpoint)"
+    assert md.index(best) < md.index(last) < md.index("## Results at the best checkpoint")
+    screening = result.screening[0]
+    n, m = screening.images, screening.lesion_images[1]
+    for text in (md, page):
+        assert f"Dice, mean over all {n} images" in text
+        assert f"over the images whose reference contains the class (class 1: {m})" in text
+        assert (
+            "Pooled over all pixels (AUPR, pooled Dice) and all lesions (lesion scores) of "
+            f"the {n} validation images of each run"
+        ) in text
+        assert "cannot give p below 2/2^2 = 0.5" in text
+    for loss in ("dice", "ce"):
+        values = screening.empty[loss].values
+        if all(v == n for v in values):
+            assert f"{loss}: an empty prediction (no foreground at all) on {n} / {n} of" in md
+            assert f"{loss} ({SEEDS} of {SEEDS} seeds)" in md
+    # Each seed's AUPR, as the pooled table writes it.
+    aupr = screening.pooled[("dice", 1)]["aupr"]
+    assert f"({aupr.values[0]:.3f}, {aupr.values[1]:.3f})" in md
