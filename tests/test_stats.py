@@ -125,3 +125,15 @@ def test_empirical_cdf():
     np.testing.assert_allclose(cdf, reference.evaluate(x))
     with pytest.raises(ValueError, match="values"):
         empirical_cdf([])
+
+
+def test_single_case_scipy_rejects_keeps_its_answer():
+    # scipy.stats.permutation_test and bootstrap refuse one observation; a comparison on one
+    # validation case must still give a result: both sign patterns reach |d|, so p = 1.
+    with pytest.raises(ValueError):
+        _scipy_pvalue(np.array([0.9]), np.array([0.7]), 10000)
+    result = paired_permutation_test([0.9], [0.7])
+    assert result.pvalue == 1.0 and result.exact and result.n_permutations == 2
+    assert result.mean_difference == pytest.approx(0.2)
+    assert paired_permutation_test([0.9], [0.7], n_permutations=1).n_permutations == 1
+    assert bootstrap_ci([0.4]) == (0.4, 0.4, 0.4, 0.95)

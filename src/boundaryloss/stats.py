@@ -2,11 +2,15 @@
 
 * :func:`paired_permutation_test` — the Region-wise loss paper's significance test: paired
   per-case scores, random sign flips of the per-case differences, statistic
-  ``|mean difference|``. Exact (all ``2**n`` sign patterns) when ``n_permutations`` allows,
-  as :func:`scipy.stats.permutation_test` does.
+  ``|mean difference|``. Exact (all ``2**n`` sign patterns) when ``n_permutations`` allows.
 * :func:`bootstrap_ci` — percentile bootstrap confidence interval of a mean.
 * :func:`empirical_cdf` — the empirical distribution function (the RW paper's convergence
   figure plots it over cases).
+
+The computations are scipy's (:func:`scipy.stats.permutation_test`,
+:func:`scipy.stats.bootstrap`, :func:`scipy.stats.ecdf`); this module adds the input checks
+(torch tensors, finite values, paired lengths), the paired result fields and the answer for
+a single case, which scipy refuses.
 
 Inputs are 1-D array-likes (lists, numpy arrays, torch tensors) of finite values: a missed
 structure scored ``inf`` must be given a finite value (e.g. ``missing="diagonal"``) or
@@ -20,8 +24,9 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
+from scipy import stats as scipy_stats
 
-#: Largest number of random signs / resample indices held in memory at once.
+#: Largest number of permuted or resampled values held in memory at once.
 _CHUNK_ELEMENTS = 1 << 22
 
 
@@ -81,6 +86,10 @@ def _validate_permutation_args(a, b, n_permutations: int) -> tuple[np.ndarray, n
     return a_np, b_np, _check_count(n_permutations, "n_permutations")
 
 
+def _abs_mean_difference(x: np.ndarray, y: np.ndarray, axis: int) -> np.ndarray:
+    return np.abs(np.mean(x - y, axis=axis))
+
+
 def paired_permutation_test(
     a,
     b,
@@ -93,12 +102,13 @@ def paired_permutation_test(
         Under the null hypothesis the two methods are exchangeable within a case, so each
         per-case difference ``a_i - b_i`` is equally likely to have either sign. The p-value
         is the share of sign patterns whose ``|mean|`` reaches the observed one (a relative
-        tolerance of ``100 * eps`` absorbs rounding, as in scipy). When ``2**n`` is at most
+        tolerance of ``100 * eps`` absorbs rounding). When ``2**n`` is at most
         ``n_permutations`` every pattern is enumerated and the p-value is exact; otherwise
         ``n_permutations`` random patterns are drawn and ``p = (k + 1) / (n_permutations +
-        1)``. This is ``scipy.stats.permutation_test((a, b), statistic,
+        1)``. Computed by ``scipy.stats.permutation_test((a, b), statistic,
         permutation_type="samples", alternative="greater")`` with ``statistic = |mean(x -
-        y)|``, vectorised.
+        y)|``; a single case (which scipy rejects) gives ``p = 1``, as every sign pattern
+        reaches the observed statistic.
 
     Args:
         a: per-case scores of method A (e.g. Dice), 1-D, finite.
@@ -119,32 +129,29 @@ def paired_permutation_test(
         0.25
     """
     a_np, b_np, n_permutations = _validate_permutation_args(a, b, n_permutations)
-    diff = a_np - b_np
-    n = diff.size
-    mean_difference = float(np.mean(diff))
-    observed = abs(mean_difference)
-    threshold = observed - abs(100 * np.finfo(np.float64).eps * observed)
-
-    if n < 63 and (1 << n) <= n_permutations:
-        total = 1 << n
-        count = 0
-        rows = max(1, _CHUNK_ELEMENTS // n)
-        bits = np.arange(n, dtype=np.int64)
-        for start in range(0, total, rows):
-            codes = np.arange(start, min(start + rows, total), dtype=np.int64)
-            signs = 1.0 - 2.0 * ((codes[:, None] >> bits) & 1)
-            count += int(np.count_nonzero(np.abs(signs @ diff) / n >= threshold))
-        return PermutationTestResult(observed, mean_difference, count / total, total, True)
-
-    rng = np.random.default_rng(seed)
-    count = 0
-    rows = max(1, _CHUNK_ELEMENTS // n)
-    for start in range(0, n_permutations, rows):
-        size = min(rows, n_permutations - start)
-        signs = 1.0 - 2.0 * rng.integers(0, 2, size=(size, n), dtype=np.int8)
-        count += int(np.count_nonzero(np.abs(signs @ diff) / n >= threshold))
-    pvalue = (count + 1) / (n_permutations + 1)
-    return PermutationTestResult(observed, mean_difference, pvalue, n_permutations, False)
+    mean_difference = float(np.mean(a_np - b_np))
+    exact = (1 << a_np.size) <= n_permutations  # scipy's rule for enumerating every pattern
+    if a_np.size == 1:
+        return PermutationTestResult(
+            abs(mean_difference), mean_difference, 1.0, 2 if exact else n_permutations, exact
+        )
+    result = scipy_stats.permutation_test(
+        (a_np, b_np),
+        _abs_mean_difference,
+        permutation_type="samples",
+        vectorized=True,
+        n_resamples=n_permutations,
+        batch=max(1, _CHUNK_ELEMENTS // a_np.size),
+        alternative="greater",
+        rng=seed,
+    )
+    return PermutationTestResult(
+        abs(mean_difference),
+        mean_difference,
+        float(result.pvalue),
+        int(result.null_distribution.size),
+        exact,
+    )
 
 
 def bootstrap_ci(
@@ -158,9 +165,9 @@ def bootstrap_ci(
     Convention:
         ``n_resamples`` resamples of the cases with replacement; the interval is the
         ``(1 - confidence) / 2`` and ``(1 + confidence) / 2`` quantiles (linear
-        interpolation) of the resampled means — ``scipy.stats.bootstrap(...,
-        method="percentile")``, which draws the same resample indices from the same
-        generator.
+        interpolation) of the resampled means: ``scipy.stats.bootstrap(...,
+        method="percentile")``. A single value (which scipy rejects) gives the interval
+        ``[value, value]``.
 
     Args:
         values: per-case values, 1-D, finite.
@@ -174,6 +181,10 @@ def bootstrap_ci(
     Raises:
         ValueError: empty, non-1-D or non-finite ``values``, ``confidence`` outside
             ``(0, 1)``, or ``n_resamples`` not a positive int.
+
+    Example:
+        >>> bootstrap_ci([0.5, 0.5, 0.5]).low
+        0.5
     """
     data = _as_1d(values, "values")
     if (
@@ -183,20 +194,23 @@ def bootstrap_ci(
     ):
         raise ValueError(f"confidence must lie in (0, 1), got {confidence!r}")
     n_resamples = _check_count(n_resamples, "n_resamples")
-    rng = np.random.default_rng(seed)
-    n = data.size
-    rows = max(1, _CHUNK_ELEMENTS // n)
-    means = np.empty(n_resamples, dtype=np.float64)
-    for start in range(0, n_resamples, rows):
-        size = min(rows, n_resamples - start)
-        means[start : start + size] = data[rng.integers(0, n, size=(size, n))].mean(axis=-1)
-    alpha = (1.0 - float(confidence)) / 2.0
-    low, high = np.quantile(means, [alpha, 1.0 - alpha])
-    return BootstrapCI(float(np.mean(data)), float(low), float(high), float(confidence))
+    mean = float(np.mean(data))
+    if data.size == 1:
+        return BootstrapCI(mean, mean, mean, float(confidence))
+    interval = scipy_stats.bootstrap(
+        (data,),
+        np.mean,
+        n_resamples=n_resamples,
+        batch=max(1, _CHUNK_ELEMENTS // data.size),
+        confidence_level=float(confidence),
+        method="percentile",
+        rng=seed,
+    ).confidence_interval
+    return BootstrapCI(mean, float(interval.low), float(interval.high), float(confidence))
 
 
 def empirical_cdf(values) -> tuple[np.ndarray, np.ndarray]:
-    """Empirical distribution function of ``values``.
+    """Empirical distribution function of ``values`` (``scipy.stats.ecdf`` at each value).
 
     Args:
         values: 1-D sample, finite (``inf`` is rejected like NaN; map misses first).
@@ -208,10 +222,13 @@ def empirical_cdf(values) -> tuple[np.ndarray, np.ndarray]:
 
     Raises:
         ValueError: empty, non-1-D or non-finite ``values``.
+
+    Example:
+        >>> empirical_cdf([3.0, 1.0, 2.0, 2.0])[1].tolist()
+        [0.25, 0.75, 0.75, 1.0]
     """
     x = np.sort(_as_1d(values, "values"))
-    cdf = np.searchsorted(x, x, side="right") / x.size
-    return x, cdf
+    return x, scipy_stats.ecdf(x).cdf.evaluate(x)
 
 
 __all__ = [

@@ -184,12 +184,20 @@ def test_lesion_report_from_evaluations_without_the_count_difference(finished, t
     summary = json.loads(summary_path.read_text())
     del summary["cases"]
     summary_path.write_text(json.dumps(summary))
-    result = run_compare(load_experiment(lesion_path), log=lambda line: None)
+    experiment = load_experiment(lesion_path)
+    result = run_compare(experiment, log=lambda line: None)
     assert old.read_text() == written  # not evaluated again
     assert "lesion count diff." not in result.table_text
     assert "lesion F1 (class 1)" in result.table_text
     assert "lesion_count_difference" not in result.statistics[0].lesion
     with open(tmp_path / "tiny" / "cases.csv", newline="") as handle:
         report_rows = list(csv.DictReader(handle))
-    by_loss = {row["loss"]: row["lesion_count_difference"] for row in report_rows}
-    assert by_loss["gdl"] == "" and float(by_loss["rrw"]) >= 0  # empty where it is missing
+    expected = recounted_lesion_differences(experiment)
+    for row in report_rows:
+        value = row["lesion_count_difference"]
+        if row["loss"] == "gdl":
+            assert value == ""  # empty where the evaluation lacks it
+        else:  # the other run's own evaluation, kept as it was
+            key = (row["loss"], int(row["seed"]), row["case"], int(row["class"]))
+            assert float(value) == expected[key]
+    assert {row["loss"] for row in report_rows} == {"gdl", "rrw"}

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from boundaryloss.cli import main
-from boundaryloss.data.io import write_nifti
+from boundaryloss.data.io import write_image_2d, write_nifti
 
 #: A training run of about a second on synthetic data.
 TINY = [
@@ -46,6 +46,14 @@ def one_error_line(capsys) -> str:
     assert len(errors) == 1 and errors[0] == lines[-1], lines
     assert not any(line.startswith("Traceback") for line in lines), lines
     return errors[0]
+
+
+def png_image(folder: Path) -> Path:
+    """``folder/img.png``: a random 32x32 8-bit image (folder created)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pixels = np.random.default_rng(0).integers(0, 256, (32, 32), np.uint8)
+    write_image_2d(folder / "img.png", pixels)
+    return folder / "img.png"
 
 
 def write_msd(root: Path, shapes: list[tuple[int, ...]], num_labels: int = 2) -> Path:

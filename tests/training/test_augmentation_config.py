@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -9,9 +10,12 @@ from boundaryloss.config import ConfigError
 from boundaryloss.data.augment import RandomCrop, RandomGamma
 from boundaryloss.data.intensity import RandomGaussianNoise, RandomLowResolution
 from boundaryloss.data.spatial import RandomSpatial
+from boundaryloss.training import engine
 from boundaryloss.training.data import training_transforms
 from boundaryloss.training.engine import Trainer
+from boundaryloss.training.supervision import batch_loss
 
+from ..maps.reference import paper
 from .conftest import TINY_PATCHES
 
 NNUNET = [
@@ -60,16 +64,26 @@ def test_bad_augmentation_values_name_the_section(tiny_config):
 
 
 @pytest.mark.parametrize("dims", [2, 3])
-def test_runs_with_spatial_and_intensity_augmentation(tiny_config, dims):
-    extra = TINY_PATCHES[dims]
-    config = tiny_config(
-        *NNUNET,
-        *extra,
-        "train.epochs=1",
-        "loss.terms=[{name: gdl}, {name: boundary, kwargs: {include_background: false}}]",
-    )
-    summary = Trainer(config).fit()
-    assert 0.0 <= summary["final"]["val_dice_mean"] <= 1.0
+def test_runs_with_spatial_and_intensity_augmentation(tiny_config, dims, monkeypatch):
+    terms = "loss.terms=[{name: gdl}, {name: boundary, kwargs: {include_background: false}}]"
+    seen = []
+
+    def recording(loss_fn, outputs, batch, maps):
+        seen.append((batch["label"].clone(), maps["dist_map"].clone()))
+        return batch_loss(loss_fn, outputs, batch, maps)
+
+    monkeypatch.setattr(engine, "batch_loss", recording)
+    augmented = Trainer(tiny_config(*NNUNET, *TINY_PATCHES[dims], "train.epochs=1", terms)).fit()
+    assert seen
+    for labels, maps in seen:
+        assert set(labels.unique().tolist()) <= {0, 1}  # resampled labels stay classes
+        for label, dist_map in zip(labels.numpy(), maps.numpy(), strict=True):
+            # The boundary term reads the map of the label it is given: the augmented one,
+            # not the map of the label before rotation, scaling and elastic deformation.
+            np.testing.assert_allclose(dist_map[1], paper(label == 1), atol=1e-4)
+    plain = Trainer(tiny_config(*TINY_PATCHES[dims], "train.epochs=1", terms, name="plain")).fit()
+    # Same seed, same cases: only the augmentation can change what the network trained on.
+    assert augmented["final"]["train_loss"] != plain["final"]["train_loss"]
 
 
 def test_resume_with_augmentation_and_deep_supervision_equals_uninterrupted(tiny_config):

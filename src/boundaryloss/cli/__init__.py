@@ -6,12 +6,14 @@ can fix (bad paths, bad files, bad options) are raised as ``ValueError``, an
 ``OSError`` (unwritable or missing paths), :class:`~boundaryloss._lock.LockHeldError` or
 ``MemoryError`` and printed as one line on stderr with a non-zero exit code, never as a
 traceback; ``--debug`` (or the environment variable ``BOUNDARYLOSS_DEBUG=1``) prints the
-full traceback instead.
+full traceback instead. Without the ``train`` extra (the training stack) a sub-command
+that needs it stops with one line naming the extra to install.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 import traceback
@@ -23,6 +25,20 @@ from . import compare, demo, evaluate, evaluate_folder, nnunet, predict, prepare
 COMMANDS = (prepare, train, evaluate, evaluate_folder, predict, compare, demo, nnunet)
 #: Environment variable that turns ``--debug`` on (``1``, ``true``, ``yes`` or ``on``).
 DEBUG_VARIABLE = "BOUNDARYLOSS_DEBUG"
+
+#: The ``train`` extra, module name -> distribution: what the data, training, evaluation and
+#: comparison code imports beyond the core (torch, NumPy, SciPy, edt).
+TRAIN_EXTRA = {
+    "lightning_fabric": "lightning-fabric",
+    "matplotlib": "matplotlib",
+    "nibabel": "nibabel",
+    "PIL": "pillow",
+    "tqdm": "tqdm",
+    "yaml": "pyyaml",
+}
+
+#: Sub-commands that run on the core alone.
+CORE_COMMANDS = frozenset({"nnunet-trainers-path"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,6 +76,18 @@ def debug_requested(flag: bool) -> bool:
     return flag or os.environ.get(DEBUG_VARIABLE, "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:  # e.g. a broken installation of the module
+        return False
+
+
+def missing_train_extra() -> list[str]:
+    """Distributions of the ``train`` extra that are not installed (checked without importing)."""
+    return [dist for module, dist in TRAIN_EXTRA.items() if not _installed(module)]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``boundaryloss`` console script; returns the exit code."""
     parser = build_parser()
@@ -72,6 +100,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.overrides = [*args.overrides, *overrides]
         else:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    # Checked before the command starts, so it cannot fail halfway (figures, progress bar
+    # and image readers are imported only where they are used).
+    missing = [] if args.command in CORE_COMMANDS else missing_train_extra()
+    if missing:
+        print(
+            f"boundaryloss {args.command}: error: this command needs the training extra "
+            f"(missing: {', '.join(missing)}); install it with: "
+            'pip install "boundaryloss[train]"',
+            file=sys.stderr,
+        )
+        return 1
     try:
         result = args.handler(args)
     except (ValueError, OSError, LockHeldError, MemoryError) as error:
