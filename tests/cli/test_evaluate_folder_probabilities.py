@@ -205,3 +205,17 @@ def test_a_shifted_nifti_map_is_refused(nifti_maps):
     write_probabilities(pred_dir / "a.probabilities.nii.gz", probabilities, affine=shifted)
     with pytest.raises(ValueError, match=r"a\.probabilities\.nii\.gz"):
         evaluate_folder(pred_dir, ref_dir, labels=(1, 2))
+
+
+def test_workers_pool_the_probabilities_as_one_process(nifti_maps, tmp_path):
+    """Cases scored in worker processes bring their pixels back: the pooled AUPR of two
+    workers is scikit-learn's on every voxel, as with one."""
+    pred_dir, ref_dir, cases = nifti_maps
+    one = evaluate_folder(pred_dir, ref_dir, labels=(1, 2), workers=1).summary
+    two = evaluate_folder(pred_dir, ref_dir, labels=(1, 2), workers=2).summary
+    for label in (1, 2):
+        scores = np.concatenate([p[label].ravel() for p, _ in cases.values()])
+        truth = np.concatenate([(r == label).ravel() for _, r in cases.values()])
+        expected = average_precision_score(truth, scores)
+        assert two["pixel_level"][label]["aupr"] == pytest.approx(expected, rel=1e-12)
+        assert one["pixel_level"][label]["aupr"] == two["pixel_level"][label]["aupr"]

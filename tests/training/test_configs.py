@@ -37,6 +37,7 @@ IN_CHANNELS = {
     "drive": 3,
     "chase_db1": 3,
     "hippocampus": 1,
+    "idrid": 3,  # RGB fundus photographs
 }
 
 
@@ -89,6 +90,8 @@ def test_the_experiment_groups_are_all_there():
     expected |= {
         f"reproduction/drive_unet_{v}.yaml" for v in ("ce", "gdl", "ce_boundary", "gdl_boundary")
     }
+    expected |= {f"cpu/idrid_{lesion}_ce.yaml" for lesion in ("ex", "ma")}
+    expected |= {"gpu/idrid_ex_ce_full.yaml"}
     assert expected <= names, sorted(expected - names)
 
 
