@@ -113,15 +113,19 @@ def test_config_builds_and_runs_forward(path):
     channels = IN_CHANNELS[dataset_of(path)]
     num_classes = config.data.num_classes
     model = build_model(config.model, channels, num_classes, dims).eval()
-    size = (24,) * dims  # not a multiple of 2**depth: the networks pad and crop back
+    # Not a multiple of 2**depth (the networks pad and crop back), and large enough that
+    # the deepest level keeps more than one voxel (instance norm needs two).
+    depth = int(config.model.kwargs.get("depth", 0))
+    side = 24 if 2 ** (depth + 1) <= 24 else 2 ** (depth + 1) + 8
+    size = (side,) * dims
     image = torch.randn(2, channels, *size)
     with torch.no_grad():
         logits = model(image)
     assert logits.shape == (2, num_classes, *size)
 
     # Every class appears so that every map is non-trivial.
-    target = torch.arange(num_classes).repeat_interleave(24**dims // num_classes + 1)
-    target = target[: 24**dims].reshape(1, *size).repeat(2, *(1,) * dims)
+    target = torch.arange(num_classes).repeat_interleave(side**dims // num_classes + 1)
+    target = target[: side**dims].reshape(1, *size).repeat(2, *(1,) * dims)
     value = loss(logits, target)
     assert value.ndim == 0 and torch.isfinite(value)
 
