@@ -114,3 +114,61 @@ def _recounted_lesions(case, prediction, cls: int, unit: str) -> list[tuple]:
             hit = int(((labels == k) & other).any())
             rows.append((case.case_id, cls, source, k, voxels, voxels * per_voxel, size_unit, hit))
     return rows
+
+
+def test_screening_summary_recounted_on_idrid_with_lesion_free_images(tmp_path, capsys):
+    """``evaluate --lesion`` on IDRiD-layout microaneurysms, every other image lesion-free:
+    pooled lesion scores, false lesions per lesion-free image and the Dice over the images
+    with lesions, recounted here from the predictions (8-connected components, scipy)."""
+    from boundaryloss.data import idrid
+    from boundaryloss.data.fov import restrict_case_to_fov
+    from tests.data.layouts import write_idrid
+    from tests.training.conftest import TINY
+
+    ids = tuple(f"IDRiD_{n:02d}" for n in range(1, 9))
+    root = tmp_path / "IDRiD"
+    write_idrid(
+        root, ids=ids, lesions=("1. Microaneurysms/MA",), missing=[(i, "MA") for i in ids[::2]]
+    )
+    argv = ["train", f"output_dir={tmp_path}", "name=ma", *TINY[:1], *TINY[4:]]
+    argv += ["data.source=idrid", f"data.root={root}", "data.idrid.lesion=MA", "data.batch_size=2"]
+    argv += ["data.val_fraction=0.5"]
+    assert main(argv) == 0
+    run = tmp_path / "ma"
+    assert main(["evaluate", str(run), "--checkpoint", "last", "--lesion"]) == 0
+    printed = capsys.readouterr().out
+    summary = json.loads((run / "evaluation" / "summary.json").read_text())
+    screening = summary["screening"]["1"]
+
+    val = load_splits(run / "splits.json")[0].val
+    cases = select_cases(idrid(root, "MA"), val)
+    predictor = Predictor.from_checkpoint(run / "checkpoints" / "last.pt")
+    eight = np.ones((3, 3), bool)
+    ref_total = detected = pred_total = true_pred = free = free_false = 0
+    dice_with = []
+    for case in cases:
+        prediction, reference = restrict_case_to_fov(
+            predictor.segment(case), case.label, case.fov, case.case_id
+        )
+        p, r = prediction == 1, reference == 1
+        ref_labels, n_ref = ndimage.label(r, eight)
+        pred_labels, n_pred = ndimage.label(p, eight)
+        ref_total += n_ref
+        pred_total += n_pred
+        detected += sum(bool((p & (ref_labels == k)).any()) for k in range(1, n_ref + 1))
+        true_pred += sum(bool((r & (pred_labels == k)).any()) for k in range(1, n_pred + 1))
+        if n_ref == 0:
+            free += 1
+            free_false += n_pred
+        else:
+            dice_with.append(2 * (p & r).sum() / (p.sum() + r.sum()))
+    assert free == screening["lesion_free_cases"] >= 1
+    assert screening["reference_lesions"] == ref_total > 0
+    assert screening["detected_lesions"] == detected
+    assert screening["predicted_lesions"] == pred_total
+    assert screening["false_lesions_per_free_case"] == pytest.approx(free_false / free)
+    assert screening["lesion_recall"] == pytest.approx(detected / ref_total)
+    if pred_total:
+        assert screening["lesion_precision"] == pytest.approx(true_pred / pred_total)
+    assert screening["dice_lesion_cases"] == pytest.approx(np.mean(dice_with))
+    assert "false lesions per lesion-free image" in printed

@@ -116,4 +116,13 @@ def run(args: argparse.Namespace) -> int:
         names = (*PIXEL_SCORES, "aupr") if "aupr" in scores else PIXEL_SCORES
         pooled = "  ".join(f"{name} {_fmt(scores[name])}" for name in names)
         print(f"pixel-level class {cls}: {pooled}")
+    for cls, scores in summary.get("screening", {}).items():
+        print(
+            f"lesions class {cls}: pooled lesion F1 {_fmt(scores['lesion_f1'])}  recall "
+            f"{_fmt(scores['lesion_recall'])} ({scores['detected_lesions']}/"
+            f"{scores['reference_lesions']})  precision {_fmt(scores['lesion_precision'])}  "
+            f"false lesions per lesion-free image {_fmt(scores['false_lesions_per_free_case'])} "
+            f"({scores['lesion_free_cases']} such)  Dice over the {scores['lesion_cases']} "
+            f"images with lesions {_fmt(scores['dice_lesion_cases'])}"
+        )
     return 0

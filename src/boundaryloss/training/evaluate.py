@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .._files import check_writable
 from .._lock import DirectoryLock
 from .._ownership import check_output_folder, in_record, is_written_by, record_written
@@ -74,6 +76,31 @@ def is_own_evaluation_file(path: Path) -> bool:
         return False
 
 
+def screening_summary(
+    evaluator: SegmentationEvaluator, lesions: LesionList, classes: tuple[int, ...]
+) -> dict[int, dict[str, float | int]]:
+    """Per class, what a screening reader asks first (:mod:`boundaryloss.metrics.screening`):
+    the lesions pooled over every case (lesion recall, precision and F1, false-positive
+    lesions per lesion-free case, with their counts) and the mean Dice over the cases
+    whose reference holds the class (``dice_lesion_cases``, NaN when none does), beside
+    the all-cases mean of ``metrics``."""
+    rows = evaluator.rows()
+    cases = list(dict.fromkeys(str(row["case"]) for row in rows))
+    out: dict[int, dict[str, float | int]] = {}
+    for cls in classes:
+        with_class = [
+            float(row["dice"])
+            for row in rows
+            if int(row["class"]) == cls and row["ref_voxels"] > 0 and "dice" in row
+        ]
+        out[cls] = {
+            "dice_lesion_cases": float(np.mean(with_class)) if with_class else float("nan"),
+            "lesion_cases": len(with_class),
+            **lesions.tally(cases, cls).as_dict(),
+        }
+    return out
+
+
 def check_evaluation_folder(output: Path) -> None:
     """Refuse an evaluation folder that is a run directory (its ``summary.json`` would
     be replaced) or holds files an evaluation did not write (see
@@ -137,6 +164,8 @@ def evaluate_run(
     (``volume_difference`` in the summary): ``"avd_ml"`` in millilitres for 3D cases in
     mm, ``"avd_voxels"`` (a voxel count) for cases in px, none for 2D cases in mm;
     ``"avd_percent"`` (the WMH challenge's AVD) is unit-free and always there; and
+    ``screening`` per class (:func:`screening_summary`: pooled lesion scores, false-positive
+    lesions per lesion-free case, mean Dice over the cases with the class) and
     ``lesions.csv`` lists every lesion of the reference and of the prediction with its
     size and whether it is matched (:mod:`~boundaryloss.training.lesion_file`; an
     evaluation without ``lesion`` removes the one an earlier evaluation wrote there,
@@ -279,6 +308,8 @@ def evaluate_run(
         evaluator=evaluator,
         pixels=pixels,
     )
+    if lesions is not None:
+        summary["screening"] = screening_summary(evaluator, lesions, pixels.classes)
     files = EvaluationFolder(output)
     # Under the folder's lock, so two evaluations never leave one's cases.csv beside the
     # other's summary.json; checked again there (files may have appeared while scoring).
