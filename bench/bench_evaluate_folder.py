@@ -26,7 +26,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 
 from boundaryloss.data.io import write_nifti
-from boundaryloss.training.evaluate_folder import evaluate_folder
+from boundaryloss.evaluation.evaluate_folder import evaluate_folder
 
 try:
     from .common import median_seconds

@@ -97,7 +97,7 @@ def write_texts_atomically(texts: Mapping[str | os.PathLike, str]) -> list[Path]
     as it was. The renames themselves cannot fail for lack of space; a process killed
     between two of them leaves the first renamed, so a reader that must know the files
     belong together records a checksum of one in the other (see
-    :mod:`boundaryloss.training.evaluation_files`).
+    :mod:`boundaryloss.evaluation.result_files`).
 
     Args:
         texts: path -> the file's text (UTF-8, newlines as given).

@@ -16,8 +16,8 @@ from PIL import Image
 from boundaryloss.cli import main
 from boundaryloss.data.fov import restrict_case_to_fov
 from boundaryloss.data.io import write_nifti
-from boundaryloss.training import evaluate_folder as evaluate_folder_module
-from boundaryloss.training.evaluate_folder import evaluate_folder, match_cases
+from boundaryloss.evaluation import evaluate_folder as evaluate_folder_module
+from boundaryloss.evaluation.evaluate_folder import evaluate_folder, match_cases
 from tests.metrics.reference import ball, monai_hd
 
 SPACING = (0.9, 1.2, 2.5)

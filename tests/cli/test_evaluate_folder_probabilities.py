@@ -13,9 +13,9 @@ from sklearn.metrics import average_precision_score
 
 from boundaryloss.cli import main
 from boundaryloss.data.io import write_nifti
+from boundaryloss.evaluation.evaluate_folder import evaluate_folder
+from boundaryloss.evaluation.probability_maps import write_probabilities
 from boundaryloss.metrics import dice
-from boundaryloss.training.evaluate_folder import evaluate_folder
-from boundaryloss.training.probability_maps import write_probabilities
 
 SPACING = (0.9, 1.2, 2.5)
 

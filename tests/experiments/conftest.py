@@ -8,8 +8,8 @@ import yaml
 from scipy import ndimage
 
 from boundaryloss.data.splits import load_splits
+from boundaryloss.evaluation.predict import Predictor
 from boundaryloss.experiments.results import validation_cases
-from boundaryloss.training.predict import Predictor
 from boundaryloss.training.run_dir import RunDirectory
 
 TINY_BASE = {

@@ -15,10 +15,10 @@ import pytest
 import yaml
 
 from boundaryloss._files import TEMP_MARKER
+from boundaryloss.evaluation.evaluate_run import evaluate_run
 from boundaryloss.experiments import load_experiment, run_compare
 from boundaryloss.experiments import results as results_module
 from boundaryloss.training.engine import Trainer
-from boundaryloss.training.evaluate import evaluate_run
 
 from .conftest import TINY_BASE, tiny_experiment
 

@@ -15,9 +15,9 @@ from scipy import ndimage
 from sklearn.metrics import average_precision_score
 
 from boundaryloss.data.splits import load_splits
+from boundaryloss.evaluation.predict import Predictor
 from boundaryloss.experiments import load_experiment, run_compare
 from boundaryloss.experiments.results import validation_cases
-from boundaryloss.training.predict import Predictor
 from boundaryloss.training.run_dir import RunDirectory
 from tests.data.layouts import write_idrid
 

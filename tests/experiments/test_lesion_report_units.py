@@ -10,11 +10,11 @@ from types import SimpleNamespace
 
 import pytest
 
+from boundaryloss.evaluation.lesion_file import COLUMNS, read_lesion_file
 from boundaryloss.experiments import lesion_report
 from boundaryloss.experiments.report import Report
 from boundaryloss.experiments.results import Evaluation, RunResult
 from boundaryloss.stats import paired_permutation_test
-from boundaryloss.training.lesion_file import COLUMNS, read_lesion_file
 
 HEADER = ",".join(COLUMNS)
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from boundaryloss.cli import main
-from boundaryloss.training.checkpoint import load_checkpoint
+from boundaryloss.training.checkpoint_files import load_checkpoint
 
 from .conftest import one_error_line
 

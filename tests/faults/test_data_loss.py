@@ -64,7 +64,7 @@ def test_predict_checks_every_input_before_writing(trained, tmp_path, capsys):
 
 
 def test_predict_failure_midway_leaves_no_output(trained, tmp_path, monkeypatch, capsys):
-    from boundaryloss.training.predict import Predictor
+    from boundaryloss.evaluation.predict import Predictor
 
     scans = _scans(tmp_path / "scans")
     out = tmp_path / "out"
@@ -91,7 +91,7 @@ def test_predict_failure_midway_leaves_no_output_with_probabilities(
 ):
     """The first case's label and probability maps are written before the second case
     fails: neither is left, nor is the folder this call created."""
-    from boundaryloss.training.predict import Predictor
+    from boundaryloss.evaluation.predict import Predictor
 
     scans = _scans(tmp_path / "scans")
     out = tmp_path / "out"

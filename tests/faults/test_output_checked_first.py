@@ -8,8 +8,8 @@ import numpy as np
 from boundaryloss._files import check_writable
 from boundaryloss.cli import main
 from boundaryloss.data.io import write_nifti
-from boundaryloss.training import evaluate_folder as evaluate_folder_module
-from boundaryloss.training.predict import Predictor
+from boundaryloss.evaluation import evaluate_folder as evaluate_folder_module
+from boundaryloss.evaluation.predict import Predictor
 
 from .conftest import one_error_line
 

@@ -15,7 +15,7 @@ import yaml
 from boundaryloss._ownership import FILE_RECORD, FOLDER_MARK, is_written_by
 from boundaryloss.cli import main
 from boundaryloss.data.io import write_nifti
-from boundaryloss.training.evaluate import evaluate_run
+from boundaryloss.evaluation.evaluate_run import evaluate_run
 
 from .conftest import one_error_line, snapshot, train
 

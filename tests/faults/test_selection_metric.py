@@ -20,8 +20,8 @@ from torch import nn
 from boundaryloss.cli import main
 from boundaryloss.data import Case
 from boundaryloss.data.datasets import CaseDataset
+from boundaryloss.evaluation import evaluate_run as evaluate_module
 from boundaryloss.metrics import SegmentationEvaluator
-from boundaryloss.training import evaluate as evaluate_module
 from boundaryloss.training.validation import Validator
 
 from .conftest import TINY, write_msd

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
+from boundaryloss.evaluation.pixel_level import confusion_counts, pixel_scores
 from boundaryloss.metrics import SegmentationEvaluator, accuracy, dice, specificity
-from boundaryloss.training.pixel_level import confusion_counts, pixel_scores
 
 
 def test_hand_computed_with_and_without_fov():

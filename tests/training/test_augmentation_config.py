@@ -14,9 +14,9 @@ from boundaryloss.training import engine
 from boundaryloss.training.data import training_transforms
 from boundaryloss.training.engine import Trainer
 from boundaryloss.training.supervision import batch_loss
+from tests.tiny_runs import TINY_PATCHES
 
 from ..maps.reference import paper
-from .conftest import TINY_PATCHES
 
 NNUNET = [
     "data.augment.rotation=180",

@@ -7,7 +7,7 @@ import sys
 
 import torch
 
-from .conftest import TINY
+from tests.tiny_runs import TINY
 
 # Same global batch in both runs: no augmentation (each rank has its own random stream)
 # and instance norm (batch norm statistics would differ per process).

@@ -6,13 +6,12 @@ import pytest
 import torch
 
 from boundaryloss.config import ConfigError
+from boundaryloss.evaluation.predict import Predictor
 from boundaryloss.losses import DeepSupervisionLoss
 from boundaryloss.losses.deep_supervision import SCALE_TARGETS
 from boundaryloss.training.components import build_model
 from boundaryloss.training.engine import Trainer
-from boundaryloss.training.predict import Predictor
-
-from .conftest import TINY_PATCHES
+from tests.tiny_runs import TINY_PATCHES
 
 BOUNDARY = "loss.terms=[{name: gdl}, {name: boundary, kwargs: {include_background: false}}]"
 

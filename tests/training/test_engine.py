@@ -9,8 +9,7 @@ import torch
 
 from boundaryloss.training import engine as engine_module
 from boundaryloss.training.engine import Trainer, TrainingDiverged
-
-from .conftest import TINY_3D
+from tests.tiny_runs import TINY_3D
 
 BOUNDARY = [
     "loss.terms=[{name: gdl}, {name: boundary, kwargs: {include_background: false}}]",

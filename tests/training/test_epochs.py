@@ -8,8 +8,7 @@ from boundaryloss.config import ConfigError
 from boundaryloss.data.datasets import EpochDataset
 from boundaryloss.training.data import build_run_data
 from boundaryloss.training.engine import Trainer
-
-from .conftest import TINY_3D
+from tests.tiny_runs import TINY_3D
 
 
 def test_samples_per_epoch_sets_the_steps_of_an_epoch(tiny_config):

@@ -18,12 +18,12 @@ from boundaryloss.config import ConfigError
 from boundaryloss.data import Case
 from boundaryloss.data.datasets import CaseDataset
 from boundaryloss.data.io import write_image_2d
-from boundaryloss.training.checkpoint import load_checkpoint
+from boundaryloss.training.checkpoint_files import load_checkpoint
 from boundaryloss.training.config import load_config
 from boundaryloss.training.data import build_cases
 from boundaryloss.training.validation import Validator
 from tests.data.layouts import write_idrid
-from tests.training.conftest import TINY
+from tests.tiny_runs import TINY
 
 SHAPE = (16, 16)
 

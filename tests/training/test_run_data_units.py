@@ -6,8 +6,7 @@ import pytest
 
 from boundaryloss.training import data as run_data
 from boundaryloss.training.data import build_run_data, validation_dataset
-
-from .conftest import TINY_PATCHES
+from tests.tiny_runs import TINY_PATCHES
 
 
 def _build(config, dims: int):

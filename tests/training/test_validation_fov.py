@@ -15,11 +15,11 @@ from boundaryloss.cli import main
 from boundaryloss.data import Case, drive
 from boundaryloss.data.datasets import CaseDataset
 from boundaryloss.data.splits import load_splits
-from boundaryloss.training.evaluate import evaluate_run
-from boundaryloss.training.predict import Predictor
+from boundaryloss.evaluation.evaluate_run import evaluate_run
+from boundaryloss.evaluation.predict import Predictor
 from boundaryloss.training.validation import Validator
 from tests.data.layouts import write_drive
-from tests.training.conftest import TINY
+from tests.tiny_runs import TINY
 
 SHAPE = (12, 14)
 

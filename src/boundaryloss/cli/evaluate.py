@@ -72,9 +72,9 @@ def _fmt(value: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..evaluation.evaluate_run import evaluate_run
+    from ..evaluation.pixel_level import PIXEL_SCORES
     from ..metrics.lesion import ABSOLUTE_VOLUME_UNITS
-    from ..training.evaluate import evaluate_run
-    from ..training.pixel_level import PIXEL_SCORES
 
     summary = evaluate_run(
         args.run_dir,

@@ -122,10 +122,10 @@ def _fmt(value: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..evaluation.evaluate_folder import DEFAULT_METRICS, evaluate_folder
+    from ..evaluation.pixel_level import PIXEL_SCORES
     from ..metrics import LesionOptions
     from ..metrics.lesion import ABSOLUTE_VOLUME_UNITS
-    from ..training.evaluate_folder import DEFAULT_METRICS, evaluate_folder
-    from ..training.pixel_level import PIXEL_SCORES
 
     metrics = args.metrics or DEFAULT_METRICS
     refuse_unused(args, ("--connectivity", "--lesion-f1"), used=args.lesion, needs="with --lesion")

@@ -53,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..training.predict import Predictor, collect_inputs, predict_paths, unsupported_files
+    from ..evaluation.predict import Predictor, collect_inputs, predict_paths, unsupported_files
 
     predictor = Predictor.from_checkpoint(args.checkpoint, args.device, args.mirror)
     inputs = collect_inputs(Path(args.input))

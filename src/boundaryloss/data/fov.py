@@ -22,7 +22,7 @@ def restrict_to_fov(labels: np.ndarray, fov: np.ndarray | None, what: str = "lab
         from the true positives, false positives and false negatives of every class
         >= 1, so Dice, precision, recall and surface distances are computed inside the
         FOV only. True negatives (and anything scoring class 0) must still be counted
-        inside the FOV alone: see :func:`~boundaryloss.training.pixel_level.confusion_counts`.
+        inside the FOV alone: see :func:`~boundaryloss.evaluation.pixel_level.confusion_counts`.
 
     Args:
         labels: integer class indices ``(*spatial)``.

@@ -20,8 +20,8 @@ from .._ownership import check_output_folder, is_written_by, record_written
 from ..config import to_dict
 from ..data.case import PIXELS
 from ..data.slicing import most_foreground_slice
+from ..evaluation.predict import Predictor
 from ..metrics.lesion import ABSOLUTE_VOLUME_UNITS
-from ..training.predict import Predictor
 from ..training.run_dir import RunDirectory
 from . import lesion_report, plots
 from .config import Experiment

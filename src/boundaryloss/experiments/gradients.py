@@ -24,9 +24,9 @@ import torch
 
 from .._validation import check_one_of
 from ..data.slicing import most_foreground_slice
+from ..evaluation.predict import Predictor
 from ..losses import RegionWiseLoss, region_wise_loss
 from ..training.data import make_preprocess
-from ..training.predict import Predictor
 from .config import Experiment
 from .runner import snapshot_path
 

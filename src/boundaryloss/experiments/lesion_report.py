@@ -50,7 +50,7 @@ POOLED_SCORES = (
 )
 #: The pooled scores compared with the reference loss seed by seed.
 COMPARED_SCORES = ("aupr", "pooled_dice", "lesion_f1")
-#: How the report writes each lesion size unit of :mod:`~boundaryloss.training.lesion_file`.
+#: How the report writes each lesion size unit of :mod:`~boundaryloss.evaluation.lesion_file`.
 SIZE_UNIT_NAMES = {"mm3": "mm³", "mm2": "mm²", "voxels": "voxels", "pixels": "pixels"}
 NO_FREE_IMAGE = "n/a (no lesion-free image in the split)"
 

@@ -1,6 +1,6 @@
 """Collect what the runs of an experiment produced: per-case metrics, histories, timing.
 
-Every run is evaluated with :func:`~boundaryloss.training.evaluate.evaluate_run` on the
+Every run is evaluated with :func:`~boundaryloss.evaluation.evaluate_run.evaluate_run` on the
 validation cases (per-case, per-class Dice and HD95 in the unit of the cases' spacing,
 mm or px: see :func:`diagonals`; a missed structure has HD95 ``inf``), at the report's
 checkpoint and, when ``report.last_epoch`` is on, at the other one too (``best`` and
@@ -31,15 +31,15 @@ import torch
 
 from ..data.case import MILLIMETRES, shared_spacing_unit
 from ..data.splits import load_splits, select_cases
+from ..evaluation.evaluate_run import evaluate_run
+from ..evaluation.lesion_file import LesionList, read_lesion_file
+from ..evaluation.result_files import matches_cases
 from ..metrics._empty import image_diagonal
 from ..metrics.lesion import LESION_COUNTS, LESION_METRICS
-from ..training.checkpoint import load_checkpoint
+from ..training.checkpoint_files import load_checkpoint
 from ..training.data import build_cases
-from ..training.evaluate import evaluate_run
-from ..training.evaluation_files import matches_cases
-from ..training.lesion_file import LesionList, read_lesion_file
+from ..training.history import MetricsLog
 from ..training.run_dir import EvaluationFolder, RunDirectory
-from ..training.run_log import MetricsLog
 from .config import Experiment, RunSpec
 
 _INT_COLUMNS = ("class", "pred_voxels", "ref_voxels")
@@ -56,7 +56,7 @@ class Evaluation:
         rows: per-case, per-class rows of ``cases.csv`` (:func:`read_cases_csv`).
         pixel_level: the summary's scores pooled over every pixel, per class
             (``{class: {"dice", "aupr", ...}}``, see
-            :mod:`~boundaryloss.training.pixel_level`).
+            :mod:`~boundaryloss.evaluation.pixel_level`).
         lesions: every lesion of ``lesions.csv`` (lesion evaluations; ``None`` otherwise).
     """
 

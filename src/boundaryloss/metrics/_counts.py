@@ -1,6 +1,6 @@
 """Confusion counts and the scores computed from them, with the empty-mask rule: written
 once for the per-image metrics (overlap, specificity, accuracy) and for scores of counts
-pooled over a dataset (:mod:`boundaryloss.training.pixel_level`).
+pooled over a dataset (:mod:`boundaryloss.evaluation.pixel_level`).
 """
 
 from __future__ import annotations

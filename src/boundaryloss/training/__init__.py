@@ -1,4 +1,4 @@
-"""The training stack: configuration, data, the Fabric training loop, evaluation, prediction.
+"""The training stack: configuration, data and the Fabric training loop.
 
 Modules (imported on use, so ``import boundaryloss`` stays free of Lightning):
 
@@ -7,11 +7,14 @@ Modules (imported on use, so ``import boundaryloss`` stays free of Lightning):
 - :mod:`~boundaryloss.training.run_dir` — the layout of a run directory, its staging,
   swap and lock.
 - :mod:`~boundaryloss.training.engine` — :class:`Trainer`, with its collaborators
-  :mod:`.epoch_log` (console line, progress bar, metrics files, TensorBoard, curves),
-  :mod:`.checkpointing` (which checkpoints to save), :mod:`.checkpoint` (their files),
-  :mod:`.batching` (the epoch's loader) and :mod:`.validation` (whole-case metrics).
+  :mod:`.epoch_log` (console line, progress bar, TensorBoard, curves), :mod:`.history`
+  (the metrics files), :mod:`.environment` (``environment.json``),
+  :mod:`.checkpoint_policy` (which checkpoints to save), :mod:`.checkpoint_files` (their
+  contents, saved and loaded), :mod:`.batching` (the epoch's loader) and
+  :mod:`.validation` (whole-case metrics).
 - :mod:`~boundaryloss.training.components`, :mod:`.data` — model, loss, optimiser and
   datasets from a configuration.
-- :mod:`~boundaryloss.training.evaluate`, :mod:`.predict`, :mod:`.inference` — using a
-  trained model.
+
+Using a trained model (evaluating a run, predicting, sliding-window inference) is
+:mod:`boundaryloss.evaluation`.
 """

@@ -2,7 +2,7 @@
 
 The run directory's layout is :class:`~boundaryloss.training.run_dir.RunDirectory`'s;
 per-epoch logging is :class:`~boundaryloss.training.epoch_log.EpochLog`'s and the
-choice of checkpoints :class:`~boundaryloss.training.checkpointing.CheckpointPolicy`'s.
+choice of checkpoints :class:`~boundaryloss.training.checkpoint_policy.CheckpointPolicy`'s.
 
 Safety of the files: every value is checked before the first write; the run directory
 is locked while training; a new run (or one replacing another) is built in a hidden
@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from .._validation import all_finite
 from ..config import ConfigError, to_dict
 from ..data.splits import save_splits
+from ..evaluation.inference import inference_window, predict_with_config
 from .batching import (
     MixedSizes,
     check_batch_size,
@@ -31,7 +32,7 @@ from .batching import (
     epoch_loader,
     smallest_batch,
 )
-from .checkpoint import (
+from .checkpoint_files import (
     checkpoint_config,
     load_checkpoint,
     load_model_state,
@@ -39,7 +40,7 @@ from .checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
-from .checkpointing import CheckpointPolicy
+from .checkpoint_policy import CheckpointPolicy
 from .checks import check_run_config
 from .components import (
     build_checked_model,
@@ -50,8 +51,8 @@ from .components import (
 )
 from .config import RunConfig, check_resumable, load_config, save_config
 from .data import RunData, build_run_data, validation_dataset
+from .environment import environment, write_json
 from .epoch_log import EpochLog
-from .inference import inference_window, predict_with_config
 from .run_dir import (
     LAST_CHECKPOINT,
     NoCheckpointError,
@@ -60,7 +61,6 @@ from .run_dir import (
     RunWorkspace,
     snapshot_name,
 )
-from .run_log import environment, write_json
 from .supervision import batch_loss, full_resolution, scale_targets_transform, training_loss
 from .validation import SELECTION_COLUMNS, Validator
 

@@ -15,8 +15,8 @@ import numpy as np
 
 from ..config import ConfigError
 from .figures import learning_curves
+from .history import MetricsLog
 from .run_dir import RunDirectory
-from .run_log import MetricsLog
 
 
 def _tensorboard_writer(log_dir):

@@ -171,7 +171,7 @@ class RunDirectory:
             return True
         if not (self.config.is_file() and self.last.is_file()):
             return False
-        from .checkpoint import load_checkpoint  # torch: only for runs without the mark
+        from .checkpoint_files import load_checkpoint  # torch: only for runs without the mark
 
         try:
             load_checkpoint(self.last)
@@ -255,7 +255,7 @@ class EvaluationFolder:
     @property
     def lesions(self) -> Path:
         """Every lesion with its size and whether it is matched (a lesion evaluation's;
-        see :mod:`~boundaryloss.training.lesion_file`)."""
+        see :mod:`~boundaryloss.evaluation.lesion_file`)."""
         return self.path / "lesions.csv"
 
 

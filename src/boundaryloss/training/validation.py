@@ -14,12 +14,12 @@ from torch import nn
 
 from ..data.fov import restrict_case_to_fov
 from ..data.slicing import most_foreground_slice
+from ..evaluation.inference import NonFiniteOutput
+from ..evaluation.pixel_level import PixelLevel
 from ..metrics import SegmentationEvaluator
 from ..metrics.precision_recall import binary_average_precision
 from ..metrics.screening import LesionTally
 from .figures import overlay
-from .inference import NonFiniteOutput
-from .pixel_level import PixelLevel
 
 #: ``train.selection_metric`` -> the validation row's column that selects the best
 #: checkpoint (a mean over the foreground classes the labels contain).

@@ -9,11 +9,10 @@ import pytest
 from boundaryloss.cli import main
 from boundaryloss.data.case import Case
 from boundaryloss.data.io import read_image_2d, read_nifti, write_image_2d, write_nifti
+from boundaryloss.evaluation.predict import Predictor, read_input
+from boundaryloss.evaluation.probability_maps import read_probabilities
 from boundaryloss.training.engine import Trainer
-from boundaryloss.training.predict import Predictor, read_input
-from boundaryloss.training.probability_maps import read_probabilities
-
-from .conftest import TINY_PATCHES
+from tests.tiny_runs import TINY_PATCHES
 
 
 @pytest.fixture
@@ -222,7 +221,7 @@ def test_evaluate_folder_scores_what_predict_probabilities_wrote(trained_2d, tmp
     probabilities reported."""
     from sklearn.metrics import average_precision_score
 
-    from boundaryloss.training.evaluate_folder import evaluate_folder
+    from boundaryloss.evaluation.evaluate_folder import evaluate_folder
 
     rng = np.random.default_rng(2)
     scores, truth = [], []

@@ -26,10 +26,10 @@ from ..data.io import (
     write_image_2d,
     write_nifti,
 )
-from .checkpoint import checkpoint_config, load_checkpoint, load_model_state
-from .components import build_checked_model, check_model
-from .config import RunConfig
-from .data import make_preprocess
+from ..training.checkpoint_files import checkpoint_config, load_checkpoint, load_model_state
+from ..training.components import build_checked_model, check_model
+from ..training.config import RunConfig
+from ..training.data import make_preprocess
 from .inference import (
     NonFiniteOutput,
     inference_settings,
@@ -393,7 +393,7 @@ def predict_paths(
     (a folder), or to ``output`` itself for a single input file with a file name.
 
     With ``probabilities``, each label map's softmax probabilities are written beside
-    it, every class in one file (:mod:`~boundaryloss.training.probability_maps`:
+    it, every class in one file (:mod:`~boundaryloss.evaluation.probability_maps`:
     ``CASE.probabilities.nii.gz`` for a NIfTI input, ``CASE.probabilities.npz`` for a 2D
     image); the label map is their argmax.
 

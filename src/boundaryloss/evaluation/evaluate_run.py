@@ -20,13 +20,13 @@ from ..data.fov import restrict_case_to_fov
 from ..data.splits import load_splits, select_cases
 from ..metrics import SegmentationEvaluator
 from ..metrics.lesion import absolute_volume_metric
-from .data import build_cases, case_ids
-from .evaluation_files import evaluation_summary, write_evaluation
+from ..training.data import build_cases, case_ids
+from ..training.run_dir import CHECKPOINT_NAMES, EvaluationFolder, RunDirectory
 from .lesion_file import LesionList
 from .pixel_level import PixelLevel
 from .predict import Predictor
 from .probability_maps import labels_from_probabilities
-from .run_dir import CHECKPOINT_NAMES, EvaluationFolder, RunDirectory
+from .result_files import evaluation_summary, write_evaluation
 
 METRICS = ("dice", "hd", "hd95", "assd", "precision", "recall")
 #: Columns added to the evaluator's per-(case, class) table: whether the case's field
@@ -139,7 +139,7 @@ def evaluate_run(
     """Segment the run's validation cases, all its cases, or the dataset's test split,
     and measure them.
 
-    Cases are predicted as :class:`~boundaryloss.training.predict.Predictor` does (the
+    Cases are predicted as :class:`~boundaryloss.evaluation.predict.Predictor` does (the
     run's preprocessing; sliding windows and mirroring as its ``inference`` section
     says). When a case has a field of view (DRIVE and prepared retinal masks,
     CHASE_DB1's red-channel threshold, STARE's derived FOV), the prediction and the
@@ -147,7 +147,7 @@ def evaluate_run(
     see :func:`~boundaryloss.data.fov.restrict_case_to_fov`. The CSV says per row whether the FOV
     was applied (``fov``) and how many pixels were scored; the summary holds the mean
     of per-image scores (``metrics``) and the scores of the counts pooled over every
-    image (``pixel_level``, see :mod:`~boundaryloss.training.pixel_level`), with the
+    image (``pixel_level``, see :mod:`~boundaryloss.evaluation.pixel_level`), with the
     area under the precision-recall curve of the pooled pixels' probabilities per
     foreground class (``aupr``, inside the FOV where a case has one; NaN for a class no
     reference holds; it keeps every scored voxel's probability per foreground class
@@ -156,7 +156,7 @@ def evaluate_run(
     (``hd``, ``hd95``, ``assd``) are in the unit of the cases' spacing, which the summary
     states as ``spacing_unit``: ``"mm"`` for NIfTI data, ``"px"`` for 2D image files and
     synthetic data (:class:`~boundaryloss.data.case.Case`). The summary has the keys
-    every evaluation summary shares (:mod:`~boundaryloss.training.evaluation_files`),
+    every evaluation summary shares (:mod:`~boundaryloss.evaluation.result_files`),
     then ``checkpoint`` (the file), ``checkpoint_epoch`` and ``checkpoint_global_step``
     (epochs completed and optimiser steps taken when it was saved: the weights scored,
     even if training replaces the file meanwhile), ``split`` and ``data_root``. With
@@ -167,7 +167,7 @@ def evaluate_run(
     ``screening`` per class (:func:`screening_summary`: pooled lesion scores, false-positive
     lesions per lesion-free case, mean Dice over the cases with the class) and
     ``lesions.csv`` lists every lesion of the reference and of the prediction with its
-    size and whether it is matched (:mod:`~boundaryloss.training.lesion_file`; an
+    size and whether it is matched (:mod:`~boundaryloss.evaluation.lesion_file`; an
     evaluation without ``lesion`` removes the one an earlier evaluation wrote there,
     which would not match).
 
@@ -198,7 +198,7 @@ def evaluate_run(
             different units (the first case in a unit other than the first case's is
             refused as it is read, before it is predicted), or the readers' errors
             (naming the files). Both files are written only once every case is
-            scored, as a pair (see :mod:`~boundaryloss.training.evaluation_files`),
+            scored, as a pair (see :mod:`~boundaryloss.evaluation.result_files`),
             so a refused or failed evaluation leaves ``output`` as it was.
         OSError: ``output`` cannot be written (checked before the checkpoint is loaded),
             or a write failed (a full disk), naming the file.

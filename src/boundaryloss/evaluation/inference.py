@@ -12,7 +12,7 @@ from torch import nn
 from .._validation import all_finite
 from ..config import ConfigError
 from ..data.patches import patch_grid
-from .config import InferenceConfig, RunConfig
+from ..training.config import InferenceConfig, RunConfig
 
 
 class NonFiniteOutput(ValueError):

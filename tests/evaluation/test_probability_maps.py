@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from boundaryloss.data.io import write_nifti
-from boundaryloss.training.probability_maps import (
+from boundaryloss.evaluation.probability_maps import (
     labels_from_probabilities,
     probability_path,
     probability_suffix,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from boundaryloss.training.pixel_level import (
+from boundaryloss.evaluation.pixel_level import (
     ConfusionCounts,
     PixelLevel,
     confusion_counts,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from boundaryloss.training.lesion_file import LesionList, read_lesion_file, size_unit
+from boundaryloss.evaluation.lesion_file import LesionList, read_lesion_file, size_unit
 
 
 def _maps() -> tuple[np.ndarray, np.ndarray]:

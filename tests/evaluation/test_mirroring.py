@@ -8,14 +8,14 @@ from torch import nn
 
 from boundaryloss.cli import main
 from boundaryloss.config import ConfigError
-from boundaryloss.training.engine import Trainer
-from boundaryloss.training.evaluate import evaluate_run
-from boundaryloss.training.inference import (
+from boundaryloss.evaluation.evaluate_run import evaluate_run
+from boundaryloss.evaluation.inference import (
     inference_window,
     predict_with_config,
     probabilities,
     sliding_window,
 )
+from boundaryloss.training.engine import Trainer
 
 
 class SymmetricConv(nn.Module):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from boundaryloss.training.checkpointing import CheckpointPolicy
+from boundaryloss.training.checkpoint_policy import CheckpointPolicy
 
 
 def test_epoch_end_writes_last_best_on_improvement_and_snapshots():

@@ -8,10 +8,10 @@ import pytest
 
 from boundaryloss.cli import main
 from boundaryloss.data.splits import load_splits
-from boundaryloss.training import evaluate as evaluate_module
+from boundaryloss.evaluation import evaluate_run as evaluate_module
+from boundaryloss.evaluation.evaluate_run import evaluate_run
+from boundaryloss.evaluation.predict import Predictor
 from boundaryloss.training.engine import Trainer
-from boundaryloss.training.evaluate import evaluate_run
-from boundaryloss.training.predict import Predictor
 from boundaryloss.training.run_dir import RunDirectory
 
 MIXED = r"the cases' spacing is in different units \(mm, px\); distances in different units"

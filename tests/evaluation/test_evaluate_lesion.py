@@ -16,13 +16,13 @@ from scipy import ndimage
 
 from boundaryloss.cli import main
 from boundaryloss.data.splits import load_splits, select_cases
+from boundaryloss.evaluation.evaluate_run import evaluate_run
+from boundaryloss.evaluation.predict import Predictor
 from boundaryloss.training.data import build_cases
 from boundaryloss.training.engine import Trainer
-from boundaryloss.training.evaluate import evaluate_run
-from boundaryloss.training.predict import Predictor
 from boundaryloss.training.run_dir import RunDirectory
 from tests.data.layouts import write_nnunet
-from tests.training.conftest import TINY_PATCHES
+from tests.tiny_runs import TINY_PATCHES
 
 #: source -> (spacing unit, the volume difference's column, its unit, the other column)
 SOURCES = {

@@ -1,10 +1,7 @@
-"""Tiny, fast training configurations on synthetic data."""
+"""Tiny, fast training configurations on synthetic data (the overrides of ``tiny_config``,
+the fixture of tests/conftest.py)."""
 
 from __future__ import annotations
-
-import pytest
-
-from boundaryloss.training.config import load_config
 
 TINY = [
     "train.epochs=2",
@@ -25,13 +22,3 @@ TINY_3D = [
 ]
 #: Per number of spatial axes, the overrides of a tiny patch-based run.
 TINY_PATCHES = {2: ["data.patch_size=[32, 32]"], 3: [*TINY_3D, "data.patch_size=[8, 8, 8]"]}
-
-
-@pytest.fixture
-def tiny_config(tmp_path):
-    """``make(*overrides)`` -> a RunConfig writing under tmp_path."""
-
-    def make(*overrides: str, name: str = "run"):
-        return load_config(None, [f"output_dir={tmp_path}", f"name={name}", *TINY, *overrides])
-
-    return make

@@ -28,10 +28,10 @@ The analogue of nnU-Net's ``nnUNetv2_evaluate_folder``:
 * **Aggregates**: per case and class (the CSV), mean / std / median over cases with a 95 %
   bootstrap confidence interval of the mean (per-image aggregates), and the scores of the
   confusion counts summed over all cases (``pixel_level``: Dice, precision, recall =
-  sensitivity, specificity, accuracy; :mod:`~boundaryloss.training.pixel_level`, as
+  sensitivity, specificity, accuracy; :mod:`~boundaryloss.evaluation.pixel_level`, as
   ``evaluate`` reports them). The literature reports both.
 * **Probability maps**: ``CASE.probabilities.nii.gz`` / ``.npz`` files in ``pred_dir``
-  (what ``predict --probabilities`` writes, :mod:`~boundaryloss.training.probability_maps`)
+  (what ``predict --probabilities`` writes, :mod:`~boundaryloss.evaluation.probability_maps`)
   add the area under the precision-recall curve of the pixels pooled over every case
   (``aupr`` in ``pixel_level``, inside the mask), channel ``c`` scoring label ``c``. The
   other metrics score the case's label map when ``pred_dir`` holds one beside its
@@ -76,9 +76,9 @@ from ..data.io import (
 )
 from ..metrics import LesionOptions, SegmentationEvaluator
 from ..metrics.lesion import absolute_volume_metric
-from .evaluation_files import evaluation_summary, write_evaluation
 from .pixel_level import PixelLevel
 from .probability_maps import labels_from_probabilities, probability_suffix, read_probabilities
+from .result_files import evaluation_summary, write_evaluation
 
 #: Formats read as label maps (not JPEG: lossy compression would blur label values).
 FORMATS = (*NIFTI_SUFFIXES, *LOSSLESS_2D_SUFFIXES)
@@ -417,7 +417,7 @@ def evaluate_folder(
         output: CSV file for the per-case, per-class rows; the summary goes beside it with
             the suffix ``.json`` (replacing only a summary this command wrote, see
             :func:`is_own_summary`). Both are written as a pair, once every case is
-            scored (:func:`~boundaryloss.training.evaluation_files.write_evaluation`).
+            scored (:func:`~boundaryloss.evaluation.result_files.write_evaluation`).
             ``None`` writes nothing.
         metrics: metric names of :class:`~boundaryloss.metrics.SegmentationEvaluator`.
         id_regex: regular expression whose first group (or whole match) is the case id in
@@ -435,7 +435,7 @@ def evaluate_folder(
 
     Returns:
         A :class:`FolderEvaluation`; its ``summary`` is what the JSON holds (the keys of
-        :mod:`~boundaryloss.training.evaluation_files`, then ``pred_dir``, ``ref_dir``,
+        :mod:`~boundaryloss.evaluation.result_files`, then ``pred_dir``, ``ref_dir``,
         ``mask_dir``, ``ignore_label`` and ``labels``).
 
     Raises:

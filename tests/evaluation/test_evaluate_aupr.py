@@ -11,10 +11,10 @@ from sklearn.metrics import average_precision_score
 
 from boundaryloss.cli import main
 from boundaryloss.data.splits import load_splits, select_cases
+from boundaryloss.evaluation.evaluate_run import evaluate_run
+from boundaryloss.evaluation.predict import Predictor
 from boundaryloss.training.data import build_cases
 from boundaryloss.training.engine import Trainer
-from boundaryloss.training.evaluate import evaluate_run
-from boundaryloss.training.predict import Predictor
 from boundaryloss.training.run_dir import RunDirectory
 
 

@@ -14,9 +14,9 @@ from boundaryloss.cli import main
 from boundaryloss.data import drive
 from boundaryloss.data.prepare import prepare_dataset
 from boundaryloss.data.splits import Split, load_splits, save_splits
+from boundaryloss.evaluation.evaluate_run import evaluate_run
+from boundaryloss.evaluation.predict import Predictor
 from boundaryloss.training.engine import Trainer
-from boundaryloss.training.evaluate import evaluate_run
-from boundaryloss.training.predict import Predictor
 from boundaryloss.training.run_dir import RunDirectory
 from tests.data.layouts import write_drive, write_nnunet
 
@@ -160,7 +160,7 @@ def test_test_split_errors_are_one_line(tiny_config, drive_root, tmp_path, capsy
 
 def test_3d_test_split_is_predicted_with_sliding_windows(tiny_config, tmp_path, monkeypatch):
     from boundaryloss.data import DecathlonDataset
-    from boundaryloss.training import predict as predict_module
+    from boundaryloss.evaluation import predict as predict_module
 
     root = tmp_path / "Dataset001_Fixture"
     ids = tuple(f"brain_{n:02d}" for n in range(1, 5))
