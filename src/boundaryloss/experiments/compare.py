@@ -33,7 +33,6 @@ from .results import (
     RunResult,
     collect,
     diagonals,
-    evaluation_folders,
     other_checkpoint,
     validation_cases,
 )
@@ -309,11 +308,6 @@ class ReportInputs:
     screening: Sequence[lesion_report.CheckpointScreening] = ()
 
 
-def figures_folder(output: Path) -> Path:
-    """Where a comparison's figures go: ``OUTPUT/figures``."""
-    return output / "figures"
-
-
 def _unit_sentence(unit: str) -> str:
     """What the report says about the unit of HD95."""
     if unit == PIXELS:
@@ -359,7 +353,7 @@ def build_report(experiment: Experiment, inputs: ReportInputs) -> Report:
     results, convergence = inputs.results, inputs.convergence
     gradient_rows, panels = inputs.gradient_rows, inputs.panels
     cfg = experiment.config
-    figures = figures_folder(experiment.output)
+    folder = experiment.folder
     losses = experiment.loss_names
     report = Report(f"Loss comparison: {cfg.name}")
     if cfg.description:
@@ -417,10 +411,10 @@ def build_report(experiment: Experiment, inputs: ReportInputs) -> Report:
     report.bullets(inputs.findings)
 
     report.heading("Learning curves")
-    plots.learning_curves(results, losses, figures / "learning_curves.png", inputs.unit)
+    plots.learning_curves(results, losses, folder.figure("learning_curves"), inputs.unit)
     report.figure(
         Figure(
-            figures / "learning_curves.png",
+            folder.figure("learning_curves"),
             f"Validation Dice and HD95 ({inputs.unit}) per epoch (mean over seeds; band: "
             "min-max over seeds). Training-time validation counts a missed structure as the "
             "image diagonal.",
@@ -428,30 +422,30 @@ def build_report(experiment: Experiment, inputs: ReportInputs) -> Report:
     )
     report.heading("Training stability")
     last = cfg.report.stability_epochs
-    plots.stability(results, losses, last, figures / "stability.png")
+    plots.stability(results, losses, last, folder.figure("stability"))
     report.figure(
         Figure(
-            figures / "stability.png",
+            folder.figure("stability"),
             f"Validation Dice over the last {last} epochs of every seed: the spread shows how "
             "much the score moves late in training and between seeds.",
         )
     )
     if panels:
         report.heading("Qualitative comparison")
-        plots.overlays(panels, figures / "overlays.png")
+        plots.overlays(panels, folder.figure("overlays"))
         report.figure(
             Figure(
-                figures / "overlays.png",
+                folder.figure("overlays"),
                 f"The same validation cases segmented by each loss (first seed, "
                 f"'{cfg.report.checkpoint}' checkpoint). Green: hit, red: false positive, "
                 "blue: missed.",
             )
         )
     report.heading("Convergence")
-    plots.convergence(convergence, experiment.epochs, figures / "convergence.png")
+    plots.convergence(convergence, experiment.epochs, folder.figure("convergence"))
     report.figure(
         Figure(
-            figures / "convergence.png",
+            folder.figure("convergence"),
             f"Empirical CDF over seeds of the convergence epoch: the first epoch at which a "
             f"run's validation Dice reaches {100 * cfg.report.convergence_fraction:g} % of the "
             "best validation Dice of that run. A run whose best Dice is 0 never converges.",
@@ -459,7 +453,7 @@ def build_report(experiment: Experiment, inputs: ReportInputs) -> Report:
     )
     report.heading("Gradient-sign diagnostic")
     if gradient_rows:
-        plots.gradient_sign(gradient_rows, figures / "gradient_sign.png")
+        plots.gradient_sign(gradient_rows, folder.figure("gradient_sign"))
         report.paragraph(
             "For the region-wise loss mean(softmax(z) * W), the share of validation pixels "
             "whose gradient with respect to the logits z has two or more negative components, "
@@ -490,7 +484,7 @@ def build_report(experiment: Experiment, inputs: ReportInputs) -> Report:
                 )
         report.table(simple_table(header, table_rows))
         report.figure(
-            Figure(figures / "gradient_sign.png", "Pixels with >= 2 negative gradient components")
+            Figure(folder.figure("gradient_sign"), "Pixels with >= 2 negative gradient components")
         )
     else:
         report.paragraph("Not computed (switched off, or the network is not 2D).")
@@ -518,11 +512,6 @@ def build_report(experiment: Experiment, inputs: ReportInputs) -> Report:
     return report
 
 
-#: What a comparison writes into its output folder (hidden names are temporaries/locks).
-OWN_ENTRIES = frozenset(
-    {"runs", "figures", "cases.csv", "report.md", "report.html"}
-    | {f"cases_{name}.csv" for name in CHECKPOINTS}
-)
 #: The command that writes comparison folders, as their file record names it.
 WRITTEN_BY = "boundaryloss compare"
 
@@ -558,20 +547,22 @@ def run_compare(
             :func:`is_own_file`).
     """
     with DirectoryLock(experiment.output, what="comparison folder"):
-        check_output_folder(experiment.output, OWN_ENTRIES, "a comparison", is_own_file)
-        check_output_folder(figures_folder(experiment.output), None, "a comparison", is_own_file)
-        for folder in (experiment.output, figures_folder(experiment.output)):
-            remove_temporaries(folder)
+        folder = experiment.folder
+        check_output_folder(folder.path, folder.entries(), "a comparison", is_own_file)
+        check_output_folder(folder.figures, None, "a comparison", is_own_file)
+        for path in (folder.path, folder.figures):
+            remove_temporaries(path)
         return _run_compare(experiment, resume, log)
 
 
 def _run_compare(experiment: Experiment, resume: bool, log: Callable[[str], None]) -> CompareOutput:
     started = time.perf_counter()
     cfg = experiment.config
-    out = experiment.output
-    for spec in experiment.runs:  # a run directory's own cleanup knows RUN_DIR/evaluation only
+    folder = experiment.folder
+    for spec in experiment.runs:  # the runs' evaluation folders this comparison writes
+        run = RunDirectory(spec.run_dir)
         for name in CHECKPOINTS:
-            remove_temporaries(evaluation_folders(spec, name, primary=False)[0])
+            remove_temporaries(run.evaluation_of(name))
     outcomes = train_all(experiment, resume=resume, log=log)
     results = collect(experiment, log=log)
     cases = validation_cases(experiment, results[0].val_ids)
@@ -622,9 +613,9 @@ def _run_compare(experiment: Experiment, resume: bool, log: Callable[[str], None
             for name in names
         ]
     panels = _overlay_panels(experiment, results, cases, cfg.report.overlay_cases)
-    _write_own(out / "cases.csv", _records_csv(recs))
+    _write_own(folder.cases, _records_csv(recs))
     for name in CHECKPOINTS:
-        path = out / f"cases_{name}.csv"
+        path = folder.cases_of(name)
         if name == other_name and other_recs:
             _write_own(path, _records_csv(other_recs))
         else:  # this comparison's own file from an earlier setting: no longer true
@@ -648,7 +639,7 @@ def _run_compare(experiment: Experiment, resume: bool, log: Callable[[str], None
         ),
     )
     record_written(report.figure_paths, WRITTEN_BY)
-    md, page = report.write(out)
+    md, page = report.write(folder)
     record_written([md, page], WRITTEN_BY)
     return CompareOutput(
         md,

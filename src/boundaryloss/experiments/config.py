@@ -20,6 +20,7 @@ from ..config import ConfigError, apply_overrides, from_dict, path_field, read_y
 from ..training.components import build_loss, required_maps
 from ..training.config import LossConfig, RunConfig
 from ..training.run_dir import check_run_name
+from .comparison_folder import ComparisonFolder
 
 #: ``data`` keys that decide which cases are validation cases: they must be the same for
 #: every run, or the per-case pairing of the significance test would be meaningless.
@@ -130,6 +131,11 @@ class Experiment:
     runs: list[RunSpec]
 
     @property
+    def folder(self) -> ComparisonFolder:
+        """The layout of :attr:`output`."""
+        return ComparisonFolder(self.output)
+
+    @property
     def loss_names(self) -> list[str]:
         return [entry.name for entry in self.config.losses]
 
@@ -227,7 +233,8 @@ def _run_config(
     where = f"{path}: losses[{index}] ({entry.name})"
     try:
         data = apply_overrides(data, list(entry.overrides))
-        data.update(name=f"seed{seed}", output_dir=str(output / "runs" / entry.name))
+        run_dir = ComparisonFolder(output).run_dir(entry.name, seed)
+        data.update(name=run_dir.name, output_dir=str(run_dir.parent))
         data.setdefault("train", {})
         if not isinstance(data["train"], dict):
             raise ConfigError("train: expected a mapping")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._files import write_text_atomically
+from .comparison_folder import ComparisonFolder
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em;
@@ -117,10 +118,11 @@ class Report:
         parts.append("</body></html>")
         return "\n".join(parts) + "\n"
 
-    def write(self, folder: Path) -> tuple[Path, Path]:
-        """Write ``report.md`` and ``report.html`` into ``folder``, each atomically."""
-        md, page = folder / "report.md", folder / "report.html"
-        write_text_atomically(md, self.to_markdown(folder))
+    def write(self, folder: ComparisonFolder) -> tuple[Path, Path]:
+        """Write the Markdown and HTML reports of ``folder`` (``report.md`` and
+        ``report.html``), each atomically; returns their paths."""
+        md, page = folder.report_markdown, folder.report_html
+        write_text_atomically(md, self.to_markdown(folder.path))
         write_text_atomically(page, self.to_html())
         return md, page
 

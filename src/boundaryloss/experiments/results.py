@@ -40,12 +40,11 @@ from ..training.checkpoint_files import load_checkpoint
 from ..training.data import build_cases
 from ..training.history import MetricsLog
 from ..training.run_dir import EvaluationFolder, RunDirectory
+from .comparison_folder import CHECKPOINTS
 from .config import Experiment, RunSpec
 
 _INT_COLUMNS = ("class", "pred_voxels", "ref_voxels")
 _FLOAT_COLUMNS = ("dice", "hd95")
-#: The checkpoints a comparison can report.
-CHECKPOINTS = ("best", "last")
 
 
 @dataclass(frozen=True)
@@ -190,7 +189,7 @@ def evaluation_folders(spec: RunSpec, checkpoint: str, primary: bool) -> tuple[P
     other folder (left by a comparison configured the other way round) is reused.
     """
     run = RunDirectory(spec.run_dir)
-    own = run.path / f"evaluation_{checkpoint}"
+    own = run.evaluation_of(checkpoint)
     return (run.evaluation, own) if primary else (own, run.evaluation)
 
 

@@ -15,6 +15,8 @@ A run directory ``OUTPUT_DIR/NAME`` holds::
     summary.json         written when training finished
     evaluation/          cases.csv and summary.json of ``boundaryloss evaluate``
     evaluation_test/     the same for ``--split test``
+    evaluation_best/     the evaluation of ``best.pt`` that ``compare`` keeps when it
+    evaluation_last/     reports the other checkpoint (same for ``last.pt``)
 
 A new run is built in a hidden staging directory beside it, ``.NAME.staging``, and
 moved into place at its first checkpoint (:meth:`RunDirectory.promote`), so a failed
@@ -155,6 +157,37 @@ class RunDirectory:
         replace validation results)."""
         return self.path / "evaluation_test"
 
+    def evaluation_of(self, checkpoint: str) -> Path:
+        """The folder of a checkpoint's evaluation that ``compare`` keeps beside the one of
+        the checkpoint it reports (which is :attr:`evaluation`).
+
+        Args:
+            checkpoint: ``"best"`` or ``"last"``.
+
+        Returns:
+            ``RUN_DIR/evaluation_best`` or ``RUN_DIR/evaluation_last``.
+
+        Raises:
+            ValueError: another checkpoint name (naming it).
+
+        Example:
+            >>> RunDirectory("runs/gdl").evaluation_of("last").name
+            'evaluation_last'
+        """
+        from .._validation import check_one_of  # torch: only where a name is checked
+
+        check_one_of(checkpoint, CHECKPOINT_NAMES, "checkpoint")
+        return self.path / f"evaluation_{checkpoint}"
+
+    def evaluation_folders(self) -> tuple[Path, ...]:
+        """Every evaluation folder of the layout: :attr:`evaluation`,
+        :attr:`evaluation_test` and :meth:`evaluation_of` each checkpoint name."""
+        return (
+            self.evaluation,
+            self.evaluation_test,
+            *(self.evaluation_of(name) for name in CHECKPOINT_NAMES),
+        )
+
     # --- state ------------------------------------------------------------------------
 
     def is_empty(self) -> bool:
@@ -211,13 +244,7 @@ class RunDirectory:
         shutil.rmtree(self.staging, ignore_errors=True)
         if self.path.exists():  # a crash between the two renames keeps the old run
             shutil.rmtree(self.retired, ignore_errors=True)
-        for folder in (
-            self.path,
-            self.checkpoints,
-            self.figures,
-            self.evaluation,
-            self.evaluation_test,
-        ):
+        for folder in (self.path, self.checkpoints, self.figures, *self.evaluation_folders()):
             remove_temporaries(folder)
 
     def promote(self, staging: Path) -> None:
