@@ -98,8 +98,8 @@ def test_config_selects_windows_and_mirroring(tiny_config):
     torch.testing.assert_close(predict_with_config(model, image, config), expected)
     unmirrored = predict_with_config(model, image, config, mirror=False)
     assert not torch.allclose(unmirrored, expected)
-    with pytest.raises(ConfigError, match=r"needs data\.patch_size"):
-        inference_window(tiny_config("inference.sliding_window=true"))
+    with pytest.raises(ConfigError, match=r"^inference\.sliding_window: needs data\.patch_size"):
+        tiny_config("inference.sliding_window=true")
 
 
 def test_training_and_evaluation_with_windows_and_mirroring(tiny_config, tmp_path):

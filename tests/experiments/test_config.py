@@ -78,6 +78,21 @@ def test_base_from_a_run_yaml(write_experiment, tmp_path):
         ({"report": {"checkpoint": "first"}}, "report.checkpoint: expected one of"),
         ({"report": {"last_epoch": "often"}}, "report.last_epoch: expected true or false"),
         ({"base": "absent.yaml"}, "base: run configuration not found"),
+        ({"losses": []}, "losses: at least one loss configuration is required"),
+        (
+            {"losses": [{"name": "gdl", "loss": {}}, {"name": "gdl", "loss": {}}]},
+            "losses[1].name: duplicate name 'gdl'",
+        ),
+        ({"name": "a/b"}, "name: 'a/b' is not a valid folder name"),
+        ({"report": {"alpha": 1.0}}, "report.alpha: must lie in (0, 1), got 1.0"),
+        (
+            {"report": {"convergence_fraction": 0}},
+            "report.convergence_fraction: must lie in (0, 1], got 0",
+        ),
+        ({"report": {"overlay_cases": -1}}, "report.overlay_cases: must be >= 0, got -1"),
+        ({"report": {"stability_epochs": 0}}, "report.stability_epochs: must be >= 1, got 0"),
+        ({"report": {"n_permutations": 0}}, "report.n_permutations: must be >= 1, got 0"),
+        ({"diagnostics": {"max_slices": 0}}, "diagnostics.max_slices: must be >= 1, got 0"),
     ],
 )
 def test_bad_experiment_names_the_key(write_experiment, changes, message):
@@ -85,6 +100,13 @@ def test_bad_experiment_names_the_key(write_experiment, changes, message):
     with pytest.raises(ConfigError) as error:
         load_experiment(path)
     assert message in str(error.value)
+    assert str(path) in str(error.value)
+
+
+def test_seeds_given_apart_from_the_file_are_checked(write_experiment):
+    path = write_experiment()
+    with pytest.raises(ConfigError, match=r": seeds: must be >= 1, got 0$") as error:
+        load_experiment(path, seeds=0)
     assert str(path) in str(error.value)
 
 

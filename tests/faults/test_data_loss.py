@@ -13,6 +13,7 @@ import torch
 from boundaryloss._ownership import record_written
 from boundaryloss.cli import main
 from boundaryloss.data.io import write_image_2d, write_nifti
+from boundaryloss.experiments.comparison_folder import ComparisonFolder
 from boundaryloss.training import engine as engine_module
 
 from .conftest import one_error_line, snapshot, train
@@ -341,7 +342,8 @@ def test_a_killed_comparison_leaves_no_temporary_figures(tmp_path, monkeypatch):
         return "done"
 
     monkeypatch.setattr(compare_module, "_run_compare", fake_run)
-    experiment = type("Experiment", (), {"output": tmp_path / "cmp"})()
+    output = tmp_path / "cmp"
+    experiment = type("Experiment", (), {"output": output, "folder": ComparisonFolder(output)})()
     assert compare_module.run_compare(experiment) == "done"
     assert seen["files"] == [".boundaryloss-files.json", "overlays.png"]
 

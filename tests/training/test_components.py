@@ -64,20 +64,22 @@ def test_loss_errors_name_the_key(terms, match):
 
 def test_model_builder():
     config = load_config(None, ["model.name=enet", "model.kwargs={}"]).model
-    assert build_model(config, 1, 3, 2)(torch.zeros(1, 1, 16, 16)).shape == (1, 3, 16, 16)
-    with pytest.raises(ConfigError, match="2D only"):
-        build_model(config, 1, 3, 3)
+    assert build_model(config, 1, 3)(torch.zeros(1, 1, 16, 16)).shape == (1, 3, 16, 16)
+    enet_3d = ["model.name=enet", "model.spatial_dims=3", "data.patch_size=[8, 8, 8]"]
+    with pytest.raises(ConfigError, match=r"^model\.name: enet is 2D only, got spatial_dims 3$"):
+        load_config(None, enet_3d)
 
 
 def test_model_config_passes_max_channels_to_the_unet():
     kwargs = "model.kwargs={base_channels: 4, depth: 3, max_channels: 8}"
-    model = build_model(load_config(None, [kwargs]).model, 1, 2, 3)
+    three_d = ["model.spatial_dims=3", "data.patch_size=[16, 16, 16]"]
+    model = build_model(load_config(None, [kwargs, *three_d]).model, 1, 2)
     assert [block[0].out_channels for block in model.encoders] == [4, 8, 8]
     assert model.bottleneck[0].out_channels == 8
     assert model(torch.zeros(2, 1, 16, 16, 16)).shape == (2, 2, 16, 16, 16)
     bad = load_config(None, ["model.kwargs={base_channels: 4, max_channels: 2}"]).model
     with pytest.raises(ConfigError, match=r"model: UNet: max_channels .* got 2$"):
-        build_model(bad, 1, 2, 2)
+        build_model(bad, 1, 2)
 
 
 def test_plateau_halving_by_hand():

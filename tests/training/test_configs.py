@@ -112,7 +112,7 @@ def test_config_builds_and_runs_forward(path):
     dims = config.model.spatial_dims
     channels = IN_CHANNELS[dataset_of(path)]
     num_classes = config.data.num_classes
-    model = build_model(config.model, channels, num_classes, dims).eval()
+    model = build_model(config.model, channels, num_classes).eval()
     # Not a multiple of 2**depth (the networks pad and crop back), and large enough that
     # the deepest level keeps more than one voxel (instance norm needs two).
     depth = int(config.model.kwargs.get("depth", 0))
@@ -173,8 +173,7 @@ def test_cpu_config_yields_a_training_batch(path, tmp_path):
     assert int(batch["label"].max()) < data.num_classes
     for spec in specs:
         assert batch[spec.argument].shape == (data.batch_size, data.num_classes, *patch)
-    dims = config.model.spatial_dims
-    model = build_model(config.model, run_data.in_channels, data.num_classes, dims)
+    model = build_model(config.model, run_data.in_channels, data.num_classes)
     maps = {spec.argument: batch[spec.argument] for spec in specs}
     # the loss as the training loop calls it (deep supervision when the config asks)
     value = batch_loss(training_loss(loss, config, specs), model(batch["image"]), batch, maps)

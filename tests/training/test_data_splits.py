@@ -61,12 +61,12 @@ def test_chase_db1_test_split_is_the_last_eight_images(tmp_path):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        (("data.source=stare",), r"data\.source: STARE defines no test split"),
+        (("data.source=stare", "data.root=ROOT"), r"data\.source: STARE defines no test split"),
         ((), r"data\.source: synthetic data has no test split"),
     ],
 )
 def test_sources_without_a_test_split(tmp_path, overrides, message):
     write_stare(tmp_path)
-    config = data_config(*overrides, f"data.root={tmp_path}")
+    config = data_config(*(o.replace("ROOT", str(tmp_path)) for o in overrides))
     with pytest.raises(ConfigError, match=message):
         build_cases(config, "test")

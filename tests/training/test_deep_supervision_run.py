@@ -9,7 +9,6 @@ from boundaryloss.config import ConfigError
 from boundaryloss.evaluation.predict import Predictor
 from boundaryloss.losses import DeepSupervisionLoss
 from boundaryloss.losses.deep_supervision import SCALE_TARGETS
-from boundaryloss.training.components import build_model
 from boundaryloss.training.engine import Trainer
 from tests.tiny_runs import TINY_PATCHES
 
@@ -79,9 +78,8 @@ def test_the_data_pipeline_computes_the_lower_scales_the_loss_would(tiny_config,
 
 
 def test_deep_supervision_needs_the_unet(tiny_config):
-    config = tiny_config("model.name=enet", "model.kwargs={}", "model.deep_supervision=true")
-    with pytest.raises(ConfigError, match=r"model\.deep_supervision"):
-        build_model(config.model, 1, 2, 2)
+    with pytest.raises(ConfigError, match=r"^model\.deep_supervision: needs the unet, got enet$"):
+        tiny_config("model.name=enet", "model.kwargs={}", "model.deep_supervision=true")
 
 
 def test_without_deep_supervision_samples_carry_no_lower_scales(tiny_config):

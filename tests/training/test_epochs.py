@@ -28,14 +28,16 @@ def test_samples_per_epoch_sets_the_steps_of_an_epoch(tiny_config):
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("data.samples_per_epoch=0", "data.samples_per_epoch"),
-        ("data.foreground_probability=1.5", "data.foreground_probability"),
+        ("data.samples_per_epoch=0", r"^data\.samples_per_epoch: must be >= 1 \(or null\), got 0$"),
+        (
+            "data.foreground_probability=1.5",
+            r"^data\.foreground_probability: must lie in \[0, 1\], got 1\.5$",
+        ),
     ],
 )
-def test_bad_epoch_settings_name_their_key(tiny_config, tmp_path, override, message):
-    config = tiny_config(override)
-    with pytest.raises(ConfigError, match=message):
-        build_run_data(config.data, [], None, 2, 0)
+def test_bad_epoch_settings_name_their_key(tiny_config, override, message):
+    with pytest.raises(ConfigError, match=message):  # as the configuration is loaded
+        tiny_config(override)
 
 
 SMALL_3D = [

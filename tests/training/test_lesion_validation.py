@@ -200,9 +200,8 @@ def test_folders_source_trains_from_yaml(tmp_path):
 )
 def test_folders_source_errors(tmp_path, override, message):
     root = _write_folders(tmp_path / "data")
-    config = load_config(None, ["data.source=folders", f"data.root={root}", override])
     with pytest.raises((ConfigError, ValueError), match=message):
-        build_cases(config.data)
+        build_cases(load_config(None, ["data.source=folders", f"data.root={root}", override]).data)
 
 
 def test_folders_without_test_split_is_refused(tmp_path):

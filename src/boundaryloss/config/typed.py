@@ -5,6 +5,11 @@ Supports fields typed as ``int``, ``float``, ``str``, ``bool``, ``Literal[...]``
 and nested dataclasses. Nothing is ever ``eval``'d. A field declared with
 :func:`path_field` holds a file or folder path: a leading ``~`` in its value is expanded
 to the home folder, as a shell would (``output_dir=~/runs``).
+
+A dataclass checks its own values in ``__post_init__``, raising :class:`ConfigError`
+that names the field by its key relative to the dataclass (the rules of
+:mod:`boundaryloss.config.rules`); :func:`from_dict` puts the section's path in front,
+so the message names the full key (``data.batch_size: must be >= 1, got 0``).
 """
 
 from __future__ import annotations
@@ -77,7 +82,32 @@ def load_yaml_text(text: str) -> Any:
 
 
 def from_dict(cls: type[T], data: Any, path: str = "") -> T:
-    """Construct dataclass ``cls`` from a mapping, checking keys and types recursively."""
+    """Construct dataclass ``cls`` from a mapping, checking keys and types recursively.
+
+    Args:
+        cls: the dataclass.
+        data: its plain data (a mapping, e.g. from YAML).
+        path: the dotted key of ``data`` in the whole configuration, for messages.
+
+    Returns:
+        The dataclass, its nested dataclasses built the same way.
+
+    Raises:
+        ConfigError: an unknown or missing key, a wrong type, or a value the dataclass
+            refuses (its ``__post_init__``), the message naming the full key.
+
+    Example:
+        >>> from dataclasses import dataclass
+        >>> @dataclass
+        ... class Optim:
+        ...     lr: float = 1e-3
+        >>> from_dict(Optim, {"lr": 1})
+        Optim(lr=1.0)
+        >>> from_dict(Optim, {"lr": "fast"}, "optim")
+        Traceback (most recent call last):
+        ...
+        boundaryloss.config.typed.ConfigError: optim.lr: expected a number, got 'fast'
+    """
     if not isinstance(data, dict):
         raise ConfigError(f"{path or 'config'}: expected a mapping, got {type(data).__name__}")
     hints = get_type_hints(cls)
@@ -105,6 +135,8 @@ def from_dict(cls: type[T], data: Any, path: str = "") -> T:
         raise ConfigError(f"missing required key {(path + '.') if path else ''}{missing[0]}")
     try:
         return cls(**values)
+    except ConfigError as error:  # a rule of the dataclass, naming its key relative to it
+        raise ConfigError(f"{path}.{error}" if path else str(error)) from None
     except ValueError as error:
         raise ConfigError(f"{path or 'config'}: {error}") from error
 

@@ -10,7 +10,6 @@ import torch
 from torch import nn
 
 from .._validation import all_finite
-from ..config import ConfigError
 from ..data.patches import patch_grid
 from ..training.config import InferenceConfig, RunConfig
 
@@ -153,17 +152,13 @@ def inference_window(config: RunConfig) -> Sequence[int] | None:
     """The sliding window of a run: ``data.patch_size`` when ``inference.sliding_window``
     is on (by default for 3D networks only), else None (whole images or slices).
 
-    Raises:
-        ConfigError: sliding windows asked for without a ``data.patch_size``.
+    A run configuration that asks for sliding windows has a patch size (``RunConfig``
+    refuses one without).
     """
     sliding = inference_settings(config).sliding_window
     if sliding is None:
         sliding = config.model.spatial_dims == 3
-    if not sliding:
-        return None
-    if not config.data.patch_size:
-        raise ConfigError("inference.sliding_window: needs data.patch_size (the window)")
-    return config.data.patch_size
+    return config.data.patch_size if sliding else None
 
 
 def network_input_shape(config: RunConfig, spatial_shape: Sequence[int]) -> tuple[int, ...]:

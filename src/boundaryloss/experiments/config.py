@@ -5,11 +5,14 @@ compare (``losses``), the one significance is tested against (``reference``), ho
 seeds each is trained with, and what the report computes. :func:`load_experiment`
 checks every key and type (messages name the key and the file) and resolves one
 :class:`~boundaryloss.training.config.RunConfig` per loss configuration and seed.
+Each dataclass refuses its own wrong values as it is built (``__post_init__``); what
+needs the resolved runs (one split, one number of epochs) is checked after.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 import re
 from dataclasses import dataclass, field
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..config import ConfigError, apply_overrides, from_dict, path_field, read_yaml, to_dict
+from ..config.rules import at_least, in_interval
 from ..training.components import build_loss, required_maps
 from ..training.config import LossConfig, RunConfig
 from ..training.run_dir import check_run_name
@@ -40,6 +44,17 @@ class LossEntry:
     config: str | None = None
     overrides: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ConfigError(
+                f"name: {self.name!r} must be letters, digits, '_', '.', '+' or '-' (it "
+                "names a folder)"
+            )
+        if (self.loss is None) == (self.config is None):
+            raise ValueError(  # the entry as a whole: from_dict names it
+                "give exactly one of 'loss' (combined with base) and 'config' (a complete run YAML)"
+            )
+
 
 @dataclass
 class DiagnosticsConfig:
@@ -54,6 +69,9 @@ class DiagnosticsConfig:
     gradient_sign: bool = True
     epochs: list[int] | None = None
     max_slices: int = 16
+
+    def __post_init__(self) -> None:
+        at_least("max_slices", self.max_slices, 1)
 
 
 @dataclass
@@ -84,6 +102,13 @@ class ReportConfig:
     alpha: float = 0.05
     lesion: bool = False
 
+    def __post_init__(self) -> None:
+        in_interval("convergence_fraction", self.convergence_fraction, "(0, 1]")
+        in_interval("alpha", self.alpha, "(0, 1)")
+        at_least("overlay_cases", self.overlay_cases, 0)
+        at_least("stability_epochs", self.stability_epochs, 1)
+        at_least("n_permutations", self.n_permutations, 1)
+
 
 @dataclass
 class ExperimentConfig:
@@ -106,6 +131,23 @@ class ExperimentConfig:
     description: str = ""
     diagnostics: DiagnosticsConfig = field(default_factory=DiagnosticsConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+
+    def __post_init__(self) -> None:
+        try:  # it names the output folder, output_dir/name: nothing may land outside it
+            check_run_name(self.name)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+        names = [entry.name for entry in self.losses]
+        if not names:
+            raise ConfigError("losses: at least one loss configuration is required")
+        for i, name in enumerate(names):
+            if names.index(name) != i:
+                raise ConfigError(f"losses[{i}].name: duplicate name {name!r}")
+        if self.reference is not None and self.reference not in names:
+            raise ConfigError(
+                f"reference: {self.reference!r} is not a loss name; choose from {names}"
+            )
+        at_least("seeds", self.seeds, 1)
 
 
 @dataclass
@@ -179,49 +221,6 @@ def _base_data(config: ExperimentConfig, path: Path) -> dict[str, Any]:
     return _read_run_yaml(config.base, path, "base")
 
 
-def _check(config: ExperimentConfig, path: Path, seeds: int) -> None:
-    try:  # it names the output folder, output_dir/name: nothing may land outside output_dir
-        check_run_name(config.name)
-    except ValueError as error:
-        raise ConfigError(f"{path}: {error}") from None
-    names = [entry.name for entry in config.losses]
-    if not names:
-        raise ConfigError(f"{path}: losses: at least one loss configuration is required")
-    for i, name in enumerate(names):
-        if not _NAME.match(name):
-            raise ConfigError(
-                f"{path}: losses[{i}].name: {name!r} must be letters, digits, '_', '.', '+' "
-                "or '-' (it names a folder)"
-            )
-        if names.index(name) != i:
-            raise ConfigError(f"{path}: losses[{i}].name: duplicate name {name!r}")
-        entry = config.losses[i]
-        if (entry.loss is None) == (entry.config is None):
-            raise ConfigError(
-                f"{path}: losses[{i}]: give exactly one of 'loss' (combined with base) and "
-                "'config' (a complete run YAML)"
-            )
-    if config.reference is not None and config.reference not in names:
-        raise ConfigError(
-            f"{path}: reference: {config.reference!r} is not a loss name; choose from {names}"
-        )
-    if seeds < 1:
-        raise ConfigError(f"{path}: seeds: must be >= 1, got {seeds}")
-    report = config.report
-    if not 0 < report.convergence_fraction <= 1:
-        raise ConfigError(
-            f"{path}: report.convergence_fraction: must lie in (0, 1], got "
-            f"{report.convergence_fraction}"
-        )
-    if not 0 < report.alpha < 1:
-        raise ConfigError(f"{path}: report.alpha: must lie in (0, 1), got {report.alpha}")
-    for key in ("overlay_cases", "stability_epochs", "n_permutations"):
-        if getattr(report, key) < (0 if key == "overlay_cases" else 1):
-            raise ConfigError(f"{path}: report.{key}: got {getattr(report, key)}, too small")
-    if config.diagnostics.max_slices < 1:
-        raise ConfigError(f"{path}: diagnostics.max_slices: must be >= 1")
-
-
 def _run_config(
     base: dict[str, Any], entry: LossEntry, index: int, seed: int, output: Path, path: Path
 ) -> RunConfig:
@@ -285,11 +284,10 @@ def load_experiment(
     raw = read_yaml(path, "experiment file")
     try:
         config = from_dict(ExperimentConfig, raw)
+        if seeds is not None:
+            config = dataclasses.replace(config, seeds=seeds)
     except ConfigError as error:
         raise ConfigError(f"{path}: {error}") from error
-    if seeds is not None:
-        config.seeds = seeds
-    _check(config, path, config.seeds)
     out = Path(output) if output is not None else Path(config.output_dir) / config.name
     base = _base_data(config, path)
     runs = [

@@ -81,20 +81,18 @@ def required_maps(loss: CompoundLoss) -> list[MapSpec]:
 
 
 def build_loss(config) -> CompoundLoss:
-    """A :class:`CompoundLoss` from a ``LossConfig``."""
-    if not config.terms:
-        raise ConfigError("loss.terms: at least one loss term is required")
-    terms = {}
-    for i, term in enumerate(config.terms):
-        name = term.label or term.name
-        if name in terms:
-            raise ConfigError(f"loss.terms[{i}]: duplicate term name {name!r}; set a label")
-        terms[name] = instantiate(LOSSES, term.name, dict(term.kwargs), f"loss.terms[{i}]")
-    for i, term in enumerate(config.terms):
-        if not (math.isfinite(term.weight) and term.weight >= 0):
-            raise ConfigError(
-                f"loss.terms[{i}].weight: must be a finite number >= 0, got {term.weight}"
-            )
+    """A :class:`CompoundLoss` from a ``LossConfig`` (whose terms and weights it checked).
+
+    Raises:
+        ConfigError: a term or schedule that is not registered or does not build with its
+            ``kwargs``, naming ``loss.terms[i]`` or ``loss.schedule``.
+    """
+    terms = {
+        term.label or term.name: instantiate(
+            LOSSES, term.name, dict(term.kwargs), f"loss.terms[{i}]"
+        )
+        for i, term in enumerate(config.terms)
+    }
     if config.schedule is None:
         schedule: Schedule = Constant([term.weight for term in config.terms])
     else:
@@ -107,15 +105,22 @@ def build_loss(config) -> CompoundLoss:
         raise ConfigError(f"loss: {error}") from error
 
 
-def build_model(config, in_channels: int, num_classes: int, spatial_dims: int) -> nn.Module:
+def build_model(config, in_channels: int, num_classes: int) -> nn.Module:
+    """The network a ``ModelConfig`` names, for ``model.spatial_dims``-D inputs.
+
+    Args:
+        config: the ``model`` section (its name, dimensions and deep supervision checked
+            by ``ModelConfig``).
+        in_channels: channels of the input images.
+        num_classes: classes of the output (background included).
+
+    Raises:
+        ConfigError: ``model.kwargs`` the network refuses, naming the key.
+    """
     kwargs = dict(config.kwargs)
     if config.name == "unet":
-        kwargs.setdefault("spatial_dims", spatial_dims)
-    elif spatial_dims != 2:
-        raise ConfigError(f"model.name: {config.name} is 2D only, data are {spatial_dims}D")
-    if getattr(config, "deep_supervision", False):
-        if config.name != "unet":
-            raise ConfigError(f"model.deep_supervision: needs the unet, got {config.name}")
+        kwargs.setdefault("spatial_dims", config.spatial_dims)
+    if config.deep_supervision:
         kwargs["deep_supervision"] = True
     kwargs.update(in_channels=in_channels, num_classes=num_classes)
     return instantiate(NETWORKS, config.name, kwargs, "model")
@@ -140,21 +145,17 @@ TRAINING_BYTES_PER_PARAMETER = 16
 INFERENCE_BYTES_PER_PARAMETER = 4
 
 
-def shape_only_model(
-    config, in_channels: int, num_classes: int, spatial_dims: int | None = None
-) -> nn.Module:
-    """The configured network built on the ``meta`` device: shapes, no memory
-    (``spatial_dims`` defaults to the config's ``model.spatial_dims``).
+def shape_only_model(config, in_channels: int, num_classes: int) -> nn.Module:
+    """The configured network built on the ``meta`` device: shapes, no memory.
 
     Raises:
         ConfigError: naming ``model.kwargs`` when the network cannot be built, e.g. a
             UNet ``depth`` whose widths (``base_channels * 2**depth``) overflow a
             tensor's size; or a wrong value (see :func:`build_model`).
     """
-    spatial_dims = spatial_dims or config.spatial_dims
     try:
         with torch.device("meta"):
-            return build_model(config, in_channels, num_classes, spatial_dims)
+            return build_model(config, in_channels, num_classes)
     except (RuntimeError, OverflowError) as error:
         detail = " ".join(str(error).split())[:200]
         raise ConfigError(
@@ -263,7 +264,7 @@ def build_checked_model(
         ConfigError: naming ``model.kwargs`` or another ``model`` key.
     """
     check_model(config, in_channels, num_classes, sample_shape, smallest_batch, training)
-    return build_model(config, in_channels, num_classes, config.spatial_dims)
+    return build_model(config, in_channels, num_classes)
 
 
 def build_optimizer(config, parameters) -> torch.optim.Optimizer:

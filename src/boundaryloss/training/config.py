@@ -1,8 +1,17 @@
-"""The run configuration: typed dataclasses loaded from YAML, overridable by ``key=value``."""
+"""The run configuration: typed dataclasses loaded from YAML, overridable by ``key=value``.
+
+Each dataclass refuses its own wrong values as it is built (``__post_init__``, with the
+rules of :mod:`boundaryloss.config.rules`), so a configuration that loads holds only
+values a run can use; :class:`RunConfig` adds the rules that join two sections. What
+depends on more than the values is checked where it is known: the machine
+(:mod:`.checks`), the dataset (:mod:`.data`: labels, case sizes, test splits), the
+registered losses and networks (:mod:`.components`).
+"""
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -11,6 +20,8 @@ import yaml
 
 from .._files import write_text_atomically
 from ..config import ConfigError, apply_overrides, from_dict, path_field, read_yaml, to_dict
+from ..config.rules import at_least, in_interval, non_negative, positive, seed
+from .run_dir import check_run_name
 
 
 @dataclass
@@ -22,6 +33,11 @@ class SyntheticConfig:
     foreground_fraction: float = 0.01
     num_classes: int = 2
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if len(self.shape) not in (2, 3):
+            raise ConfigError(f"shape: expected 2 or 3 sizes, got {self.shape}")
+        seed("seed", self.seed)
 
 
 @dataclass
@@ -71,6 +87,23 @@ class FoldersConfig:
     test_labels: str | None = None
     test_fov: str | None = None
 
+    def __post_init__(self) -> None:
+        for stored in self.label_values or {}:
+            try:
+                int(stored)
+            except ValueError:
+                raise ConfigError(
+                    f"label_values: key {stored!r} is not an integer pixel value"
+                ) from None
+        mask_folders = self.fov is not None or self.test_fov is not None
+        if mask_folders and self.fov_pattern is None:
+            raise ConfigError("fov_pattern: required with a fov folder")
+        if mask_folders and self.fov_threshold is not None:
+            raise ConfigError(
+                "fov_threshold: give either fov mask files (fov or test_fov, with "
+                "fov_pattern) or a red-channel threshold, not both"
+            )
+
 
 @dataclass
 class AugmentConfig:
@@ -105,6 +138,9 @@ class AugmentConfig:
     p_low_resolution: float = 0.0
     p_gamma: float = 0.0
     p_gamma_inverted: float = 0.0
+
+    def __post_init__(self) -> None:
+        at_least("context", self.context, 1)
 
     @property
     def spatial(self) -> bool:
@@ -154,6 +190,35 @@ class DataConfig:
     batch_size: int = 8
     num_workers: int = 0
 
+    def __post_init__(self) -> None:
+        if self.source == "synthetic" and self.root is not None:
+            raise ConfigError(
+                f"root: {self.root!r} is not read with data.source=synthetic; set "
+                "data.source to the dataset's reader (e.g. msd, drive) or leave data.root out"
+            )
+        if self.source != "synthetic" and self.root is None:
+            raise ConfigError(f"root: required for data.source={self.source!r}")
+        if not -3 <= self.slice_axis < 3:
+            raise ConfigError(
+                f"slice_axis: must be a spatial axis in [-3, 3), got {self.slice_axis}"
+            )
+        at_least("batch_size", self.batch_size, 1)
+        at_least("num_workers", self.num_workers, 0)
+        at_least("num_classes", self.num_classes, 2)
+        in_interval("val_fraction", self.val_fraction, "(0, 1)")
+        for key, sizes in (("patch_size", self.patch_size), ("resize", self.resize)):
+            if sizes is not None and (not sizes or min(sizes) < 1):
+                raise ConfigError(f"{key}: sizes must be >= 1, got {sizes}")
+        at_least("max_cases", self.max_cases, 1, optional=True)
+        seed("split_seed", self.split_seed)
+        if self.group_regex:
+            try:
+                re.compile(self.group_regex)
+            except re.error as error:
+                raise ConfigError(f"group_regex: invalid regex ({error})") from None
+        at_least("samples_per_epoch", self.samples_per_epoch, 1, optional=True)
+        in_interval("foreground_probability", self.foreground_probability, "[0, 1]")
+
 
 @dataclass
 class ModelConfig:
@@ -171,13 +236,25 @@ class ModelConfig:
     kwargs: dict[str, Any] = field(default_factory=lambda: {"base_channels": 16, "depth": 4})
     deep_supervision: bool = False
 
+    def __post_init__(self) -> None:
+        if self.name == "enet" and self.spatial_dims != 2:
+            raise ConfigError(f"name: enet is 2D only, got spatial_dims {self.spatial_dims}")
+        if self.deep_supervision and self.name != "unet":
+            raise ConfigError(f"deep_supervision: needs the unet, got {self.name}")
+
 
 @dataclass
 class LossTermConfig:
+    """One term of the loss: a registered loss ``name`` built with ``kwargs``, its constant
+    ``weight`` (>= 0), and its ``label`` in logs (default: the name)."""
+
     name: str
     weight: float = 1.0
     label: str | None = None
     kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        non_negative("weight", self.weight)
 
 
 @dataclass
@@ -194,6 +271,16 @@ class LossConfig:
     terms: list[LossTermConfig] = field(default_factory=lambda: [LossTermConfig("gdl", kwargs={})])
     schedule: ScheduleConfig | None = None
 
+    def __post_init__(self) -> None:
+        if not self.terms:
+            raise ConfigError("terms: at least one loss term is required")
+        names: set[str] = set()
+        for i, term in enumerate(self.terms):
+            name = term.label or term.name
+            if name in names:
+                raise ConfigError(f"terms[{i}]: duplicate term name {name!r}; set a label")
+            names.add(name)
+
 
 @dataclass
 class OptimConfig:
@@ -206,6 +293,16 @@ class OptimConfig:
     patience: int = 20
     factor: float = 0.5
     poly_exponent: float = 0.9
+
+    def __post_init__(self) -> None:
+        positive("lr", self.lr)
+        at_least("weight_decay", self.weight_decay, 0)
+        in_interval("momentum", self.momentum, "[0, 1)")
+        if not all(0 <= b < 1 for b in self.betas):
+            raise ConfigError(f"betas: each must lie in [0, 1), got {list(self.betas)}")
+        at_least("patience", self.patience, 0)
+        in_interval("factor", self.factor, "(0, 1]")
+        positive("poly_exponent", self.poly_exponent)
 
 
 @dataclass
@@ -239,6 +336,16 @@ class TrainConfig:
     selection_metric: Literal["dice", "pooled_dice", "aupr", "lesion_f1"] = "dice"
     val_lesion_metrics: bool = False
 
+    def __post_init__(self) -> None:
+        seed("seed", self.seed)
+        at_least("epochs", self.epochs, 1)
+        at_least("val_every", self.val_every, 1)
+        at_least("max_steps_per_epoch", self.max_steps_per_epoch, 1, optional=True)
+        at_least("checkpoint_every_steps", self.checkpoint_every_steps, 1, optional=True)
+        at_least("num_nodes", self.num_nodes, 1)
+        if isinstance(self.devices, int) and not (self.devices >= 1 or self.devices == -1):
+            raise ConfigError(f"devices: must be >= 1, -1 or 'auto', got {self.devices}")
+
 
 @dataclass
 class InferenceConfig:
@@ -254,9 +361,19 @@ class InferenceConfig:
     overlap: float = 0.5
     mirror: bool = False
 
+    def __post_init__(self) -> None:
+        in_interval("overlap", self.overlap, "[0, 1)")
+
 
 @dataclass
 class RunConfig:
+    """A whole run: its ``name`` (a folder of ``output_dir``) and one section per part.
+
+    Besides each section's own rules, a 2D network takes a ``data.patch_size`` of 2
+    sizes (or none: whole slices), a 3D network needs one of 3, and sliding-window
+    inference needs one (the window).
+    """
+
     name: str = "run"
     output_dir: str = path_field("runs")
     data: DataConfig = field(default_factory=DataConfig)
@@ -265,6 +382,20 @@ class RunConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     inference: InferenceConfig = field(default_factory=InferenceConfig)
+
+    def __post_init__(self) -> None:
+        try:
+            check_run_name(self.name)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+        patch = self.data.patch_size
+        dims = self.model.spatial_dims
+        if dims == 2 and patch is not None and len(patch) != 2:
+            raise ConfigError(f"data.patch_size: a 2D network needs 2 sizes, got {list(patch)}")
+        if dims == 3 and (patch is None or len(patch) != 3):
+            raise ConfigError("data.patch_size: a 3D network needs 3 sizes")
+        if self.inference.sliding_window and not patch:
+            raise ConfigError("inference.sliding_window: needs data.patch_size (the window)")
 
     @property
     def run_dir(self) -> Path:

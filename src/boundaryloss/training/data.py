@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,8 +59,6 @@ def build_cases(config, split: Literal["train", "test"] = "train") -> Sequence:
             raise ConfigError("data.source: synthetic data has no test split")
         syn = config.synthetic
         make = synthetic_2d if len(syn.shape) == 2 else synthetic_3d
-        if len(syn.shape) not in (2, 3):
-            raise ConfigError(f"data.synthetic.shape: expected 2 or 3 sizes, got {syn.shape}")
         return make(
             syn.cases,
             shape=tuple(syn.shape),
@@ -69,9 +66,7 @@ def build_cases(config, split: Literal["train", "test"] = "train") -> Sequence:
             num_classes=syn.num_classes,
             seed=syn.seed,
         )
-    if config.root is None:
-        raise ConfigError(f"data.root: required for data.source={config.source!r}")
-    root = Path(config.root).expanduser()
+    root = Path(config.root).expanduser()  # given for every source but synthetic
     if not root.exists():
         raise ConfigError(f"data.root: {root} does not exist")
     if split == "test":
@@ -144,33 +139,18 @@ def folder_cases(config, root: Path, split: Literal["train", "test"]) -> ImageFo
     relative to ``root``.
 
     Raises:
-        ConfigError: a ``label_values`` key that is not an integer (names the key).
         ValueError: as :class:`~boundaryloss.data.ImageFolderDataset`.
     """
     folders = config.folders
     label_values = None
-    if folders.label_values is not None:
-        label_values = {}
-        for stored, index in folders.label_values.items():
-            try:
-                label_values[int(stored)] = index
-            except ValueError:
-                raise ConfigError(
-                    f"data.folders.label_values: key {stored!r} is not an integer pixel value"
-                ) from None
+    if folders.label_values is not None:  # keys checked as integers by FoldersConfig
+        label_values = {int(stored): index for stored, index in folders.label_values.items()}
     names = (folders.images, folders.labels, folders.fov)
     if split == "test":
         names = (folders.test_images, folders.test_labels, folders.test_fov)
     images, labels, fov = (
         None if name is None else root / Path(name).expanduser() for name in names
     )
-    if fov is not None and folders.fov_pattern is None:
-        raise ConfigError("data.folders.fov_pattern: required with a fov folder")
-    if fov is not None and folders.fov_threshold is not None:
-        raise ConfigError(
-            "data.folders.fov_threshold: give either fov mask files (fov, fov_pattern) or a "
-            "red-channel threshold, not both"
-        )
     fov_from_image = None
     if folders.fov_threshold is not None:
         fov_from_image = red_channel_fov(folders.fov_threshold, solid=True)
@@ -201,15 +181,11 @@ def make_split(config, cases: Sequence, saved: Path | None = None) -> Split:
     reused when it exists. Nothing is written here: the trainer saves the split."""
     if saved is not None and saved.is_file():
         return load_splits(saved)[0]
-    group = None
-    if config.group_regex:
-        try:
-            pattern = re.compile(config.group_regex)
-        except re.error as error:
-            raise ConfigError(f"data.group_regex: invalid regex ({error})") from error
-        group = pattern.pattern
     return train_val_split(
-        case_ids(cases), val_fraction=config.val_fraction, seed=config.split_seed, group=group
+        case_ids(cases),
+        val_fraction=config.val_fraction,
+        seed=config.split_seed,
+        group=config.group_regex or None,  # a valid regex: checked by DataConfig
     )
 
 
@@ -288,8 +264,6 @@ def context_margin(config, patch: Sequence[int] | None) -> tuple[int, ...] | int
     augment = config.augment
     if patch is None or not augment.spatial:
         return 0
-    if augment.context < 1:
-        raise ConfigError(f"data.augment.context: must be >= 1, got {augment.context}")
     return tuple(math.ceil(p * (augment.context - 1) / 2) for p in patch)
 
 
@@ -447,16 +421,10 @@ def build_run_data(
     first = preprocess(train_cases[0])
     if first.label is None:
         raise ConfigError(f"data: case {first.case_id} has no label; training needs labels")
-    if not 0.0 <= data.foreground_probability <= 1.0:
-        raise ConfigError(
-            f"data.foreground_probability: must lie in [0, 1], got {data.foreground_probability}"
-        )
     maps = map_transforms(specs, data.num_classes)
     patch = tuple(data.patch_size) if data.patch_size else None
     recorder = _ShapeRecorder(preprocess)
-    if spatial_dims == 2:
-        if patch is not None and len(patch) != 2:
-            raise ConfigError(f"data.patch_size: a 2D network needs 2 sizes, got {list(patch)}")
+    if spatial_dims == 2:  # the patch's number of sizes is checked by RunConfig
         train = SliceDataset(  # loads every training case once: the recorder sees them
             train_cases,
             axis=data.slice_axis,
@@ -471,8 +439,6 @@ def build_run_data(
     else:
         if first.ndim != 3:
             raise ConfigError("model.spatial_dims: 3 needs 3D cases")
-        if patch is None or len(patch) != 3:
-            raise ConfigError("data.patch_size: a 3D network needs 3 sizes")
         train = PatchDataset(
             train_cases,
             patch_size=patch,
@@ -485,8 +451,6 @@ def build_run_data(
             scale_targets=scale_targets,
         )
     if data.samples_per_epoch is not None:
-        if data.samples_per_epoch < 1:
-            raise ConfigError(f"data.samples_per_epoch: must be >= 1, got {data.samples_per_epoch}")
         train = EpochDataset(train, data.samples_per_epoch)
     # The unit of validation HD95 (and of the distance maps): one for all the cases. The
     # training cases were all loaded above; the validation cases are checked as they are

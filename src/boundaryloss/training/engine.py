@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from .._validation import all_finite
 from ..config import ConfigError, to_dict
 from ..data.splits import save_splits
-from ..evaluation.inference import inference_window, predict_with_config
+from ..evaluation.inference import predict_with_config
 from .batching import (
     MixedSizes,
     check_batch_size,
@@ -149,7 +149,6 @@ class Trainer:
         snapshot_epochs: tuple[int, ...] = (),
     ) -> None:
         check_run_config(config)
-        inference_window(config)  # a bad inference section fails now, not at validation
         self.config = config
         self.resume = resume
         self.target = RunDirectory(config.run_dir)
@@ -199,9 +198,7 @@ class Trainer:
         self.loss_fn = build_loss(config.loss)
         self.map_specs = required_maps(self.loss_fn)
         self.loss_fn = training_loss(self.loss_fn, config, self.map_specs)
-        scale_targets = scale_targets_transform(
-            config, self.loss_fn, self.map_specs, config.model.spatial_dims
-        )
+        scale_targets = scale_targets_transform(config, self.loss_fn, self.map_specs)
         try:
             self.data = build_run_data(
                 config.data,

@@ -22,13 +22,13 @@ def training_loss(loss: nn.Module, config, specs: Sequence[MapSpec]) -> nn.Modul
     is set (the maps ``specs`` at lower scales: from the batch's ``scale_targets``
     when the data pipeline computed them, else from the downsampled target), else
     ``loss``."""
-    if not getattr(config.model, "deep_supervision", False):
+    if not config.model.deep_supervision:
         return loss
     return DeepSupervisionLoss(loss, maps=specs)
 
 
 def scale_targets_transform(
-    config, loss_fn: nn.Module, specs: Sequence[MapSpec], spatial_dims: int
+    config, loss_fn: nn.Module, specs: Sequence[MapSpec]
 ) -> DeepSupervisionTargets | None:
     """The transform that computes, per training sample, the lower-resolution targets
     and maps of the configured network's outputs (None without deep supervision).
@@ -39,7 +39,7 @@ def scale_targets_transform(
     if not isinstance(loss_fn, DeepSupervisionLoss):
         return None
     num_classes = config.data.num_classes
-    depth = shape_only_model(config.model, 1, num_classes, spatial_dims).depth
+    depth = shape_only_model(config.model, 1, num_classes).depth
     return DeepSupervisionTargets(
         specs,
         num_classes,
