@@ -39,6 +39,7 @@ def blob_case(
         image=image,
         label=label,
         spacing=spacing or (1.0,) * len(shape),
+        spacing_unit="mm",
         affine=affine,
         fov=np.ones(shape, dtype=bool) if fov else None,
     )

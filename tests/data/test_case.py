@@ -9,18 +9,20 @@ from boundaryloss.data import Case, resize_case, slice_case
 from boundaryloss.data.case import MILLIMETRES, PIXELS, SPACING_UNITS, shared_spacing_unit
 
 
-def _case(unit: str | None = None, shape=(6, 8, 4)) -> Case:
+def _case(unit: str, shape=(6, 8, 4)) -> Case:
     label = np.zeros(shape, np.int64)
-    extra = {} if unit is None else {"spacing_unit": unit}
-    return Case("c", label[None].astype(np.float32), label, (0.5,) * len(shape), **extra)
+    return Case("c", label[None].astype(np.float32), label, (0.5,) * len(shape), spacing_unit=unit)
 
 
 def test_units():
     assert SPACING_UNITS == (MILLIMETRES, PIXELS) == ("mm", "px")
 
 
-def test_default_is_millimetres_and_unknown_unit_is_refused():
-    assert _case().spacing_unit == "mm"
+def test_the_unit_is_required_and_an_unknown_unit_is_refused():
+    # A reader that forgets the unit fails, instead of claiming millimetres.
+    label = np.zeros((6, 8), np.int64)
+    with pytest.raises(TypeError, match="spacing_unit"):
+        Case("c", label[None].astype(np.float32), label, (0.5, 0.5))
     assert _case("px").spacing_unit == "px"
     with pytest.raises(ValueError, match=r"case c: spacing_unit must be one of .*got 'pixels'"):
         _case("pixels")

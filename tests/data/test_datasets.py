@@ -115,7 +115,13 @@ def test_augmentation_differs_between_workers_and_repeats_under_manual_seed():
 def test_2d_cases_with_fov_and_skip_empty():
     cases = [blob_case(f"img_{i}", shape=(16, 16), seed=i, fov=True) for i in range(3)]
     cases.append(
-        Case("empty", np.zeros((1, 16, 16), np.float32), np.zeros((16, 16), np.int64), (1, 1))
+        Case(
+            "empty",
+            np.zeros((1, 16, 16), np.float32),
+            np.zeros((16, 16), np.int64),
+            (1, 1),
+            spacing_unit="mm",
+        )
     )
     cases[-1] = cases[-1].with_arrays(
         image=np.zeros((2, 16, 16), np.float32), fov=np.ones((16, 16), bool)
@@ -163,7 +169,7 @@ def test_patch_maps_are_crops_of_the_whole_volume_map(tmp_path):
     label = np.zeros((24, 24, 24), dtype=np.int64)
     label[3:7, 4:8, 5:9] = 1
     label[18:21, 17:20, 2:5] = 2
-    case = Case("c", label[None].astype(np.float32), label, (1.0, 1.0, 2.0))
+    case = Case("c", label[None].astype(np.float32), label, (1.0, 1.0, 2.0), spacing_unit="mm")
     whole = signed_distance_map(label, 3, case.spacing)
     for cache in (None, MapCache(tmp_path / "maps", mmap=True)):
         dataset = PatchDataset(
@@ -234,7 +240,9 @@ def test_patch_dataset_through_two_workers_with_map_preserving_augmentation():
 def test_case_dataset_returns_whole_cases():
     affine = np.diag([2.0, 0.5, 0.5, 1.0])
     cases = [blob_case("a", shape=(6, 7, 8), affine=affine)]
-    cases.append(Case("b", np.zeros((2, 6, 7, 8), np.float32), None, (1.0, 1.0, 1.0)))
+    cases.append(
+        Case("b", np.zeros((2, 6, 7, 8), np.float32), None, (1.0, 1.0, 1.0), spacing_unit="mm")
+    )
     dataset = CaseDataset(cases, maps=[SIGNED])
     a, b = dataset[0], dataset[1]
     assert set(a) == {"image", "label", "spacing", "affine", "case_id", "dist_map"}
@@ -266,7 +274,9 @@ def test_bad_dataset_arguments():
         PatchDataset(cases, (4, 4, 4), foreground_probability=2.0)
     with pytest.raises(ValueError, match="DistanceMapTransform"):
         PatchDataset(cases, (4, 4, 4), maps=[lambda s: s], cache=MapCache("/nonexistent"))
-    unlabelled = Case("u", np.zeros((1, 4, 4, 4), np.float32), None, (1.0, 1.0, 1.0))
+    unlabelled = Case(
+        "u", np.zeros((1, 4, 4, 4), np.float32), None, (1.0, 1.0, 1.0), spacing_unit="mm"
+    )
     with pytest.raises(ValueError, match="label"):
         SliceDataset([unlabelled])
 

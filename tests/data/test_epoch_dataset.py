@@ -52,7 +52,9 @@ def test_foreground_probability_one_puts_foreground_in_every_patch():
     for i in range(2):
         label = np.zeros((24, 24, 24), dtype=np.int64)
         label[3 + i : 5 + i, 10:12, 17:19] = 1
-        cases.append(Case(f"c{i}", label[None].astype(np.float32), label, (1.0, 1.0, 1.0)))
+        cases.append(
+            Case(f"c{i}", label[None].astype(np.float32), label, (1.0, 1.0, 1.0), spacing_unit="mm")
+        )
     forced = PatchDataset(cases, patch_size=(4, 4, 4), foreground_probability=1.0, seed=0)
     uniform = PatchDataset(cases, patch_size=(4, 4, 4), foreground_probability=0.0, seed=0)
     torch.manual_seed(0)

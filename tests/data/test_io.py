@@ -15,6 +15,7 @@ from boundaryloss.data.io import (
     read_image_channels,
     read_mask_2d,
     read_nifti,
+    spacing_unit_of,
     write_image_2d,
     write_nifti,
     write_png,
@@ -208,3 +209,20 @@ def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
     monkeypatch.undo()
     np.testing.assert_array_equal(read_nifti(tmp_path / "v.nii.gz")[0], np.ones((2, 2, 2)))
     assert _only(tmp_path) == ["img.png", "out.txt", "v.nii.gz"]
+
+
+@pytest.mark.parametrize(
+    ("name", "unit"),
+    [
+        ("case_001.nii.gz", "mm"),
+        ("case_001.nii", "mm"),
+        ("CASE.NII.GZ", "mm"),
+        ("21_training.tif", "px"),
+        ("21_manual1.gif", "px"),
+        ("im0001.ppm.gz", "px"),  # STARE's compressed images
+        ("photo.JPG", "px"),
+    ],
+)
+def test_a_files_spacing_unit_is_decided_by_its_type(name, unit):
+    assert spacing_unit_of(name) == unit
+    assert spacing_unit_of(Path("folder") / name) == unit

@@ -62,7 +62,9 @@ def test_normalize_case_masks():
     np.testing.assert_allclose(out.image.mean(axis=(1, 2, 3)), 0.0, atol=1e-5)
     image = np.zeros((1, 4, 4), dtype=np.float32)
     image[0, 1:3, 1:3] = [[1.0, 3.0], [1.0, 3.0]]
-    nonzero = normalize_case(Case("x", image, None, (1.0, 1.0)), "zscore", mask="nonzero")
+    nonzero = normalize_case(
+        Case("x", image, None, (1.0, 1.0), spacing_unit="mm"), "zscore", mask="nonzero"
+    )
     np.testing.assert_allclose(nonzero.image[0, 1:3, 1:3], [[-1.0, 1.0], [-1.0, 1.0]])
     with pytest.raises(ValueError, match="fov"):
         normalize_case(blob_case(), "zscore", mask="fov")
@@ -122,7 +124,7 @@ def test_map_of_resized_label_keeps_physical_distances():
     centre = (n - 1) / 2
     rows, cols = np.mgrid[:n, :n]
     label = ((rows - centre) ** 2 + (cols - centre) ** 2 <= 30**2).astype(np.int64)
-    case = Case("disk", label[None].astype(np.float32), label, (1.0, 1.0))
+    case = Case("disk", label[None].astype(np.float32), label, (1.0, 1.0), spacing_unit="mm")
     small = resize_case(case, (64, 96))
     dist = signed_distance_map(small.label, 2, small.spacing)[1]
     # Physical centre positions of the new pixels, in original pixel units.

@@ -113,7 +113,7 @@ def test_predict_2d_nifti_keeps_shape_affine_and_header(tiny_config, tmp_path, s
     labels = np.asarray(written.dataobj)
     assert labels.shape == stored and labels.dtype == np.uint8
     expected = Predictor.from_checkpoint(checkpoint).segment(
-        Case("slice", pixels[None], None, (0.6, 0.7))
+        Case("slice", pixels[None], None, (0.6, 0.7), spacing_unit="mm")
     )
     np.testing.assert_array_equal(labels.reshape(30, 41), expected)
     np.testing.assert_allclose(written.affine, affine, atol=1e-6)

@@ -35,7 +35,13 @@ def _from_image(model: nn.Module, image: torch.Tensor) -> torch.Tensor:
 def _validate(pairs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[Validator, dict]:
     """Validate cases given as (prediction, reference) label maps of 3 classes."""
     cases = [
-        Case(f"c{i}", pred[None].astype(np.float32), ref.astype(np.int64), (1.0, 1.0))
+        Case(
+            f"c{i}",
+            pred[None].astype(np.float32),
+            ref.astype(np.int64),
+            (1.0, 1.0),
+            spacing_unit="mm",
+        )
         for i, (pred, ref) in enumerate(pairs)
     ]
     validator = Validator(3, _from_image, slice_axis=0)

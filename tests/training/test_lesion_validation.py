@@ -46,7 +46,14 @@ def planned_cases() -> tuple[list[Case], dict[str, np.ndarray]]:
     probability["c"][0, 0] = probability["c"][10, 10] = 0.95
     probability["c"][4, 15] = 0.99  # outside the FOV: not counted
     cases = [
-        Case(k, probability[k][None].astype(np.float32), labels[k], (1.0, 1.0), fov=fov)
+        Case(
+            k,
+            probability[k][None].astype(np.float32),
+            labels[k],
+            (1.0, 1.0),
+            fov=fov,
+            spacing_unit="mm",
+        )
         for k in "abc"
     ]
     return cases, {"fov": fov, "labels": labels, "probability": probability}

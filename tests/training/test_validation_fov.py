@@ -43,7 +43,11 @@ def planned_cases(with_fov: bool) -> tuple[list[Case], dict[str, np.ndarray]]:
         label[6, 7] = 1  # a vessel inside the FOV in every case
         prediction = np.where(fov, label, 1 - label)
         image = prediction[None].astype(np.float32)
-        cases.append(Case(case_id, image, label, (1.0, 1.0), fov=fov if with_fov else None))
+        cases.append(
+            Case(
+                case_id, image, label, (1.0, 1.0), fov=fov if with_fov else None, spacing_unit="mm"
+            )
+        )
         predictions[case_id] = prediction
     return cases, predictions
 

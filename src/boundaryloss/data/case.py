@@ -48,12 +48,19 @@ class Case:
         source: the file(s) the case was read from, for error messages and writing
             predictions back in the input's format.
         meta: anything else a reader knows (modalities, frame, observer, ...).
-        spacing_unit: ``"mm"`` (:data:`MILLIMETRES`, the default) or ``"px"``
-            (:data:`PIXELS`), see the convention above.
+        spacing_unit: ``"mm"`` (:data:`MILLIMETRES`) or ``"px"`` (:data:`PIXELS`), see
+            the convention above; keyword only and required, so a reader that forgets
+            it fails instead of claiming millimetres (readers of files ask
+            :func:`~boundaryloss.data.io.spacing_unit_of`).
 
     Raises:
         ValueError: arrays of inconsistent shapes, a spacing without one value per
             spatial axis, or an unknown ``spacing_unit``.
+
+    Example:
+        >>> case = Case("c", np.zeros((1, 4, 5), np.float32), None, (1, 1), spacing_unit="px")
+        >>> case.spatial_shape, case.spacing, case.spacing_unit
+        ((4, 5), (1.0, 1.0), 'px')
     """
 
     case_id: str
@@ -64,7 +71,7 @@ class Case:
     fov: np.ndarray | None = None
     source: tuple[Path, ...] = ()
     meta: dict = field(default_factory=dict)
-    spacing_unit: str = MILLIMETRES
+    spacing_unit: str = field(kw_only=True)
 
     def __post_init__(self) -> None:
         spatial = self.image.shape[1:]
@@ -138,8 +145,7 @@ def shared_spacing_unit(units: Iterable[str]) -> str:
     measured on them, to be averaged together.
 
     There is no default: an empty set (no cases) has no unit, and naming one would label
-    distances that were never measured (``Case.spacing_unit``'s own default, ``"mm"``, is
-    for a single case built without saying).
+    distances that were never measured (as ``Case.spacing_unit`` has none either).
 
     Raises:
         ValueError: no units (no cases), or the cases measure in different units.

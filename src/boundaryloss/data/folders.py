@@ -17,9 +17,15 @@ from typing import Literal
 import numpy as np
 
 from .._validation import check_one_of, is_integral
-from .case import PIXELS, SPACING_UNITS, Case
+from .case import SPACING_UNITS, Case
 from .fov import solid_fov
-from .io import read_grey_2d, read_image_channels, read_mask_2d, read_nonzero_mask_2d
+from .io import (
+    read_grey_2d,
+    read_image_channels,
+    read_mask_2d,
+    read_nonzero_mask_2d,
+    spacing_unit_of,
+)
 from .source import CaseSource
 
 #: Label images whose values are neither {0, 255} nor in ``label_values`` are read as
@@ -48,8 +54,9 @@ class ImageFolderDataset(CaseSource):
         values are class indices (every value < ``num_classes``, or < 32 when that is
         not given), unless ``label_values`` maps stored values to classes. ``fov`` is
         a bool ``(H, W)`` mask from a mask file ({0, 255} or {0, 1}) or computed from
-        the image, else None. ``spacing`` is in pixels, (1, 1) by default
-        (``spacing_unit`` ``"px"``: the image files carry no physical pixel size).
+        the image, else None. ``spacing`` is (1, 1) by default, in the image file's
+        unit (:func:`~boundaryloss.data.io.spacing_unit_of`: ``"px"``, image files
+        carry no physical pixel size).
 
     Args:
         images: folder of image files.
@@ -76,8 +83,10 @@ class ImageFolderDataset(CaseSource):
             all-``"background"`` label (layouts that omit the masks of images without
             the structure, as IDRiD does).
         spacing: pixel size (row, column), in ``spacing_unit``.
-        spacing_unit: ``"px"`` (default) or ``"mm"`` when ``spacing`` is a known
-            physical pixel size (see :class:`~boundaryloss.data.case.Case`).
+        spacing_unit: ``"mm"`` when ``spacing`` is a known physical pixel size, or
+            ``"px"``; None (default): the image file's
+            (:func:`~boundaryloss.data.io.spacing_unit_of`; see
+            :class:`~boundaryloss.data.case.Case`).
         meta: copied into every case's ``meta`` (e.g. dataset name, observer).
 
     Raises:
@@ -114,7 +123,7 @@ class ImageFolderDataset(CaseSource):
         on_missing_label: Literal["error", "skip", "unlabelled", "background"] = "error",
         spacing: tuple[float, float] = (1.0, 1.0),
         meta: Mapping | None = None,
-        spacing_unit: str = PIXELS,
+        spacing_unit: str | None = None,
         label_rule: Literal["values", "nonzero"] = "values",
     ) -> None:
         check_one_of(on_missing_label, MISSING_LABEL_RULES, "on_missing_label")
@@ -142,7 +151,9 @@ class ImageFolderDataset(CaseSource):
         self.missing_label = on_missing_label
         self.num_classes = num_classes
         self.spacing = spacing
-        self.spacing_unit = check_one_of(spacing_unit, SPACING_UNITS, "spacing_unit")
+        if spacing_unit is not None:
+            check_one_of(spacing_unit, SPACING_UNITS, "spacing_unit")
+        self.spacing_unit = spacing_unit
         self.meta = dict(meta or {})
 
         found = _find_ids(self.images_dir, self.image_patterns, id_regex)
@@ -210,7 +221,7 @@ class ImageFolderDataset(CaseSource):
             image=image,
             label=label,
             spacing=self.spacing,
-            spacing_unit=self.spacing_unit,
+            spacing_unit=self.spacing_unit or spacing_unit_of(image_path),
             fov=fov,
             source=sources,
             meta=dict(self.meta),

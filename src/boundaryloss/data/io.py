@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .._files import atomic_path, write_text_atomically  # noqa: F401 (also re-exported)
+from .._units import MILLIMETRES, PIXELS
 
 #: Suffixes read as 2D images through Pillow.
 IMAGE_2D_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".gif", ".ppm", ".pgm", ".bmp")
@@ -26,8 +27,32 @@ NIFTI_SUFFIXES = (".nii.gz", ".nii")
 
 
 def has_suffix(path: str | os.PathLike, suffixes: tuple[str, ...]) -> bool:
+    """Whether the file name of ``path`` ends with one of ``suffixes`` (any case)."""
     name = Path(path).name.lower()
     return any(name.endswith(suffix) for suffix in suffixes)
+
+
+def spacing_unit_of(path: str | os.PathLike) -> str:
+    """The unit of the spacing of an image file, so of every distance measured on it.
+
+    Convention:
+        A NIfTI file's header holds its physical voxel size: ``"mm"``. Every other
+        image file (PNG, TIFF, GIF, JPEG, PPM, ..., compressed or not) holds none, so
+        its spacing is one per pixel: ``"px"``. The one place this rule is written:
+        the dataset readers, ``predict`` and ``evaluate-folder`` all ask here.
+
+    Args:
+        path: the image file (only its name is read).
+
+    Returns:
+        :data:`~boundaryloss.data.case.MILLIMETRES` or
+        :data:`~boundaryloss.data.case.PIXELS`.
+
+    Example:
+        >>> spacing_unit_of("hippocampus_001.nii.gz"), spacing_unit_of("21_training.tif")
+        ('mm', 'px')
+    """
+    return MILLIMETRES if has_suffix(path, NIFTI_SUFFIXES) else PIXELS
 
 
 # --- NIfTI --------------------------------------------------------------------------------
@@ -102,6 +127,39 @@ def read_nifti_voxels(image, path: str | os.PathLike) -> np.ndarray:
     if data.ndim not in (2, 3, 4):
         raise ValueError(f"{path}: expected a 2D, 3D or 4D image, got shape {data.shape}")
     return data
+
+
+def nifti_channels(data: np.ndarray, path: str | os.PathLike) -> np.ndarray:
+    """The channel-first image ``(C, *spatial)`` of a NIfTI file's voxels.
+
+    Convention:
+        ``(X, Y)`` and ``(X, Y, 1)`` are 2D images (nnU-Net's 2D datasets store them so),
+        ``(X, Y, Z)`` a volume, ``(X, Y, Z, C)`` a volume with its channels last (MSD),
+        and ``(X, Y, 1, C)`` a 2D image with its channels last.
+
+    Args:
+        data: the voxels as stored (:func:`read_nifti_voxels`).
+        path: the file, for messages.
+
+    Returns:
+        ``(C, X, Y)`` or ``(C, X, Y, Z)``, a view of ``data`` where it can be.
+
+    Raises:
+        ValueError: any other shape (naming ``path``).
+
+    Example:
+        >>> nifti_channels(np.zeros((4, 5, 1, 2)), "t1_t2.nii.gz").shape
+        (2, 4, 5)
+    """
+    if data.ndim == 4:
+        channels = np.moveaxis(data, -1, 0)
+    elif data.ndim in (2, 3):
+        channels = data[None]
+    else:
+        raise ValueError(f"{path}: expected a 2D, 3D or 4D NIfTI image, got shape {data.shape}")
+    if channels.ndim == 4 and channels.shape[3] == 1:  # one slice: a 2D image
+        channels = channels[..., 0]
+    return channels
 
 
 def drop_singleton_channel(data: np.ndarray) -> np.ndarray:

@@ -30,7 +30,7 @@ from typing import Literal
 import numpy as np
 
 from .._validation import is_integral
-from .case import MILLIMETRES, PIXELS, Case
+from .case import Case
 from .geometry import AFFINE_ATOL_MM
 from .io import (
     IMAGE_2D_SUFFIXES,
@@ -41,6 +41,7 @@ from .io import (
     read_image_channels,
     read_mask_2d,
     read_nifti,
+    spacing_unit_of,
 )
 from .source import CaseSource
 
@@ -224,7 +225,7 @@ class DecathlonDataset(CaseSource):
             image=image,
             label=label,
             spacing=spacing,
-            spacing_unit=MILLIMETRES,
+            spacing_unit=spacing_unit_of(image_paths[0]),
             affine=affine,
             source=(*image_paths, *([label_path] if label_path else [])),
             meta={
@@ -275,7 +276,7 @@ class DecathlonDataset(CaseSource):
             image=image,
             label=label,
             spacing=(1.0, 1.0),
-            spacing_unit=PIXELS,
+            spacing_unit=spacing_unit_of(image_paths[0]),
             fov=fov,
             source=tuple(sources),
             meta={"dataset": self.name, "channels": self.channels, "labels": self.label_names},

@@ -63,7 +63,6 @@ import numpy as np
 from .._files import check_writable
 from .._ownership import is_written_by
 from .._validation import is_integral
-from ..data.case import MILLIMETRES, PIXELS
 from ..data.fov import restrict_case_to_fov
 from ..data.geometry import VoxelGrid, check_same_grid
 from ..data.io import (
@@ -73,6 +72,7 @@ from ..data.io import (
     load_nifti,
     read_grey_2d,
     read_nifti_voxels,
+    spacing_unit_of,
 )
 from ..metrics import LesionOptions, SegmentationEvaluator
 from ..metrics.lesion import absolute_volume_metric
@@ -614,7 +614,7 @@ def _score_case(case: CaseFiles, scoring: _Scoring) -> _ScoredCase:
     ref, ref_grid = read_label(case.ref, (*labels, *_as_tuple(ignore_label)))
     _check_pair(case, pred, ref, pred_grid, ref_grid)
     spacing = None if ref_grid is None else ref_grid.spacing
-    unit = _spacing_unit(ref_grid)
+    unit = spacing_unit_of(case.ref)
     if scoring.unit is not None and unit != scoring.unit:
         raise ValueError(f"{case.ref}: the folders mix NIfTI files and 2D images")
     keep = None
@@ -660,12 +660,6 @@ def _score_case(case: CaseFiles, scoring: _Scoring) -> _ScoredCase:
     pixels = PixelLevel(labels, scoring.empty)
     pixels.update(pred, ref, keep, scores)
     return _ScoredCase(evaluator, pixels, unit, volume)
-
-
-def _spacing_unit(grid: VoxelGrid | None) -> str:
-    """The unit of the distances measured on a file read with ``grid``: ``"mm"`` for a
-    NIfTI file (its header's voxel size), ``"px"`` for a 2D image (none, ``grid`` None)."""
-    return PIXELS if grid is None else MILLIMETRES
 
 
 def _as_tuple(value: int | None) -> tuple[int, ...]:

@@ -13,16 +13,18 @@ from scipy import ndimage
 
 from .._files import TEMP_MARKER, final_suffix
 from .._ownership import is_written_by, record_written
-from ..data.case import MILLIMETRES, PIXELS, Case, check_finite_image
+from ..data.case import Case, check_finite_image
 from ..data.io import (
     IMAGE_2D_SUFFIXES,
     LOSSLESS_2D_SUFFIXES,
     NIFTI_SUFFIXES,
     has_suffix,
     load_nifti,
+    nifti_channels,
     nifti_spacing,
     read_image_channels,
     read_nifti_voxels,
+    spacing_unit_of,
     write_image_2d,
     write_nifti,
 )
@@ -179,28 +181,6 @@ STORED_SHAPE = "stored_shape"
 NIFTI_HEADER = "nifti_header"
 
 
-def nifti_channels(data: np.ndarray, path: Path) -> np.ndarray:
-    """The channel-first image ``(C, *spatial)`` of a NIfTI file's voxels.
-
-    Convention:
-        ``(X, Y)`` and ``(X, Y, 1)`` are 2D images (nnU-Net's 2D datasets store them so),
-        ``(X, Y, Z)`` a volume, ``(X, Y, Z, C)`` a volume with its channels last (MSD),
-        and ``(X, Y, 1, C)`` a 2D image with its channels last.
-
-    Raises:
-        ValueError: any other shape (naming ``path``).
-    """
-    if data.ndim == 4:
-        channels = np.moveaxis(data, -1, 0)
-    elif data.ndim in (2, 3):
-        channels = data[None]
-    else:
-        raise ValueError(f"{path}: expected a 2D, 3D or 4D NIfTI image, got shape {data.shape}")
-    if channels.ndim == 4 and channels.shape[3] == 1:  # one slice: a 2D image
-        channels = channels[..., 0]
-    return channels
-
-
 def read_input(path: Path) -> Case:
     """A single image file as an unlabelled case (NIfTI 2D/3D/4D, or a 2D image).
 
@@ -217,14 +197,15 @@ def read_input(path: Path) -> Case:
             image.astype(np.float32),
             None,
             spacing,
-            spacing_unit=MILLIMETRES,
+            spacing_unit=spacing_unit_of(path),
             affine=np.asarray(nifti.affine, dtype=np.float64),
             source=(path,),
             meta={STORED_SHAPE: data.shape[:3], NIFTI_HEADER: nifti.header},
         )
     if has_suffix(path, IMAGE_2D_SUFFIXES):
         image = read_image_channels(path)
-        return Case(path.name, image, None, (1.0, 1.0), source=(path,), spacing_unit=PIXELS)
+        unit = spacing_unit_of(path)
+        return Case(path.name, image, None, (1.0, 1.0), source=(path,), spacing_unit=unit)
     raise ValueError(
         f"{path}: unsupported file type; expected NIfTI ({', '.join(NIFTI_SUFFIXES)}) or a 2D "
         f"image ({', '.join(IMAGE_2D_SUFFIXES)})"

@@ -28,7 +28,7 @@ from ..data.augment import (
     RandomIntensity,
     RandomRot90,
 )
-from ..data.case import MILLIMETRES, shared_spacing_unit
+from ..data.case import shared_spacing_unit
 from ..data.datasets import CaseDataset, EpochDataset, PatchDataset, SliceDataset
 from ..data.idrid import IDRID_SPLITS, idrid, idrid_has_split
 from ..data.intensity import (
@@ -391,9 +391,9 @@ class RunData:
     in_channels: int
     spatial_dims: int
     slice_axis: int
+    spacing_unit: str  # of the cases' spacing, so of validation HD95
     absent_classes: tuple[int, ...] = ()
     sample_shape: tuple[int, ...] = ()  # spatial shape of a training sample (the first)
-    spacing_unit: str = MILLIMETRES  # of the cases' spacing, so of validation HD95
 
 
 def build_run_data(
