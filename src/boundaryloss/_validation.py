@@ -107,9 +107,20 @@ def all_finite(values: torch.Tensor) -> bool:
 
     Exact, and one vectorised pass where it can be: a sum with a NaN or an inf among its
     terms is NaN or inf, so a finite ``values.sum()`` proves every value finite. Only a
-    non-finite sum (a bad value, or finite values whose sum overflows) falls back to
-    ``isfinite(values).all()``, which takes five passes (measured on a float32
-    ``(8, 2, 128, 128)`` map: 9 us for the sum, 570 us for ``isfinite().all()``).
+    non-finite sum (a bad value, or finite values whose sum overflows) falls back to the
+    slower ``isfinite(values).all()`` (docs/measurements.md).
+
+    Args:
+        values: a tensor of any shape, dtype and device.
+
+    Returns:
+        True when every value is finite.
+
+    Example:
+        >>> all_finite(torch.tensor([1.0, 2.0])), all_finite(torch.tensor([1.0, float("inf")]))
+        (True, False)
+        >>> all_finite(torch.tensor([3e38, 3e38]))  # the sum overflows; the values do not
+        True
     """
     if not (values.is_floating_point() or values.is_complex()):
         return True

@@ -72,6 +72,19 @@ def test_indices_are_the_voxels_pytorch_nearest_exact_picks():
             )
 
 
+def test_float64_positions_pick_other_voxels_than_pytorch():
+    # Why the indices are computed in float32 (docs/measurements.md): the two float64
+    # forms of the same formula pick another voxel than F.interpolate for 30 -> 29.
+    size, new_size = 30, 29
+    row = torch.arange(size, dtype=torch.float32)[None, None]
+    expected = F.interpolate(row, size=new_size, mode="nearest-exact")[0, 0].long().numpy()
+    positions = np.arange(new_size) + 0.5
+    for picked in (positions * (size / new_size), positions * size / new_size):
+        float64 = np.minimum(np.floor(picked).astype(np.int64), size - 1)
+        assert not np.array_equal(float64, expected)
+    np.testing.assert_array_equal(nearest_exact_indices(size, new_size), expected)
+
+
 @pytest.mark.parametrize("dims", [2, 3])
 def test_downsampling_equals_nearest_exact_interpolation_for_arrays_and_tensors(dims):
     rng = np.random.default_rng(dims)

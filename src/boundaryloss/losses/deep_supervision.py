@@ -53,19 +53,26 @@ def deep_supervision_weights(num_scales: int) -> list[float]:
 
 def nearest_exact_indices(size: int, new_size: int) -> np.ndarray:
     """The input index each output index takes when an axis of ``size`` voxels is resized
-    to ``new_size`` by ``F.interpolate(mode="nearest-exact")`` of a float32 tensor:
-    ``min(floor((j + 0.5) * size / new_size), size - 1)``, computed in float32 as
-    PyTorch computes it there (``scale = float32(size) / float32(new_size)``, then
-    ``(j + 0.5) * scale``). Float64 picks another voxel for some pairs: measured against
-    ``F.interpolate`` of ``arange(size)`` in float32, for sizes 1..2048 each to 1, 2, 3,
-    ``size // 4``, ``size // 3``, ``size // 2``, ``ceil(size / 2)``, ``size - 1``,
-    ``size`` and ``2 * size`` (19,412 pairs), ``(j + 0.5) * (size / new_size)`` in
-    float64 differs on 306 pairs and ``(j + 0.5) * size / new_size`` on 182 (the first,
-    both: 30 -> 29); this float32 form on none. (PyTorch resizes a float64 tensor in
-    float64, so its own picks depend on the input's dtype.)
+    to ``new_size`` by ``F.interpolate(mode="nearest-exact")`` of a float32 tensor.
+
+    Convention:
+        Output voxel ``j`` takes ``min(floor((j + 0.5) * scale), size - 1)`` with
+        ``scale = float32(size) / float32(new_size)``, in float32 as PyTorch computes it
+        for a float32 tensor: float64 picks another voxel for some sizes (30 -> 29 is the
+        first; see docs/measurements.md).
+
+    Args:
+        size: voxels along the axis.
+        new_size: voxels wanted along it.
 
     Returns:
-        int64 ``(new_size,)``.
+        int64 ``(new_size,)``, each in ``[0, size)``.
+
+    Example:
+        >>> nearest_exact_indices(8, 4).tolist()  # the second voxel of each pair
+        [1, 3, 5, 7]
+        >>> nearest_exact_indices(3, 5).tolist()
+        [0, 0, 1, 2, 2]
     """
     scale = np.float32(size) / np.float32(new_size)
     positions = np.arange(new_size, dtype=np.float32) + np.float32(0.5)

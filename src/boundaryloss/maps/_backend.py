@@ -69,10 +69,8 @@ def _threads(shape: tuple[int, ...]) -> int:
     if len(shape) < 3:
         return 1  # measured: edt's threads cost more than they save on 2D images
     if int(np.prod(shape)) < THREADED_MIN_VOXELS:
-        # Measured on an idle 2-core machine (best of 100 calls, one vs two threads):
-        # 16x24x16 0.32 / 0.33 ms, 32x48x32 1.9 / 1.3 ms, 64**3 10.1 / 6.0 ms; on a busy
-        # one a second thread adds millisecond stalls to the small ones. Values do not
-        # depend on it.
+        # A second thread saves little here and stalls on a busy machine (measured:
+        # docs/measurements.md). Values do not depend on it.
         return 1
     import torch
 
