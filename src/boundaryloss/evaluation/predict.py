@@ -238,6 +238,13 @@ def write_output_probabilities(path: Path, probabilities: np.ndarray, case: Case
 
 
 def output_name(input_path: Path) -> str:
+    """The file name of an input's label map: ``.nii.gz`` for a NIfTI input, ``.png`` for
+    a 2D image (lossless, whatever the input's format).
+
+    Example:
+        >>> output_name(Path("in/case.nii")), output_name(Path("in/01_test.tif"))
+        ('case.nii.gz', '01_test.png')
+    """
     name = input_path.name
     if has_suffix(name, NIFTI_SUFFIXES):
         return name if name.endswith(".nii.gz") else name + ".gz"
@@ -455,6 +462,13 @@ def unsupported_files(folder: Path) -> list[Path]:
 
 
 def collect_inputs(path: Path) -> list[Path]:
+    """The input files of ``predict``: ``path`` itself, or the NIfTI and 2D image files of
+    the folder ``path`` (sorted, hidden files left out).
+
+    Raises:
+        ValueError: a folder without such files.
+        FileNotFoundError: ``path`` does not exist.
+    """
     if path.is_file():
         return [path]
     if path.is_dir():

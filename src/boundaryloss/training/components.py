@@ -336,6 +336,8 @@ class PolynomialDecay:
 
 
 class ConstantRate:
+    """The learning-rate schedule ``constant``: the rate never changes."""
+
     def step(self, score: float | None) -> None:
         pass
 
@@ -347,6 +349,9 @@ class ConstantRate:
 
 
 def build_lr_schedule(config, optimizer: torch.optim.Optimizer, epochs: int):
+    """The learning-rate schedule ``optim.lr_schedule`` names, stepped once per epoch
+    (with the validation score): :class:`PlateauHalving`, :class:`PolynomialDecay` over
+    ``epochs``, or :class:`ConstantRate`."""
     if config.lr_schedule == "plateau":
         return PlateauHalving(optimizer, config.patience, config.factor)
     if config.lr_schedule == "poly":

@@ -259,6 +259,8 @@ class LossTermConfig:
 
 @dataclass
 class ScheduleConfig:
+    """A registered loss-weight schedule ``name`` (e.g. ``rebalance``) built with ``kwargs``."""
+
     name: str
     kwargs: dict[str, Any] = field(default_factory=dict)
 
@@ -284,6 +286,11 @@ class LossConfig:
 
 @dataclass
 class OptimConfig:
+    """The optimiser (Adam or SGD: ``betas`` for Adam, ``momentum`` for SGD) and the
+    learning-rate schedule: ``plateau`` multiplies the rate by ``factor`` after
+    ``patience`` epochs without a new best validation score, ``poly`` decays it as
+    ``(1 - epoch / epochs) ** poly_exponent``, ``constant`` keeps it."""
+
     name: Literal["adam", "sgd"] = "adam"
     lr: float = 1e-3
     betas: tuple[float, float] = (0.9, 0.99)

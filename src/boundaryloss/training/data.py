@@ -172,6 +172,8 @@ def folder_cases(config, root: Path, split: Literal["train", "test"]) -> ImageFo
 
 
 def case_ids(cases: Sequence) -> list[str]:
+    """The ids of a case source (read from its index, without loading a case) or of a
+    list of cases."""
     ids = getattr(cases, "case_ids", None)
     return list(ids) if ids is not None else [case.case_id for case in cases]
 
@@ -228,6 +230,8 @@ def absent_classes(config, cases: Sequence) -> tuple[int, ...]:
 
 
 def make_preprocess(config) -> Preprocess:
+    """The case preprocessing of a ``DataConfig``: ``resize`` and ``normalization``
+    (``percentile``: min-max between the 0.5th and 99.5th percentiles)."""
     normalization = "minmax" if config.normalization == "percentile" else config.normalization
     clip = (0.5, 99.5) if config.normalization == "percentile" else None
     shape = tuple(config.resize) if config.resize else None
