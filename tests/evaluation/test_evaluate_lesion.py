@@ -123,7 +123,7 @@ def test_screening_summary_recounted_on_idrid_with_lesion_free_images(tmp_path, 
     from boundaryloss.data import idrid
     from boundaryloss.data.fov import restrict_case_to_fov
     from tests.data.layouts import write_idrid
-    from tests.training.conftest import TINY
+    from tests.tiny_runs import TINY
 
     ids = tuple(f"IDRiD_{n:02d}" for n in range(1, 9))
     root = tmp_path / "IDRiD"
