@@ -9,6 +9,7 @@ functions, naming each field by its key relative to the dataclass (``"batch_size
 from __future__ import annotations
 
 import math
+import os
 from numbers import Real
 
 from .typed import ConfigError
@@ -82,6 +83,35 @@ def in_interval(key: str, value: float, interval: str) -> None:
     below = value <= high if interval[-1] == "]" else value < high
     if not (isinstance(value, Real) and above and below):
         raise ConfigError(f"{key}: must lie in {interval}, got {value}")
+
+
+def folder_name(key: str, value: str) -> None:
+    """Refuse a name that is not one non-empty path component (no ``/``, not ``.`` or
+    ``..``): the rule of every name that becomes a folder inside an output folder (a run,
+    a comparison), so that nothing is written outside it.
+
+    Raises:
+        ConfigError: ``"{key}: {value!r} is not a valid folder name; ..."``.
+
+    Example:
+        >>> folder_name("name", "gdl+boundary")
+        >>> folder_name("name", "../x")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        boundaryloss.config.typed.ConfigError: name: '../x' is not a valid folder name; ...
+    """
+    if (
+        not isinstance(value, str)
+        or value.strip() in ("", ".", "..")
+        or "/" in value
+        or os.sep in value
+        or (os.altsep is not None and os.altsep in value)
+        or "\0" in value
+    ):
+        raise ConfigError(
+            f"{key}: {value!r} is not a valid folder name; it must be a single, non-empty "
+            "folder name (no '/', not '.' or '..')"
+        )
 
 
 def seed(key: str, value: int) -> None:

@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..config import ConfigError, apply_overrides, from_dict, path_field, read_yaml, to_dict
-from ..config.rules import at_least, in_interval
+from ..config.rules import at_least, folder_name, in_interval
 from ..training.components import build_loss, required_maps
 from ..training.config import LossConfig, RunConfig
-from ..training.run_dir import check_run_name
 from .comparison_folder import ComparisonFolder
 
 #: ``data`` keys that decide which cases are validation cases: they must be the same for
@@ -133,10 +132,7 @@ class ExperimentConfig:
     report: ReportConfig = field(default_factory=ReportConfig)
 
     def __post_init__(self) -> None:
-        try:  # it names the output folder, output_dir/name: nothing may land outside it
-            check_run_name(self.name)
-        except ValueError as error:
-            raise ConfigError(str(error)) from None
+        folder_name("name", self.name)  # the output folder: output_dir/name
         names = [entry.name for entry in self.losses]
         if not names:
             raise ConfigError("losses: at least one loss configuration is required")

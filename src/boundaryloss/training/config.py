@@ -20,8 +20,7 @@ import yaml
 
 from .._files import write_text_atomically
 from ..config import ConfigError, apply_overrides, from_dict, path_field, read_yaml, to_dict
-from ..config.rules import at_least, in_interval, non_negative, positive, seed
-from .run_dir import check_run_name
+from ..config.rules import at_least, folder_name, in_interval, non_negative, positive, seed
 
 
 @dataclass
@@ -391,10 +390,7 @@ class RunConfig:
     inference: InferenceConfig = field(default_factory=InferenceConfig)
 
     def __post_init__(self) -> None:
-        try:
-            check_run_name(self.name)
-        except ValueError as error:
-            raise ConfigError(str(error)) from None
+        folder_name("name", self.name)
         patch = self.data.patch_size
         dims = self.model.spatial_dims
         if dims == 2 and patch is not None and len(patch) != 2:

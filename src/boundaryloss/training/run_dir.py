@@ -51,30 +51,6 @@ BEST_CHECKPOINT = "best.pt"
 WRITTEN_BY = "boundaryloss train"
 
 
-def check_run_name(name: str, key: str = "name") -> str:
-    """A run name must be one non-empty path component (no ``/``, not ``.`` or ``..``).
-
-    The rule of every name that becomes a folder inside an output folder (a run, a
-    comparison), so that nothing is written outside it.
-
-    Raises:
-        ValueError: otherwise (the message names ``key`` and the value).
-    """
-    if (
-        not isinstance(name, str)
-        or name.strip() in ("", ".", "..")
-        or "/" in name
-        or os.sep in name
-        or (os.altsep is not None and os.altsep in name)
-        or "\0" in name
-    ):
-        raise ValueError(
-            f"{key}: {name!r} is not a valid folder name; it must be a single, non-empty "
-            "folder name (no '/', not '.' or '..')"
-        )
-    return name
-
-
 def snapshot_name(epoch: int) -> str:
     """File name of the end-of-epoch snapshot kept for ``snapshot_epochs``."""
     return f"epoch{epoch:04d}.pt"
