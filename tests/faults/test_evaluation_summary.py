@@ -28,7 +28,14 @@ SHARED = {
     "pixel_level",
     "cases",
 }
-EVALUATE = {"checkpoint", "checkpoint_epoch", "checkpoint_global_step", "split", "data_root"}
+EVALUATE = {
+    "checkpoint",
+    "checkpoint_epoch",
+    "checkpoint_global_step",
+    "split",
+    "data_root",
+    "screening",  # with --lesion: pooled lesion scores per class (evaluate only)
+}
 EVALUATE_FOLDER = {"pred_dir", "ref_dir", "mask_dir", "ignore_label", "labels", "probabilities"}
 
 
