@@ -201,3 +201,22 @@ def test_lesion_report_from_evaluations_without_the_count_difference(finished, t
             key = (row["loss"], int(row["seed"]), row["case"], int(row["class"]))
             assert float(value) == expected[key]
     assert {row["loss"] for row in report_rows} == {"gdl", "rrw"}
+
+
+def test_losses_subset_reuses_runs_and_reports_only_them(finished, tmp_path):
+    """``compare --losses gdl`` on a copy of the comparison: no training, a report of
+    gdl alone that says which losses were left out."""
+    root, path, _ = finished
+    shutil.copytree(root / "tiny", tmp_path / "tiny")
+    data = yaml.safe_load(path.read_text())
+    data["output_dir"] = str(tmp_path)
+    subset_path = tmp_path / "experiment.yaml"
+    subset_path.write_text(yaml.safe_dump(data))
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        assert main(["compare", "--config", str(subset_path), "--losses", "gdl"]) == 0
+    assert "(left out: rrw)" in err.getvalue()
+    assert "finished earlier, skipped" in err.getvalue() and "training ->" not in err.getvalue()
+    md = (tmp_path / "tiny" / "report.md").read_text()
+    assert "| gdl |" in md and "| rrw |" not in md
+    assert "left out by --losses: rrw" in md

@@ -205,3 +205,12 @@ def test_volume_units_come_from_the_metrics_owner(monkeypatch):
     assert {key: titles[key] for key in ABSOLUTE_VOLUME_UNITS} == {
         key: f"AVD {unit}" for key, unit in ABSOLUTE_VOLUME_UNITS.items()
     }
+
+
+@pytest.mark.parametrize(("metric", "name"), [("dice", "Dice"), ("aupr", "AUPR")])
+def test_checkpoint_line_names_the_selection_metric(write_experiment, metric, name):
+    """The report says which validation score chose the best checkpoint."""
+    base = {**TINY_BASE, "train": {**TINY_BASE["train"], "selection_metric": metric}}
+    line = compare._checkpoint_line(load_experiment(write_experiment(base=base)))
+    assert f"(highest validation {name}, selected on the same validation cases" in line
+    assert f"whose best validation {name} came at its last epoch" in line

@@ -173,3 +173,43 @@ def test_loss_entries_can_name_complete_run_configs(tmp_path):
 def test_every_shipped_experiment_loads(path):
     experiment = load_experiment(path)
     assert experiment.runs and experiment.reference in experiment.loss_names
+
+
+def test_losses_subset_keeps_the_run_folders(write_experiment):
+    path = write_experiment(seeds=2)
+    full = load_experiment(path)
+    subset = load_experiment(path, losses=["gdl"])
+    assert subset.loss_names == ["gdl"] and subset.omitted_losses == ["rrw"]
+    assert subset.reference == "gdl"
+    assert [r.run_dir for r in subset.runs] == [r.run_dir for r in full.runs_of("gdl")]
+    assert full.omitted_losses == []
+    # the file's order is kept whatever the order asked
+    assert load_experiment(path, losses=["rrw", "gdl"]).loss_names == ["gdl", "rrw"]
+
+
+@pytest.mark.parametrize(
+    ("losses", "message"),
+    [
+        (["gdl", "nope"], r"--losses: 'nope' is not a loss of .*; choose from \['gdl', 'rrw'\]"),
+        (["rrw"], "--losses: keep the reference loss 'gdl'"),
+        (["gdl", "gdl"], "--losses: a name is given twice"),
+    ],
+)
+def test_losses_subset_errors(write_experiment, losses, message):
+    with pytest.raises(ConfigError, match=message):
+        load_experiment(write_experiment(), losses=losses)
+
+
+def test_losses_subset_reference_defaults_to_the_first_loss(write_experiment):
+    path = write_experiment(reference=None)
+    with pytest.raises(ConfigError, match="keep the reference loss 'gdl'"):
+        load_experiment(path, losses=["rrw"])
+
+
+def test_cli_losses_error_is_one_line(write_experiment, capsys):
+    from boundaryloss.cli import main
+
+    assert main(["compare", "--config", str(write_experiment()), "--losses", "nope"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("boundaryloss compare: error: ") and "--losses: 'nope'" in err
+    assert len(err.strip().splitlines()) == 1

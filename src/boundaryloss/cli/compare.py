@@ -17,6 +17,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_arguments(parser)
     parser.add_argument("--config", required=True, help="experiment YAML")
+    parser.add_argument(
+        "--losses",
+        nargs="+",
+        metavar="NAME",
+        help="train and report only these losses of the file, the reference among them "
+        "(default: all); their runs keep their folders, so a later compare of every loss "
+        "reuses them",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -49,10 +57,15 @@ def execute(config_path, args: argparse.Namespace) -> int:
         if args.threads < 1:
             raise ValueError(f"--threads: must be >= 1, got {args.threads}")
         torch.set_num_threads(args.threads)
-    experiment = load_experiment(config_path, seeds=args.seeds, output=args.output)
+    experiment = load_experiment(
+        config_path, seeds=args.seeds, output=args.output, losses=getattr(args, "losses", None)
+    )
+    left_out = (
+        f" (left out: {', '.join(experiment.omitted_losses)})" if experiment.omitted_losses else ""
+    )
     print(
         f"{experiment.config.name}: {len(experiment.loss_names)} loss configurations x "
-        f"{experiment.config.seeds} seed(s) -> {experiment.output}",
+        f"{experiment.config.seeds} seed(s){left_out} -> {experiment.output}",
         file=sys.stderr,
     )
     output = run_compare(

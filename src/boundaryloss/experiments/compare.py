@@ -23,6 +23,7 @@ from ..data.slicing import most_foreground_slice
 from ..evaluation.predict import Predictor
 from ..metrics.lesion import ABSOLUTE_VOLUME_UNITS
 from ..training.run_dir import RunDirectory
+from ..training.validation import SELECTION_NAMES
 from . import lesion_report, plots
 from .config import Experiment
 from .convergence import convergence_epoch
@@ -251,7 +252,14 @@ def _setup_lines(experiment: Experiment, n_val: int) -> list[str]:
         )
     else:
         source = f"{data.source} at {data.root}"
+    subset = []
+    if experiment.omitted_losses:
+        subset = [
+            f"losses: {', '.join(experiment.loss_names)} of {experiment.path.name}; left out "
+            f"by --losses: {', '.join(experiment.omitted_losses)}"
+        ]
     return [
+        *subset,
         f"data: {source}; validation cases: {n_val} (split seed {data.split_seed}, "
         f"fraction {data.val_fraction:g}), the same for every run",
         f"model: {base.model.name} {base.model.kwargs}; {base.model.spatial_dims}D",
@@ -262,25 +270,30 @@ def _setup_lines(experiment: Experiment, n_val: int) -> list[str]:
     ]
 
 
-_CHECKPOINT_MEANING = {
-    "best": "highest validation Dice, selected on the same validation cases it is scored on, "
-    "as in the papers: an optimistic estimate",
-    "last": "the model at the end of training, chosen without looking at validation scores",
-}
+def _checkpoint_meaning(checkpoint: str, selection: str) -> str:
+    """What ``checkpoint`` (``best`` or ``last``) means, ``selection`` being the name of
+    the validation score that selects ``best.pt`` (``train.selection_metric``)."""
+    if checkpoint == "best":
+        return (
+            f"highest validation {selection}, selected on the same validation cases it is "
+            "scored on, as in the papers: an optimistic estimate"
+        )
+    return "the model at the end of training, chosen without looking at validation scores"
 
 
 def _checkpoint_line(experiment: Experiment) -> str:
     report = experiment.config.report
+    selection = SELECTION_NAMES[experiment.runs[0].config.train.selection_metric]
     line = (
         f"evaluated model: the '{report.checkpoint}' checkpoint of each run "
-        f"({_CHECKPOINT_MEANING[report.checkpoint]})"
+        f"({_checkpoint_meaning(report.checkpoint, selection)})"
     )
     if report.last_epoch:
         other = other_checkpoint(report.checkpoint)
         line += (
             f"; the second table shows the '{other}' checkpoint "
-            f"({_CHECKPOINT_MEANING[other]}); a run whose best validation Dice came at its "
-            "last epoch has one model for both, evaluated once"
+            f"({_checkpoint_meaning(other, selection)}); a run whose best validation "
+            f"{selection} came at its last epoch has one model for both, evaluated once"
         )
     return line
 

@@ -15,6 +15,7 @@ import copy
 import dataclasses
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -77,8 +78,9 @@ class DiagnosticsConfig:
 class ReportConfig:
     """What the report computes and shows.
 
-    ``checkpoint``: the model evaluated per run (``best``: highest validation Dice, as
-    in the papers; ``last``: the end of training). ``convergence_fraction``: a run has
+    ``checkpoint``: the model evaluated per run (``best``: the highest validation score
+    of ``train.selection_metric``, Dice by default, as in the papers; ``last``: the end of
+    training). ``convergence_fraction``: a run has
     converged at the first epoch its validation Dice reaches this fraction of its best.
     ``stability_epochs``: the last epochs whose validation Dice the stability figure
     shows. ``overlay_cases``: validation cases shown side by side across losses.
@@ -167,6 +169,8 @@ class Experiment:
     path: Path
     output: Path
     runs: list[RunSpec]
+    #: losses of the file left out by ``load_experiment(losses=...)`` (``compare --losses``)
+    omitted_losses: list[str] = field(default_factory=list)
 
     @property
     def folder(self) -> ComparisonFolder:
@@ -241,6 +245,27 @@ def _run_config(
         raise ConfigError(f"{where}: {error}") from error
 
 
+def _keep_losses(
+    config: ExperimentConfig, losses: Sequence[str], path: Path
+) -> tuple[ExperimentConfig, list[str]]:
+    """``config`` with only the named losses (in the file's order), and the names left
+    out. The reference (the file's, or its first loss) must be kept."""
+    names = [entry.name for entry in config.losses]
+    for name in losses:
+        if name not in names:
+            raise ConfigError(f"--losses: {name!r} is not a loss of {path}; choose from {names}")
+    if len(set(losses)) != len(losses):
+        raise ConfigError(f"--losses: a name is given twice: {list(losses)}")
+    reference = config.reference or names[0]
+    if reference not in losses:
+        raise ConfigError(
+            f"--losses: keep the reference loss {reference!r}: every loss is tested against it"
+        )
+    kept = [entry for entry in config.losses if entry.name in losses]
+    omitted = [name for name in names if name not in losses]
+    return dataclasses.replace(config, losses=kept, reference=reference), omitted
+
+
 def _check_same_split(runs: list[RunSpec], config: ExperimentConfig, path: Path) -> None:
     first = to_dict(runs[0].config.data)
     for run in runs[1:]:
@@ -263,6 +288,7 @@ def load_experiment(
     path: str | os.PathLike,
     seeds: int | None = None,
     output: str | os.PathLike | None = None,
+    losses: Sequence[str] | None = None,
 ) -> Experiment:
     """Read an experiment YAML and resolve its runs.
 
@@ -270,6 +296,9 @@ def load_experiment(
         path: the experiment YAML.
         seeds: number of seeds (overrides the file's ``seeds``).
         output: the experiment's output folder (default ``output_dir/name``).
+        losses: names of the file's losses to keep, the reference among them (default:
+            all). The runs keep their folders, so a later comparison of every loss reuses
+            them; the rest are listed in ``Experiment.omitted_losses``.
 
     Raises:
         ConfigError: missing file, invalid YAML, an unknown key or a wrong type (the
@@ -284,15 +313,19 @@ def load_experiment(
             config = dataclasses.replace(config, seeds=seeds)
     except ConfigError as error:
         raise ConfigError(f"{path}: {error}") from error
+    file_index = {entry.name: i for i, entry in enumerate(config.losses)}  # losses[i]
+    omitted: list[str] = []
+    if losses is not None:
+        config, omitted = _keep_losses(config, losses, path)
     out = Path(output) if output is not None else Path(config.output_dir) / config.name
     base = _base_data(config, path)
     runs = [
-        RunSpec(entry.name, seed, _run_config(base, entry, i, seed, out, path))
-        for i, entry in enumerate(config.losses)
+        RunSpec(entry.name, seed, _run_config(base, entry, file_index[entry.name], seed, out, path))
+        for entry in config.losses
         for seed in range(config.seeds)
     ]
     _check_same_split(runs, config, path)
-    experiment = Experiment(config, path, out, runs)
+    experiment = Experiment(config, path, out, runs, omitted)
     bad = [e for e in experiment.snapshot_epochs if not 1 <= e <= experiment.epochs]
     if bad:
         raise ConfigError(
