@@ -307,6 +307,46 @@ def test_a_summary_it_did_not_write_is_refused(nifti_folders, tmp_path, capsys):
     assert main(args) == 0 and "written_by" in json.loads(mine.read_text())
 
 
+
+
+def test_a_csv_it_did_not_write_is_refused(nifti_folders, tmp_path, capsys):
+    """The per-case CSV is replaced only when it is the one evaluate-folder wrote beside
+    its summary, with the content the summary records."""
+    pred_dir, ref_dir, _ = nifti_folders
+    out = tmp_path / "results.csv"
+    args = ["evaluate-folder", str(pred_dir), str(ref_dir), "--output", str(out)]
+    refusal = (
+        f"boundaryloss evaluate-folder: error: --output: {out} exists and is not the "
+        "per-case CSV evaluate-folder wrote there (or it was changed since); choose another "
+        "--output name or move that file"
+    )
+    out.write_text("subject,my score\n1,0.5\n")  # the user's own table, no summary
+    assert main(args) == 1 and _error(capsys) == refusal
+    assert out.read_text() == "subject,my score\n1,0.5\n"
+    assert not out.with_suffix(".json").exists()
+
+    out.unlink()
+    assert main(args) == 0  # written; a rerun replaces its own pair
+    assert main(args) == 0
+    capsys.readouterr()
+    ours = out.read_text()
+    out.write_text(ours + "extra,row\n")  # edited since: the user's now
+    assert main(args) == 1 and _error(capsys) == refusal
+    assert out.read_text() == ours + "extra,row\n"
+
+    # A summary of the versions before the checksum vouches for the CSV beside it.
+    out.write_text(ours)
+    summary = out.with_suffix(".json")
+    older = json.loads(summary.read_text())
+    del older["cases"]
+    summary.write_text(json.dumps(older))
+    assert main(args) == 0
+    # ... but not for a CSV of another name.
+    other = tmp_path / "other.csv"
+    other.write_text(ours)
+    summary_other = other.with_suffix(".json")
+    summary_other.write_text(summary.read_text())  # records results.csv
+    assert main([*args[:-1], str(other)]) == 1
 def test_ignore_label_leaves_voxels_out(tmp_path):
     ref = np.zeros((4, 6), np.uint8)
     ref[1, 1:3] = 1

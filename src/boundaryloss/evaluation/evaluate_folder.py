@@ -78,7 +78,7 @@ from ..metrics import LesionOptions, SegmentationEvaluator
 from ..metrics.lesion import absolute_volume_metric
 from .pixel_level import PixelLevel
 from .probability_maps import labels_from_probabilities, probability_suffix, read_probabilities
-from .result_files import evaluation_summary, write_evaluation
+from .result_files import evaluation_summary, matches_cases, write_evaluation
 
 #: Formats read as label maps (not JPEG: lossy compression would blur label values).
 FORMATS = (*NIFTI_SUFFIXES, *LOSSLESS_2D_SUFFIXES)
@@ -386,7 +386,28 @@ def check_output(output: Path, inputs: Sequence[Path], folders: Sequence[Path]) 
             f"--output: {summary} exists and was not written by evaluate-folder; the "
             "summary would replace it. Choose another --output name or move that file"
         )
+    if (output.exists() or output.is_symlink()) and not _is_own_cases(output, summary):
+        raise ValueError(
+            f"--output: {output} exists and is not the per-case CSV evaluate-folder wrote "
+            "there (or it was changed since); choose another --output name or move that file"
+        )
     return summary
+
+
+def _is_own_cases(output: Path, summary: Path) -> bool:
+    """True when the CSV ``output`` is the one this command wrote beside ``summary``: the
+    summary is its own and records this CSV's name and checksum (a summary of the
+    versions before the checksum, with the CSV's name or none, vouches for it too)."""
+    if output.is_symlink() or not output.is_file() or not is_own_summary(summary):
+        return False
+    try:
+        saved = json.loads(summary.read_text())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    record = saved.get("cases")
+    if isinstance(record, dict) and record.get("file", output.name) != output.name:
+        return False
+    return matches_cases(saved, output)
 
 
 def evaluate_folder(
