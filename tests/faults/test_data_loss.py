@@ -326,6 +326,21 @@ def test_a_comparison_in_use_is_refused(tmp_path, held_lock):
         compare_module.run_compare(experiment)
 
 
+def test_a_prediction_folder_in_use_is_refused(trained, tmp_path, capsys, held_lock):
+    """Two predictions into one folder would race on its file record: the second is
+    refused, naming the holder, and writes nothing."""
+    scans, out = tmp_path / "imagesTs", tmp_path / "predictions"
+    scans.mkdir()
+    rng = np.random.default_rng(2)
+    for name in ("a.nii.gz", "b.nii.gz"):
+        write_nifti(scans / name, rng.random((20, 24, 3)).astype(np.float32))
+    pid = held_lock(out)
+    assert main(["predict", str(trained), str(scans), str(out)]) == 1
+    line = one_error_line(capsys)
+    assert f"prediction folder {out} is in use by process {pid}" in line
+    assert not out.exists()
+
+
 def test_a_killed_comparison_leaves_no_temporary_figures(tmp_path, monkeypatch):
     from boundaryloss.experiments import compare as compare_module
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import torch
 from scipy import ndimage
 
 from .._files import TEMP_MARKER, final_suffix
+from .._lock import DirectoryLock
 from .._ownership import is_written_by, record_written
 from ..data.case import Case, check_finite_image
 from ..data.io import (
@@ -406,8 +408,26 @@ def predict_paths(
         ValueError: an output would replace an input (see :func:`plan_outputs`), or a
             file ``predict`` did not write, or (without ``overwrite``) an earlier label
             map; or an input cannot be read or does not fit the model (names the file).
+        LockHeldError: another process is predicting into the same folder (its lock,
+            ``.NAME.lock`` beside the folder, is held while this call runs).
     """
     targets = plan_outputs(inputs, output, probabilities)
+    with DirectoryLock(targets[0].parent, "prediction folder"):
+        return _predict_locked(
+            predictor, inputs, output, targets, progress, probabilities, overwrite
+        )
+
+
+def _predict_locked(
+    predictor: Predictor,
+    inputs: list[Path],
+    output: Path,
+    targets: list[Path],
+    progress: Callable[[str], None] | None,
+    probabilities: bool,
+    overwrite: bool,
+) -> list[Path]:
+    """:func:`predict_paths` once the output folder's lock is held."""
     every_output = targets + [probability_path(t) for t in targets if probabilities]
     check_replaced(every_output, overwrite)
     for path in inputs:  # check everything before the first write
