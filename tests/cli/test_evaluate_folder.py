@@ -307,8 +307,6 @@ def test_a_summary_it_did_not_write_is_refused(nifti_folders, tmp_path, capsys):
     assert main(args) == 0 and "written_by" in json.loads(mine.read_text())
 
 
-
-
 def test_a_csv_it_did_not_write_is_refused(nifti_folders, tmp_path, capsys):
     """The per-case CSV is replaced only when it is the one evaluate-folder wrote beside
     its summary, with the content the summary records."""
@@ -347,6 +345,8 @@ def test_a_csv_it_did_not_write_is_refused(nifti_folders, tmp_path, capsys):
     summary_other = other.with_suffix(".json")
     summary_other.write_text(summary.read_text())  # records results.csv
     assert main([*args[:-1], str(other)]) == 1
+
+
 def test_ignore_label_leaves_voxels_out(tmp_path):
     ref = np.zeros((4, 6), np.uint8)
     ref[1, 1:3] = 1

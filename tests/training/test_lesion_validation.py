@@ -91,6 +91,11 @@ def test_pooled_scores_against_references():
     assert row["val_dice_lesion_cases/1"] == pytest.approx((dice_a + dice_b) / 2)
     assert row["val_dice/1"] == pytest.approx((dice_a + dice_b + 0.0) / 3)
     assert row["val_aupr_mean"] == row["val_aupr/1"]
+    # AVD (WMH): 100 |n(pred) - n(ref)| / n(ref) inside the FOV, over the cases a and b.
+    avd_a = 100 * abs((4 + 2) - (4 + 1)) / (4 + 1)
+    avd_b = 100 * abs(4 - 6) / 6
+    assert row["val_avd_percent/1"] == pytest.approx((avd_a + avd_b) / 2)
+    assert row["val_avd_percent_mean"] == row["val_avd_percent/1"]
 
 
 def test_without_flags_no_aupr_or_lesion_columns():

@@ -17,6 +17,7 @@ from ..data.slicing import most_foreground_slice
 from ..evaluation.inference import NonFiniteOutput
 from ..evaluation.pixel_level import PixelLevel
 from ..metrics import SegmentationEvaluator
+from ..metrics.lesion import volume_difference
 from ..metrics.precision_recall import binary_average_precision
 from ..metrics.screening import LesionTally
 from .figures import overlay
@@ -90,9 +91,11 @@ class Validator:
     (:func:`~boundaryloss.metrics.binary_average_precision`; it holds each pixel's
     probability until the end, 4 bytes per pixel and class). With ``lesion``:
     ``val_lesion_f1/K``, ``val_lesion_recall/K``, ``val_lesion_precision/K`` (pooled over
-    the cases' lesions) and ``val_false_lesions_per_free_case/K`` (see
-    :mod:`boundaryloss.metrics.screening`). Each has a ``_mean`` over the classes some
-    validation reference contains.
+    the cases' lesions), ``val_false_lesions_per_free_case/K`` (see
+    :mod:`boundaryloss.metrics.screening`) and ``val_avd_percent/K``, the WMH challenge's
+    absolute volume difference ``100 |n(pred) - n(ref)| / n(ref)`` (voxel counts inside
+    the field of view) averaged over the cases whose reference has the class. Each has a
+    ``_mean`` over the classes some validation reference contains.
 
     Args:
         num_classes: classes of the segmentation (background included).
@@ -151,6 +154,7 @@ class Validator:
         truths: dict[int, list[np.ndarray]] = {c: [] for c in classes}
         tallies = {c: LesionTally() for c in classes} if self.lesion else {}
         lesion_case_dice: dict[int, list[float]] = {c: [] for c in classes}
+        volume_differences: dict[int, list[float]] = {c: [] for c in classes}
         for i in range(len(dataset)):
             sample = dataset[i]
             image = sample["image"].to(device)
@@ -181,6 +185,12 @@ class Validator:
                     lesion_case_dice[cls].append(float(case_scores[cls]["dice"]))
                 if self.lesion:
                     tallies[cls].update(scored_pred == cls, scored_label == cls)
+                    if np.any(scored_label == cls):
+                        volume_differences[cls].append(
+                            volume_difference(
+                                scored_pred == cls, scored_label == cls, (), "percent", "perfect"
+                            )
+                        )
             if len(self.examples) < self.keep:
                 self.examples.append(
                     Example(sample["case_id"], sample["image"].numpy(), label, prediction)
@@ -203,9 +213,13 @@ class Validator:
                 row[f"val_lesion_recall/{cls}"] = tally.recall()
                 row[f"val_lesion_precision/{cls}"] = tally.precision()
                 row[f"val_false_lesions_per_free_case/{cls}"] = tally.false_lesions_per_free_case()
+                differences = volume_differences[cls]
+                row[f"val_avd_percent/{cls}"] = (
+                    float(np.mean(differences)) if differences else float("nan")
+                )
         names = ["pooled_dice", "dice_lesion_cases"] + (["aupr"] if self.aupr else [])
         if self.lesion:
-            names += ["lesion_f1", "lesion_recall", "lesion_precision"]
+            names += ["lesion_f1", "lesion_recall", "lesion_precision", "avd_percent"]
         for name in names:
             row[f"val_{name}_mean"] = self._class_mean(row, name)
         return row
