@@ -321,3 +321,50 @@ def test_chase_db1_real_copy_has_no_test_children(shared_data):
     assert len(chase_db1(shared_data / "chase_db1", split="training")) == 20
     with pytest.raises(ValueError, match=r"no CHASE_DB1 test images"):
         chase_db1(shared_data / "chase_db1", split="test")
+
+
+def test_images_and_labels_in_one_folder(tmp_path):
+    """``a_mask.png`` beside ``a.png`` is a's label, not an image of its own."""
+    rng = np.random.default_rng(3)
+    for case_id in ("a", "b"):
+        write_image_2d(tmp_path / f"{case_id}.png", rgb(rng, SHAPE_2D))
+        write_image_2d(tmp_path / f"{case_id}_mask.png", binary_255(rng, SHAPE_2D))
+    for missing in ("error", "background"):
+        source = ImageFolderDataset(
+            tmp_path, tmp_path, label_pattern="{id}_mask.png", on_missing_label=missing
+        )
+        assert source.case_ids == ("a", "b")
+    with pytest.raises(ValueError, match="same file name pattern"):
+        ImageFolderDataset(tmp_path, tmp_path)
+
+
+def test_misnamed_labels_are_not_read_as_lesion_free(tmp_path):
+    """With missing_label='background' a label that does not pair exactly (other case,
+    or no image) is an error naming it, not an all-background label."""
+    rng = np.random.default_rng(4)
+    images, labels = tmp_path / "images", tmp_path / "labels"
+    for case_id in ("IDRiD_01", "IDRiD_02"):
+        write_image_2d(images / f"{case_id}.png", rgb(rng, SHAPE_2D))
+    write_image_2d(labels / "IDRiD_01_EX.TIF", binary_255(rng, SHAPE_2D))  # case differs
+    write_image_2d(labels / "IDRiD_02_EX.tif", binary_255(rng, SHAPE_2D))
+    (labels / "README.txt").write_text("not a label")  # ignored: no pattern matches
+    kwargs = dict(label_pattern="{id}_EX.tif", id_regex=r"IDRiD_\d+", on_missing_label="background")
+    with pytest.raises(ValueError, match=r"label file\(s\) 'IDRiD_01_EX.TIF' pair with no image"):
+        ImageFolderDataset(images, labels, **kwargs)
+    (labels / "IDRiD_01_EX.TIF").rename(labels / "IDRiD_01_EX.tif")
+    write_image_2d(labels / "IDRiD_03_EX.tif", binary_255(rng, SHAPE_2D))  # no image 03
+    with pytest.raises(ValueError, match=r"label file\(s\) 'IDRiD_03_EX.tif' pair with no image"):
+        ImageFolderDataset(images, labels, **kwargs)
+    (labels / "IDRiD_03_EX.tif").unlink()
+    source = ImageFolderDataset(images, labels, **kwargs)
+    assert all(source[i].label.any() for i in range(2))
+
+
+def test_id_regex_and_fov_threshold_errors(tmp_path):
+    images, labels = _folder(tmp_path, {"a": np.zeros(SHAPE_2D, np.uint8)})
+    with pytest.raises(ValueError, match=r"id_regex: '\[' is not a regular expression"):
+        ImageFolderDataset(images, labels, id_regex="[")
+    with pytest.raises(ValueError, match="named groups"):
+        ImageFolderDataset(images, labels, id_regex="(?P<id>a)")
+    with pytest.raises(ValueError, match="fov_threshold: 300 is not an 8-bit red value"):
+        red_channel_fov(300)

@@ -20,7 +20,7 @@ from boundaryloss.data.datasets import CaseDataset
 from boundaryloss.data.io import write_image_2d
 from boundaryloss.training.checkpoint_files import load_checkpoint
 from boundaryloss.training.config import load_config
-from boundaryloss.training.data import build_cases
+from boundaryloss.training.data import absent_classes, build_cases
 from boundaryloss.training.validation import Validator
 from tests.data.layouts import write_idrid
 from tests.tiny_runs import TINY
@@ -175,6 +175,21 @@ def test_folders_source_reads_patterns_and_label_values(tmp_path):
     label = cases.load("p1").label
     assert (label == 1).sum() == 25 and (label == 2).sum() == 8
     assert not cases.load("p6").label.any()
+    # The classes are the mapping's values, not the stored pixel values 128 and 255.
+    assert absent_classes(config.data, cases) == ()
+    wrong = load_config(
+        None,
+        [
+            "data.source=folders",
+            f"data.root={root}",
+            "data.num_classes=3",
+            "data.folders={images: img, labels: gt, image_pattern: '{id}.png', "
+            "label_pattern: '{id}_gt.png', label_values: {0: 0, 128: 1, 255: 3}, "
+            "missing_label: background}",
+        ],
+    )
+    with pytest.raises(ConfigError, match=r"class\(es\) 3"):
+        absent_classes(wrong.data, build_cases(wrong.data))
 
 
 def test_folders_source_trains_from_yaml(tmp_path):
@@ -208,6 +223,14 @@ def test_folders_source_trains_from_yaml(tmp_path):
             "data.folders={images: img, labels: gt, label_pattern: '{id}_gt.png', fov: img}",
             "fov_pattern: required",
         ),
+        ("data.folders={images: img, id_regex: '('}", r"id_regex: '\(' is not a regular"),
+        ("data.folders={images: img, id_regex: '(?P<x>p)\\d'}", "id_regex: .* named groups"),
+        ("data.folders={images: img, fov_threshold: 255}", "fov_threshold: 255 is not an 8-bit"),
+        (
+            "data.folders={images: img, fov: img, fov_pattern: '{id}.png', test_images: img}",
+            "test_fov: required with fov and test_images",
+        ),
+        ("data.idrid={fov_threshold: -1}", "fov_threshold: -1 is not an 8-bit"),
     ],
 )
 def test_folders_source_errors(tmp_path, override, message):

@@ -8,6 +8,7 @@ their archives unpack.
 
 from __future__ import annotations
 
+import numbers
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -146,7 +147,8 @@ class ImageFolderDataset(CaseSource):
         self.label_patterns = _patterns(image_pattern if label_pattern is None else label_pattern)
         self.fov_patterns = _patterns(fov_pattern) if fov is not None else ()
         self.fov_from_image = fov_from_image
-        self.label_values = None if label_values is None else dict(label_values)
+        #: stored pixel value -> class index (not the class set: see ``classes``)
+        self.value_map = None if label_values is None else dict(label_values)
         self.label_rule = label_rule
         self.missing_label = on_missing_label
         self.num_classes = num_classes
@@ -156,7 +158,10 @@ class ImageFolderDataset(CaseSource):
         self.spacing_unit = spacing_unit
         self.meta = dict(meta or {})
 
-        found = _find_ids(self.images_dir, self.image_patterns, id_regex)
+        id_pattern = compile_id_regex(id_regex)
+        found = _find_ids(self.images_dir, self.image_patterns, id_pattern)
+        if self.labels_dir is not None and _same_dir(self.images_dir, self.labels_dir):
+            found = _without_labels(found, self.image_patterns, self.label_patterns, id_pattern)
         if not found:
             raise ValueError(
                 f"{self.images_dir}: no image files matching {list(self.image_patterns)}"
@@ -188,6 +193,8 @@ class ImageFolderDataset(CaseSource):
                 f"{self.images_dir}: no image has a label matching "
                 f"{list(self.label_patterns)} in {self.labels_dir}"
             )
+        if self.labels_dir is not None and on_missing_label == "background":
+            _check_unpaired_labels(self.labels_dir, self.label_patterns, id_pattern, self._files)
         self._set_case_ids(self._files)
 
     def files(self, case_id: str) -> tuple[Path, Path | None, Path | None]:
@@ -206,7 +213,7 @@ class ImageFolderDataset(CaseSource):
         elif label_path is not None:
             raw = read_grey_2d(label_path, "label")
             _check_shape(raw, spatial, label_path, image_path, "label")
-            label = decode_label(raw, label_path, self.label_values, self.num_classes)
+            label = decode_label(raw, label_path, self.value_map, self.num_classes)
         elif self.labels_dir is not None and self.missing_label == "background":
             label = np.zeros(spatial, dtype=np.int64)
         fov = None
@@ -276,6 +283,21 @@ def decode_label(
     return raw.astype(np.int64)
 
 
+def check_fov_threshold(threshold: int, name: str = "fov_threshold") -> None:
+    """Refuse a red-channel threshold that leaves no pixel inside (8-bit values: a pixel is
+    inside when its red value is above the threshold, so it must be in [0, 254]).
+
+    Raises:
+        ValueError: naming ``name`` and the value.
+    """
+    integer = isinstance(threshold, numbers.Integral) and not isinstance(threshold, bool)
+    if not integer or not 0 <= threshold <= 254:
+        raise ValueError(
+            f"{name}: {threshold!r} is not an 8-bit red value in [0, 254] (a pixel is inside "
+            "the field of view when its red value is above it)"
+        )
+
+
 def red_channel_fov(threshold: int = 20, solid: bool = False, erosion: int = 0) -> FovFromImage:
     """A field-of-view function for fundus photographs: red channel above ``threshold``.
 
@@ -295,6 +317,7 @@ def red_channel_fov(threshold: int = 20, solid: bool = False, erosion: int = 0) 
     """
     if erosion and not solid:
         raise ValueError(f"erosion={erosion} needs solid=True (the edge of a solid region)")
+    check_fov_threshold(threshold)
     cut = (threshold + 0.5) / 255.0
 
     def fov(image: np.ndarray) -> np.ndarray:
@@ -401,7 +424,7 @@ def chase_db1(
     if (
         split != "all"
         and images.is_dir()
-        and not _find_ids(images, ("{id}.jpg",), CHASE_DB1_SPLITS[split])
+        and not _find_ids(images, ("{id}.jpg",), re.compile(CHASE_DB1_SPLITS[split]))
     ):
         children = "11-14 (Image_11L to Image_14R)" if split == "test" else "01-10"
         raise ValueError(
@@ -488,13 +511,106 @@ def _patterns(patterns: Patterns) -> tuple[str, ...]:
     return result
 
 
-def _find_ids(folder: Path, patterns: tuple[str, ...], id_regex: str) -> dict[str, Path]:
+def compile_id_regex(id_regex: str) -> re.Pattern:
+    """``id_regex`` compiled, for what ``{id}`` in a file name pattern may match.
+
+    Raises:
+        ValueError: not a regular expression, or one with named groups (the reader
+            names its own group ``id``), naming ``id_regex``.
+    """
+    try:
+        compiled = re.compile(id_regex)
+    except re.error as error:
+        raise ValueError(f"id_regex: {id_regex!r} is not a regular expression ({error})") from None
+    if compiled.groupindex:
+        raise ValueError(
+            f"id_regex: {id_regex!r} has named groups {sorted(compiled.groupindex)}; "
+            "use plain or (?:...) groups"
+        )
+    return compiled
+
+
+def _file_regex(pattern: str, id_pattern: re.Pattern, flags: int = 0) -> re.Pattern:
+    prefix, suffix = pattern.split("{id}")
+    return re.compile(f"{re.escape(prefix)}(?P<id>{id_pattern.pattern}){re.escape(suffix)}", flags)
+
+
+def _names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+
+
+def _same_dir(a: Path, b: Path) -> bool:
+    return os.path.samefile(a, b)
+
+
+def _without_labels(
+    found: dict[str, Path],
+    image_patterns: tuple[str, ...],
+    label_patterns: tuple[str, ...],
+    id_pattern: re.Pattern,
+) -> dict[str, Path]:
+    """Images and labels in one folder: a file that is the label of another image
+    (``a_mask.png`` beside ``a.png``) is not an image.
+
+    Raises:
+        ValueError: the image and label patterns are the same (an image would be its
+            own label).
+    """
+    if set(image_patterns) & set(label_patterns):
+        raise ValueError(
+            f"images and labels are one folder with the same file name pattern "
+            f"{sorted(set(image_patterns) & set(label_patterns))}: give label_pattern"
+        )
+    regexes = [_file_regex(pattern, id_pattern) for pattern in label_patterns]
+
+    def is_a_label(path: Path) -> bool:
+        matches = (regex.fullmatch(path.name) for regex in regexes)
+        return any(match is not None and match["id"] in found for match in matches)
+
+    return {case_id: path for case_id, path in found.items() if not is_a_label(path)}
+
+
+def _check_unpaired_labels(
+    folder: Path,
+    patterns: tuple[str, ...],
+    id_pattern: re.Pattern,
+    files: dict[str, tuple[Path, Path | None, Path | None]],
+) -> None:
+    """With ``missing_label: background`` a misnamed label file would silently become an
+    all-background label: refuse files of the labels folder that look like labels
+    (a label pattern matches, ignoring case) but pair with no image.
+
+    Raises:
+        ValueError: naming the first such files and the name expected.
+    """
+    used = {label.name for _, label, _ in files.values() if label is not None}
+    regexes = [_file_regex(pattern, id_pattern, re.IGNORECASE) for pattern in patterns]
+    unpaired = [
+        name
+        for name in _names(folder)
+        if name not in used and any(regex.fullmatch(name) for regex in regexes)
+    ]
+    if unpaired:
+        example = _formatted(patterns, next(iter(files)))
+        raise ValueError(
+            f"{folder}: label file(s) {_listed(unpaired)} pair with no image (names must "
+            f"match exactly, e.g. {example}); with missing_label: background they would be "
+            "ignored and those images read as lesion-free"
+        )
+
+
+def _listed(names: Sequence[str], limit: int = 5) -> str:
+    """``'a', 'b' and 3 more``."""
+    shown = ", ".join(repr(name) for name in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _find_ids(folder: Path, patterns: tuple[str, ...], id_pattern: re.Pattern) -> dict[str, Path]:
     """Map each id to its image file; the first pattern that matches an id wins."""
-    names = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+    names = _names(folder)
     found: dict[str, Path] = {}
     for pattern in patterns:
-        prefix, suffix = pattern.split("{id}")
-        regex = re.compile(f"{re.escape(prefix)}(?P<id>{id_regex}){re.escape(suffix)}")
+        regex = _file_regex(pattern, id_pattern)
         for name in names:
             match = regex.fullmatch(name)
             if match and match["id"] not in found and (folder / name).is_file():

@@ -21,6 +21,7 @@ import yaml
 from .._files import write_text_atomically
 from ..config import ConfigError, apply_overrides, from_dict, path_field, read_yaml, to_dict
 from ..config.rules import at_least, folder_name, in_interval, non_negative, positive, seed
+from ..data.folders import check_fov_threshold, compile_id_regex
 
 
 @dataclass
@@ -50,6 +51,12 @@ class IdridConfig:
 
     lesion: Literal["MA", "HE", "EX", "SE", "OD"] = "EX"
     fov_threshold: int = 20
+
+    def __post_init__(self) -> None:
+        try:
+            check_fov_threshold(self.fov_threshold)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
 
 
 @dataclass
@@ -87,6 +94,18 @@ class FoldersConfig:
     test_fov: str | None = None
 
     def __post_init__(self) -> None:
+        try:
+            compile_id_regex(self.id_regex)
+            if self.fov_threshold is not None:
+                check_fov_threshold(self.fov_threshold)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+        if self.test_images is not None and (self.fov is None) != (self.test_fov is None):
+            given, missing = ("fov", "test_fov") if self.test_fov is None else ("test_fov", "fov")
+            raise ConfigError(
+                f"{missing}: required with {given} and test_images, or the test split would "
+                "be scored over another area than validation"
+            )
         for stored in self.label_values or {}:
             try:
                 int(stored)

@@ -200,6 +200,8 @@ def known_label_values(config, cases: Sequence) -> frozenset[int] | None:
         return frozenset((0, 1))
     if config.source == "folders" and config.folders.label_rule == "nonzero":
         return frozenset((0, 1))
+    if config.source == "folders" and config.folders.label_values is not None:
+        return frozenset(config.folders.label_values.values())  # the classes, not the pixels
     values = getattr(cases, "label_values", None)
     return frozenset(int(v) for v in values) if values is not None else None
 

@@ -263,6 +263,17 @@ def test_missing_mask_in_an_existing_derivatives_folder(src, layout, tmp_path):
         prepare_dataset("isles2022", src, tmp_path / "out")
 
 
+def test_a_mask_folder_without_its_subject_is_refused(src, layout, tmp_path):
+    """A partial unzip must not silently drop labelled cases."""
+    shutil.rmtree(session_dir(src, layout, 2).parent)
+    with pytest.raises(
+        ValueError,
+        match=rf"derivatives/{LABELLED[1]}: a lesion mask folder without its subject's images",
+    ):
+        prepare_dataset("isles2022", src, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
 def test_no_derivatives_folder(src, tmp_path):
     shutil.rmtree(src / "derivatives")
     with pytest.raises(

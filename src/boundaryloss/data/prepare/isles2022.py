@@ -83,8 +83,9 @@ def find_cases(src: Path, with_flair: bool = True) -> list[SourceCase]:
 
     Raises:
         ValueError: no ``derivatives`` or ``sub-*`` folder, a subject without exactly one
-            session, a missing or duplicated image, or a derivatives folder without its
-            mask (each message names the folder or the expected file).
+            session, a missing or duplicated image, a derivatives folder without its
+            mask, or one without its subject's images (each message names the folder or
+            the expected file).
     """
     if not (src / "derivatives").is_dir():
         raise ValueError(
@@ -97,6 +98,14 @@ def find_cases(src: Path, with_flair: bool = True) -> list[SourceCase]:
         raise ValueError(
             f"{raw}: no sub-* folders (expected SRC/sub-strokecaseNNNN/ses-0001/... or "
             "SRC/rawdata/sub-strokecaseNNNN/ses-0001/...)"
+        )
+    names = {subject.name for subject in subjects}
+    orphans = [d.name for d in sorted_dirs(src / "derivatives", r"sub-[A-Za-z0-9]+")]
+    orphans = [name for name in orphans if name not in names]
+    if orphans:
+        raise ValueError(
+            f"{src / 'derivatives' / orphans[0]}: a lesion mask folder without its subject's "
+            f"images in {raw} ({len(orphans)} such folder(s); an incomplete download?)"
         )
     modalities = [m for m in _CHANNELS if with_flair or m != "flair"]
     cases = []
