@@ -220,3 +220,25 @@ def test_losses_subset_reuses_runs_and_reports_only_them(finished, tmp_path):
     md = (tmp_path / "tiny" / "report.md").read_text()
     assert "| gdl |" in md and "| rrw |" not in md
     assert "left out by --losses: rrw" in md
+
+
+@pytest.mark.parametrize("change", [{"split": "all"}, {"mirror": True}])
+def test_an_evaluation_of_other_settings_is_not_reused(finished, tmp_path, change):
+    """``evaluate RUN --split all`` (or with mirroring) writes the folder compare reads:
+    compare must not report it as the validation evaluation."""
+    from boundaryloss.evaluation.evaluate_run import evaluate_run
+    from boundaryloss.experiments.results import cached, evaluate, evaluation_folders
+
+    root, path, _ = finished
+    shutil.copytree(root / "tiny", tmp_path / "tiny")
+    data = yaml.safe_load(path.read_text())
+    data["output_dir"] = str(tmp_path)
+    copy = tmp_path / "experiment.yaml"
+    copy.write_text(yaml.safe_dump(data))
+    spec = load_experiment(copy).runs[0]
+    evaluate(spec, "best")  # compare's own evaluation of the copy
+    assert cached(spec, "best") is not None
+    folder = evaluation_folders(spec, "best", primary=True)[0]
+    settings = {"split": "val", "mirror": None, **change}
+    evaluate_run(spec.run_dir, checkpoint="best", output=folder, missing="inf", **settings)
+    assert cached(spec, "best") is None

@@ -297,6 +297,7 @@ def evaluate_run(
             "checkpoint_global_step": predictor.global_step,
             "split": split,
             "data_root": data_config.root,
+            "mirror": predictor.config.inference.mirror if mirror is None else bool(mirror),
         },
         num_cases=len(cases),
         spacing_unit=unit,

@@ -128,7 +128,13 @@ def read_history(run_dir: Path) -> list[dict[str, Any]]:
     return MetricsLog(RunDirectory(run_dir)).load()
 
 
-def _evaluation_is_current(output: Path, checkpoint: Path, lesion: bool = False) -> bool:
+def _evaluation_is_current(
+    output: Path, checkpoint: Path, lesion: bool = False, spec: RunSpec | None = None
+) -> bool:
+    """Whether the evaluation in ``output`` is the one ``compare`` would write now: of
+    ``checkpoint``, on the run's validation split, its data root and its test-time
+    mirroring (``spec``), and complete. An ``evaluate --split all``, ``--data OTHER``
+    or ``--mirror`` of the run left in the same folder is redone, not reported."""
     files = EvaluationFolder(output)
     summary, cases = files.summary, files.cases
     if not (summary.is_file() and cases.is_file()):
@@ -136,6 +142,12 @@ def _evaluation_is_current(output: Path, checkpoint: Path, lesion: bool = False)
     try:
         saved = json.loads(summary.read_text())
     except json.JSONDecodeError:
+        return False
+    if spec is not None and not (
+        saved.get("split") == "val"
+        and saved.get("data_root") == spec.config.data.root
+        and saved.get("mirror") == spec.config.inference.mirror
+    ):
         return False
     return (
         saved.get("checkpoint") == str(checkpoint)
@@ -208,7 +220,7 @@ def cached(spec: RunSpec, checkpoint: str, lesion: bool = False) -> Evaluation |
     :func:`evaluation_folders`), or ``None`` when there is no current one."""
     path = RunDirectory(spec.run_dir).checkpoint(checkpoint)
     for folder in evaluation_folders(spec, checkpoint, primary=True):
-        if _evaluation_is_current(folder, path, lesion):
+        if _evaluation_is_current(folder, path, lesion, spec):
             return read_evaluation(folder, lesion)
     return None
 
