@@ -262,6 +262,25 @@ def test_match_fraction():
     assert lesion_f1(pred, ref, match=0.5) == {1: 0.0}
 
 
+@pytest.mark.parametrize(("covered", "size"), [(14, 25), (7, 25), (1, 4)])
+def test_match_fraction_exactly_at_the_threshold(covered, size):
+    """A lesion covered at exactly ``match`` = covered/size matches (in floating point
+    0.56 * 25 is 14.000000000000002, above 14), and one voxel less does not; the
+    per-lesion table of the screening report agrees."""
+    from boundaryloss.metrics.screening import case_lesions
+
+    match = float(f"{covered / size:.12g}")  # as a user writes it: 0.56, 0.28, ...
+    assert match == covered / size
+    ref = np.zeros((1, size + 2), dtype=int)
+    ref[0, :size] = 1
+    for overlap, found in ((covered, 1), (covered - 1, 0)):
+        pred = np.zeros_like(ref)
+        pred[0, :overlap] = 1
+        assert lesion_detection(pred, ref, match=match)[1].detected == found
+        lesions = case_lesions(pred == 1, ref == 1, LesionOptions(match=match))
+        assert list(lesions.ref_detected) == [bool(found)]
+
+
 # --- empty masks -------------------------------------------------------------------------
 
 ALL_SCORES = (lesion_recall, lesion_precision, lesion_f1)

@@ -238,15 +238,26 @@ def _components(mask: np.ndarray, rank: int) -> tuple[np.ndarray, int]:
     return labels, int(count)
 
 
-def _matched(labels: np.ndarray, count: int, other: np.ndarray, match: str | float) -> int:
-    """How many of the ``count`` components in ``labels`` the ``other`` mask matches."""
+def covered_components(
+    labels: np.ndarray, count: int, other: np.ndarray, match: str | float
+) -> np.ndarray:
+    """Bool ``(count,)``: whether the mask ``other`` matches each of the ``count``
+    components of ``labels`` (1..count): any overlap (``match="any"``), or a covered
+    fraction of the component of at least ``match``. The fraction is the correctly
+    rounded ``overlap / size``, so a lesion covered exactly at the threshold (14 of 25
+    voxels at ``match=0.56``) matches; ``overlap >= match * size`` would not."""
     if count == 0:
-        return 0
+        return np.zeros(0, dtype=bool)
     overlap = np.bincount(labels[other], minlength=count + 1)[1:]
     if match == "any":
-        return int(np.count_nonzero(overlap))
+        return overlap > 0
     sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:]
-    return int(np.count_nonzero(overlap >= match * sizes))
+    return overlap / sizes >= match
+
+
+def _matched(labels: np.ndarray, count: int, other: np.ndarray, match: str | float) -> int:
+    """How many of the ``count`` components in ``labels`` the ``other`` mask matches."""
+    return int(np.count_nonzero(covered_components(labels, count, other, match)))
 
 
 def detect_lesions(

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
-from .lesion import LesionOptions, check_connectivity
+from .lesion import LesionOptions, check_connectivity, covered_components
 
 
 def _components(mask: np.ndarray, options: LesionOptions) -> tuple[np.ndarray, int]:
@@ -41,17 +41,6 @@ def _components(mask: np.ndarray, options: LesionOptions) -> tuple[np.ndarray, i
     structure = ndimage.generate_binary_structure(mask.ndim, rank)
     labels, count = ndimage.label(mask, structure=structure)
     return labels, int(count)
-
-
-def _covered(labels: np.ndarray, count: int, other: np.ndarray, match: str | float) -> np.ndarray:
-    """Bool ``(count,)``: whether ``other`` matches each component of ``labels``."""
-    if count == 0:
-        return np.zeros(0, dtype=bool)
-    overlap = np.bincount(labels[other], minlength=count + 1)[1:]
-    if match == "any":
-        return overlap > 0
-    sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:]
-    return overlap >= match * sizes
 
 
 @dataclass(frozen=True)
@@ -92,9 +81,9 @@ def case_lesions(
     pred_labels, n_pred = _components(pred, options)
     return CaseLesions(
         np.bincount(ref_labels.ravel(), minlength=n_ref + 1)[1:].astype(float),
-        _covered(ref_labels, n_ref, pred, options.match),
+        covered_components(ref_labels, n_ref, pred, options.match),
         np.bincount(pred_labels.ravel(), minlength=n_pred + 1)[1:].astype(float),
-        _covered(pred_labels, n_pred, ref, options.match),
+        covered_components(pred_labels, n_pred, ref, options.match),
     )
 
 
