@@ -145,7 +145,7 @@ def test_screening_summary_recounted_on_idrid_with_lesion_free_images(tmp_path, 
     predictor = Predictor.from_checkpoint(run / "checkpoints" / "last.pt")
     eight = np.ones((3, 3), bool)
     ref_total = detected = pred_total = true_pred = free = free_false = 0
-    dice_with = []
+    dice_with, avd_with = [], []
     for case in cases:
         prediction, reference = restrict_case_to_fov(
             predictor.segment(case), case.label, case.fov, case.case_id
@@ -162,6 +162,7 @@ def test_screening_summary_recounted_on_idrid_with_lesion_free_images(tmp_path, 
             free_false += n_pred
         else:
             dice_with.append(2 * (p & r).sum() / (p.sum() + r.sum()))
+            avd_with.append(100 * abs(int(p.sum()) - int(r.sum())) / r.sum())
     assert free == screening["lesion_free_cases"] >= 1
     assert screening["reference_lesions"] == ref_total > 0
     assert screening["detected_lesions"] == detected
@@ -171,4 +172,5 @@ def test_screening_summary_recounted_on_idrid_with_lesion_free_images(tmp_path, 
     if pred_total:
         assert screening["lesion_precision"] == pytest.approx(true_pred / pred_total)
     assert screening["dice_lesion_cases"] == pytest.approx(np.mean(dice_with))
+    assert screening["avd_percent_lesion_cases"] == pytest.approx(np.mean(avd_with))
     assert "false lesions per lesion-free image" in printed

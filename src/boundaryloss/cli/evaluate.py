@@ -124,5 +124,10 @@ def run(args: argparse.Namespace) -> int:
             f"false lesions per lesion-free image {_fmt(scores['false_lesions_per_free_case'])} "
             f"({scores['lesion_free_cases']} such)  Dice over the {scores['lesion_cases']} "
             f"images with lesions {_fmt(scores['dice_lesion_cases'])}"
+            + (
+                f"  AVD over them {_fmt(scores['avd_percent_lesion_cases'])} %"
+                if "avd_percent_lesion_cases" in scores
+                else ""
+            )
         )
     return 0

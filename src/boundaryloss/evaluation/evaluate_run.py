@@ -81,23 +81,25 @@ def screening_summary(
 ) -> dict[int, dict[str, float | int]]:
     """Per class, what a screening reader asks first (:mod:`boundaryloss.metrics.screening`):
     the lesions pooled over every case (lesion recall, precision and F1, false-positive
-    lesions per lesion-free case, with their counts) and the mean Dice over the cases
-    whose reference holds the class (``dice_lesion_cases``, NaN when none does), beside
-    the all-cases mean of ``metrics``."""
+    lesions per lesion-free case, with their counts) and the means over the cases whose
+    reference holds the class (NaN when none does): Dice (``dice_lesion_cases``) and,
+    when evaluated, WMH's absolute volume difference in % (``avd_percent_lesion_cases``,
+    as validation's ``val_avd_percent``), beside the all-cases means of ``metrics`` (where
+    a lesion-free case with a false positive has an AVD of inf)."""
     rows = evaluator.rows()
     cases = list(dict.fromkeys(str(row["case"]) for row in rows))
     out: dict[int, dict[str, float | int]] = {}
     for cls in classes:
-        with_class = [
-            float(row["dice"])
-            for row in rows
-            if int(row["class"]) == cls and row["ref_voxels"] > 0 and "dice" in row
-        ]
+        with_class = [row for row in rows if int(row["class"]) == cls and row["ref_voxels"] > 0]
+        dice = [float(row["dice"]) for row in with_class if "dice" in row]
         out[cls] = {
-            "dice_lesion_cases": float(np.mean(with_class)) if with_class else float("nan"),
-            "lesion_cases": len(with_class),
+            "dice_lesion_cases": float(np.mean(dice)) if dice else float("nan"),
+            "lesion_cases": len(dice),
             **lesions.tally(cases, cls).as_dict(),
         }
+        if any("avd_percent" in row for row in rows):
+            avd = [float(row["avd_percent"]) for row in with_class]
+            out[cls]["avd_percent_lesion_cases"] = float(np.mean(avd)) if avd else float("nan")
     return out
 
 

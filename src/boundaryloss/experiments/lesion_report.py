@@ -558,8 +558,9 @@ def add_section(
     )
     report.bullets(collapse_lines(s, losses))
     unit = SIZE_UNIT_NAMES.get(s.size_unit or "", s.size_unit or "")
+    in_unit = f" (in {unit})" if unit else ""
     report.paragraph(
-        f"Lesion recall by size: the reference lesions' sizes (in {unit}) split at their "
+        f"Lesion recall by size: the reference lesions' sizes{in_unit} split at their "
         "tertiles, computed from every reference lesion of the class in the validation "
         "images, the same edges for every loss and seed (the first bin closed on both "
         "sides, the others open on the left; with many lesions of one size edges coincide "

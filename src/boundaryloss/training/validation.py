@@ -88,6 +88,7 @@ class Validator:
     over all cases' pixels) and ``val_dice_lesion_cases/K`` (mean Dice over the cases
     whose reference has the class). With ``aupr``: ``val_aupr/K``, the area under the
     precision-recall curve of the class probability over every pixel of every case
+    (inside its field of view when it has one)
     (:func:`~boundaryloss.metrics.binary_average_precision`; it holds each pixel's
     probability until the end, 4 bytes per pixel and class). With ``lesion``:
     ``val_lesion_f1/K``, ``val_lesion_recall/K``, ``val_lesion_precision/K`` (pooled over
