@@ -34,6 +34,7 @@ EVALUATE = {
     "checkpoint_global_step",
     "split",
     "data_root",
+    "mirror",  # test-time mirroring used (the run's inference.mirror unless overridden)
     "screening",  # with --lesion: pooled lesion scores per class (evaluate only)
 }
 EVALUATE_FOLDER = {"pred_dir", "ref_dir", "mask_dir", "ignore_label", "labels", "probabilities"}

@@ -19,7 +19,8 @@ Both summaries state the facts the two commands share with the same keys, writte
   (:func:`write_evaluation`; :func:`matches_cases` checks it).
 
 Each command adds its own keys after ``version`` (``evaluate``: the checkpoint, its
-epoch, the split; ``evaluate-folder``: the folders and labels). The JSON is strict:
+epoch, the split, the data root, test-time mirroring; ``evaluate-folder``: the folders
+and labels). The JSON is strict:
 ``inf`` and ``nan`` are written as the strings ``"inf"``, ``"-inf"`` and ``"nan"``.
 """
 
