@@ -156,3 +156,38 @@ def test_preprocess_resizes_then_normalises():
     assert out.spatial_shape == (10, 15, 6)
     np.testing.assert_allclose(out.image.min(axis=(1, 2, 3)), 0.0)
     np.testing.assert_allclose(out.image.max(axis=(1, 2, 3)), 1.0)
+
+
+def test_channel_selection_keeps_the_channels_asked_in_order():
+    rng = np.random.default_rng(0)
+    image = rng.random((3, 6, 5)).astype(np.float32)
+    case = Case(
+        "rgb",
+        image,
+        np.zeros((6, 5), np.int64),
+        (1.0, 1.0),
+        fov=np.ones((6, 5), bool),
+        spacing_unit="px",
+    )
+    green = Preprocess(normalization="none", channels=(1,))(case)
+    np.testing.assert_array_equal(green.image, image[1:2])
+    assert green.fov is case.fov  # a reader's field of view is kept as it is
+    swapped = Preprocess(normalization="none", channels=(2, 0))(case)
+    np.testing.assert_array_equal(swapped.image, image[[2, 0]])
+    zscored = Preprocess(normalization="zscore", channels=(1,))(case)
+    np.testing.assert_allclose(
+        zscored.image[0], (image[1] - image[1].mean()) / image[1].std(), atol=1e-5
+    )
+    with pytest.raises(
+        ValueError, match=r"data.channels \[3\] asks for channel 3, but the image has 3"
+    ):
+        Preprocess(channels=(3,))(case)
+
+
+@pytest.mark.parametrize(
+    ("channels", "message"),
+    [((), "expected 0-based channel indices"), ((-1,), "expected 0-based"), ((1, 1), "twice")],
+)
+def test_bad_channel_selection(channels, message):
+    with pytest.raises(ValueError, match=f"channels: .*{message}"):
+        Preprocess(channels=channels)

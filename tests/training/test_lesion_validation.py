@@ -270,3 +270,39 @@ def test_idrid_run_and_test_split_evaluation(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path / "ex"), "--split", "test"]) == 0
     summary = json.loads((tmp_path / "ex" / "evaluation_test" / "summary.json").read_text())
     assert summary["num_cases"] == 2
+
+
+def test_the_green_channel_alone_trains_and_predicts(tmp_path, capsys):
+    """``data.channels: [1]``: the network reads the green channel of the RGB photograph
+    (in_channels 1), the field of view still comes from the red channel, and predict
+    reads RGB images as training did; an image without channel 1 is one line."""
+    root = tmp_path / "IDRiD"
+    write_idrid(root, ids=tuple(f"IDRiD_{i:02d}" for i in range(1, 6)))
+    argv = [
+        "train",
+        f"output_dir={tmp_path}",
+        "name=green",
+        *TINY[:1],
+        *TINY[4:],
+        "data.source=idrid",
+        f"data.root={root}",
+        "data.channels=[1]",
+        "data.batch_size=2",
+    ]
+    assert main(argv) == 0
+    checkpoint = tmp_path / "green" / "checkpoints" / "last.pt"
+    assert load_checkpoint(checkpoint)["in_channels"] == 1
+    assert int(_rows(tmp_path / "green")[-1]["val_fov_cases"]) >= 1
+    images = root / "A. Segmentation" / "1. Original Images" / "a. Training Set"
+    assert (
+        main(["predict", str(checkpoint), str(images / "IDRiD_01.jpg"), str(tmp_path / "p")]) == 0
+    )
+    grey = tmp_path / "grey.png"
+    write_image_2d(grey, np.full((32, 32), 100, np.uint8))
+    capsys.readouterr()
+    assert main(["predict", str(checkpoint), str(grey), str(tmp_path / "q")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("reads image channel(s) [1] (data.channels), the image has 1")
+    assert len(err.splitlines()) == 1
+    with pytest.raises(ConfigError, match=r"channels: a channel is given twice: \[1, 1\]"):
+        load_config(None, ["data.channels=[1, 1]"])

@@ -252,9 +252,38 @@ def resize_case(case: Case, shape: Sequence[int], image_order: int = 1) -> Case:
     )
 
 
+def check_channels(channels: Sequence[int], name: str = "channels") -> None:
+    """Refuse an empty selection, a negative or repeated index.
+
+    Raises:
+        ValueError: naming ``name`` and the value.
+    """
+    values = list(channels)
+    if not values or any(not isinstance(c, int) or c < 0 for c in values):
+        raise ValueError(f"{name}: expected 0-based channel indices, got {values}")
+    if len(set(values)) != len(values):
+        raise ValueError(f"{name}: a channel is given twice: {values}")
+
+
+def select_channels(case: Case, channels: Sequence[int]) -> Case:
+    """``case`` with only the image channels ``channels`` (in that order).
+
+    Raises:
+        ValueError: the image has no channel ``max(channels)``, naming its files.
+    """
+    available = case.image.shape[0]
+    if max(channels) >= available:
+        raise ValueError(
+            f"{case.provenance}: data.channels {list(channels)} asks for channel "
+            f"{max(channels)}, but the image has {available} (0-based: 0..{available - 1})"
+        )
+    return case.with_arrays(image=case.image[list(channels)])
+
+
 @dataclass(frozen=True)
 class Preprocess:
-    """Per-case preprocessing as one picklable callable: resize, then normalise.
+    """Per-case preprocessing as one picklable callable: select channels, resize, then
+    normalise.
 
     Pass it as the ``preprocess`` argument of the datasets; it runs where the case is
     loaded (in DataLoader workers when cases are read lazily). A case whose image holds
@@ -266,20 +295,27 @@ class Preprocess:
         normalization: ``"minmax"``, ``"zscore"`` or ``"none"``.
         mask: where intensity statistics are taken: ``"fov"``, ``"nonzero"`` or None.
         clip: percentiles to clip to before normalising, e.g. ``(0.5, 99.5)``.
+        channels: the image channels to keep, in this order (0-based; ``(1,)``: the green
+            channel of an RGB photograph), or None for all. A field of view the reader
+            derived from the image (fundus: the red channel) is unaffected.
 
     Raises:
-        ValueError: unknown ``normalization`` or ``mask``, bad ``clip`` (at construction);
-            an image with NaN or infinite values (when called, naming its files).
+        ValueError: unknown ``normalization`` or ``mask``, bad ``clip`` or ``channels``
+            (at construction); an image with NaN or infinite values or without a
+            channel asked for (when called, naming its files).
     """
 
     shape: tuple[int, ...] | None = None
     normalization: str = "zscore"
     mask: str | None = None
     clip: tuple[float, float] | None = None
+    channels: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         check_one_of(self.normalization, NORMALIZATIONS, "normalization")
         check_one_of(self.mask, (*NORMALIZATION_MASKS, None), "mask")
+        if self.channels is not None:
+            check_channels(self.channels)
         if self.clip is not None and not (
             len(self.clip) == 2 and 0.0 <= self.clip[0] < self.clip[1] <= 100.0
         ):
@@ -289,6 +325,8 @@ class Preprocess:
             )
 
     def __call__(self, case: Case) -> Case:
+        if self.channels is not None:
+            case = select_channels(case, self.channels)
         check_finite_image(case)
         if self.shape is not None:
             case = resize_case(case, self.shape)

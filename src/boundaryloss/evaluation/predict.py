@@ -112,7 +112,13 @@ class Predictor:
             ValueError: naming the file.
         """
         source = case.provenance
-        if case.image.shape[0] != self.in_channels:
+        selected = self.config.data.channels
+        if selected is not None and case.image.shape[0] <= max(selected):
+            raise ValueError(
+                f"{source}: the model reads image channel(s) {selected} (data.channels), "
+                f"the image has {case.image.shape[0]}"
+            )
+        if selected is None and case.image.shape[0] != self.in_channels:
             raise ValueError(
                 f"{source}: the model expects {self.in_channels} image channel(s), "
                 f"got {case.image.shape[0]}"

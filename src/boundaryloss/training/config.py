@@ -22,6 +22,7 @@ from .._files import write_text_atomically
 from ..config import ConfigError, apply_overrides, from_dict, path_field, read_yaml, to_dict
 from ..config.rules import at_least, folder_name, in_interval, non_negative, positive, seed
 from ..data.folders import check_fov_threshold, compile_id_regex
+from ..data.preprocess import check_channels
 
 
 @dataclass
@@ -195,6 +196,7 @@ class DataConfig:
     idrid: IdridConfig = field(default_factory=IdridConfig)
     folders: FoldersConfig = field(default_factory=FoldersConfig)
     normalization: Literal["minmax", "zscore", "percentile", "none"] = "minmax"
+    channels: list[int] | None = None
     resize: list[int] | None = None
     slice_axis: int = 2
     patch_size: list[int] | None = None
@@ -220,6 +222,11 @@ class DataConfig:
             raise ConfigError(
                 f"slice_axis: must be a spatial axis in [-3, 3), got {self.slice_axis}"
             )
+        if self.channels is not None:
+            try:
+                check_channels(self.channels)
+            except ValueError as error:
+                raise ConfigError(str(error)) from None
         at_least("batch_size", self.batch_size, 1)
         at_least("num_workers", self.num_workers, 0)
         at_least("num_classes", self.num_classes, 2)

@@ -232,12 +232,14 @@ def absent_classes(config, cases: Sequence) -> tuple[int, ...]:
 
 
 def make_preprocess(config) -> Preprocess:
-    """The case preprocessing of a ``DataConfig``: ``resize`` and ``normalization``
-    (``percentile``: min-max between the 0.5th and 99.5th percentiles)."""
+    """The case preprocessing of a ``DataConfig``: ``channels``, ``resize`` and
+    ``normalization`` (``percentile``: min-max between the 0.5th and 99.5th
+    percentiles)."""
     normalization = "minmax" if config.normalization == "percentile" else config.normalization
     clip = (0.5, 99.5) if config.normalization == "percentile" else None
     shape = tuple(config.resize) if config.resize else None
-    return Preprocess(shape=shape, normalization=normalization, clip=clip)
+    channels = tuple(config.channels) if config.channels is not None else None
+    return Preprocess(shape=shape, normalization=normalization, clip=clip, channels=channels)
 
 
 class PadToPatch:
