@@ -46,9 +46,16 @@ class DirectoryLock:
         LockHeldError: on ``acquire`` when another live process holds it.
     """
 
-    def __init__(self, directory: str | os.PathLike, what: str = "directory") -> None:
+    def __init__(
+        self,
+        directory: str | os.PathLike,
+        what: str = "directory",
+        path: str | os.PathLike | None = None,
+    ) -> None:
         self.directory = Path(directory)
-        self.path = lock_path(self.directory)
+        #: the lock file: ``.NAME.lock`` beside the directory unless ``path`` is given
+        #: (e.g. a hidden file inside a folder the caller writes anyway)
+        self.path = lock_path(self.directory) if path is None else Path(path)
         self.what = what
         self._handle: int | None = None
         self._created_parents: list[Path] = []

@@ -252,7 +252,8 @@ HOLD = textwrap.dedent(
     spec = importlib.util.spec_from_file_location("lock", sys.argv[2])
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    lock = module.DirectoryLock(sys.argv[1]).acquire()
+    path = sys.argv[3] if len(sys.argv) > 3 else None
+    lock = module.DirectoryLock(sys.argv[1], path=path).acquire()
     print("locked", flush=True)
     sys.stdin.read()
     """
@@ -261,14 +262,16 @@ HOLD = textwrap.dedent(
 
 @pytest.fixture
 def held_lock():
-    """``hold(directory)`` -> the pid of a live process holding that directory's lock."""
+    """``hold(directory, path=None)`` -> the pid of a live process holding that
+    directory's lock (its lock file ``path`` when given)."""
     from boundaryloss import _lock as lock_module
 
     processes = []
 
-    def hold(directory) -> int:
+    def hold(directory, path=None) -> int:
+        extra = [] if path is None else [str(path)]
         process = subprocess.Popen(
-            [sys.executable, "-c", HOLD, str(directory), lock_module.__file__],
+            [sys.executable, "-c", HOLD, str(directory), lock_module.__file__, *extra],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -326,19 +329,40 @@ def test_a_comparison_in_use_is_refused(tmp_path, held_lock):
         compare_module.run_compare(experiment)
 
 
-def test_a_prediction_folder_in_use_is_refused(trained, tmp_path, capsys, held_lock):
+def test_a_prediction_folder_in_use_is_refused(trained, tmp_path, capsys, held_lock, monkeypatch):
     """Two predictions into one folder would race on its file record: the second is
-    refused, naming the holder, and writes nothing."""
+    refused, naming the holder, and writes nothing, however the folder is spelled. The
+    lock is a hidden file inside the output folder: nothing is written beside it."""
+    from boundaryloss.evaluation.predict import PREDICT_LOCK
+
     scans, out = tmp_path / "imagesTs", tmp_path / "predictions"
     scans.mkdir()
     rng = np.random.default_rng(2)
     for name in ("a.nii.gz", "b.nii.gz"):
         write_nifti(scans / name, rng.random((20, 24, 3)).astype(np.float32))
-    pid = held_lock(out)
-    assert main(["predict", str(trained), str(scans), str(out)]) == 1
+    out.mkdir()
+    pid = held_lock(out, out / PREDICT_LOCK)
+    monkeypatch.chdir(tmp_path)
+    assert main(["predict", str(trained), str(scans), "predictions"]) == 1  # relative
     line = one_error_line(capsys)
     assert f"prediction folder {out} is in use by process {pid}" in line
-    assert not out.exists()
+    assert sorted(p.name for p in out.iterdir()) == [PREDICT_LOCK]  # the holder's only
+
+
+def test_predict_into_a_training_run_folder_does_not_take_its_lock(trained, tmp_path, held_lock):
+    """A single output file inside a run directory: predict's lock is inside that folder,
+    not train's ``.NAME.lock`` beside it, so a running training does not block it (nor
+    the prediction a resume); no lock file is left behind."""
+    from boundaryloss.evaluation.predict import PREDICT_LOCK
+
+    scan = tmp_path / "scan.nii.gz"
+    write_nifti(scan, np.random.default_rng(5).random((20, 24, 3)).astype(np.float32))
+    run = trained.parents[1]
+    held_lock(run)  # as train holds it
+    target = run / "scan_prediction.nii.gz"
+    assert main(["predict", str(trained), str(scan), str(target)]) == 0
+    assert target.is_file() and not (run / PREDICT_LOCK).exists()
+    target.unlink()
 
 
 def test_a_killed_comparison_leaves_no_temporary_figures(tmp_path, monkeypatch):

@@ -377,6 +377,11 @@ def check_replaced(targets: list[Path], overwrite: bool) -> None:
         )
 
 
+#: The lock file ``predict`` holds inside its output folder (beside the file record it
+#: updates), so it needs no access to the folder's parent.
+PREDICT_LOCK = ".boundaryloss-predict.lock"
+
+
 def predict_paths(
     predictor: Predictor,
     inputs: list[Path],
@@ -415,10 +420,12 @@ def predict_paths(
             file ``predict`` did not write, or (without ``overwrite``) an earlier label
             map; or an input cannot be read or does not fit the model (names the file).
         LockHeldError: another process is predicting into the same folder (its lock,
-            ``.NAME.lock`` beside the folder, is held while this call runs).
+            the hidden file :data:`PREDICT_LOCK` inside the folder, is held while this call
+            runs and removed after).
     """
     targets = plan_outputs(inputs, output, probabilities)
-    with DirectoryLock(targets[0].parent, "prediction folder"):
+    folder = targets[0].parent.resolve()  # one lock however the folder is spelled
+    with DirectoryLock(folder, "prediction folder", path=folder / PREDICT_LOCK):
         return _predict_locked(
             predictor, inputs, output, targets, progress, probabilities, overwrite
         )
