@@ -364,7 +364,8 @@ def test_id_regex_and_fov_threshold_errors(tmp_path):
     images, labels = _folder(tmp_path, {"a": np.zeros(SHAPE_2D, np.uint8)})
     with pytest.raises(ValueError, match=r"id_regex: '\[' is not a regular expression"):
         ImageFolderDataset(images, labels, id_regex="[")
-    with pytest.raises(ValueError, match="named groups"):
+    with pytest.raises(ValueError, match="names a group 'id'"):
         ImageFolderDataset(images, labels, id_regex="(?P<id>a)")
+    assert ImageFolderDataset(images, labels, id_regex="(?P<name>a)").case_ids == ("a",)
     with pytest.raises(ValueError, match="fov_threshold: 300 is not an 8-bit red value"):
         red_channel_fov(300)

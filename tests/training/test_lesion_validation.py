@@ -224,12 +224,8 @@ def test_folders_source_trains_from_yaml(tmp_path):
             "fov_pattern: required",
         ),
         ("data.folders={images: img, id_regex: '('}", r"id_regex: '\(' is not a regular"),
-        ("data.folders={images: img, id_regex: '(?P<x>p)\\d'}", "id_regex: .* named groups"),
+        ("data.folders={images: img, id_regex: '(?P<id>p)\\d'}", "id_regex: .* names a group"),
         ("data.folders={images: img, fov_threshold: 255}", "fov_threshold: 255 is not an 8-bit"),
-        (
-            "data.folders={images: img, fov: img, fov_pattern: '{id}.png', test_images: img}",
-            "test_fov: required with fov and test_images",
-        ),
         ("data.idrid={fov_threshold: -1}", "fov_threshold: -1 is not an 8-bit"),
     ],
 )
@@ -237,6 +233,16 @@ def test_folders_source_errors(tmp_path, override, message):
     root = _write_folders(tmp_path / "data")
     with pytest.raises((ConfigError, ValueError), match=message):
         build_cases(load_config(None, ["data.source=folders", f"data.root={root}", override]).data)
+
+
+def test_test_split_needs_test_fov_when_validation_has_fov(tmp_path):
+    """Checked when the test split is built (not when a stored configuration loads), so
+    a run trained before the rule still loads."""
+    root = _write_folders(tmp_path / "data")
+    folders = "data.folders={images: img, fov: img, fov_pattern: '{id}.png', test_images: img}"
+    config = load_config(None, ["data.source=folders", f"data.root={root}", folders])
+    with pytest.raises(ConfigError, match=r"data\.folders\.test_fov: required with fov for"):
+        build_cases(config.data, "test")
 
 
 def test_folders_without_test_split_is_refused(tmp_path):

@@ -515,17 +515,17 @@ def compile_id_regex(id_regex: str) -> re.Pattern:
     """``id_regex`` compiled, for what ``{id}`` in a file name pattern may match.
 
     Raises:
-        ValueError: not a regular expression, or one with named groups (the reader
-            names its own group ``id``), naming ``id_regex``.
+        ValueError: not a regular expression, or one with a group named ``id`` (the
+            reader's own name for it), naming ``id_regex``.
     """
     try:
         compiled = re.compile(id_regex)
     except re.error as error:
         raise ValueError(f"id_regex: {id_regex!r} is not a regular expression ({error})") from None
-    if compiled.groupindex:
+    if "id" in compiled.groupindex:
         raise ValueError(
-            f"id_regex: {id_regex!r} has named groups {sorted(compiled.groupindex)}; "
-            "use plain or (?:...) groups"
+            f"id_regex: {id_regex!r} names a group 'id', the name the reader gives {{id}}; "
+            "use another name or a (?:...) group"
         )
     return compiled
 

@@ -101,12 +101,6 @@ class FoldersConfig:
                 check_fov_threshold(self.fov_threshold)
         except ValueError as error:
             raise ConfigError(str(error)) from None
-        if self.test_images is not None and (self.fov is None) != (self.test_fov is None):
-            given, missing = ("fov", "test_fov") if self.test_fov is None else ("test_fov", "fov")
-            raise ConfigError(
-                f"{missing}: required with {given} and test_images, or the test split would "
-                "be scored over another area than validation"
-            )
         for stored in self.label_values or {}:
             try:
                 int(stored)

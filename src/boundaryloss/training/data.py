@@ -148,6 +148,14 @@ def folder_cases(config, root: Path, split: Literal["train", "test"]) -> ImageFo
     names = (folders.images, folders.labels, folders.fov)
     if split == "test":
         names = (folders.test_images, folders.test_labels, folders.test_fov)
+        if (folders.fov is None) != (folders.test_fov is None):
+            given, missing = (
+                ("fov", "test_fov") if folders.test_fov is None else ("test_fov", "fov")
+            )
+            raise ConfigError(
+                f"data.folders.{missing}: required with {given} for --split test, or the test "
+                "split would be scored over another area than validation"
+            )
     images, labels, fov = (
         None if name is None else root / Path(name).expanduser() for name in names
     )
