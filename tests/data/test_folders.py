@@ -339,25 +339,37 @@ def test_images_and_labels_in_one_folder(tmp_path):
 
 
 def test_misnamed_labels_are_not_read_as_lesion_free(tmp_path):
-    """With missing_label='background' a label that does not pair exactly (other case,
-    or no image) is an error naming it, not an all-background label."""
+    """With missing_label='background' an image whose label is there under another
+    spelling (letter case, extension) is an error naming the file, not a lesion-free
+    image; labels of other images (another split sharing the folder), a README and an
+    image with no label at all are fine."""
     rng = np.random.default_rng(4)
     images, labels = tmp_path / "images", tmp_path / "labels"
-    for case_id in ("IDRiD_01", "IDRiD_02"):
+    for case_id in ("IDRiD_01", "IDRiD_02", "IDRiD_03"):
         write_image_2d(images / f"{case_id}.png", rgb(rng, SHAPE_2D))
     write_image_2d(labels / "IDRiD_01_EX.TIF", binary_255(rng, SHAPE_2D))  # case differs
     write_image_2d(labels / "IDRiD_02_EX.tif", binary_255(rng, SHAPE_2D))
-    (labels / "README.txt").write_text("not a label")  # ignored: no pattern matches
+    write_image_2d(labels / "IDRiD_55_EX.tif", binary_255(rng, SHAPE_2D))  # a test image's
+    (labels / "README.txt").write_text("not a label")
     kwargs = dict(label_pattern="{id}_EX.tif", id_regex=r"IDRiD_\d+", on_missing_label="background")
-    with pytest.raises(ValueError, match=r"label file\(s\) 'IDRiD_01_EX.TIF' pair with no image"):
+    message = (
+        "IDRiD_01_EX.TIF: looks like the label of IDRiD_01.png but is not named 'IDRiD_01_EX.tif'"
+    )
+    if not (labels / "IDRiD_01_EX.tif").is_file():  # a case-insensitive file system pairs it
+        with pytest.raises(ValueError, match=re.escape(message)):
+            ImageFolderDataset(images, labels, **kwargs)
+    (labels / "IDRiD_01_EX.TIF").rename(labels / "IDRiD_01_EX.png")  # another extension
+    with pytest.raises(ValueError, match=re.escape("IDRiD_01_EX.png: looks like the label of")):
         ImageFolderDataset(images, labels, **kwargs)
-    (labels / "IDRiD_01_EX.TIF").rename(labels / "IDRiD_01_EX.tif")
-    write_image_2d(labels / "IDRiD_03_EX.tif", binary_255(rng, SHAPE_2D))  # no image 03
-    with pytest.raises(ValueError, match=r"label file\(s\) 'IDRiD_03_EX.tif' pair with no image"):
-        ImageFolderDataset(images, labels, **kwargs)
-    (labels / "IDRiD_03_EX.tif").unlink()
+    (labels / "IDRiD_01_EX.png").rename(labels / "IDRiD_01_EX.tif")
     source = ImageFolderDataset(images, labels, **kwargs)
-    assert all(source[i].label.any() for i in range(2))
+    assert source.case_ids == ("IDRiD_01", "IDRiD_02", "IDRiD_03")
+    assert source[0].label.any() and source[1].label.any() and not source[2].label.any()
+    # A labels folder none of whose files pairs: every image would be lesion-free.
+    for name in ("IDRiD_01_EX.tif", "IDRiD_02_EX.tif"):
+        (labels / name).rename(labels / name.replace("IDRiD_", "idrid-"))
+    with pytest.raises(ValueError, match=r"labels: none of its 4 file\(s\) .* is the label of"):
+        ImageFolderDataset(images, labels, **kwargs)
 
 
 def test_id_regex_and_fov_threshold_errors(tmp_path):

@@ -194,7 +194,7 @@ class ImageFolderDataset(CaseSource):
                 f"{list(self.label_patterns)} in {self.labels_dir}"
             )
         if self.labels_dir is not None and on_missing_label == "background":
-            _check_unpaired_labels(self.labels_dir, self.label_patterns, id_pattern, self._files)
+            _check_missing_labels(self.labels_dir, self.label_patterns, self._files)
         self._set_case_ids(self._files)
 
     def files(self, case_id: str) -> tuple[Path, Path | None, Path | None]:
@@ -570,32 +570,43 @@ def _without_labels(
     return {case_id: path for case_id, path in found.items() if not is_a_label(path)}
 
 
-def _check_unpaired_labels(
+def _check_missing_labels(
     folder: Path,
     patterns: tuple[str, ...],
-    id_pattern: re.Pattern,
     files: dict[str, tuple[Path, Path | None, Path | None]],
 ) -> None:
-    """With ``missing_label: background`` a misnamed label file would silently become an
-    all-background label: refuse files of the labels folder that look like labels
-    (a label pattern matches, ignoring case) but pair with no image.
+    """With ``missing_label: background`` an image without a label file is read as
+    lesion-free, so a misnamed label would silently become an all-background label.
+    Refuse that when the labels folder holds a file that is evidently the image's label
+    under another spelling: the expected name but for letter case or extension
+    (``IDRiD_01_EX.TIF``, ``IDRiD_01_EX.png`` for ``IDRiD_01_EX.tif``); and refuse a
+    labels folder with files none of which pairs with an image.
 
     Raises:
-        ValueError: naming the first such files and the name expected.
+        ValueError: naming the image, the file found and the name expected.
     """
-    used = {label.name for _, label, _ in files.values() if label is not None}
-    regexes = [_file_regex(pattern, id_pattern, re.IGNORECASE) for pattern in patterns]
-    unpaired = [
-        name
-        for name in _names(folder)
-        if name not in used and any(regex.fullmatch(name) for regex in regexes)
-    ]
-    if unpaired:
-        example = _formatted(patterns, next(iter(files)))
+    images = {image.name for image, _, _ in files.values()}  # one folder for both: not labels
+    names = [name for name in _names(folder) if name not in images]
+    by_stem: dict[str, str] = {}
+    for name in names:
+        by_stem.setdefault(name.split(".")[0].casefold(), name)
+    for case_id, (image, label, _) in files.items():
+        if label is not None:
+            continue
+        for expected in (pattern.replace("{id}", case_id) for pattern in patterns):
+            found = by_stem.get(expected.split(".")[0].casefold())
+            if found is not None:
+                raise ValueError(
+                    f"{folder / found}: looks like the label of {image.name} but is not named "
+                    f"{expected!r} (names must match exactly); with missing_label: background "
+                    "that image would be read as lesion-free. Rename the file or add its "
+                    "spelling to label_pattern"
+                )
+    if names and all(label is None for _, label, _ in files.values()):
         raise ValueError(
-            f"{folder}: label file(s) {_listed(unpaired)} pair with no image (names must "
-            f"match exactly, e.g. {example}); with missing_label: background they would be "
-            "ignored and those images read as lesion-free"
+            f"{folder}: none of its {len(names)} file(s) ({_listed(names, 3)}) is the label of "
+            f"an image (expected names like {_formatted(patterns, next(iter(files)))}); with "
+            "missing_label: background every image would be read as lesion-free"
         )
 
 
