@@ -191,3 +191,17 @@ def test_channel_selection_keeps_the_channels_asked_in_order():
 def test_bad_channel_selection(channels, message):
     with pytest.raises(ValueError, match=f"channels: .*{message}"):
         Preprocess(channels=channels)
+
+
+def test_channel_selection_refuses_images_of_another_channel_count():
+    """Trained on RGB images (source_channels 3), a 4-channel image is refused even
+    though it has channel 1: its channel 1 need not be green."""
+    rng = np.random.default_rng(1)
+    four = Case(
+        "rgba", rng.random((4, 6, 5)).astype(np.float32), None, (1.0, 1.0), spacing_unit="px"
+    )
+    with pytest.raises(
+        ValueError, match=r"rgba.*the image has 4 channel\(s\), the training images 3"
+    ):
+        Preprocess(channels=(1,), source_channels=3)(four)
+    assert Preprocess(channels=(1,))(four).image.shape == (1, 6, 5)  # unchecked without it

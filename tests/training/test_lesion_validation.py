@@ -297,7 +297,8 @@ def test_the_green_channel_alone_trains_and_predicts(tmp_path, capsys):
     ]
     assert main(argv) == 0
     checkpoint = tmp_path / "green" / "checkpoints" / "last.pt"
-    assert load_checkpoint(checkpoint)["in_channels"] == 1
+    state = load_checkpoint(checkpoint)
+    assert (state["in_channels"], state["image_channels"]) == (1, 3)
     assert int(_rows(tmp_path / "green")[-1]["val_fov_cases"]) >= 1
     images = root / "A. Segmentation" / "1. Original Images" / "a. Training Set"
     assert (
@@ -308,7 +309,9 @@ def test_the_green_channel_alone_trains_and_predicts(tmp_path, capsys):
     capsys.readouterr()
     assert main(["predict", str(checkpoint), str(grey), str(tmp_path / "q")]) == 1
     err = capsys.readouterr().err.strip()
-    assert err.endswith("reads image channel(s) [1] (data.channels), the image has 1")
     assert len(err.splitlines()) == 1
+    assert err.endswith(
+        "trained on images of 3 channel(s), reading [1] of them (data.channels); this image has 1"
+    )
     with pytest.raises(ConfigError, match=r"channels: a channel is given twice: \[1, 1\]"):
         load_config(None, ["data.channels=[1, 1]"])

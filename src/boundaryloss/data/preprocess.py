@@ -259,7 +259,7 @@ def check_channels(channels: Sequence[int], name: str = "channels") -> None:
         ValueError: naming ``name`` and the value.
     """
     values = list(channels)
-    if not values or any(not isinstance(c, int) or c < 0 for c in values):
+    if not values or any(not isinstance(c, int) or isinstance(c, bool) or c < 0 for c in values):
         raise ValueError(f"{name}: expected 0-based channel indices, got {values}")
     if len(set(values)) != len(values):
         raise ValueError(f"{name}: a channel is given twice: {values}")
@@ -298,6 +298,8 @@ class Preprocess:
         channels: the image channels to keep, in this order (0-based; ``(1,)``: the green
             channel of an RGB photograph), or None for all. A field of view the reader
             derived from the image (fundus: the red channel) is unaffected.
+        source_channels: with ``channels``, the number of channels every image must have
+            before the selection (the training images'), or None not to check it.
 
     Raises:
         ValueError: unknown ``normalization`` or ``mask``, bad ``clip`` or ``channels``
@@ -310,6 +312,7 @@ class Preprocess:
     mask: str | None = None
     clip: tuple[float, float] | None = None
     channels: tuple[int, ...] | None = None
+    source_channels: int | None = None
 
     def __post_init__(self) -> None:
         check_one_of(self.normalization, NORMALIZATIONS, "normalization")
@@ -326,6 +329,12 @@ class Preprocess:
 
     def __call__(self, case: Case) -> Case:
         if self.channels is not None:
+            if self.source_channels not in (None, case.image.shape[0]):
+                raise ValueError(
+                    f"{case.provenance}: the image has {case.image.shape[0]} channel(s), the "
+                    f"training images {self.source_channels} (data.channels "
+                    f"{list(self.channels)} selects among those)"
+                )
             case = select_channels(case, self.channels)
         check_finite_image(case)
         if self.shape is not None:

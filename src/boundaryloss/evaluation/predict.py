@@ -66,6 +66,9 @@ class Predictor:
     #: when it does not say), read from the state the weights came from.
     epoch: int | None = None
     global_step: int | None = None
+    #: channels of the training images before ``data.channels`` selected among them
+    #: (None: a checkpoint of an earlier version, or no selection)
+    image_channels: int | None = None
 
     @classmethod
     def from_checkpoint(
@@ -102,6 +105,7 @@ class Predictor:
             mirror,
             epoch=_count(state, "epoch"),
             global_step=_count(state, "global_step"),
+            image_channels=_count(state, "image_channels"),
         )
 
     def check(self, case: Case) -> None:
@@ -113,6 +117,12 @@ class Predictor:
         """
         source = case.provenance
         selected = self.config.data.channels
+        if selected is not None and self.image_channels not in (None, case.image.shape[0]):
+            raise ValueError(
+                f"{source}: the model was trained on images of {self.image_channels} "
+                f"channel(s), reading {selected} of them (data.channels); this image has "
+                f"{case.image.shape[0]}"
+            )
         if selected is not None and case.image.shape[0] <= max(selected):
             raise ValueError(
                 f"{source}: the model reads image channel(s) {selected} (data.channels), "
@@ -150,7 +160,7 @@ class Predictor:
                 output for it is NaN or infinite (``NonFiniteOutput``, naming its file).
         """
         self.check(case)
-        preprocess = make_preprocess(self.config.data)
+        preprocess = make_preprocess(self.config.data, source_channels=self.image_channels)
         prepared = preprocess(case.with_arrays(label=None, fov=None))
         image = torch.from_numpy(np.ascontiguousarray(prepared.image)).to(self.device)
         settings = inference_settings(self.config)

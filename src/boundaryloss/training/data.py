@@ -239,15 +239,22 @@ def absent_classes(config, cases: Sequence) -> tuple[int, ...]:
     return tuple(c for c in range(1, config.num_classes) if c not in values)
 
 
-def make_preprocess(config) -> Preprocess:
+def make_preprocess(config, source_channels: int | None = None) -> Preprocess:
     """The case preprocessing of a ``DataConfig``: ``channels``, ``resize`` and
     ``normalization`` (``percentile``: min-max between the 0.5th and 99.5th
-    percentiles)."""
+    percentiles). ``source_channels``: the channel count of the training images, which
+    every image must have when ``channels`` selects among them (None: unchecked)."""
     normalization = "minmax" if config.normalization == "percentile" else config.normalization
     clip = (0.5, 99.5) if config.normalization == "percentile" else None
     shape = tuple(config.resize) if config.resize else None
     channels = tuple(config.channels) if config.channels is not None else None
-    return Preprocess(shape=shape, normalization=normalization, clip=clip, channels=channels)
+    return Preprocess(
+        shape=shape,
+        normalization=normalization,
+        clip=clip,
+        channels=channels,
+        source_channels=source_channels if channels is not None else None,
+    )
 
 
 class PadToPatch:
@@ -408,6 +415,7 @@ class RunData:
     spatial_dims: int
     slice_axis: int
     spacing_unit: str  # of the cases' spacing, so of validation HD95
+    image_channels: int | None = None  # of the stored images, before data.channels
     absent_classes: tuple[int, ...] = ()
     sample_shape: tuple[int, ...] = ()  # spatial shape of a training sample (the first)
 
@@ -433,8 +441,10 @@ def build_run_data(
     split = make_split(data, cases, saved_split)
     train_cases = select_cases(cases, split.train)
     val_cases = select_cases(cases, split.val)
-    preprocess = make_preprocess(data)
-    first = preprocess(train_cases[0])
+    raw_first = train_cases[0]
+    image_channels = raw_first.image.shape[0]  # before data.channels selects among them
+    preprocess = make_preprocess(data, source_channels=image_channels)
+    first = preprocess(raw_first)
     if first.label is None:
         raise ConfigError(f"data: case {first.case_id} has no label; training needs labels")
     maps = map_transforms(specs, data.num_classes)
@@ -478,6 +488,7 @@ def build_run_data(
         preprocess=preprocess,
         split=split,
         in_channels=first.image.shape[0],
+        image_channels=image_channels,
         spatial_dims=spatial_dims,
         slice_axis=data.slice_axis,
         absent_classes=absent_classes(data, cases),

@@ -324,6 +324,7 @@ class Trainer:
             "rng": rng_state(),
             "config": to_dict(self.config),
             "in_channels": self.data.in_channels,
+            "image_channels": self.data.image_channels,
             "running": self.running,
         }
 
