@@ -222,7 +222,7 @@ def test_losses_subset_reuses_runs_and_reports_only_them(finished, tmp_path):
     assert "left out by --losses: rrw" in md
 
 
-@pytest.mark.parametrize("change", [{"split": "all"}, {"mirror": True}])
+@pytest.mark.parametrize("change", [{"split": "all"}, {"mirror": True}, {"data_root": "x"}])
 def test_an_evaluation_of_other_settings_is_not_reused(finished, tmp_path, change):
     """``evaluate RUN --split all`` (or with mirroring) writes the folder compare reads:
     compare must not report it as the validation evaluation."""
@@ -239,6 +239,12 @@ def test_an_evaluation_of_other_settings_is_not_reused(finished, tmp_path, chang
     evaluate(spec, "best")  # compare's own evaluation of the copy
     assert cached(spec, "best") is not None
     folder = evaluation_folders(spec, "best", primary=True)[0]
+    if "data_root" in change:  # as `evaluate RUN --data OTHER` records it (synthetic
+        summary = folder / "summary.json"  # runs read no root, so edit the record)
+        saved = json.loads(summary.read_text())
+        summary.write_text(json.dumps({**saved, "data_root": "/elsewhere/hippocampus"}))
+        assert cached(spec, "best") is None
+        return
     settings = {"split": "val", "mirror": None, **change}
     evaluate_run(spec.run_dir, checkpoint="best", output=folder, missing="inf", **settings)
     assert cached(spec, "best") is None

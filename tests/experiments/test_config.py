@@ -70,6 +70,15 @@ def test_base_from_a_run_yaml(write_experiment, tmp_path):
             "data.split_seed differs",
         ),
         (
+            {
+                "losses": [
+                    {"name": "gdl", "loss": {}},
+                    {"name": "rrw", "loss": {}, "overrides": ["train.selection_metric=aupr"]},
+                ]
+            },
+            "losses[1].overrides: train.selection_metric must be the same for every loss",
+        ),
+        (
             {"losses": [{"name": "gdl", "loss": {}, "overrides": ["train.epoch=3"]}]},
             "losses[0] (gdl): unknown key train.epoch",
         ),
@@ -213,3 +222,15 @@ def test_cli_losses_error_is_one_line(write_experiment, capsys):
     err = capsys.readouterr().err
     assert err.startswith("boundaryloss compare: error: ") and "--losses: 'nope'" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_losses_subset_errors_name_the_files_entry(write_experiment):
+    """Under --losses an error still points at the entry of the file, not of the subset."""
+    losses = [
+        {"name": "gdl", "loss": {}},
+        {"name": "rrw", "loss": {}},
+        {"name": "late", "loss": {}, "overrides": ["train.epochs=5"]},
+    ]
+    path = write_experiment(losses=losses)
+    with pytest.raises(ConfigError, match=r"losses\[2\]\.overrides: train\.epochs must be"):
+        load_experiment(path, losses=["gdl", "late"])

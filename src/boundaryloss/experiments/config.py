@@ -266,22 +266,29 @@ def _keep_losses(
     return dataclasses.replace(config, losses=kept, reference=reference), omitted
 
 
-def _check_same_split(runs: list[RunSpec], config: ExperimentConfig, path: Path) -> None:
+def _check_same_split(runs: list[RunSpec], file_index: dict[str, int], path: Path) -> None:
+    """Every run must validate on the same cases, for as many epochs, and pick its best
+    checkpoint by the same validation score (the report names one).
+
+    Args:
+        file_index: loss name -> its index in the file's ``losses`` (for the message).
+    """
     first = to_dict(runs[0].config.data)
+    train = runs[0].config.train
     for run in runs[1:]:
+        where = f"{path}: losses[{file_index[run.loss]}].overrides"
         data = to_dict(run.config.data)
         for key in SPLIT_KEYS:
             if data[key] != first[key]:
-                index = [e.name for e in config.losses].index(run.loss)
                 raise ConfigError(
-                    f"{path}: losses[{index}].overrides: data.{key} differs from "
-                    f"{runs[0].loss!r}; every run must use the same cases and split"
+                    f"{where}: data.{key} differs from {runs[0].loss!r}; every run must use "
+                    "the same cases and split"
                 )
-        if run.config.train.epochs != runs[0].config.train.epochs:
-            raise ConfigError(
-                f"{path}: losses[{[e.name for e in config.losses].index(run.loss)}].overrides:"
-                " train.epochs must be the same for every loss configuration"
-            )
+        for key in ("epochs", "selection_metric"):
+            if getattr(run.config.train, key) != getattr(train, key):
+                raise ConfigError(
+                    f"{where}: train.{key} must be the same for every loss configuration"
+                )
 
 
 def load_experiment(
@@ -324,7 +331,7 @@ def load_experiment(
         for entry in config.losses
         for seed in range(config.seeds)
     ]
-    _check_same_split(runs, config, path)
+    _check_same_split(runs, file_index, path)
     experiment = Experiment(config, path, out, runs, omitted)
     bad = [e for e in experiment.snapshot_epochs if not 1 <= e <= experiment.epochs]
     if bad:
