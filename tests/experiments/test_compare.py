@@ -203,15 +203,21 @@ def test_lesion_report_from_evaluations_without_the_count_difference(finished, t
     assert {row["loss"] for row in report_rows} == {"gdl", "rrw"}
 
 
+def _copy_of(finished, folder):
+    """The finished comparison copied into ``folder``: the path of its experiment YAML."""
+    root, path, _ = finished
+    shutil.copytree(root / "tiny", folder / "tiny")
+    data = yaml.safe_load(path.read_text())
+    data["output_dir"] = str(folder)
+    copy = folder / "experiment.yaml"
+    copy.write_text(yaml.safe_dump(data))
+    return copy
+
+
 def test_losses_subset_reuses_runs_and_reports_only_them(finished, tmp_path):
     """``compare --losses gdl`` on a copy of the comparison: no training, a report of
     gdl alone that says which losses were left out."""
-    root, path, _ = finished
-    shutil.copytree(root / "tiny", tmp_path / "tiny")
-    data = yaml.safe_load(path.read_text())
-    data["output_dir"] = str(tmp_path)
-    subset_path = tmp_path / "experiment.yaml"
-    subset_path.write_text(yaml.safe_dump(data))
+    subset_path = _copy_of(finished, tmp_path)
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         assert main(["compare", "--config", str(subset_path), "--losses", "gdl"]) == 0
@@ -229,12 +235,7 @@ def test_an_evaluation_of_other_settings_is_not_reused(finished, tmp_path, chang
     from boundaryloss.evaluation.evaluate_run import evaluate_run
     from boundaryloss.experiments.results import cached, evaluate, evaluation_folders
 
-    root, path, _ = finished
-    shutil.copytree(root / "tiny", tmp_path / "tiny")
-    data = yaml.safe_load(path.read_text())
-    data["output_dir"] = str(tmp_path)
-    copy = tmp_path / "experiment.yaml"
-    copy.write_text(yaml.safe_dump(data))
+    copy = _copy_of(finished, tmp_path)
     spec = load_experiment(copy).runs[0]
     evaluate(spec, "best")  # compare's own evaluation of the copy
     assert cached(spec, "best") is not None
