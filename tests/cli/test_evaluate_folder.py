@@ -509,3 +509,28 @@ def test_workers_report_the_first_error_in_case_order(tmp_path, capsys):
     assert errors[0][-1].startswith(f"boundaryloss evaluate-folder: error: {first_bad}")
     assert main(["evaluate-folder", str(pred_dir), str(ref_dir), "--workers", "0"]) == 1
     assert "--workers: expected a number of processes >= 1, got 0" in _error(capsys)
+
+
+def test_a_rerun_killed_between_the_renames_can_be_rerun(nifti_folders, tmp_path, monkeypatch):
+    """A rerun killed after renaming its summary, before its CSV, leaves the CSV the
+    summary replaced: the next run recognises it as its own and replaces the pair."""
+    pred_dir, ref_dir, _ = nifti_folders
+    out = tmp_path / "results.csv"
+    args = ["evaluate-folder", str(pred_dir), str(ref_dir), "--output", str(out)]
+    assert main(args) == 0
+    ours = out.read_text()
+    real, renamed = os.replace, []
+
+    def replace(src, dst):
+        if renamed:
+            raise KeyboardInterrupt  # the second rename: the process dies
+        renamed.append(dst)
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    assert main([*args, "--metrics", "dice"]) != 0  # "interrupted"
+    monkeypatch.undo()
+    assert renamed == [out.with_suffix(".json")] and out.read_text() == ours
+    assert json.loads(out.with_suffix(".json").read_text())["metrics"].keys() == {"dice"}
+    assert main(args) == 0
+    assert out.read_text() == ours

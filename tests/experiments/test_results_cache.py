@@ -106,3 +106,28 @@ def test_lesion_evaluation_without_the_lesion_list_or_aupr_is_redone(tmp_path):
     os.utime(checkpoint, (later, later))
     os.utime(tmp_path / "cases.csv", (later, later))
     assert not _evaluation_is_current(tmp_path, checkpoint, lesion=True)  # an older list
+
+
+def test_a_lesion_list_older_than_its_pair_is_redone(tmp_path):
+    """A kill after the summary and cases.csv were renamed, before lesions.csv, leaves
+    another evaluation's lesion list beside the pair (an ``evaluate --split all`` of the
+    same checkpoint, say): the summary's checksum of lesions.csv tells, so the report
+    never reads the wrong lesions."""
+    checkpoint = tmp_path / "best.pt"
+    checkpoint.write_bytes(b"weights")
+    (tmp_path / "cases.csv").write_text("case\n")
+    (tmp_path / "lesions.csv").write_text("case,lesion\nother,1\n")
+    summary = {
+        "checkpoint": str(checkpoint),
+        "missing": "inf",
+        "fov": {},
+        "lesion": True,
+        "volume_difference": "avd_voxels",
+        "pixel_level": {"1": {"aupr": 0.4}},
+        "cases": {"file": "cases.csv", "sha256": hashlib.sha256(b"case\n").hexdigest()},
+        "companions": {"lesions.csv": hashlib.sha256(b"case,lesion\nmine,1\n").hexdigest()},
+    }
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    assert not _evaluation_is_current(tmp_path, checkpoint, lesion=True)
+    (tmp_path / "lesions.csv").write_text("case,lesion\nmine,1\n")
+    assert _evaluation_is_current(tmp_path, checkpoint, lesion=True)

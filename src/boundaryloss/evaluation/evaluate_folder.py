@@ -78,7 +78,12 @@ from ..metrics import LesionOptions, SegmentationEvaluator
 from ..metrics.lesion import absolute_volume_metric
 from .pixel_level import PixelLevel
 from .probability_maps import labels_from_probabilities, probability_suffix, read_probabilities
-from .result_files import evaluation_summary, matches_cases, write_evaluation
+from .result_files import (
+    evaluation_summary,
+    matches_cases,
+    replaced_cases,
+    write_evaluation,
+)
 
 #: Formats read as label maps (not JPEG: lossy compression would blur label values).
 FORMATS = (*NIFTI_SUFFIXES, *LOSSLESS_2D_SUFFIXES)
@@ -397,7 +402,8 @@ def check_output(output: Path, inputs: Sequence[Path], folders: Sequence[Path]) 
 def _is_own_cases(output: Path, summary: Path) -> bool:
     """True when the CSV ``output`` is the one this command wrote beside ``summary``: the
     summary is its own and records this CSV's name and checksum (a summary of the
-    versions before the checksum, with the CSV's name or none, vouches for it too)."""
+    versions before the checksum, with the CSV's name or none, vouches for it too), or
+    the checksum of the CSV it replaced (a rerun killed between the two renames)."""
     if output.is_symlink() or not output.is_file() or not is_own_summary(summary):
         return False
     try:
@@ -407,7 +413,7 @@ def _is_own_cases(output: Path, summary: Path) -> bool:
     record = saved.get("cases")
     if isinstance(record, dict) and record.get("file", output.name) != output.name:
         return False
-    return matches_cases(saved, output)
+    return matches_cases(saved, output) or replaced_cases(saved, output)
 
 
 def evaluate_folder(

@@ -15,8 +15,11 @@ Both summaries state the facts the two commands share with the same keys, writte
   ``"avd_voxels"``) or ``None``;
 - ``confidence``, ``metrics`` (per metric and class: mean, bootstrap CI, ...),
   ``pixel_level`` (scores of the pooled counts);
-- ``cases``: ``{"file": NAME, "sha256": HEX}``, the CSV this summary belongs to
-  (:func:`write_evaluation`; :func:`matches_cases` checks it).
+- ``cases``: ``{"file": NAME, "sha256": HEX, "replaces": HEX}``, the CSV this summary
+  belongs to and the checksum of the CSV it replaced there (absent when there was none;
+  :func:`write_evaluation`; :func:`matches_cases` and :func:`replaced_cases` check it);
+- ``companions``: ``{NAME: HEX}``, the checksum of every other file of the evaluation
+  (``lesions.csv``; :func:`matches_companion` checks it).
 
 Each command adds its own keys after ``version`` (``evaluate``: the checkpoint, its
 epoch, the split, the data root, test-time mirroring; ``evaluate-folder``: the folders
@@ -114,9 +117,14 @@ def write_evaluation(
 ) -> list[Path]:
     """Write the per-case CSV and its summary as a pair (with ``extra`` files beside).
 
-    The summary records the CSV's name and checksum (``cases``, added to ``summary``);
-    every file is written to a temporary and renamed only once all are written, so a
-    failure (a full disk) leaves the previous files as they were.
+    The summary records the CSV's name and checksum (``cases``, added to ``summary``),
+    the checksum of the CSV it replaces, and those of the ``extra`` files
+    (``companions``). Every file is written to a temporary and renamed only once all are
+    written, so a failure (a full disk) leaves the previous files as they were. The
+    summary is renamed first: a process killed between two renames leaves a summary
+    that records the files it belongs to beside older ones, which the checksums tell
+    (:func:`matches_cases`, :func:`matches_companion`), and the CSV it was replacing
+    still recognisable as this command's (:func:`replaced_cases`).
 
     Args:
         extra: more files of the same evaluation, path -> text (``lesions.csv``).
@@ -127,9 +135,25 @@ def write_evaluation(
     Raises:
         OSError: naming the file that could not be written.
     """
-    summary["cases"] = {"file": cases_path.name, "sha256": checksum(cases_text)}
-    texts = {cases_path: cases_text, summary_path: json_text(summary), **(extra or {})}
-    return write_texts_atomically(texts)
+    record: dict[str, Any] = {"file": cases_path.name, "sha256": checksum(cases_text)}
+    previous = _file_checksum(cases_path)
+    if previous is not None:
+        record["replaces"] = previous
+    summary["cases"] = record
+    summary["companions"] = {path.name: checksum(text) for path, text in (extra or {}).items()}
+    texts = {summary_path: json_text(summary), cases_path: cases_text, **(extra or {})}
+    write_texts_atomically(texts)
+    return [cases_path, summary_path, *(extra or {})]
+
+
+def _file_checksum(path: Path) -> str | None:
+    """SHA-256 (hex) of a regular file's bytes, or None when there is none to read."""
+    if path.is_symlink() or not path.is_file():
+        return None
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def matches_cases(summary: dict[str, Any], cases_path: Path) -> bool:
@@ -142,11 +166,27 @@ def matches_cases(summary: dict[str, Any], cases_path: Path) -> bool:
     record = summary.get("cases")
     if not isinstance(record, dict) or "sha256" not in record:
         return True
-    try:
-        text = cases_path.read_bytes()
-    except OSError:
+    return _file_checksum(cases_path) == record["sha256"]
+
+
+def replaced_cases(summary: dict[str, Any], cases_path: Path) -> bool:
+    """Whether the CSV at ``cases_path`` is the one ``summary``'s evaluation replaced:
+    left there by a process killed between the renames of the summary and the CSV."""
+    record = summary.get("cases")
+    if not isinstance(record, dict) or "replaces" not in record:
         return False
-    return hashlib.sha256(text).hexdigest() == record["sha256"]
+    return _file_checksum(cases_path) == record["replaces"]
+
+
+def matches_companion(summary: dict[str, Any], path: Path) -> bool:
+    """Whether the file at ``path`` (``lesions.csv``) is the one written with
+    ``summary``: False when the summary records another checksum or none for this name
+    (an older file beside a newer pair); True when it records this one, or when the
+    summary predates the record (``companions`` absent)."""
+    companions = summary.get("companions")
+    if not isinstance(companions, dict):
+        return True
+    return path.name in companions and _file_checksum(path) == companions[path.name]
 
 
 def json_text(value: Any) -> str:

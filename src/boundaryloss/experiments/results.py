@@ -33,7 +33,7 @@ from ..data.case import MILLIMETRES, shared_spacing_unit
 from ..data.splits import load_splits, select_cases
 from ..evaluation.evaluate_run import evaluate_run
 from ..evaluation.lesion_file import LesionList, read_lesion_file
-from ..evaluation.result_files import matches_cases
+from ..evaluation.result_files import matches_cases, matches_companion
 from ..metrics._empty import image_diagonal
 from ..metrics.lesion import LESION_COUNTS, LESION_METRICS
 from ..training.checkpoint_files import load_checkpoint
@@ -173,6 +173,7 @@ def _screening_is_current(saved: dict[str, Any], lesions: Path, checkpoint: Path
         and all(isinstance(v, dict) and "aupr" in v for v in pixel_level.values())
         and lesions.is_file()
         and lesions.stat().st_mtime >= checkpoint.stat().st_mtime
+        and matches_companion(saved, lesions)  # not an older list beside a newer pair
     )
 
 
