@@ -372,6 +372,61 @@ def test_misnamed_labels_are_not_read_as_lesion_free(tmp_path):
         ImageFolderDataset(images, labels, **kwargs)
 
 
+def test_a_label_under_another_spelling_of_its_id_is_not_lost(tmp_path):
+    """``IDRiD_1_EX.tif`` beside the image ``IDRiD_01.png`` (no leading zero) is an error
+    with missing_label='background', not a lesion-free image; a label of an id no image
+    has otherwise (another split's) is left alone."""
+    rng = np.random.default_rng(5)
+    images, labels = tmp_path / "images", tmp_path / "labels"
+    for case_id in ("IDRiD_01", "IDRiD_02"):
+        write_image_2d(images / f"{case_id}.png", rgb(rng, SHAPE_2D))
+    write_image_2d(labels / "IDRiD_1_EX.tif", binary_255(rng, SHAPE_2D))
+    write_image_2d(labels / "IDRiD_02_EX.tif", binary_255(rng, SHAPE_2D))
+    write_image_2d(labels / "IDRiD_55_EX.tif", binary_255(rng, SHAPE_2D))
+    kwargs = dict(label_pattern="{id}_EX.tif", on_missing_label="background")
+    message = (
+        f"{labels / 'IDRiD_1_EX.tif'}: looks like the label of IDRiD_01.png but its id is "
+        "'IDRiD_1', not the image's"
+    )
+    with pytest.raises(ValueError, match=re.escape(message)):
+        ImageFolderDataset(images, labels, **kwargs)
+    with pytest.raises(ValueError, match=re.escape(message)):  # whatever the id regex
+        ImageFolderDataset(images, labels, id_regex=r"IDRiD_\d+", **kwargs)
+    (labels / "IDRiD_1_EX.tif").rename(labels / "IDRiD_01_EX.tif")
+    source = ImageFolderDataset(images, labels, **kwargs)
+    assert source[0].label.any() and source[1].label.any()
+    # Under the other rules a missing label is an error or a skip already.
+    (labels / "IDRiD_01_EX.tif").rename(labels / "IDRiD_1_EX.tif")
+    skipped = ImageFolderDataset(
+        images, labels, label_pattern="{id}_EX.tif", on_missing_label="skip"
+    )
+    assert skipped.case_ids == ("IDRiD_02",)
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".JPEG"])
+def test_jpeg_labels_are_refused_under_the_nonzero_rule(tmp_path, suffix):
+    """JPEG compression leaves small non-zero values around a mask's edges, which the
+    nonzero rule would read as lesion: refused, naming the file."""
+    from PIL import Image
+
+    rng = np.random.default_rng(6)
+    images, labels = tmp_path / "images", tmp_path / "labels"
+    write_image_2d(images / "a.png", rgb(rng, SHAPE_2D))
+    mask = np.zeros(SHAPE_2D, np.uint8)
+    mask[4:9, 5:11] = 255
+    labels.mkdir()
+    Image.fromarray(mask).save(labels / f"a_mask{suffix}", format="JPEG", quality=75)
+    stored = np.asarray(Image.open(labels / f"a_mask{suffix}"))
+    assert np.count_nonzero(stored) > np.count_nonzero(mask)  # what would become lesion
+    with pytest.raises(ValueError, match=re.escape(f"{labels / f'a_mask{suffix}'}: a JPEG label")):
+        ImageFolderDataset(
+            images, labels, label_pattern=f"{{id}}_mask{suffix}", label_rule="nonzero"
+        )
+    Image.fromarray(mask).save(labels / "a_mask.png")
+    source = ImageFolderDataset(images, labels, label_pattern="{id}_mask.png", label_rule="nonzero")
+    assert np.count_nonzero(source[0].label) == np.count_nonzero(mask)
+
+
 def test_id_regex_and_fov_threshold_errors(tmp_path):
     images, labels = _folder(tmp_path, {"a": np.zeros(SHAPE_2D, np.uint8)})
     with pytest.raises(ValueError, match=r"id_regex: '\[' is not a regular expression"):

@@ -115,3 +115,36 @@ def test_real_idrid_lesions_lie_in_the_field_of_view(shared_data):
     for case in idrid(shared_data / "idrid", "EX"):
         assert 0.6 < case.fov.mean() < 0.85
         assert np.count_nonzero(case.label.astype(bool) & ~case.fov) <= 1
+
+
+@pytest.mark.parametrize("lesion", ["EX", "SE"])
+def test_the_folders_source_reads_the_real_copy_as_the_idrid_source(shared_data, lesion):
+    """``data.source: folders`` pointed at the real IDRiD layout (patterns, the nonzero
+    rule, masks missing for lesion-free images, the red-channel FOV) gives the cases of
+    ``data.source: idrid``, pixel for pixel; SE has masks for 26 of the 54 images."""
+    from boundaryloss.training.config import load_config
+    from boundaryloss.training.data import build_cases
+
+    folder = {"EX": "3. Hard Exudates", "SE": "4. Soft Exudates"}[lesion]
+    segmentation = shared_data / "idrid" / "A. Segmentation"
+    images = "1. Original Images/a. Training Set"
+    labels = f"2. All Segmentation Groundtruths/a. Training Set/{folder}"
+    config = load_config(
+        None,
+        [
+            "data.source=folders",
+            f"data.root={segmentation}",
+            "data.num_classes=2",
+            f"data.folders={{images: '{images}', labels: '{labels}', image_pattern: "
+            f"'{{id}}.jpg', label_pattern: '{{id}}_{lesion}.tif', label_rule: nonzero, "
+            "missing_label: background, fov_threshold: 20}",
+        ],
+    )
+    folders = build_cases(config.data)
+    official = idrid(shared_data / "idrid", lesion)
+    assert folders.case_ids == official.case_ids and len(folders) == 54
+    for ours, theirs in zip(folders, official, strict=True):
+        assert np.array_equal(ours.image, theirs.image)
+        assert np.array_equal(ours.label, theirs.label)
+        assert np.array_equal(ours.fov, theirs.fov)
+    assert sum(bool(case.label.any()) for case in folders) == REAL[lesion][1]

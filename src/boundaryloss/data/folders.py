@@ -194,7 +194,9 @@ class ImageFolderDataset(CaseSource):
                 f"{list(self.label_patterns)} in {self.labels_dir}"
             )
         if self.labels_dir is not None and on_missing_label == "background":
-            _check_missing_labels(self.labels_dir, self.label_patterns, self._files)
+            _check_missing_labels(self.labels_dir, self.label_patterns, self._files, id_pattern)
+        if label_rule == "nonzero":
+            _check_lossless_labels(self._files)
         self._set_case_ids(self._files)
 
     def files(self, case_id: str) -> tuple[Path, Path | None, Path | None]:
@@ -574,13 +576,17 @@ def _check_missing_labels(
     folder: Path,
     patterns: tuple[str, ...],
     files: dict[str, tuple[Path, Path | None, Path | None]],
+    id_pattern: re.Pattern,
 ) -> None:
     """With ``missing_label: background`` an image without a label file is read as
     lesion-free, so a misnamed label would silently become an all-background label.
     Refuse that when the labels folder holds a file that is evidently the image's label
     under another spelling: the expected name but for letter case or extension
-    (``IDRiD_01_EX.TIF``, ``IDRiD_01_EX.png`` for ``IDRiD_01_EX.tif``); and refuse a
-    labels folder with files none of which pairs with an image.
+    (``IDRiD_01_EX.TIF``, ``IDRiD_01_EX.png`` for ``IDRiD_01_EX.tif``) or of its id
+    (``IDRiD_1_EX.tif`` for the image ``IDRiD_01``: the same id but for letter case,
+    separators and leading zeros, :func:`_loose_id`); and refuse a labels folder with
+    files none of which pairs with an image. Labels of ids no image has otherwise (another
+    split's, sharing the folder) are left alone.
 
     Raises:
         ValueError: naming the image, the file found and the name expected.
@@ -602,12 +608,56 @@ def _check_missing_labels(
                     "that image would be read as lesion-free. Rename the file or add its "
                     "spelling to label_pattern"
                 )
+    unlabelled = {
+        _loose_id(case_id): image for case_id, (image, label, _) in files.items() if label is None
+    }
+    regexes = [_file_regex(pattern, id_pattern) for pattern in patterns]
+    for name in names if unlabelled else ():
+        match = next((m for m in (r.fullmatch(name) for r in regexes) if m is not None), None)
+        if match is None or match["id"] in files:
+            continue
+        image = unlabelled.get(_loose_id(match["id"]))
+        if image is not None:
+            raise ValueError(
+                f"{folder / name}: looks like the label of {image.name} but its id is "
+                f"{match['id']!r}, not the image's (names must match exactly); with "
+                "missing_label: background that image would be read as lesion-free. Rename "
+                "the file"
+            )
     if names and all(label is None for _, label, _ in files.values()):
         raise ValueError(
             f"{folder}: none of its {len(names)} file(s) ({_listed(names, 3)}) is the label of "
             f"an image (expected names like {_formatted(patterns, next(iter(files)))}); with "
             "missing_label: background every image would be read as lesion-free"
         )
+
+
+def _loose_id(case_id: str) -> str:
+    """An id compared loosely: letter case, separators and leading zeros of numbers
+    ignored (``IDRiD_1`` and ``idrid-01`` are one)."""
+    parts = re.findall(r"[^\W_]+", case_id.casefold())
+    return "".join(re.sub(r"\d+", lambda number: str(int(number[0])), part) for part in parts)
+
+
+#: Lossy formats: their compression leaves small non-zero values around every edge.
+LOSSY_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".jfif")
+
+
+def _check_lossless_labels(files: dict[str, tuple[Path, Path | None, Path | None]]) -> None:
+    """Refuse JPEG label files under ``label_rule: nonzero``: every compression artefact
+    around a mask's edges (and in a mask stored as image times mask) would be read as
+    lesion, silently.
+
+    Raises:
+        ValueError: naming the first such file.
+    """
+    for _, label, _ in files.values():
+        if label is not None and label.name.lower().endswith(LOSSY_SUFFIXES):
+            raise ValueError(
+                f"{label}: a JPEG label; its lossy compression leaves non-zero pixels around "
+                "every edge, which label_rule: nonzero would read as lesion. Store the masks "
+                "losslessly (PNG or TIFF)"
+            )
 
 
 def _listed(names: Sequence[str], limit: int = 5) -> str:

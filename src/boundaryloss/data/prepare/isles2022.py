@@ -25,7 +25,8 @@ grid (checked); FLAIR has its own (e.g. 512x512x29 at 0.45x0.45x5 mm against DWI
 (trilinear, edge values extended half a voxel, 0 outside FLAIR's field of view: see
 :func:`~boundaryloss.data.geometry.resample_into_grid`), or left out with ``--no-flair``
 (``leave_out=("FLAIR",)``), when its files are neither looked for nor read. Every image
-is written as float32 with DWI's header (affine, zooms, qform/sform codes), the label too.
+is written as float32 with DWI's header (affine, zooms, qform/sform codes); the label as
+uint8 with the same header.
 Labels: 0 background, 1 lesion (any non-zero mask value). A subject without a
 ``derivatives/<subject>`` folder has no mask and goes to ``imagesTs``, as nnU-Net keeps
 unlabelled cases; a subject whose derivatives folder lacks the mask is refused, since that
@@ -169,7 +170,7 @@ def _preparer(with_flair: bool) -> DatasetPreparer:
             "channels: DWI, ADC" + (", FLAIR" if with_flair else ""),
             flair_note,
             "images stored as float32 with DWI's header (affine, zooms, qform/sform codes), "
-            "the label too",
+            "the label as uint8 with the same header",
             "mask binarised: any non-zero value -> 1",
             "subjects without derivatives/<subject> (no mask) go to imagesTs",
         ),
