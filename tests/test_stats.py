@@ -137,3 +137,60 @@ def test_single_case_scipy_rejects_keeps_its_answer():
     assert result.mean_difference == pytest.approx(0.2)
     assert paired_permutation_test([0.9], [0.7], n_permutations=1).n_permutations == 1
     assert bootstrap_ci([0.4]) == (0.4, 0.4, 0.4, 0.95)
+
+
+def _pooled_dice(total):
+    return 2 * total[..., 0] / (total[..., 1] + total[..., 2])
+
+
+def test_pooled_permutation_test_by_hand():
+    """Three cases' (tp, pred, ref) counts: every one of the 8 swap patterns recomputed
+    in the test; p is the share reaching the observed |difference|."""
+    import itertools
+
+    from boundaryloss.stats import paired_pooled_permutation_test
+
+    a = np.array([[8, 10, 10], [1, 2, 4], [5, 6, 5]], float)
+    b = np.array([[6, 9, 10], [0, 1, 4], [4, 5, 7]], float)
+    observed = _pooled_dice(a.sum(0)) - _pooled_dice(b.sum(0))
+    null = []
+    for swap in itertools.product((False, True), repeat=3):
+        x = np.where(np.array(swap)[:, None], b, a).sum(0)
+        y = np.where(np.array(swap)[:, None], a, b).sum(0)
+        null.append(abs(_pooled_dice(x) - _pooled_dice(y)))
+    expected = np.mean(np.array(null) >= abs(observed) * (1 - 1e-12))
+    result = paired_pooled_permutation_test(lambda x, y: _pooled_dice(x) - _pooled_dice(y), a, b)
+    assert result.exact and result.n_permutations == 8
+    assert result.mean_difference == pytest.approx(observed)
+    assert result.pvalue == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("n, n_permutations", [(9, 10000), (14, 500)])
+def test_pooled_permutation_test_of_a_mean_is_the_per_case_test(n, n_permutations):
+    """With per-case scores and the mean difference it gives the p-value of
+    paired_permutation_test, exact or with the same random sign patterns."""
+    from boundaryloss.stats import paired_pooled_permutation_test
+
+    rng = np.random.default_rng(n)
+    a, b = rng.random(n), rng.random(n) + 0.15
+    expected = paired_permutation_test(a, b, n_permutations, seed=3)
+    result = paired_pooled_permutation_test(lambda x, y: (x - y) / n, a, b, n_permutations, seed=3)
+    assert result.pvalue == expected.pvalue and result.exact == expected.exact
+    assert result.mean_difference == pytest.approx(expected.mean_difference)
+    # Contributions with more axes (seeds, counts): the test swaps whole rows.
+    one = paired_pooled_permutation_test(lambda x, y: x[..., 0] - y[..., 0], [[1.0]], [[0.0]])
+    assert one.pvalue == 1.0
+
+
+def test_pooled_permutation_test_bad_input():
+    from boundaryloss.stats import paired_pooled_permutation_test
+
+    def diff(x, y):
+        return x - y
+
+    with pytest.raises(ValueError, match="same shape"):
+        paired_pooled_permutation_test(diff, [1.0, 2.0], [1.0])
+    with pytest.raises(ValueError, match="finite"):
+        paired_pooled_permutation_test(diff, [1.0, np.nan], [1.0, 2.0])
+    with pytest.raises(ValueError, match="n_permutations"):
+        paired_pooled_permutation_test(diff, [1.0, 2.0], [1.0, 2.0], n_permutations=0)

@@ -3,6 +3,9 @@
 * :func:`paired_permutation_test` — the Region-wise loss paper's significance test: paired
   per-case scores, random sign flips of the per-case differences, statistic
   ``|mean difference|``. Exact (all ``2**n`` sign patterns) when ``n_permutations`` allows.
+* :func:`paired_pooled_permutation_test` — the same test for a score pooled over the
+  cases (pooled Dice, lesion F1): the paired units are the cases' contributions (their
+  counts), swapped between the two methods case by case.
 * :func:`bootstrap_ci` — percentile bootstrap confidence interval of a mean.
 * :func:`empirical_cdf` — the empirical distribution function (the RW paper's convergence
   figure plots it over cases).
@@ -20,6 +23,7 @@ tested on a score such as Dice, since a mean with ``inf`` carries no information
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -151,6 +155,93 @@ def paired_permutation_test(
         float(result.pvalue),
         int(result.null_distribution.size),
         exact,
+    )
+
+
+def paired_pooled_permutation_test(
+    difference: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    a,
+    b,
+    n_permutations: int = 10000,
+    seed: int | np.random.Generator | None = None,
+) -> PermutationTestResult:
+    """Paired permutation test of a score pooled over cases, statistic ``|difference|``.
+
+    Convention:
+        ``a[i]`` and ``b[i]`` are what case ``i`` contributes to each method's pooled
+        score, summed over the cases (for pooled Dice: its true-positive, predicted and
+        reference voxel counts; for a pooled AUPR: its histogram of positive and negative
+        scores; with several seeds, one row per seed). Under the null hypothesis the two
+        methods are exchangeable within a case, so each case's contributions are swapped
+        between them with probability 1/2, and ``difference`` recomputes the pooled
+        scores' difference from the swapped totals. The p-value is the share of swap
+        patterns whose ``|difference|`` reaches the observed one, counted as
+        :func:`paired_permutation_test` counts (exact enumeration when ``2**n <=
+        n_permutations``, else random patterns and ``p = (k + 1) / (n_permutations +
+        1)``; ``scipy.stats.permutation_test`` on the cases' indices); one case gives
+        ``p = 1``. With per-case scores and ``difference = (x - y) / n`` it is
+        :func:`paired_permutation_test`.
+
+    Args:
+        difference: ``(x, y) -> d``: ``x`` and ``y`` of shape ``(*batch, *rest)``, the
+            methods' contributions summed over the cases after swapping, ``d`` of shape
+            ``batch``: method A's pooled score minus method B's.
+        a: method A's contributions, shape ``(n, *rest)``, finite.
+        b: method B's, the same shape.
+        n_permutations, seed: as :func:`paired_permutation_test`.
+
+    Returns:
+        A :class:`PermutationTestResult` (``mean_difference``: the observed difference).
+
+    Raises:
+        ValueError: ``a`` and ``b`` of different shapes, empty or not finite, or
+            ``n_permutations`` not a positive int.
+
+    Example:
+        >>> def pooled_dice(total):  # counts tp, pred, ref summed over the cases
+        ...     return 2 * total[..., 0] / (total[..., 1] + total[..., 2])
+        >>> a = [[8, 10, 10], [1, 2, 4], [5, 6, 5]]
+        >>> b = [[6, 9, 10], [0, 1, 4], [4, 5, 5]]
+        >>> result = paired_pooled_permutation_test(
+        ...     lambda x, y: pooled_dice(x) - pooled_dice(y), a, b)
+        >>> round(result.mean_difference, 4), result.pvalue
+        (0.1685, 0.25)
+    """
+    a_np, b_np = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a_np.shape != b_np.shape or a_np.ndim == 0 or a_np.shape[0] == 0:
+        raise ValueError(
+            f"a and b must be paired contributions of the same shape (n, ...), got "
+            f"{a_np.shape} and {b_np.shape}"
+        )
+    if not (np.all(np.isfinite(a_np)) and np.all(np.isfinite(b_np))):
+        raise ValueError("a and b must contain only finite values (no NaN or inf)")
+    n_permutations = _check_count(n_permutations, "n_permutations")
+    n, rest = a_np.shape[0], a_np.shape[1:]
+    total_a, total_b = a_np.sum(axis=0), b_np.sum(axis=0)
+    observed = float(difference(total_a[None], total_b[None])[0])
+    exact = (1 << n) <= n_permutations
+    if n == 1:
+        patterns = 2 if exact else n_permutations
+        return PermutationTestResult(abs(observed), observed, 1.0, patterns, exact)
+    swap_gain = (b_np - a_np).reshape(n, -1)  # what A gains from taking B's case i
+
+    def statistic(x: np.ndarray, y: np.ndarray, axis: int) -> np.ndarray:
+        swapped = np.moveaxis(x, axis, -1) >= n  # A's slot holds B's case: indices n..2n-1
+        moved = (swapped.astype(np.float64) @ swap_gain).reshape(swapped.shape[:-1] + rest)
+        return np.abs(difference(total_a + moved, total_b - moved))
+
+    result = scipy_stats.permutation_test(
+        (np.arange(n), np.arange(n, 2 * n)),
+        statistic,
+        permutation_type="samples",
+        vectorized=True,
+        n_resamples=n_permutations,
+        batch=max(1, _CHUNK_ELEMENTS // max(1, swap_gain.shape[1])),
+        alternative="greater",
+        rng=seed,
+    )
+    return PermutationTestResult(
+        abs(observed), observed, float(result.pvalue), int(result.null_distribution.size), exact
     )
 
 

@@ -30,6 +30,7 @@ def test_lesion_evaluation_with_a_volume_in_ml_of_pixels_is_redone(tmp_path):
     checkpoint.write_bytes(b"weights")
     (tmp_path / "cases.csv").write_text("case\n")
     (tmp_path / "lesions.csv").write_text("case\n")
+    (tmp_path / "score_histograms.csv").write_text("case\n")
     base = {
         "checkpoint": str(checkpoint),
         "missing": "inf",
@@ -71,6 +72,7 @@ def test_a_summary_of_another_csv_is_redone(tmp_path):
     current["pixel_level"] = {"1": {"dice": 0.5, "aupr": 0.4}}
     (tmp_path / "summary.json").write_text(json.dumps(current))
     (tmp_path / "lesions.csv").write_text("case\n")
+    (tmp_path / "score_histograms.csv").write_text("case\n")
     assert _evaluation_is_current(tmp_path, checkpoint, lesion=True)
     assert not _evaluation_is_current(tmp_path, checkpoint, lesion=False)
 
@@ -92,6 +94,8 @@ def test_lesion_evaluation_without_the_lesion_list_or_aupr_is_redone(tmp_path):
     (tmp_path / "summary.json").write_text(json.dumps(summary))
     assert not _evaluation_is_current(tmp_path, checkpoint, lesion=True)  # no lesions.csv
     (tmp_path / "lesions.csv").write_text("case\n")
+    assert not _evaluation_is_current(tmp_path, checkpoint, lesion=True)  # no histograms
+    (tmp_path / "score_histograms.csv").write_text("case\n")
     assert _evaluation_is_current(tmp_path, checkpoint, lesion=True)
     del summary["pixel_level"]["2"]["aupr"]
     (tmp_path / "summary.json").write_text(json.dumps(summary))
@@ -117,6 +121,7 @@ def test_a_lesion_list_older_than_its_pair_is_redone(tmp_path):
     checkpoint.write_bytes(b"weights")
     (tmp_path / "cases.csv").write_text("case\n")
     (tmp_path / "lesions.csv").write_text("case,lesion\nother,1\n")
+    (tmp_path / "score_histograms.csv").write_text("case\n")
     summary = {
         "checkpoint": str(checkpoint),
         "missing": "inf",
@@ -125,9 +130,14 @@ def test_a_lesion_list_older_than_its_pair_is_redone(tmp_path):
         "volume_difference": "avd_voxels",
         "pixel_level": {"1": {"aupr": 0.4}},
         "cases": {"file": "cases.csv", "sha256": hashlib.sha256(b"case\n").hexdigest()},
-        "companions": {"lesions.csv": hashlib.sha256(b"case,lesion\nmine,1\n").hexdigest()},
+        "companions": {
+            "lesions.csv": hashlib.sha256(b"case,lesion\nmine,1\n").hexdigest(),
+            "score_histograms.csv": hashlib.sha256(b"case\n").hexdigest(),
+        },
     }
     (tmp_path / "summary.json").write_text(json.dumps(summary))
     assert not _evaluation_is_current(tmp_path, checkpoint, lesion=True)
     (tmp_path / "lesions.csv").write_text("case,lesion\nmine,1\n")
     assert _evaluation_is_current(tmp_path, checkpoint, lesion=True)
+    (tmp_path / "score_histograms.csv").write_text("case\nedited\n")  # or any other file
+    assert not _evaluation_is_current(tmp_path, checkpoint, lesion=True)

@@ -27,6 +27,7 @@ SHARED = {
     "metrics",
     "pixel_level",
     "cases",
+    "companions",  # the checksums of the files written with the CSV (lesions.csv, ...)
 }
 EVALUATE = {
     "checkpoint",

@@ -22,6 +22,7 @@ from ..metrics import SegmentationEvaluator
 from ..metrics.lesion import absolute_volume_metric
 from ..training.data import build_cases, case_ids
 from ..training.run_dir import CHECKPOINT_NAMES, EvaluationFolder, RunDirectory
+from .histogram_file import histograms_csv
 from .lesion_file import LesionList
 from .pixel_level import PixelLevel
 from .predict import Predictor
@@ -120,7 +121,7 @@ def check_evaluation_folder(output: Path) -> None:
     files = EvaluationFolder(output)
     check_output_folder(
         output,
-        {files.cases.name, files.summary.name, files.lesions.name},
+        {files.cases.name, files.summary.name, files.lesions.name, files.score_histograms.name},
         "an evaluation",
         is_own_evaluation_file,
     )
@@ -319,11 +320,15 @@ def evaluate_run(
     with DirectoryLock(output, what="evaluation folder"):
         check_evaluation_folder(output)
         listed = {} if lesions is None else {files.lesions: lesions.to_csv()}
+        if lesions is not None and pixels.ranking is not None:
+            histograms = pixels.ranking.case_histograms()
+            listed[files.score_histograms] = histograms_csv(case_ids(cases), histograms)
         written = write_evaluation(
             files.cases, _cases_text(evaluator, extra), files.summary, summary, listed
         )
-        if lesions is None:  # an earlier lesion evaluation's list (ours: checked) would not match
-            files.lesions.unlink(missing_ok=True)
+        for stale in (files.lesions, files.score_histograms):
+            if stale not in listed:  # an earlier evaluation's (ours: checked) would not match
+                stale.unlink(missing_ok=True)
         record_written(written, WRITTEN_BY)
     return summary
 

@@ -27,14 +27,16 @@ averaged away.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..metrics.precision_recall import SCORE_BINS, histogram_average_precision
 from ..metrics.screening import size_tertiles
-from ..stats import paired_permutation_test
+from ..stats import paired_permutation_test, paired_pooled_permutation_test
 from .report import Report, Table, simple_table
 from .results import Evaluation, RunResult
 from .table import Cell, MetricStats, to_html, to_markdown
@@ -81,11 +83,14 @@ class SeedComparison:
 
     ``differences`` are ``mine - reference`` per paired seed; ``pvalue`` is that of the
     paired permutation test over seeds, ``None`` where it cannot reach ``alpha``
-    (:func:`minimum_pvalue`) or a value is undefined.
+    (:func:`minimum_pvalue`) or a value is undefined; ``image_pvalue`` that of the paired
+    permutation test over the validation images (:func:`image_pvalue`), ``None`` for a
+    score it is not computed for (AUPR) or an undefined one.
     """
 
     differences: tuple[float, ...]
     pvalue: float | None
+    image_pvalue: float | None = None
 
     @property
     def higher(self) -> int:
@@ -185,6 +190,87 @@ def compare_seeds(
     return SeedComparison(differences, pvalue)
 
 
+#: Scores tested over images: their per-image counts (:func:`image_counts`) and the
+#: pooled score of summed counts (:func:`_pooled_from_counts`).
+IMAGE_TESTED = ("aupr", "pooled_dice", "lesion_f1")
+
+
+def image_counts(evaluation: Evaluation, cls: int, key: str, cases: Sequence[str]) -> np.ndarray:
+    """What each image contributes to a pooled score: for ``aupr`` its histograms of
+    positive and negative probabilities, ``(len(cases), 2, bins)``
+    (``score_histograms.csv``); for ``pooled_dice`` its true-positive, predicted and
+    reference pixels inside the field of view, ``(len(cases), 3)`` (``cases.csv``); for
+    ``lesion_f1`` its detected reference lesions, reference lesions, true predicted
+    lesions and predicted lesions, ``(len(cases), 4)`` (``lesions.csv``)."""
+    if key == "aupr":
+        histograms = evaluation.histograms
+        bins = next(iter(histograms.values())).shape[1]
+        empty = np.zeros((2, bins), dtype=np.int64)
+        return np.stack([histograms.get((case, cls), empty) for case in cases]).astype(float)
+    if key == "pooled_dice":
+        rows = {row["case"]: row for row in evaluation.rows if row["class"] == cls}
+        fields = ("tp_voxels", "pred_voxels", "ref_voxels")
+        return np.array([[float(rows[case][f]) for f in fields] for case in cases])
+    out = []
+    for case in cases:
+        tally = evaluation.lesions.tally([case], cls)
+        out.append([tally.detected, tally.ref_lesions, tally.true_pred, tally.pred_lesions])
+    return np.array(out, dtype=float)
+
+
+def _pooled_from_counts(key: str, totals: np.ndarray) -> np.ndarray:
+    """The pooled score of summed counts ``(..., 3 or 4)`` (:func:`image_counts`), with
+    the conventions of the pooled scores: Dice 1 when neither has a pixel; lesion
+    precision 0 without predicted lesions, F1 0 when precision and recall are."""
+    if key == "aupr":
+        return histogram_average_precision(totals)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if key == "pooled_dice":
+            tp, pred, ref = np.moveaxis(totals, -1, 0)
+            return np.where(pred + ref > 0, 2 * tp / (pred + ref), 1.0)
+        detected, ref, true_pred, pred = np.moveaxis(totals, -1, 0)
+        recall = detected / ref
+        precision = np.where(pred > 0, true_pred / np.where(pred > 0, pred, 1), 0.0)
+        total = precision + recall
+        return np.where(total > 0, 2 * precision * recall / np.where(total > 0, total, 1), 0.0)
+
+
+def image_pvalue(
+    mine: Sequence[Evaluation],
+    reference: Sequence[Evaluation],
+    cls: int,
+    key: str,
+    n_permutations: int,
+) -> float | None:
+    """p of the paired permutation test over images of the mean over seeds of a pooled
+    score's difference (``mine`` and ``reference``: the evaluations of the paired seeds,
+    in the same order): each image's counts, of every seed at once, are swapped between
+    the two losses (:func:`~boundaryloss.stats.paired_pooled_permutation_test`). None
+    when the score is undefined (no reference lesion of the class) or the evaluations
+    predate the per-image counts it needs. The pooled AUPR is recomputed from the
+    images' probability histograms (:func:`~boundaryloss.metrics.precision_recall.
+    histogram_average_precision`, within about 1e-4 of the exact one)."""
+    if not mine:
+        return None
+    cases = _cases(mine[0])
+    if key == "pooled_dice" and not all(
+        "tp_voxels" in row for e in (*mine, *reference) for row in e.rows
+    ):
+        return None  # evaluations from before the true positives were written
+    if key == "aupr" and not all(e.histograms for e in (*mine, *reference)):
+        return None  # no probabilities, or evaluations from before the histograms
+    a = np.stack([image_counts(e, cls, key, cases) for e in mine], axis=1)  # (n, seeds, k)
+    b = np.stack([image_counts(e, cls, key, cases) for e in reference], axis=1)
+    references = a[..., 0, :] if key == "aupr" else a[..., 1]  # lesion pixels, lesions
+    if key != "pooled_dice" and not references.sum():
+        return None  # no reference lesion of the class: the score is undefined
+
+    def difference(x: np.ndarray, y: np.ndarray) -> np.ndarray:  # (..., seeds, k)
+        return (_pooled_from_counts(key, x) - _pooled_from_counts(key, y)).mean(axis=-1)
+
+    return paired_pooled_permutation_test(difference, a, b, n_permutations, seed=0).pvalue
+
+
 def _stats(values: Sequence[float]) -> MetricStats:
     array = np.asarray(values, dtype=float)
     if not array.size:
@@ -228,16 +314,34 @@ def screen(
     for loss in losses:
         if loss == reference:
             continue
+        paired = _paired_evaluations(results, loss, reference, checkpoint)
         for cls in classes:
             mine, theirs = out.pooled[(loss, cls)], out.pooled[(reference, cls)]
-            out.compared[(loss, cls)] = {
-                key: compare_seeds(mine[key], theirs[key], alpha, n_permutations)
-                for key in COMPARED_SCORES
-            }
+            compared = {}
+            for key in COMPARED_SCORES:
+                comparison = compare_seeds(mine[key], theirs[key], alpha, n_permutations)
+                if key in IMAGE_TESTED:
+                    p = image_pvalue(*paired, cls, key, n_permutations)
+                    comparison = dataclasses.replace(comparison, image_pvalue=p)
+                compared[key] = comparison
+            out.compared[(loss, cls)] = compared
     _add_image_dice(out, results, losses, checkpoint)
     _add_empty(out, results, losses, checkpoint)
     _add_sizes(out, results, losses, checkpoint)
     return out
+
+
+def _paired_evaluations(
+    results: Sequence[RunResult], loss: str, reference: str, checkpoint: str
+) -> tuple[list[Evaluation], list[Evaluation]]:
+    """The evaluations of ``loss`` and ``reference`` at ``checkpoint`` of the seeds both
+    have, in seed order."""
+    theirs = {r.seed: r for r in _runs_of(results, reference)}
+    mine = [r for r in _runs_of(results, loss) if r.seed in theirs]
+    return (
+        [r.evaluations[checkpoint] for r in mine],
+        [theirs[r.seed].evaluations[checkpoint] for r in mine],
+    )
 
 
 def _runs_of(results: Sequence[RunResult], loss: str) -> list[RunResult]:
@@ -341,6 +445,8 @@ def comparison_text(comparison: SeedComparison, digits: int) -> str:
     text = f"{each} (higher in {comparison.higher}, lower in {comparison.lower} of {n} seeds)"
     if comparison.pvalue is not None:
         text += f"; p = {comparison.pvalue:.3g}"
+    if comparison.image_pvalue is not None:
+        text += f"; over images p = {comparison.image_pvalue:.3g}"
     return text
 
 
@@ -477,6 +583,21 @@ def size_tables(s: CheckpointScreening, losses: Sequence[str]) -> list[tuple[int
     return out
 
 
+def _image_sentence(images: int, n_permutations: int) -> str:
+    exact = (
+        f"exact over the 2^{images} patterns"
+        if 2**images <= n_permutations
+        else f"{n_permutations} random patterns"
+    )
+    return (
+        f"'over images p': the paired permutation test over the {images} validation "
+        "images: each image's predictions (of every seed at once) are swapped between the "
+        "two losses, and the pooled scores' mean difference over seeds is recomputed "
+        f"({exact}; the AUPR from each image's probability histogram of "
+        f"{SCORE_BINS} bins, within about 1e-4 of the exact AUPR)."
+    )
+
+
 def _seed_sentence(seeds: int, reference: str, alpha: float, n_permutations: int) -> str:
     floor = minimum_pvalue(seeds)
     if floor >= alpha:
@@ -541,7 +662,11 @@ def add_section(
     report.paragraph(f"Lesion-free validation images (reference without the class): {free}.")
     report.table(pooled_table(s, losses))
     if len(losses) > 1:
-        report.paragraph(_seed_sentence(seeds, reference, alpha, n_permutations))
+        report.paragraph(
+            _seed_sentence(seeds, reference, alpha, n_permutations)
+            + " "
+            + _image_sentence(s.images, n_permutations)
+        )
         report.table(comparison_table(s, losses, reference))
     with_lesion = ", ".join(f"class {c}: {s.lesion_images[c]}" for c in s.classes)
     report.paragraph(

@@ -32,6 +32,7 @@ import torch
 from ..data.case import MILLIMETRES, shared_spacing_unit
 from ..data.splits import load_splits, select_cases
 from ..evaluation.evaluate_run import evaluate_run
+from ..evaluation.histogram_file import Histograms, read_histograms
 from ..evaluation.lesion_file import LesionList, read_lesion_file
 from ..evaluation.result_files import matches_cases, matches_companion
 from ..metrics._empty import image_diagonal
@@ -57,11 +58,14 @@ class Evaluation:
             (``{class: {"dice", "aupr", ...}}``, see
             :mod:`~boundaryloss.evaluation.pixel_level`).
         lesions: every lesion of ``lesions.csv`` (lesion evaluations; ``None`` otherwise).
+        histograms: each case's probability histograms per class,
+            ``score_histograms.csv`` (lesion evaluations; ``None`` otherwise).
     """
 
     rows: list[dict[str, Any]]
     pixel_level: dict[int, dict[str, float]]
     lesions: LesionList | None = None
+    histograms: Histograms | None = None
 
 
 @dataclass
@@ -108,6 +112,8 @@ def read_cases_csv(path: Path) -> list[dict[str, Any]]:
                 row[key] = int(raw[key])
             for key in _FLOAT_COLUMNS:
                 row[key] = float(raw[key])
+            if raw.get("tp_voxels"):  # with the field-of-view columns (not in older files)
+                row["tp_voxels"] = int(raw["tp_voxels"])
             # Every lesion metric the evaluation wrote (runs evaluated with
             # ``lesion=True``), whichever the table shows; a column missing from an
             # older cases.csv is left out of its rows, and the table shows only the
@@ -157,15 +163,22 @@ def _evaluation_is_current(
         and bool(saved.get("lesion")) == lesion
         and (not lesion or _volume_difference_is_current(saved))
         and matches_cases(saved, cases)  # not a pair broken by a kill between renames
-        and (not lesion or _screening_is_current(saved, files.lesions, checkpoint))
+        and (
+            not lesion
+            or _screening_is_current(saved, files.lesions, files.score_histograms, checkpoint)
+        )
         and cases.stat().st_mtime >= checkpoint.stat().st_mtime
     )
 
 
-def _screening_is_current(saved: dict[str, Any], lesions: Path, checkpoint: Path) -> bool:
+def _screening_is_current(
+    saved: dict[str, Any], lesions: Path, histograms: Path, checkpoint: Path
+) -> bool:
     """Whether a lesion evaluation has what the lesion report reads: the per-lesion
-    file (``lesions.csv``, not older than the checkpoint) and the pooled AUPR of every
-    class (``pixel_level``); evaluations written before either existed are redone."""
+    file (``lesions.csv``, not older than the checkpoint), the pooled AUPR of every
+    class (``pixel_level``) and the score histograms (``score_histograms.csv``), each
+    file the one its summary records; evaluations written before any existed are
+    redone."""
     pixel_level = saved.get("pixel_level")
     return (
         isinstance(pixel_level, dict)
@@ -174,6 +187,8 @@ def _screening_is_current(saved: dict[str, Any], lesions: Path, checkpoint: Path
         and lesions.is_file()
         and lesions.stat().st_mtime >= checkpoint.stat().st_mtime
         and matches_companion(saved, lesions)  # not an older list beside a newer pair
+        and histograms.is_file()  # the image-level test of the pooled AUPR reads them
+        and matches_companion(saved, histograms)
     )
 
 
@@ -213,7 +228,10 @@ def read_evaluation(folder: Path, lesion: bool = False) -> Evaluation:
     saved = json.loads(files.summary.read_text())
     pixel_level = {int(cls): scores for cls, scores in saved.get("pixel_level", {}).items()}
     lesions = read_lesion_file(files.lesions) if lesion else None
-    return Evaluation(read_cases_csv(files.cases), pixel_level, lesions)
+    histograms = None
+    if lesion and files.score_histograms.is_file():
+        histograms = read_histograms(files.score_histograms)
+    return Evaluation(read_cases_csv(files.cases), pixel_level, lesions, histograms)
 
 
 def cached(spec: RunSpec, checkpoint: str, lesion: bool = False) -> Evaluation | None:

@@ -91,6 +91,55 @@ def _average_precision(positives: Sequence[np.ndarray], negatives: Sequence[np.n
     return float(np.sum(np.diff(recall, prepend=0.0) * precision))
 
 
+#: Bins of the score histograms (:func:`score_histogram`): the AP of scores quantised to
+#: 1/16384 differs from the exact one by about 5e-5 on an IDRiD validation set (measured:
+#: 0.75342 exact, 0.75338 binned).
+SCORE_BINS = 16384
+
+
+def score_histogram(
+    positives: np.ndarray, negatives: np.ndarray, bins: int = SCORE_BINS
+) -> np.ndarray:
+    """Counts of positive and negative probabilities per bin, ``(2, bins)`` int64.
+
+    Bin ``k`` holds the scores in ``[k / bins, (k + 1) / bins)``, the last also 1.0. Such
+    histograms add up over cases, so pooled scores of any subset of cases can be
+    recomputed from them (:func:`histogram_average_precision`; the image-level
+    permutation test of a pooled AUPR).
+
+    Raises:
+        ValueError: a score outside ``[0, 1]`` (histograms are of probabilities).
+    """
+    out = np.zeros((2, bins), dtype=np.int64)
+    for row, scores in enumerate((positives, negatives)):
+        scores = np.asarray(scores, dtype=np.float64).ravel()
+        if scores.size and not (scores.min() >= 0.0 and scores.max() <= 1.0):
+            raise ValueError("score histograms need probabilities in [0, 1]")
+        index = np.minimum((scores * bins).astype(np.int64), bins - 1)
+        out[row] = np.bincount(index, minlength=bins)
+    return out
+
+
+def histogram_average_precision(histogram: ArrayLike) -> np.ndarray:
+    """Average precision of score histograms ``(..., 2, bins)`` (:func:`score_histogram`).
+
+    Every score in a bin counts as the bin's index, so this is the step-wise AP of the
+    module's convention over the quantised scores (``sklearn.metrics.
+    average_precision_score`` of ``floor(score * bins)``), NaN without positives.
+
+    Returns:
+        The AP per histogram, shape ``(...)``.
+    """
+    counts = np.asarray(histogram, dtype=np.float64)
+    positives, negatives = counts[..., 0, ::-1], counts[..., 1, ::-1]  # highest bin first
+    true_positives = np.cumsum(positives, axis=-1)
+    predicted = true_positives + np.cumsum(negatives, axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(predicted > 0, true_positives / predicted, 0.0)
+        total = true_positives[..., -1]
+        return np.where(total > 0, np.sum(positives * precision, axis=-1) / total, np.nan)
+
+
 def binary_average_precision(
     scores: ArrayLike, target: ArrayLike, mask: ArrayLike | None = None
 ) -> float:
@@ -230,6 +279,22 @@ class AveragePrecision:
             self._positives[cls].extend(other._positives[cls])
             self._negatives[cls].extend(other._negatives[cls])
         self.num_pixels += other.num_pixels
+
+    def case_histograms(self, bins: int = SCORE_BINS) -> list[dict[int, np.ndarray]]:
+        """Per case added (in order), ``{class: (2, bins)}`` histograms of its positive and
+        negative probabilities (:func:`score_histogram`).
+
+        Raises:
+            ValueError: a score outside ``[0, 1]`` (logits were added).
+        """
+        cases = len(self._positives[self.classes[0]]) if self.classes else 0
+        return [
+            {
+                cls: score_histogram(self._positives[cls][i], self._negatives[cls][i], bins)
+                for cls in self.classes
+            }
+            for i in range(cases)
+        ]
 
     def compute(self) -> dict[int, float]:
         """``{class: AP}`` over every pixel added; NaN for a class with no positive pixel.

@@ -261,6 +261,12 @@ class EvaluationFolder:
         see :mod:`~boundaryloss.evaluation.lesion_file`)."""
         return self.path / "lesions.csv"
 
+    @property
+    def score_histograms(self) -> Path:
+        """Each case's probability histograms per class (a lesion evaluation's with
+        probabilities; see :mod:`~boundaryloss.evaluation.histogram_file`)."""
+        return self.path / "score_histograms.csv"
+
 
 class RunExistsError(FileExistsError):
     """A new run was asked for where a non-empty run directory exists."""
