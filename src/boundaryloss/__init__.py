@@ -48,7 +48,12 @@ from .metrics import (
 )
 from .registry import register_loss, register_schedule
 from .schedules import Constant, LinearRamp, Rebalance, Schedule, StealWeight
-from .stats import bootstrap_ci, empirical_cdf, paired_permutation_test
+from .stats import (
+    bootstrap_ci,
+    empirical_cdf,
+    paired_permutation_test,
+    paired_pooled_permutation_test,
+)
 
 __version__ = "0.1.0"
 
@@ -90,6 +95,7 @@ __all__ = [
     "map_mismatch",
     "normalized_surface_dice",
     "paired_permutation_test",
+    "paired_pooled_permutation_test",
     "precision",
     "recall",
     "region_wise_loss",
