@@ -194,3 +194,24 @@ def test_pooled_permutation_test_bad_input():
         paired_pooled_permutation_test(diff, [1.0, np.nan], [1.0, 2.0])
     with pytest.raises(ValueError, match="n_permutations"):
         paired_pooled_permutation_test(diff, [1.0, 2.0], [1.0, 2.0], n_permutations=0)
+
+
+def test_pooled_permutation_test_refuses_an_undefined_score():
+    """An observed NaN (pooled Dice of nothing against nothing written as 0/0) is an
+    error, not p = 0; a swap pattern with an undefined score counts as reaching it."""
+    from boundaryloss.stats import paired_pooled_permutation_test
+
+    def ratio(x, y):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return x[..., 0] / x[..., 1] - y[..., 0] / y[..., 1]
+
+    with pytest.raises(ValueError, match="observed difference is nan"):
+        paired_pooled_permutation_test(ratio, [[0.0, 0.0], [0.0, 0.0]], [[1.0, 2.0], [1.0, 2.0]])
+    # A pattern whose score is undefined counts as reaching the observed difference.
+    # Observed: 2/1 - 1/1 = 1. Swapping case 0 leaves A 0/0, swapping case 1 leaves B
+    # 0/0 (both undefined: counted), swapping both gives 1/1 - 2/1 = -1 (reaches): p = 1,
+    # where dropping the undefined patterns would give 2/4.
+    a, b = [[2.0, 1.0], [0.0, 0.0]], [[0.0, 0.0], [1.0, 1.0]]
+    result = paired_pooled_permutation_test(ratio, a, b)
+    assert result.exact and result.n_permutations == 4
+    assert result.mean_difference == pytest.approx(1.0) and result.pvalue == 1.0

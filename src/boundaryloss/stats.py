@@ -195,7 +195,8 @@ def paired_pooled_permutation_test(
 
     Raises:
         ValueError: ``a`` and ``b`` of different shapes, empty or not finite, or
-            ``n_permutations`` not a positive int.
+            ``n_permutations`` not a positive int, or an observed difference that is NaN
+            or infinite (an undefined pooled score).
 
     Example:
         >>> def pooled_dice(total):  # counts tp, pred, ref summed over the cases
@@ -219,6 +220,8 @@ def paired_pooled_permutation_test(
     n, rest = a_np.shape[0], a_np.shape[1:]
     total_a, total_b = a_np.sum(axis=0), b_np.sum(axis=0)
     observed = float(difference(total_a[None], total_b[None])[0])
+    if not np.isfinite(observed):
+        raise ValueError(f"the observed difference is {observed}: the pooled score is undefined")
     exact = (1 << n) <= n_permutations
     if n == 1:
         patterns = 2 if exact else n_permutations
@@ -228,7 +231,9 @@ def paired_pooled_permutation_test(
     def statistic(x: np.ndarray, y: np.ndarray, axis: int) -> np.ndarray:
         swapped = np.moveaxis(x, axis, -1) >= n  # A's slot holds B's case: indices n..2n-1
         moved = (swapped.astype(np.float64) @ swap_gain).reshape(swapped.shape[:-1] + rest)
-        return np.abs(difference(total_a + moved, total_b - moved))
+        # A pattern whose pooled score is undefined counts as reaching the observed
+        # difference (a conservative p), never as falling short of it.
+        return np.nan_to_num(np.abs(difference(total_a + moved, total_b - moved)), nan=np.inf)
 
     result = scipy_stats.permutation_test(
         (np.arange(n), np.arange(n, 2 * n)),
@@ -236,7 +241,7 @@ def paired_pooled_permutation_test(
         permutation_type="samples",
         vectorized=True,
         n_resamples=n_permutations,
-        batch=max(1, _CHUNK_ELEMENTS // max(1, swap_gain.shape[1])),
+        batch=max(1, _CHUNK_ELEMENTS // (4 * n + swap_gain.shape[1])),  # indices and totals
         alternative="greater",
         rng=seed,
     )
@@ -328,4 +333,5 @@ __all__ = [
     "bootstrap_ci",
     "empirical_cdf",
     "paired_permutation_test",
+    "paired_pooled_permutation_test",
 ]

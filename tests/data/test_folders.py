@@ -395,6 +395,11 @@ def test_a_label_under_another_spelling_of_its_id_is_not_lost(tmp_path):
     (labels / "IDRiD_1_EX.tif").rename(labels / "IDRiD_01_EX.tif")
     source = ImageFolderDataset(images, labels, **kwargs)
     assert source[0].label.any() and source[1].label.any()
+    # Ids that only look alike once separators are dropped are not near-spellings.
+    from boundaryloss.data.folders import _loose_id
+
+    assert _loose_id("IDRiD_1") == _loose_id("idrid-01") != _loose_id("IDRiD_11")
+    assert _loose_id("case1_2") != _loose_id("case12") and _loose_id("1_12") != _loose_id("11_2")
     # Under the other rules a missing label is an error or a skip already.
     (labels / "IDRiD_01_EX.tif").rename(labels / "IDRiD_1_EX.tif")
     skipped = ImageFolderDataset(

@@ -31,6 +31,7 @@ def test_round_trip_keeps_every_count(tmp_path):
         ("case,class,bin,bins,positives,negatives\na,1,0,4,-1,1\n", "line 2"),
         ("case,class,bin,bins,positives,negatives\na,1,0,4,x,1\n", "line 2"),
         ("case,class,bin,bins,positives,negatives\na,1,0,4,0,1\nb,1,0,8,0,1\n", "several bin"),
+        ("case,class,bin,bins,positives,negatives\na,1,2,4,0,1\na,1,2,4,0,1\n", "line 3: bin 2"),
     ],
 )
 def test_bad_files_are_refused(tmp_path, text, match):

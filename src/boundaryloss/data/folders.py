@@ -636,7 +636,7 @@ def _loose_id(case_id: str) -> str:
     """An id compared loosely: letter case, separators and leading zeros of numbers
     ignored (``IDRiD_1`` and ``idrid-01`` are one)."""
     parts = re.findall(r"[^\W_]+", case_id.casefold())
-    return "".join(re.sub(r"\d+", lambda number: str(int(number[0])), part) for part in parts)
+    return "_".join(re.sub(r"\d+", lambda number: str(int(number[0])), part) for part in parts)
 
 
 #: Lossy formats: their compression leaves small non-zero values around every edge.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -53,11 +54,17 @@ def is_own_evaluation_file(path: Path) -> bool:
     content is what was recorded. Files the record does not list (versions before it)
     are where both files say so: a ``summary.json`` holding every key ``evaluate`` has
     always written, and a ``cases.csv`` with the evaluator's header beside such a
-    summary. Anything else (another tool's ``summary.json``) is not.
+    summary. A file whose content this command's own summary records (the CSV, the one
+    it replaced, ``lesions.csv`` or ``score_histograms.csv``: see
+    :func:`~boundaryloss.evaluation.result_files.write_evaluation`) is too, so a rerun
+    after a process killed between the renames, or before the record was written,
+    replaces them. Anything else (another tool's ``summary.json``) is not.
     """
     if is_written_by(path, WRITTEN_BY):
         return True
     files = EvaluationFolder(path.parent)
+    if _vouched_by_summary(path, files):
+        return True
     if (
         path.is_symlink()
         or path.name not in (files.summary.name, files.cases.name)
@@ -75,6 +82,24 @@ def is_own_evaluation_file(path: Path) -> bool:
             return handle.readline().startswith(_CASES_HEADER)
     except (OSError, UnicodeDecodeError, ValueError):
         return False
+
+
+def _vouched_by_summary(path: Path, files: EvaluationFolder) -> bool:
+    """Whether ``evaluate``'s own summary beside ``path`` records its content."""
+    if path.is_symlink() or not path.is_file() or not is_written_by(files.summary, WRITTEN_BY):
+        return False
+    try:
+        summary = json.loads(files.summary.read_text(encoding="utf-8"))
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    if not isinstance(summary, dict):
+        return False
+    if path.name == files.cases.name:
+        record = summary.get("cases")
+        return isinstance(record, dict) and digest in (record.get("sha256"), record.get("replaces"))
+    companions = summary.get("companions")
+    return isinstance(companions, dict) and companions.get(path.name) == digest
 
 
 def screening_summary(

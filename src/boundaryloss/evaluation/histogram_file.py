@@ -54,7 +54,8 @@ def read_histograms(path: Path) -> Histograms:
 
     Raises:
         ValueError: a header other than :data:`COLUMNS`, a bad or negative count, a bin
-            outside ``[0, bins)`` or several bin counts (naming the file and line).
+            outside ``[0, bins)``, a bin listed twice or out of order, or several bin
+            counts (naming the file and line).
     """
     rows: dict[tuple[str, int], list[tuple[int, int, int]]] = {}
     sizes = set()
@@ -70,7 +71,10 @@ def read_histograms(path: Path) -> Histograms:
                     raise ValueError(f"bin {index} of {bins}, counts {positives}, {negatives}")
                 sizes.add(bins)
                 key = (raw["case"], int(raw["class"]))
-                rows.setdefault(key, []).append((index, positives, negatives))
+                listed = rows.setdefault(key, [])
+                if listed and index <= listed[-1][0]:
+                    raise ValueError(f"bin {index} of {key} again or out of order")
+                listed.append((index, positives, negatives))
         except (TypeError, ValueError) as error:
             raise ValueError(f"{path}: line {reader.line_num}: {error}") from None
     if len(sizes) > 1:

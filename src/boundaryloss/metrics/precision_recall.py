@@ -125,7 +125,8 @@ def histogram_average_precision(histogram: ArrayLike) -> np.ndarray:
 
     Every score in a bin counts as the bin's index, so this is the step-wise AP of the
     module's convention over the quantised scores (``sklearn.metrics.
-    average_precision_score`` of ``floor(score * bins)``), NaN without positives.
+    average_precision_score`` of ``min(floor(score * bins), bins - 1)``), NaN without
+    positives.
 
     Returns:
         The AP per histogram, shape ``(...)``.
