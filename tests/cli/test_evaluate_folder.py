@@ -534,3 +534,40 @@ def test_a_rerun_killed_between_the_renames_can_be_rerun(nifti_folders, tmp_path
     assert json.loads(out.with_suffix(".json").read_text())["metrics"].keys() == {"dice"}
     assert main(args) == 0
     assert out.read_text() == ours
+
+
+def test_lesion_screening_block_counted_by_hand(png_folders, capsys):
+    """evaluate-folder --lesion reports what evaluate does for screening: lesions pooled
+    over the images, false lesions per lesion-free image, Dice over the images with
+    lesions; the same with worker processes."""
+    pred_dir, ref_dir, mask_dir = png_folders
+    free_pred = np.zeros((6, 8), np.uint8)
+    free_pred[3, 2] = free_pred[1, 5] = 255  # two false lesions inside the FOV
+    _save(pred_dir / "03_test.png", free_pred)
+    _save(ref_dir / "03_manual1.gif", np.zeros((6, 8), np.uint8))  # lesion-free
+    fov = np.zeros((6, 8), np.uint8)
+    fov[1:5, 1:7] = 255
+    _save(mask_dir / "03_test_mask.gif", fov)
+    kwargs = dict(mask_dir=mask_dir, id_regex=r"^(\d+)_", lesion=True)
+    for workers in (1, 2):
+        screening = evaluate_folder(pred_dir, ref_dir, workers=workers, **kwargs).summary[
+            "screening"
+        ][1]
+        # Image 1: its one reference segment found, 2 predicted lesions (1 true); image 2:
+        # perfect; image 3: no reference lesion, 2 predicted.
+        assert screening["reference_lesions"] == 2 and screening["detected_lesions"] == 2
+        assert screening["predicted_lesions"] == 5 and screening["true_predicted_lesions"] == 2
+        assert screening["lesion_recall"] == 1.0
+        assert screening["lesion_precision"] == pytest.approx(2 / 5)
+        assert screening["lesion_f1"] == pytest.approx(2 * (2 / 5) / (1 + 2 / 5))
+        assert screening["lesion_free_cases"] == 1
+        assert screening["false_lesions_per_free_case"] == 2.0
+        assert screening["lesion_cases"] == 2
+        assert screening["dice_lesion_cases"] == pytest.approx((2 * 4 / (5 + 6) + 1.0) / 2)
+    args = [str(pred_dir), str(ref_dir), "--mask-dir", str(mask_dir), "--id-regex", r"^(\d+)_"]
+    assert main(["evaluate-folder", *args, "--lesion"]) == 0
+    assert (
+        "lesions class 1: pooled lesion F1 0.5714  recall 1.0000 (2/2)" in capsys.readouterr().out
+    )
+    without = evaluate_folder(pred_dir, ref_dir, mask_dir=mask_dir, id_regex=r"^(\d+)_")
+    assert "screening" not in without.summary

@@ -28,6 +28,7 @@ SHARED = {
     "pixel_level",
     "cases",
     "companions",  # the checksums of the files written with the CSV (lesions.csv, ...)
+    "screening",  # with --lesion: pooled lesion scores per class
 }
 EVALUATE = {
     "checkpoint",
@@ -36,7 +37,6 @@ EVALUATE = {
     "split",
     "data_root",
     "mirror",  # test-time mirroring used (the run's inference.mirror unless overridden)
-    "screening",  # with --lesion: pooled lesion scores per class (evaluate only)
 }
 EVALUATE_FOLDER = {"pred_dir", "ref_dir", "mask_dir", "ignore_label", "labels", "probabilities"}
 
@@ -60,6 +60,8 @@ def test_both_summaries_have_the_same_keys_for_the_same_facts(trained, tmp_path)
     assert set(scored) == SHARED | EVALUATE_FOLDER
     assert evaluated["written_by"] == "boundaryloss evaluate"
     assert scored["written_by"] == "boundaryloss evaluate-folder"
+    assert scored["screening"].keys() == evaluated["screening"].keys() == {"1"}
+    assert scored["screening"]["1"].keys() == evaluated["screening"]["1"].keys()
     for summary, unit in ((evaluated, "px"), (scored, "mm")):  # synthetic 2D run; NIfTI
         assert summary["version"] == boundaryloss.__version__
         assert summary["spacing_unit"] == unit

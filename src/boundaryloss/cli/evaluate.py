@@ -116,8 +116,17 @@ def run(args: argparse.Namespace) -> int:
         names = (*PIXEL_SCORES, "aupr") if "aupr" in scores else PIXEL_SCORES
         pooled = "  ".join(f"{name} {_fmt(scores[name])}" for name in names)
         print(f"pixel-level class {cls}: {pooled}")
+    for line in screening_lines(summary):
+        print(line)
+    return 0
+
+
+def screening_lines(summary: dict) -> list[str]:
+    """The pooled lesion scores of a summary's ``screening`` block, a line per class
+    (``evaluate`` and ``evaluate-folder`` with ``--lesion``)."""
+    lines = []
     for cls, scores in summary.get("screening", {}).items():
-        print(
+        lines.append(
             f"lesions class {cls}: pooled lesion F1 {_fmt(scores['lesion_f1'])}  recall "
             f"{_fmt(scores['lesion_recall'])} ({scores['detected_lesions']}/"
             f"{scores['reference_lesions']})  precision {_fmt(scores['lesion_precision'])}  "
@@ -130,4 +139,4 @@ def run(args: argparse.Namespace) -> int:
                 else ""
             )
         )
-    return 0
+    return lines

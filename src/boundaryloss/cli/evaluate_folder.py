@@ -27,6 +27,7 @@ from .._units import MILLIMETRES, PIXELS
 from ..metrics._empty import EMPTY_OPTIONS, MISSING_OPTIONS
 from ..metrics.evaluator import DISTANCE_METRICS, METRICS
 from ._options import refuse_unused
+from .evaluate import screening_lines
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -177,6 +178,8 @@ def run(args: argparse.Namespace) -> int:
     for cls, pooled in summary["pixel_level"].items():
         names = (*PIXEL_SCORES, "aupr") if "aupr" in pooled else PIXEL_SCORES
         print(f"  class {cls}: " + "  ".join(f"{m} {_fmt(pooled[m])}" for m in names))
+    for line in screening_lines(summary):
+        print(line)
     for path in result.written:
         print(f"wrote {path}")
     return 0

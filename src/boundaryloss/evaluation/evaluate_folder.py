@@ -76,12 +76,14 @@ from ..data.io import (
 )
 from ..metrics import LesionOptions, SegmentationEvaluator
 from ..metrics.lesion import absolute_volume_metric
+from .lesion_file import LesionList
 from .pixel_level import PixelLevel
 from .probability_maps import labels_from_probabilities, probability_suffix, read_probabilities
 from .result_files import (
     evaluation_summary,
     matches_cases,
     replaced_cases,
+    screening_summary,
     write_evaluation,
 )
 
@@ -502,12 +504,16 @@ def evaluate_folder(
     evaluator: SegmentationEvaluator | None = None
     pixels = PixelLevel(labels, empty)
     first: _ScoredCase | None = None
+    lesions: LesionList | None = None
     for index, scored in enumerate(_score_cases(cases, scoring, workers)):
         if evaluator is None:
             first, evaluator = scored, scored.evaluator
         else:
             evaluator.merge(scored.evaluator)
         pixels.merge(scored.pixels)
+        if scored.lesions is not None:
+            lesions = lesions or LesionList(scored.lesions.options, unit=scored.lesions.unit)
+            lesions.cases.update(scored.lesions.cases)
         if progress is not None:
             progress(f"[{index + 1}/{len(cases)}] {cases[index].case_id}")
     assert evaluator is not None and first is not None  # match_cases never returns no case
@@ -531,6 +537,8 @@ def evaluate_folder(
         evaluator=evaluator,
         pixels=pixels,
     )
+    if lesions is not None:
+        summary["screening"] = screening_summary(evaluator, lesions, tuple(labels))
     result = FolderEvaluation(evaluator, summary, cases)
     if output is not None and summary_path is not None:
         result.written += write_evaluation(
@@ -589,6 +597,7 @@ class _ScoredCase:
     pixels: PixelLevel
     unit: str
     volume: str | None
+    lesions: LesionList | None = None  # with lesion metrics: the case's lesions
 
 
 def _score_cases(
@@ -686,7 +695,12 @@ def _score_case(case: CaseFiles, scoring: _Scoring) -> _ScoredCase:
         raise ValueError(f"{case.pred}: {error}") from None
     pixels = PixelLevel(labels, scoring.empty)
     pixels.update(pred, ref, keep, scores)
-    return _ScoredCase(evaluator, pixels, unit, volume)
+    lesions = None
+    if scoring.lesion is not False:
+        lesions = LesionList(evaluator.lesion_options)
+        lesion_spacing = spacing if spacing is not None else (1.0,) * ref.ndim
+        lesions.update(case.case_id, pred, ref, labels, lesion_spacing, unit)
+    return _ScoredCase(evaluator, pixels, unit, volume, lesions)
 
 
 def _as_tuple(value: int | None) -> tuple[int, ...]:

@@ -10,8 +10,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .._files import check_writable
 from .._lock import DirectoryLock
 from .._ownership import check_output_folder, in_record, is_written_by, record_written
@@ -28,7 +26,7 @@ from .lesion_file import LesionList
 from .pixel_level import PixelLevel
 from .predict import Predictor
 from .probability_maps import labels_from_probabilities
-from .result_files import evaluation_summary, write_evaluation
+from .result_files import evaluation_summary, screening_summary, write_evaluation
 
 METRICS = ("dice", "hd", "hd95", "assd", "precision", "recall")
 #: Columns added to the evaluator's per-(case, class) table: whether the case's field
@@ -100,33 +98,6 @@ def _vouched_by_summary(path: Path, files: EvaluationFolder) -> bool:
         return isinstance(record, dict) and digest in (record.get("sha256"), record.get("replaces"))
     companions = summary.get("companions")
     return isinstance(companions, dict) and companions.get(path.name) == digest
-
-
-def screening_summary(
-    evaluator: SegmentationEvaluator, lesions: LesionList, classes: tuple[int, ...]
-) -> dict[int, dict[str, float | int]]:
-    """Per class, what a screening reader asks first (:mod:`boundaryloss.metrics.screening`):
-    the lesions pooled over every case (lesion recall, precision and F1, false-positive
-    lesions per lesion-free case, with their counts) and the means over the cases whose
-    reference holds the class (NaN when none does): Dice (``dice_lesion_cases``) and,
-    when evaluated, WMH's absolute volume difference in % (``avd_percent_lesion_cases``,
-    as validation's ``val_avd_percent``), beside the all-cases means of ``metrics`` (where
-    a lesion-free case with a false positive has an AVD of inf)."""
-    rows = evaluator.rows()
-    cases = list(dict.fromkeys(str(row["case"]) for row in rows))
-    out: dict[int, dict[str, float | int]] = {}
-    for cls in classes:
-        with_class = [row for row in rows if int(row["class"]) == cls and row["ref_voxels"] > 0]
-        dice = [float(row["dice"]) for row in with_class if "dice" in row]
-        out[cls] = {
-            "dice_lesion_cases": float(np.mean(dice)) if dice else float("nan"),
-            "lesion_cases": len(dice),
-            **lesions.tally(cases, cls).as_dict(),
-        }
-        if any("avd_percent" in row for row in rows):
-            avd = [float(row["avd_percent"]) for row in with_class]
-            out[cls]["avd_percent_lesion_cases"] = float(np.mean(avd)) if avd else float("nan")
-    return out
 
 
 def check_evaluation_folder(output: Path) -> None:
