@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import hashlib
 import io
 import json
 from pathlib import Path
@@ -26,7 +25,14 @@ from .lesion_file import LesionList
 from .pixel_level import PixelLevel
 from .predict import Predictor
 from .probability_maps import labels_from_probabilities
-from .result_files import evaluation_summary, screening_summary, write_evaluation
+from .result_files import (
+    evaluation_summary,
+    matches_cases,
+    matches_companion,
+    replaced_cases,
+    screening_summary,
+    write_evaluation,
+)
 
 METRICS = ("dice", "hd", "hd95", "assd", "precision", "recall")
 #: Columns added to the evaluator's per-(case, class) table: whether the case's field
@@ -88,16 +94,18 @@ def _vouched_by_summary(path: Path, files: EvaluationFolder) -> bool:
         return False
     try:
         summary = json.loads(files.summary.read_text(encoding="utf-8"))
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
     except (OSError, UnicodeDecodeError, ValueError):
         return False
     if not isinstance(summary, dict):
         return False
     if path.name == files.cases.name:
         record = summary.get("cases")
-        return isinstance(record, dict) and digest in (record.get("sha256"), record.get("replaces"))
-    companions = summary.get("companions")
-    return isinstance(companions, dict) and companions.get(path.name) == digest
+        return (
+            isinstance(record, dict)
+            and "sha256" in record
+            and (matches_cases(summary, path) or replaced_cases(summary, path))
+        )
+    return isinstance(summary.get("companions"), dict) and matches_companion(summary, path)
 
 
 def check_evaluation_folder(output: Path) -> None:

@@ -85,7 +85,7 @@ class SeedComparison:
     paired permutation test over seeds, ``None`` where it cannot reach ``alpha``
     (:func:`minimum_pvalue`) or a value is undefined; ``image_pvalue`` that of the paired
     permutation test over the validation images (:func:`image_pvalue`), ``None`` for a
-    score it is not computed for (AUPR) or an undefined one.
+    score it is not computed for (:data:`IMAGE_TESTED`) or an undefined one.
     """
 
     differences: tuple[float, ...]
@@ -219,9 +219,10 @@ def image_counts(evaluation: Evaluation, cls: int, key: str, cases: Sequence[str
 
 
 def _pooled_from_counts(key: str, totals: np.ndarray) -> np.ndarray:
-    """The pooled score of summed counts ``(..., 3 or 4)`` (:func:`image_counts`), with
-    the conventions of the pooled scores: Dice 1 when neither has a pixel; lesion
-    precision 0 without predicted lesions, F1 0 when precision and recall are."""
+    """The pooled score of summed contributions (:func:`image_counts`: ``(..., 2, bins)``
+    histograms for AUPR, ``(..., 3)`` or ``(..., 4)`` counts), with the conventions of
+    the pooled scores: Dice 1 when neither has a pixel; lesion precision 0 without
+    predicted lesions, F1 0 when precision and recall are."""
     if key == "aupr":
         return histogram_average_precision(totals)
     with np.errstate(divide="ignore", invalid="ignore"):
