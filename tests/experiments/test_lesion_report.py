@@ -102,10 +102,18 @@ def recount(experiment, checkpoint: str) -> dict:
                 free += 1
                 free_false += n_p
         found = sum(hit for *_, hit in lesions)
+        every, truth_all = np.concatenate(scores), np.concatenate(truth)
+        lesion_scores = every[truth_all]
+        # the report's shares, thresholds at the histogram's bin edges: 0.01 -> 164/16384,
+        # 0.99 -> 16221/16384
+        low, high = 164 / 16384, 16221 / 16384
         recall = found / len(lesions)
         precision = n_true_pred / n_pred if n_pred else 0.0
         out[(spec.loss, spec.seed)] = {
-            "aupr": average_precision_score(np.concatenate(truth), np.concatenate(scores)),
+            "aupr": average_precision_score(truth_all, every),
+            "undecided": float(np.mean((every >= low) & (every < high))),
+            "lesion_below": float(np.mean(lesion_scores < low)),
+            "lesion_above_half": float(np.mean(lesion_scores >= 0.5)),
             "pooled_dice": 2 * tp / (2 * tp + fp + fn),
             "lesion_recall": recall,
             "lesion_precision": precision,
@@ -174,6 +182,13 @@ def test_every_number_is_the_recount(compared, index):
         got = screening.size_recall[(loss, 1)]
         for i in range(3):
             assert got[i].values == pytest.approx([r[i] for r in per_seed], nan_ok=True)
+    # The probability spread, from the recounted probabilities.
+    for loss in ("dice", "ce"):
+        runs = [expected[(loss, seed)] for seed in range(SEEDS)]
+        for key in ("undecided", "lesion_below", "lesion_above_half"):
+            got = screening.spread[(loss, 1)][key].values
+            assert got == pytest.approx([r[key] for r in runs], abs=1e-12), key
+    assert "lesion pixels with p < 0.01 (%)" in result.markdown.read_text()
     counts = [len([1 for *_, size, _ in first["lesions"] if size <= e]) for e in edges[1:]]
     assert screening.size_counts[1] == list(np.diff([0, *counts]))
     # Not all trivially zero: some run found lesions, some predicted nothing at all.

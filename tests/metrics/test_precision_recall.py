@@ -234,3 +234,30 @@ def test_case_histograms_pool_to_the_exact_ap_within_the_bin_width():
         assert histograms[1][0].sum() == ref.sum() and histograms[1].sum() == ref.size
     pooled = histogram_average_precision(sum(h[1] for h in per_case))
     assert pooled == pytest.approx(ap.compute()[1], abs=1e-3)
+
+
+@pytest.mark.parametrize("bins", [64, 16384])
+def test_histogram_share_counts_the_scores_between_bin_edges(bins):
+    """The share of scores in [low, high), thresholds taken up to the next bin edge,
+    counted here on the raw scores; 1.0 is inside when high is taken to 1 (the last bin
+    holds it); empty rows are NaN."""
+    from boundaryloss.metrics.precision_recall import histogram_share, score_histogram
+
+    rng = np.random.default_rng(bins)
+    scores = np.concatenate([rng.random(5000) ** 4, [0.0, 1.0, 1.0]])
+    target = rng.random(scores.size) < 0.2
+    histogram = score_histogram(scores[target], scores[~target], bins)
+    for low, high in ((0.0, 0.01), (0.01, 0.99), (0.5, 1.0), (0.3, 0.3), (0.0, 1.0)):
+        lo, hi = math.ceil(low * bins) / bins, math.ceil(high * bins) / bins
+        inside = (scores >= lo) & ((scores < hi) | (hi == 1.0))
+        assert histogram_share(histogram.sum(0), low, high) == pytest.approx(inside.mean())
+        got = histogram_share(histogram, low, high)  # per row: positives, negatives
+        assert got == pytest.approx([inside[target].mean(), inside[~target].mean()])
+    # 0.01 is not an edge of 64 or 16384 bins: a score just below the edge above it counts
+    # as below 0.01.
+    edge = math.ceil(0.01 * bins) / bins
+    just_below = score_histogram(np.array([edge - 1e-9]), np.array([]), bins)[0]
+    assert histogram_share(just_below, 0.0, 0.01) == 1.0
+    assert math.isnan(histogram_share(np.zeros(bins), 0.0, 0.5))
+    with pytest.raises(ValueError, match="low <= high"):
+        histogram_share(histogram, 0.6, 0.5)

@@ -18,7 +18,10 @@ each run's evaluation: ``cases.csv``, the summary's ``pixel_level`` and ``lesion
 * **lesion recall by size**: the reference lesions' size tertiles (edges from every
   validation reference lesion of the class, the same for every loss; sizes in mm³ or mm²
   for spacing in mm, voxel or pixel counts otherwise), recall per tertile, mean over
-  seeds, with the lesion count per tertile.
+  seeds, with the lesion count per tertile;
+* **probability spread**: the share of pixels left undecided and of lesion pixels given
+  a near-zero probability (:mod:`.probability_spread`), which explains an AUPR that falls
+  while the Dice holds.
 
 Undefined values (a recall without reference lesions, a false-positive rate without a
 lesion-free image, an AUPR without reference pixels) are NaN and shown as "n/a", never
@@ -37,6 +40,7 @@ import numpy as np
 from ..metrics.precision_recall import SCORE_BINS, histogram_average_precision
 from ..metrics.screening import size_tertiles
 from ..stats import paired_permutation_test, paired_pooled_permutation_test
+from .probability_spread import SPREAD_SCORES, run_spread
 from .report import Report, Table, simple_table
 from .results import Evaluation, RunResult
 from .table import Cell, MetricStats, to_html, to_markdown
@@ -122,6 +126,8 @@ class CheckpointScreening:
         size_counts: per class, the reference lesions in each tertile.
         size_recall: ``{(loss, class): [SeedValues per tertile]}``.
         size_unit: the unit of the sizes (``lesions.csv``'s ``size_unit``).
+        spread: ``{(loss, class): {share: SeedValues}}`` (:data:`~.probability_spread.
+            SPREAD_SCORES`, 0-1; NaN without score histograms).
     """
 
     checkpoint: str
@@ -137,6 +143,7 @@ class CheckpointScreening:
     size_counts: dict[int, list[int]] = field(default_factory=dict)
     size_recall: dict[tuple[str, int], list[SeedValues]] = field(default_factory=dict)
     size_unit: str | None = None
+    spread: dict[tuple[str, int], dict[str, SeedValues]] = field(default_factory=dict)
 
 
 def minimum_pvalue(seeds: int) -> float:
@@ -329,6 +336,7 @@ def screen(
     _add_image_dice(out, results, losses, checkpoint)
     _add_empty(out, results, losses, checkpoint)
     _add_sizes(out, results, losses, checkpoint)
+    _add_spread(out, results, losses, checkpoint)
     return out
 
 
@@ -417,6 +425,17 @@ def _add_sizes(out, results, losses, checkpoint) -> None:
                 SeedValues(_seeds(mine), tuple(run[i][0] for run in bins))
                 for i in range(len(edges) - 1)
             ]
+
+
+def _add_spread(out, results, losses, checkpoint) -> None:
+    for loss in losses:
+        mine = _runs_of(results, loss)
+        shares = [run_spread(r.evaluations[checkpoint], out.classes) for r in mine]
+        for cls in out.classes:
+            out.spread[(loss, cls)] = {
+                key: SeedValues(_seeds(mine), tuple(run[cls][key] for run in shares))
+                for key, *_ in SPREAD_SCORES
+            }
 
 
 # ---------------------------------------------------------------------------- rendering
@@ -584,6 +603,27 @@ def size_tables(s: CheckpointScreening, losses: Sequence[str]) -> list[tuple[int
     return out
 
 
+def spread_table(s: CheckpointScreening, losses: Sequence[str]) -> Table | None:
+    """Per loss and class, the shares of :data:`~.probability_spread.SPREAD_SCORES` in
+    percent (``None`` when no run has score histograms)."""
+    values = [v for shares in s.spread.values() for v in shares.values()]
+    if not any(not math.isnan(x) for v in values for x in v.values):
+        return None
+    header = ["loss", "class", *(f"{title} (%)" for _, title, *_ in SPREAD_SCORES)]
+    rows = []
+    for cls in s.classes:
+        for loss in losses:
+            shares = s.spread[(loss, cls)]
+            percent = {
+                key: SeedValues(v.seeds, tuple(100 * x for x in v.values))
+                for key, v in shares.items()
+            }
+            rows.append(
+                [loss, str(cls), *(seed_text(percent[key], 2) for key, *_ in SPREAD_SCORES)]
+            )
+    return simple_table(header, rows)
+
+
 def _image_sentence(images: int, n_permutations: int) -> str:
     exact = (
         f"exact over the 2^{images} patterns"
@@ -698,3 +738,17 @@ def add_section(
         else:
             report.paragraph(f"Class {cls}:")
             report.table(table)
+    spread = spread_table(s, losses)
+    if spread is not None:
+        report.paragraph(
+            "Probability spread, pooled over the validation images' pixels (inside the "
+            f"field of view), {over_seeds}: the share of all pixels whose probability of "
+            "the class is undecided (0.01 ≤ p < 0.99), and of the class's reference "
+            "(lesion) pixels given p < 0.01 and p ≥ 0.5 (for two classes, the pixel "
+            "recall of the label map). The AUPR ranks pixels by probability: a loss that "
+            "pushes probabilities to 0 or 1 leaves the lesion pixels it gives p < 0.01 "
+            "among nearly all of the background, so its AUPR falls even where its Dice "
+            "holds. From each run's score histograms (thresholds taken to the bin edge at "
+            f"or above them: 0.01 as {math.ceil(0.01 * SCORE_BINS)}/{SCORE_BINS})."
+        )
+        report.table(spread)

@@ -141,6 +141,33 @@ def histogram_average_precision(histogram: ArrayLike) -> np.ndarray:
         return np.where(total > 0, np.sum(positives * precision, axis=-1) / total, np.nan)
 
 
+def histogram_share(counts: ArrayLike, low: float = 0.0, high: float = 1.0) -> np.ndarray:
+    """Share of the scores counted in ``counts`` ``(..., bins)`` (a row of
+    :func:`score_histogram`, or the sum of its rows) that lie in ``[low, high)``.
+
+    Each threshold is taken to the bin edge at or above it, ``ceil(t * bins) / bins``
+    (with 16384 bins, 0.01 becomes 164 / 16384 = 0.010010), so the share is exact for
+    those edges. The last bin also holds the scores of 1.0, so they are inside when
+    ``high`` is taken to 1.
+
+    Returns:
+        The share per histogram, shape ``(...)``; NaN where nothing was counted.
+
+    Raises:
+        ValueError: ``low`` or ``high`` outside ``[0, 1]``, or ``low > high``.
+    """
+    if not 0.0 <= low <= high <= 1.0:
+        raise ValueError(f"need 0 <= low <= high <= 1, got low={low!r}, high={high!r}")
+    counts = np.asarray(counts, dtype=np.float64)
+    bins = counts.shape[-1]
+    first = math.ceil(low * bins)
+    stop = min(math.ceil(high * bins), bins)
+    total = counts.sum(axis=-1)
+    inside = counts[..., first:stop].sum(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(total > 0, inside / total, np.nan)
+
+
 def binary_average_precision(
     scores: ArrayLike, target: ArrayLike, mask: ArrayLike | None = None
 ) -> float:
