@@ -4,6 +4,7 @@ configurations on the same data and write a comparison report (report.html, repo
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 
@@ -22,8 +23,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         nargs="+",
         metavar="NAME",
         help="train and report only these losses of the file, the reference among them "
-        "(default: all); their runs keep their folders, so a later compare of every loss "
-        "reuses them",
+        "(default: all; with --train-only the reference may be left out); their runs keep "
+        "their folders, so a later compare of every loss reuses them",
+    )
+    parser.add_argument(
+        "--train-only",
+        action="store_true",
+        help="train (or resume) the runs and stop: no evaluation, no report, and the "
+        "output folder is not locked. Each run is locked while it trains, so two "
+        "processes with --threads 1 can train one comparison side by side (a run the "
+        "other is training is passed over); then compare without --train-only reuses "
+        "every run and writes the report",
     )
     parser.set_defaults(handler=run)
 
@@ -57,8 +67,13 @@ def execute(config_path, args: argparse.Namespace) -> int:
         if args.threads < 1:
             raise ValueError(f"--threads: must be >= 1, got {args.threads}")
         torch.set_num_threads(args.threads)
+    train_only = getattr(args, "train_only", False)
     experiment = load_experiment(
-        config_path, seeds=args.seeds, output=args.output, losses=getattr(args, "losses", None)
+        config_path,
+        seeds=args.seeds,
+        output=args.output,
+        losses=getattr(args, "losses", None),
+        keep_reference=not train_only,
     )
     left_out = (
         f" (left out: {', '.join(experiment.omitted_losses)})" if experiment.omitted_losses else ""
@@ -68,6 +83,8 @@ def execute(config_path, args: argparse.Namespace) -> int:
         f"{experiment.config.seeds} seed(s){left_out} -> {experiment.output}",
         file=sys.stderr,
     )
+    if train_only:
+        return _train_only(experiment, args, config_path)
     output = run_compare(
         experiment, resume=args.resume, log=lambda line: print(line, file=sys.stderr)
     )
@@ -75,6 +92,31 @@ def execute(config_path, args: argparse.Namespace) -> int:
     for line in output.findings:
         print(f"- {line}")
     print(f"\nreport: {output.html}\n        {output.markdown}")
+    return 0
+
+
+def _train_only(experiment, args: argparse.Namespace, config_path) -> int:
+    """``--train-only``: train, then say what happened and how to write the report."""
+    from ..experiments import train_runs
+
+    outcomes = train_runs(
+        experiment, resume=args.resume, log=lambda line: print(line, file=sys.stderr)
+    )
+    counts = {action: 0 for action in ("trained", "resumed", "skipped", "busy")}
+    for outcome in outcomes:
+        counts[outcome.action] += 1
+    print(
+        f"{len(outcomes)} run(s): {counts['trained']} trained, {counts['resumed']} resumed, "
+        f"{counts['skipped']} finished earlier, {counts['busy']} being trained by another "
+        "process"
+    )
+    report = ["boundaryloss", "compare", "--config", str(config_path)]
+    if args.seeds is not None:
+        report += ["--seeds", str(args.seeds)]
+    if args.output is not None:
+        report += ["--output", str(args.output)]
+    waiting = " when the other process has finished" if counts["busy"] else ""
+    print(f"report{waiting}: {shlex.join(report)}")
     return 0
 
 

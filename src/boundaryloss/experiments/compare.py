@@ -568,6 +568,25 @@ def run_compare(
         return _run_compare(experiment, resume, log)
 
 
+def train_runs(
+    experiment: Experiment, resume: bool = True, log: Callable[[str], None] = print
+) -> list[RunOutcome]:
+    """Train (or resume) the experiment's runs and stop: ``compare --train-only``.
+
+    Nothing is evaluated or reported, and the output folder is not locked: each run
+    holds its own lock while it trains, so several processes (each with one thread, say)
+    can train one comparison side by side. A run another process is training is passed
+    over (outcome ``busy``); a later :func:`run_compare` reuses every finished run.
+
+    Raises:
+        ValueError: the output folder holds files a comparison did not write, or as
+            :func:`~boundaryloss.experiments.runner.train_all`.
+    """
+    folder = experiment.folder
+    check_output_folder(folder.path, folder.entries(), "a comparison", is_own_file)
+    return train_all(experiment, resume=resume, log=log, skip_busy=True)
+
+
 def _run_compare(experiment: Experiment, resume: bool, log: Callable[[str], None]) -> CompareOutput:
     started = time.perf_counter()
     cfg = experiment.config

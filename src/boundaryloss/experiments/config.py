@@ -246,18 +246,22 @@ def _run_config(
 
 
 def _keep_losses(
-    config: ExperimentConfig, losses: Sequence[str], path: Path
+    config: ExperimentConfig, losses: Sequence[str], path: Path, keep_reference: bool = True
 ) -> tuple[ExperimentConfig, list[str]]:
     """``config`` with only the named losses (in the file's order), and the names left
-    out. The reference (the file's, or its first loss) must be kept."""
+    out. The reference (the file's, or its first loss) must be kept when
+    ``keep_reference`` (a report tests every loss against it); otherwise a left-out
+    reference becomes ``None``."""
     names = [entry.name for entry in config.losses]
     for name in losses:
         if name not in names:
             raise ConfigError(f"--losses: {name!r} is not a loss of {path}; choose from {names}")
     if len(set(losses)) != len(losses):
         raise ConfigError(f"--losses: a name is given twice: {list(losses)}")
-    reference = config.reference or names[0]
-    if reference not in losses:
+    reference: str | None = config.reference or names[0]
+    if reference not in losses and not keep_reference:
+        reference = None
+    elif reference not in losses:
         raise ConfigError(
             f"--losses: keep the reference loss {reference!r}: every loss is tested against it"
         )
@@ -296,6 +300,7 @@ def load_experiment(
     seeds: int | None = None,
     output: str | os.PathLike | None = None,
     losses: Sequence[str] | None = None,
+    keep_reference: bool = True,
 ) -> Experiment:
     """Read an experiment YAML and resolve its runs.
 
@@ -306,6 +311,8 @@ def load_experiment(
         losses: names of the file's losses to keep, the reference among them (default:
             all). The runs keep their folders, so a later comparison of every loss reuses
             them; the rest are listed in ``Experiment.omitted_losses``.
+        keep_reference: ``losses`` must include the reference (for a report; False for
+            ``compare --train-only``, which trains and reports nothing).
 
     Raises:
         ConfigError: missing file, invalid YAML, an unknown key or a wrong type (the
@@ -323,7 +330,7 @@ def load_experiment(
     file_index = {entry.name: i for i, entry in enumerate(config.losses)}  # losses[i]
     omitted: list[str] = []
     if losses is not None:
-        config, omitted = _keep_losses(config, losses, path)
+        config, omitted = _keep_losses(config, losses, path, keep_reference)
     out = Path(output) if output is not None else Path(config.output_dir) / config.name
     base = _base_data(config, path)
     runs = [

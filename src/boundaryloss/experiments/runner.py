@@ -4,6 +4,10 @@ A run whose ``summary.json`` exists is finished and never retrained; a run with 
 ``checkpoints/last.pt`` but no summary is resumed exactly (same batches and random
 numbers as an uninterrupted run); anything else is trained from scratch. The models at
 the diagnostic epochs are kept as ``checkpoints/epochNNNN.pt``.
+
+Every run holds its own lock while it trains, so several processes may train one
+comparison side by side (``compare --train-only``): with ``skip_busy`` a run another
+process is training is passed over, not waited for.
 """
 
 from __future__ import annotations
@@ -13,11 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._lock import LockHeldError
 from ..config import ConfigError
 from ..training.checks import check_run_config
 from ..training.config import config_differences, describe_differences, load_config
 from ..training.engine import Trainer, TrainingDiverged
-from ..training.run_dir import RunDirectory
+from ..training.run_dir import RunDirectory, RunExistsError
 from ..training.validation import best_score_line
 from .config import Experiment, RunSpec
 
@@ -29,7 +34,8 @@ def snapshot_path(run_dir: Path, epoch: int) -> Path:
 
 @dataclass
 class RunOutcome:
-    """What happened to one run: ``trained``, ``resumed`` or ``skipped`` (finished)."""
+    """What happened to one run: ``trained``, ``resumed``, ``skipped`` (finished earlier)
+    or ``busy`` (another process was training it: ``train_all(skip_busy=True)``)."""
 
     spec: RunSpec
     action: str
@@ -72,14 +78,23 @@ def run_state(spec: RunSpec) -> str:
 
 
 def train_all(
-    experiment: Experiment, resume: bool = True, log: Callable[[str], None] = print
+    experiment: Experiment,
+    resume: bool = True,
+    log: Callable[[str], None] = print,
+    skip_busy: bool = False,
 ) -> list[RunOutcome]:
     """Train (or resume, or skip) every run, printing one line per start and finish.
 
     Every run's configuration is checked before the first one trains, so a wrong value in
     the last loss configuration does not surface after hours of training the others.
 
+    Args:
+        skip_busy: pass over a run another process holds (its lock is taken, or it
+            gained a checkpoint since its state was read) instead of failing; its
+            outcome is ``busy``. A new run is then never replaced, only started.
+
     Raises:
+        LockHeldError: another process is training a run (unless ``skip_busy``).
         ValueError: a wrong value (names the loss and the key), a changed configuration
             of a finished run, or a diverged run.
     """
@@ -103,14 +118,23 @@ def train_all(
         action = "resumed" if state == "interrupted" else "trained"
         log(f"{label}: {'resuming' if state == 'interrupted' else 'training'} -> {spec.run_dir}")
         started = time.perf_counter()
-        trainer = Trainer(
-            spec.config,
-            resume=state == "interrupted",
-            overwrite=state == "new",
-            snapshot_epochs=snapshots,
-        )
         try:
+            trainer = Trainer(
+                spec.config,
+                resume=state == "interrupted",
+                # Side by side, a run that looked new may have been started (or finished)
+                # by another process since: never replace it.
+                overwrite=state == "new" and not (skip_busy and resume),
+                snapshot_epochs=snapshots,
+            )
             summary = trainer.fit()
+        except (LockHeldError, RunExistsError) as error:
+            started_elsewhere = isinstance(error, LockHeldError) or run_state(spec) != "new"
+            if not (skip_busy and started_elsewhere):
+                raise
+            log(f"{label}: another process is training it, skipped ({error})")
+            outcomes.append(RunOutcome(spec, "busy", 0.0))
+            continue
         except TrainingDiverged as error:
             raise ValueError(
                 f"{label}: {error}. Change this loss configuration (e.g. a lower optim.lr in "
