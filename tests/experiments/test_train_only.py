@@ -27,7 +27,7 @@ def test_train_only_trains_a_subset_without_the_reference_and_writes_no_report(
         "compare", "--config", str(path), "--train-only", "--losses", "rrw", "--threads", "1"
     )
     assert code == 0, err
-    assert "1 run(s): 1 trained, 0 resumed, 0 finished earlier, 0 being trained" in out
+    assert "1 run(s): 1 trained, 0 resumed, 0 finished earlier, 0 taken by another process" in out
     assert f"report: boundaryloss compare --config {path}" in out
     output = tmp_path / "tiny"
     assert RunDirectory(output / "runs" / "rrw" / "seed0").is_finished()
@@ -54,7 +54,7 @@ def test_a_run_another_process_trains_is_passed_over(write_experiment, tmp_path)
     with DirectoryLock(busy.run_dir, what="run directory"):
         outcomes = train_runs(experiment, log=lines.append)
         assert [o.action for o in outcomes] == ["busy", "trained"]
-        assert any("another process is training it, skipped" in line for line in lines)
+        assert any("taken by another process, skipped" in line for line in lines)
         assert not busy.run_dir.exists() and not RunDirectory(busy.run_dir).staging.exists()
         assert RunDirectory(free.run_dir).is_finished()
 
@@ -63,7 +63,7 @@ def test_a_run_another_process_trains_is_passed_over(write_experiment, tmp_path)
 
     code, out, _ = _main("compare", "--config", str(experiment.path), "--train-only")
     assert code == 0
-    assert "2 run(s): 1 trained, 0 resumed, 1 finished earlier, 0 being trained" in out
+    assert "2 run(s): 1 trained, 0 resumed, 1 finished earlier, 0 taken by another process" in out
 
 
 def test_a_run_finished_by_another_process_meanwhile_is_not_replaced(write_experiment, monkeypatch):

@@ -107,7 +107,7 @@ def _train_only(experiment, args: argparse.Namespace, config_path) -> int:
         counts[outcome.action] += 1
     print(
         f"{len(outcomes)} run(s): {counts['trained']} trained, {counts['resumed']} resumed, "
-        f"{counts['skipped']} finished earlier, {counts['busy']} being trained by another "
+        f"{counts['skipped']} finished earlier, {counts['busy']} taken by another "
         "process"
     )
     report = ["boundaryloss", "compare", "--config", str(config_path)]

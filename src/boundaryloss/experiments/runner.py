@@ -132,7 +132,7 @@ def train_all(
             started_elsewhere = isinstance(error, LockHeldError) or run_state(spec) != "new"
             if not (skip_busy and started_elsewhere):
                 raise
-            log(f"{label}: another process is training it, skipped ({error})")
+            log(f"{label}: taken by another process, skipped ({error})")
             outcomes.append(RunOutcome(spec, "busy", 0.0))
             continue
         except TrainingDiverged as error:
